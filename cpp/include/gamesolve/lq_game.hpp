@@ -1,0 +1,151 @@
+// gamesolve core: finite-horizon feedback Nash equilibria of LQ games.
+//
+// Notation (SPEC 1): N players, joint state x in R^n, player i's control u^i in
+// R^{m_i}, joint control u (m = sum m_i). Policy u = -K x - k. Stage cost of
+// player i (no 1/2):
+//     x'Q^i x + 2 q^i'x + u'R^i u + 2 r^i'u + 2 u'M^i x,
+// dynamics x_{t+1} = A_t x_t + B_t u_t + c_t, terminal cost x'Q_T^i x + 2 q_T^i'x.
+//
+// Memory layout: every array is a contiguous row-major (numpy "C") buffer of
+// doubles. A `Series` describes one input: where it starts, how many doubles
+// the buffer holds, and how far apart consecutive time steps and batch members
+// are (a stride of 0 broadcasts, e.g. time-invariant data). Every access is
+// checked against `size` before any work starts, so a wrong call throws
+// std::invalid_argument instead of reading out of bounds.
+#pragma once
+
+#include <Eigen/Core>
+#include <Eigen/LU>
+#include <Eigen/QR>
+
+#include <cstdint>
+#include <vector>
+
+namespace gamesolve {
+
+using Index = Eigen::Index;
+using Mat = Eigen::MatrixXd;
+using Vec = Eigen::VectorXd;
+using RowMat = Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MapRow = Eigen::Map<RowMat>;
+using CMapRow = Eigen::Map<const RowMat>;
+using MapVec = Eigen::Map<Vec>;
+using CMapVec = Eigen::Map<const Vec>;
+
+/// Sizes of a game: N players with control sizes m_i, state size n.
+struct Dims {
+  Index N = 0, n = 0, m = 0;
+  std::vector<Index> m_i;  ///< control size of each player
+  std::vector<Index> off;  ///< first row of player i in the joint control
+
+  Dims() = default;
+  /// Throws std::invalid_argument unless n >= 1 and every m_i >= 1.
+  Dims(Index n, std::vector<Index> control_dims);
+};
+
+/// A read-only array with optional time and batch axes (strides in doubles).
+struct Series {
+  const double* data = nullptr;
+  Index size = 0;      ///< doubles available at `data`
+  Index t_stride = 0;  ///< 0: the same block at every stage
+  Index b_stride = 0;  ///< 0: the same block for every game of a batch
+  bool present() const { return data != nullptr; }
+  const double* at(Index b, Index t) const { return data + b * b_stride + t * t_stride; }
+};
+
+/// A writable array with time and batch axes (strides in doubles).
+struct OutSeries {
+  double* data = nullptr;
+  Index size = 0;
+  Index t_stride = 0;
+  Index b_stride = 0;
+  double* at(Index b, Index t) const { return data + b * b_stride + t * t_stride; }
+};
+
+/// One LQ game (or a batch of equal-size games) over horizon T (SPEC 1).
+/// Per-stage block sizes: A n*n, B n*m, Q N*n*n, q N*n, R N*m*m, r N*m,
+/// M N*m*n, c n; terminal QT N*n*n, qT N*n. q, r, M, c, qT are optional
+/// (data == nullptr means zero). R^i is player i's weight on the joint control.
+struct LQGameData {
+  Dims dims;
+  Index T = 0;
+  Index batch = 1;
+  Series A, B, Q, q, R, r, M, c, QT, qT;
+};
+
+/// Output buffers: K (T, m, n), k (T, m), Z (T+1, N, n, n), zeta (T+1, N, n),
+/// s (T+1, N), status (T) per game. Strides as in `OutSeries`.
+struct LQSolutionView {
+  OutSeries K, k, Z, zeta, s;
+  std::int32_t* status = nullptr;  ///< T entries per game (batch stride T)
+  Index status_size = 0;
+};
+
+/// Stage status codes written to `LQSolutionView::status`.
+enum StageStatus : std::int32_t {
+  kStageOk = 0,        ///< S solved by LU, well conditioned
+  kStageMinNorm = 1,   ///< S singular or ill-conditioned: minimum-norm solution
+  kStageNonFinite = 2  ///< non-finite numbers met at this stage (overflow / NaN input)
+};
+
+struct SolveOptions {
+  /// Stage systems with an estimated reciprocal condition number below this
+  /// are solved by a complete orthogonal decomposition (minimum-norm solution).
+  double rcond_tol = 1e-12;
+  /// Relative threshold below which the rank-revealing factorization treats
+  /// a pivot as zero.
+  double rank_tol = 1e-10;
+};
+
+/// Summary of one solve (counts over all stages of all games).
+struct SolveReport {
+  Index min_norm_stages = 0;
+  Index nonfinite_stages = 0;
+  double min_rcond = 1.0;  ///< smallest estimated rcond(S) met
+};
+
+/// Preallocated scratch for one game of the given sizes; reused across stages
+/// and solves so that nothing is allocated inside the stage loop.
+struct LQWorkspace {
+  explicit LQWorkspace(const Dims& dims);
+  Mat S;        // m x m stage system
+  Mat rhs;      // m x (n+1): [Y y], then the solution [K k]
+  Mat BtZ;      // m x n: row block i = B^i' Z^i
+  Mat F, ZF, G, Znew;  // n x n, n x n, m x n, n x n
+  Vec beta, tmp, Rk;   // n, n, m
+  Eigen::PartialPivLU<Mat> lu;
+  Eigen::CompleteOrthogonalDecomposition<Mat> cod;
+};
+
+/// Throws std::invalid_argument if the game's sizes, strides or buffers are
+/// inconsistent (any access would fall outside a buffer).
+void check_game(const LQGameData& game);
+void check_solution(const LQGameData& game, const LQSolutionView& out, bool need_gains);
+
+/// Coupled Riccati recursion (SPEC 2) for game `b` of `game`, writing into `out`.
+/// One LU of each stage system S serves both K and k.
+SolveReport solve_lq_game(const LQGameData& game, Index b, const LQSolutionView& out,
+                          LQWorkspace& ws, const SolveOptions& opts = {});
+
+/// Value of a given strategy (K, k) (SPEC 2, policy evaluation): the Z/zeta/s
+/// update with the given gains. `out.K`, `out.k` are read, Z, zeta, s written.
+void evaluate_strategy(const LQGameData& game, Index b, const LQSolutionView& out,
+                       LQWorkspace& ws);
+
+/// All `game.batch` games on `n_threads` threads (0 = hardware concurrency).
+/// Each game is solved by one thread with its own workspace, so results are
+/// bit-identical for any thread count. Validates first.
+SolveReport solve_lq_games(const LQGameData& game, const LQSolutionView& out,
+                           int n_threads = 0, const SolveOptions& opts = {});
+
+/// Owning convenience for C++ callers: allocates the outputs of one game.
+struct LQSolution {
+  Index T = 0, N = 0, n = 0, m = 0;
+  std::vector<double> K, k, Z, zeta, s;
+  std::vector<std::int32_t> status;
+  SolveReport report;
+  LQSolutionView view();
+};
+LQSolution solve_lq_game(const LQGameData& game, const SolveOptions& opts = {});
+
+}  // namespace gamesolve
