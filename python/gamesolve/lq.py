@@ -221,14 +221,14 @@ def _normalize(A, B, Q, R, *, horizon, q, r, M, c, QT, qT, dims, batched) -> _Ga
     else:
         QT = as_float_array("QT", QT)
         if QT.shape[-3:] != (N, n, n) or QT.ndim != 3 + int(batched):
-            raise InputError(f"QT must have shape {('batch',) if batched else ()}({N}, {n}, {n}), got {QT.shape}")
+            raise InputError(f"QT must have shape ({'batch, ' if batched else ''}{N}, {n}, {n}), got {QT.shape}")
         QT = (QT if batched else QT[None])[:, None]
     if qT is None:
         qT = None if opt["q"] is None else opt["q"][:, -1:]
     else:
         qT = as_float_array("qT", qT)
         if qT.shape[-2:] != (N, n) or qT.ndim != 2 + int(batched):
-            raise InputError(f"qT must have shape {('batch',) if batched else ()}({N}, {n}), got {qT.shape}")
+            raise InputError(f"qT must have shape ({'batch, ' if batched else ''}{N}, {n}), got {qT.shape}")
         qT = (qT if batched else qT[None])[:, None]
 
     arrays = dict(A=A, B=B, Q=Q, R=R, QT=QT, qT=qT, **opt)
