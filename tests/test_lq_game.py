@@ -533,3 +533,37 @@ def test_paper_example_certified(rng):
     for x0 in g.x0s:
         assert sol.nash_gap(x0) < 1e-10 * max(abs(sol.costs(x0)).max(), 1.0)
     assert np.max(np.abs(np.linalg.eigvals(g.A - np.hstack(g.B) @ sol.K[0]))) < 1
+
+
+# --------------------------------------------------------------------------- #
+# Overflow is an error, never silent infinities (regressions)
+# --------------------------------------------------------------------------- #
+
+
+def test_overflow_only_in_zeta_raises():
+    """Regression: the kernel checked only Z and s^0 for overflow, so an infinite zeta_0 went unflagged."""
+    A = np.eye(2)
+    B = np.array([[1.0], [0.0]])
+    Q = np.eye(2)[None]
+    qT = np.array([[0.0, 1e308]])  # along the uncontrolled state: k = 0, beta = 0, s stays 0
+    with pytest.raises(gamesolve.SolveError, match=r"non-finite values .* stage t=0"):
+        solve_lq_game(A, [B], Q, [np.eye(1)], horizon=1, q=qT, qT=qT)
+
+
+def test_overflow_only_in_second_players_s_raises():
+    """Regression: s^i of players i > 0 was not checked for overflow."""
+    A = np.zeros((1, 1))
+    B = np.ones((1, 2))
+    Q = np.ones((2, 1, 1))
+    R = np.stack([np.eye(2), np.eye(2)])
+    r = np.array([[0.0, 0.0], [1e308, 0.0]])  # player 2's linear weight on player 1's control
+    with pytest.raises(gamesolve.SolveError, match=r"non-finite values"):
+        solve_lq_game(A, B, Q, R, horizon=1, r=r, c=np.array([10.0]), dims=(1, 1))
+
+
+def test_overflow_at_a_min_norm_stage_raises(rng):
+    """Regression: overflow on a stage solved for the minimum-norm solution was never checked."""
+    game = singular_game(rng, 1, (0,))
+    game["qT"][:] = 1e307
+    with pytest.raises(gamesolve.SolveError, match=r"non-finite values"):
+        solve(game)
