@@ -12,7 +12,7 @@ import warnings
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from gamesolve import InputError, SingularStageWarning, SolveError, solve_lq_game, solve_lq_games
@@ -73,10 +73,13 @@ def outcome(fn, *args, **kwargs):
         try:
             sol = fn(*args, **kwargs)
         except InputError:
+            event("InputError")
             return "InputError"
         except SolveError:
+            event("SolveError")
             return "SolveError"
     warned = any(issubclass(w.category, SingularStageWarning) for w in caught)
+    event("clean, min-norm stages" if warned else "clean")
     check_clean(sol, warned)
     return sol
 
@@ -136,12 +139,18 @@ def test_batched_values_never_crash(p, batch, shared):
     for name in shared:  # a batch axis of size 1 broadcasts
         if args.get(name) is not None:
             args[name] = args[name][:1]
+    # the batch is 1 when every array was cut to a batch axis of size 1
+    expected = batch if any(isinstance(v, np.ndarray) and v.shape[0] == batch for v in args.values()) else 1
     pos = [args.pop(k) for k in ("A", "B", "Q", "R")]
     res = outcome(solve_lq_games, *pos, **args)
     if isinstance(res, str):
         return
-    assert res.K.shape == (batch, p["T"], sum(p["dims"]), p["n"])
-    assert res.status.shape == (batch, p["T"])
+    assert res.K.shape == (expected, p["T"], sum(p["dims"]), p["n"])
+    assert res.status.shape == (expected, p["T"])
+    x0 = rng.standard_normal((expected, p["n"]))
+    if p["log10_scale"] <= 8:
+        assert np.all(np.isfinite(res.costs(x0)))
+        assert not np.any(np.isnan(res.nash_gap(x0)))
 
 
 @FUZZ
