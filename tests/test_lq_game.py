@@ -567,3 +567,23 @@ def test_overflow_at_a_min_norm_stage_raises(rng):
     game["qT"][:] = 1e307
     with pytest.raises(gamesolve.SolveError, match=r"non-finite values"):
         solve(game)
+
+
+def test_non_contiguous_inputs_and_no_in_place_modification(rng):
+    game = random_lq_game(rng, 2, 3, (1, 2), 5)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in game.items()}
+    ref = solve(game)
+    # Fortran-ordered and reversed-stride views of the same data
+    A = np.asfortranarray(game["A"])
+    B = np.ascontiguousarray(game["B"][::-1])[::-1]
+    Q = np.swapaxes(np.swapaxes(game["Q"], -1, -2).copy(order="F"), -1, -2)
+    M = np.ascontiguousarray(game["M"][..., ::-1])[..., ::-1]  # negative strides, same values
+    kw = solver_kwargs(game)
+    kw["M"] = M
+    sol = solve_lq_game(A, B, Q, game["R"], **kw)
+    for name in ("K", "k", "Z", "zeta", "s"):
+        np.testing.assert_array_equal(getattr(sol, name), getattr(ref, name), err_msg=name)
+    sol.nash_gap(np.ones(3))
+    sol.rollout(np.ones(3))
+    for key, val in before.items():
+        np.testing.assert_array_equal(game[key], val, err_msg=key)
