@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: Stage systems with 1 / cond_1(S) below this are solved for the minimum-norm
+#: Stage systems with 1 / cond_2(S) below this are solved for the minimum-norm
 #: solution (same thresholds as gamesolve.lq.RCOND_TOL / RANK_TOL).
 RCOND_TOL = 1e-12
 RANK_TOL = 1e-10
@@ -24,7 +24,10 @@ RANK_TOL = 1e-10
 
 def offsets(dims):
     """First joint-control row of each player, plus the total m at the end."""
-    return np.concatenate([[0], np.cumsum(dims)]).astype(int)
+    off = [0]
+    for d in dims:
+        off.append(off[-1] + int(d))
+    return off
 
 
 def stage_system(A, B, R, r, M, c, Z_next, zeta_next, dims):
@@ -53,7 +56,8 @@ def solve_stage(S, Y, y):
     Returns (K, k, min_norm: bool).
     """
     rhs = np.column_stack([Y, y])
-    if 1.0 / np.linalg.cond(S, 1) < RCOND_TOL:
+    sigma = np.linalg.svd(S, compute_uv=False)  # 1 / cond_2(S) = sigma_min / sigma_max
+    if not sigma[-1] >= RCOND_TOL * sigma[0]:
         sol = np.linalg.lstsq(S, rhs, rcond=RANK_TOL)[0]
         return sol[:, :-1], sol[:, -1], True
     sol = np.linalg.solve(S, rhs)
