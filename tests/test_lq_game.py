@@ -587,3 +587,15 @@ def test_non_contiguous_inputs_and_no_in_place_modification(rng):
     sol.rollout(np.ones(3))
     for key, val in before.items():
         np.testing.assert_array_equal(game[key], val, err_msg=key)
+
+
+def test_evaluating_an_overflowing_strategy_raises():
+    """Regression: evaluate_lq_strategy returned inf / NaN values silently (then NaN costs and Nash gap)."""
+    A, Bs, Q, R = np.eye(1), [np.ones((1, 1)), np.ones((1, 1))], np.ones((2, 1, 1)), [np.eye(1), np.eye(1)]
+    K = np.zeros((400, 2, 1))
+    K[:, 1] = -5.0  # closed loop x+ = 6 x: the cost overflows
+    with pytest.raises(gamesolve.SolveError, match=r"non-finite values in the policy evaluation at stage t=\d+"):
+        evaluate_lq_strategy(A, Bs, Q, R, K, horizon=400)
+    Z, zeta, s = evaluate_lq_strategy(A, Bs, Q, R, K[:50], horizon=50)  # short enough: exact, finite
+    np.testing.assert_allclose(Z[0, :, 0, 0], [sum(36.0 ** t for t in range(51)), (1 + 25) * sum(
+        36.0 ** t for t in range(50)) + 36.0 ** 50], rtol=1e-12)

@@ -560,4 +560,11 @@ def evaluate_lq_strategy(A, B, Q, R, K, k=None, *, horizon=None, q=None, r=None,
         raise InputError(f"k must have shape {(g.T, g.m)}, got {k.shape}")
     Z, zeta, s = _core.evaluate_strategies(*g.core_args(), np.ascontiguousarray(K[None]),
                                            np.ascontiguousarray(k[None]))
-    return Z[0], zeta[0], s[0]
+    Z, zeta, s = Z[0], zeta[0], s[0]
+    finite = np.isfinite(Z).all(axis=(1, 2, 3)) & np.isfinite(zeta).all(axis=(1, 2)) & np.isfinite(s).all(axis=1)
+    if not finite.all():
+        t = int(np.flatnonzero(~finite)[-1])
+        raise SolveError(
+            f"non-finite values in the policy evaluation at stage t={t} (the value functions overflowed: "
+            f"the strategy is too unstable for this horizon, or the data are badly scaled)")
+    return Z, zeta, s
