@@ -313,7 +313,11 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
     MapRow(out.K.at(b, t), m, n) = ws.sol.leftCols(n);
     MapVec(out.k.at(b, t), m) = ws.sol.col(n);
     value_update(g, b, t, out, ws);
-    if (st == kStageOk && !std::isfinite(out.s.at(b, t)[0] + CMapRow(out.Z.at(b, t), N * n, n).sum())) {
+    // Every value of the stage must be finite (also on min-norm stages, and zeta / every s^i:
+    // an overflow there would otherwise go unflagged at t = 0).
+    if (st != kStageNonFinite &&
+        !(CMapVec(out.Z.at(b, t), N * n * n).allFinite() && CMapVec(out.zeta.at(b, t), N * n).allFinite() &&
+          CMapVec(out.s.at(b, t), N).allFinite() && ws.sol.allFinite())) {
       st = kStageNonFinite;
       ++rep.nonfinite_stages;
     }
