@@ -1,65 +1,43 @@
-// pybind11 binding of the entropy-regularized LQ game solver (SPEC 4).
-// Called from module.cpp as bind_entropy(m). Validation of values (symmetry,
-// definiteness) happens in python/gamesolve/entropy.py; here only sizes.
-#include <pybind11/numpy.h>
-#include <pybind11/pybind11.h>
+// Bindings of the entropy-regularized LQ game solver (cpp/include/gamesolve/entropy.hpp, SPEC 4).
+// Values (symmetry, definiteness, tau) are validated in python/gamesolve/entropy.py; the core
+// re-checks sizes and tau.
 #include <pybind11/stl.h>
 
+#include "array_io.hpp"
+#include "bindings.hpp"
 #include "gamesolve/entropy.hpp"
 
-#include <stdexcept>
-#include <string>
-#include <vector>
-
-namespace py = pybind11;
+namespace gamesolve_py {
 
 namespace {
 
-using Arr = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using gamesolve::Index;
 
-// A time-major input whose leading axis has length 1 (broadcast: stride 0) or T.
-gamesolve::Series series(const Arr& a, gamesolve::Index T, gamesolve::Index block, const char* name) {
-  if (a.ndim() < 1) throw std::invalid_argument(std::string(name) + " must have a leading time axis");
-  const auto lead = static_cast<gamesolve::Index>(a.shape(0));
-  if (lead != 1 && lead != T)
-    throw std::invalid_argument(std::string(name) + " must have a leading axis of length 1 or T=" +
-                                std::to_string(T) + ", got " + std::to_string(lead));
-  if (static_cast<gamesolve::Index>(a.size()) != lead * block)
-    throw std::invalid_argument(std::string(name) + " has " + std::to_string(a.size()) +
-                                " entries, expected " + std::to_string(lead * block));
-  return gamesolve::Series{a.data(), static_cast<gamesolve::Index>(a.size()), lead == 1 ? 0 : block, 0};
-}
-
-py::dict entropy_lq_nash(const Arr& A, const Arr& B, const Arr& Q, const Arr& R, const Arr& QT,
-                         const py::object& W, double tau, const std::vector<gamesolve::Index>& dims,
-                         gamesolve::Index T) {
-  using gamesolve::Index;
-  if (A.ndim() != 3) throw std::invalid_argument("A must be (T or 1, n, n)");
-  const auto n = static_cast<Index>(A.shape(1));
+// Inputs have shape (1, Tt, *block) with Tt in {1, T} (see array_io.hpp); one game.
+py::dict entropy_lq_nash(const std::vector<Index>& dims, Index n, Index T, const CArray& A, const CArray& B,
+                         const CArray& Q, const CArray& R, const CArray& QT, const std::optional<CArray>& W,
+                         double tau) {
+  if (T < 1) throw std::invalid_argument("horizon must be >= 1");
   gamesolve::EntropyLQData data;
-  data.game.dims = gamesolve::Dims(n, dims);
-  const Index N = data.game.dims.N, m = data.game.dims.m;
-  data.game.T = T;
-  data.game.A = series(A, T, n * n, "A");
-  data.game.B = series(B, T, n * m, "B");
-  data.game.Q = series(Q, T, N * n * n, "Q");
-  data.game.R = series(R, T, N * m * m, "R");
-  if (static_cast<Index>(QT.size()) != N * n * n) throw std::invalid_argument("QT must be (N, n, n)");
-  data.game.QT = gamesolve::Series{QT.data(), N * n * n, 0, 0};
+  gamesolve::LQGameData& g = data.game;
+  g.dims = gamesolve::Dims(n, dims);
+  g.T = T;
+  const py::ssize_t N = g.dims.N, m = g.dims.m;
+  g.A = as_series("A", A, {n, n}, T, 1);
+  g.B = as_series("B", B, {n, m}, T, 1);
+  g.Q = as_series("Q", Q, {N, n, n}, T, 1);
+  g.R = as_series("R", R, {N, m, m}, T, 1);
+  g.QT = as_series("QT", QT, {N, n, n}, 1, 1);
+  data.W = as_series("W", W, {n, n}, T, 1);
   data.tau = tau;
-  Arr w;
-  if (!W.is_none()) {
-    w = W.cast<Arr>();
-    data.W = series(w, T, n * n, "W");
-  }
 
-  Arr K({T, m, n}), Sigma({T, m, m}), P({T + 1, N, n, n}), p({T + 1, N});
+  py::array_t<double> K({T, m, n}), Sigma({T, m, m}), P({T + 1, N, n, n}), p({T + 1, N});
   py::array_t<std::int32_t> status(T);
   gamesolve::EntropySolutionView out;
-  out.K = {K.mutable_data(), T * m * n, m * n, 0};
-  out.Sigma = {Sigma.mutable_data(), T * m * m, m * m, 0};
-  out.P = {P.mutable_data(), (T + 1) * N * n * n, N * n * n, 0};
-  out.p = {p.mutable_data(), (T + 1) * N, N, 0};
+  out.K = as_out(K, m * n);
+  out.Sigma = as_out(Sigma, m * m);
+  out.P = as_out(P, N * n * n);
+  out.p = as_out(p, N);
   out.status = status.mutable_data();
   out.status_size = T;
   gamesolve::EntropyReport rep;
@@ -84,9 +62,10 @@ py::dict entropy_lq_nash(const Arr& A, const Arr& B, const Arr& Q, const Arr& R,
 }  // namespace
 
 void bind_entropy(py::module_& m) {
-  m.def("entropy_lq_nash", &entropy_lq_nash, py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"),
-        py::arg("QT"), py::arg("W"), py::arg("tau"), py::arg("dims"), py::arg("T"),
-        "Linear-Gaussian Nash equilibrium of an entropy-regularized LQ game (SPEC 4).\n"
-        "Time-major inputs with a leading axis of length 1 (time-invariant) or T; R joint (N, m, m)\n"
-        "per stage. Returns a dict with K, Sigma, P, p, status and the solve report.");
+  m.def("entropy_lq_nash", &entropy_lq_nash, py::arg("dims"), py::arg("n"), py::arg("T"), py::arg("A"),
+        py::arg("B"), py::arg("Q"), py::arg("R"), py::arg("QT"), py::arg("W"), py::arg("tau"),
+        "Linear-Gaussian Nash equilibrium of one entropy-regularized LQ game (SPEC 4). Inputs (1, T or 1, "
+        "*block), R joint; returns a dict with K, Sigma, P, p, status and the solve report.");
 }
+
+}  // namespace gamesolve_py

@@ -80,6 +80,7 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
   core_out.s = OutSeries{s_buf.data(), (T + 1) * N, N, 0};
   core_out.status = out.status;
   core_out.status_size = out.status_size;
+  check_solution(shifted, core_out, true);
 
   EntropyReport rep;
   {

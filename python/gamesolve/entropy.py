@@ -54,8 +54,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_positive_definite, check_shape, check_symmetric, split_inputs
+from ._validate import as_float_array, check_shape, check_symmetric
 from .errors import InputError, SingularStageWarning, SolveError
+from .lq import _normalize
 
 __all__ = [
     "EntropyLQGame",
@@ -160,59 +161,11 @@ def _check_tau(tau) -> float:
     return val
 
 
-def _time_axis(name: str, arr: np.ndarray, tv_ndim: int, T_seen: dict) -> None:
-    if arr.ndim == tv_ndim:
-        T_seen[name] = int(arr.shape[0])
-
-
-def _joint_R(R, dims: tuple, T_seen: dict) -> np.ndarray:
-    """Normalize R to joint (T_R, N, m, m) with T_R in {1, T}: own-control lists/arrays or joint arrays."""
-    N, m = len(dims), sum(dims)
-    off = np.concatenate([[0], np.cumsum(dims)]).astype(int)
-    if isinstance(R, (list, tuple)):
-        if len(R) != N:
-            raise InputError(f"R must have one weight per player ({N}), got {len(R)}")
-        blocks = [as_float_array(f"R[{i}]", Ri, ndim=(0, 1, 2, 3, 4)) for i, Ri in enumerate(R)]
-        # per-player items: own (m_i, m_i) / (T, m_i, m_i), or joint (m, m) / (T, m, m)
-        items = []
-        for i, b in enumerate(blocks):
-            if b.ndim <= 1 and dims[i] == 1:
-                b = b.reshape(-1, 1, 1) if b.ndim == 1 else b.reshape(1, 1)
-            items.append(b)
-        R = np.stack(items, axis=-3) if all(b.shape == items[0].shape for b in items) else items
-        if isinstance(R, list):  # own-control blocks of different sizes
-            tv = items[0].ndim == 3
-            for i, b in enumerate(items):
-                want = (dims[i], dims[i]) if not tv else (items[0].shape[0], dims[i], dims[i])
-                check_shape(f"R[{i}]", b, want)
-            T_R = items[0].shape[0] if tv else 1
-            out = np.zeros((T_R, N, m, m))
-            for i, b in enumerate(items):
-                out[:, i, off[i]:off[i + 1], off[i]:off[i + 1]] = b if tv else b[None]
-            if tv:
-                T_seen["R"] = T_R
-            return out
-    R = as_float_array("R", R, ndim=(3, 4))
-    if R.ndim == 4:
-        T_seen["R"] = int(R.shape[0])
-    Rt = R if R.ndim == 4 else R[None]
-    if Rt.shape[1] != N:
-        raise InputError(f"R must hold one weight per player ({N}), got shape {R.shape}")
-    d = Rt.shape[-1]
-    if Rt.shape[-2:] == (m, m):
-        return Rt
-    if len(set(dims)) == 1 and Rt.shape[-2:] == (d, d) and d == dims[0]:
-        out = np.zeros((Rt.shape[0], N, m, m))
-        for i in range(N):
-            out[:, i, off[i]:off[i + 1], off[i]:off[i + 1]] = Rt[:, i]
-        return out
-    raise InputError(
-        f"R must be N own-control weights (m_i, m_i) or N joint weights ({m}, {m}), got shape {R.shape}"
-    )
-
-
 def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, dims=None) -> EntropyLQGame:
     """Validate and normalize the data of an entropy-regularized LQ game (SPEC 4).
+
+    A, B, Q, R, horizon, QT, dims are read exactly as by
+    :func:`gamesolve.solve_lq_game` (SPEC 11; the same normalization code).
 
     Parameters
     ----------
@@ -239,61 +192,12 @@ def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, d
         with products of two players' controls, or an indefinite noise_cov.
     """
     tau = _check_tau(tau)
-    A = as_float_array("A", A, ndim=(2, 3))
-    if A.shape[-1] != A.shape[-2]:
-        raise InputError(f"A must be square, got shape {A.shape}")
-    n = A.shape[-1]
-    B, dims = split_inputs(B, dims, n)
-    if B.ndim not in (2, 3):
-        raise InputError(f"B must have 2 or 3 dimensions, got shape {B.shape}")
-    N, m = len(dims), sum(dims)
-    T_seen: dict = {}
-    _time_axis("A", A, 3, T_seen)
-    _time_axis("B", B, 3, T_seen)
-    Q = as_float_array("Q", Q, ndim=(3, 4))
-    _time_axis("Q", Q, 4, T_seen)
-    if Q.shape[-3:] != (N, n, n):
-        raise InputError(f"Q must have shape ({N}, {n}, {n}) (or with a leading T axis), got {Q.shape}")
-    Rj = _joint_R(R, dims, T_seen)
-    W = None
-    if noise_cov is not None:
-        W = as_float_array("noise_cov", noise_cov, ndim=(2, 3))
-        _time_axis("noise_cov", W, 3, T_seen)
-        if W.shape[-2:] != (n, n):
-            raise InputError(f"noise_cov must have shape ({n}, {n}) (or with a leading T axis), got {W.shape}")
-    Ts = set(T_seen.values())
-    if len(Ts) > 1:
-        raise InputError(f"time-varying inputs disagree on the horizon: {T_seen}")
-    if Ts:
-        T = Ts.pop()
-        if horizon is not None and int(horizon) != T:
-            raise InputError(f"horizon={horizon} disagrees with the time axis of the data (T={T})")
-    elif horizon is None:
-        raise InputError("horizon is required when all data are time-invariant")
-    else:
-        T = int(horizon)
-    if T < 1:
-        raise InputError(f"horizon must be at least 1, got {T}")
-
-    def tv(a, nd):  # broadcast a time-invariant array over T (a view, no copy)
-        return np.broadcast_to(a, (T,) + a.shape) if a.ndim == nd else a
-
-    if Rj.shape[0] not in (1, T):
-        raise InputError(f"R must have a leading axis of length {T}, got {Rj.shape[0]}")
-    A_, B_, Q_ = tv(A, 2), tv(B, 2), tv(Q, 3)
-    R_ = np.broadcast_to(Rj, (T, N, m, m)) if Rj.shape[0] == 1 else Rj
-    if QT is None:
-        QT_ = Q_[-1]
-    else:
-        QT_ = as_float_array("QT", QT, ndim=3)
-        check_shape("QT", QT_, (N, n, n))
-    check_symmetric("Q", _compact(Q_))
-    check_symmetric("QT", QT_)
-    check_symmetric("R", _compact(R_))
-    sl = _slices(dims)
+    g = _normalize(A, B, Q, R, horizon=horizon, q=None, r=None, M=None, c=None, QT=QT, qT=None, dims=dims,
+                   batched=False)
+    T, n, N, m = g.T, g.n, g.N, g.m
+    sl = _slices(g.dims)
     for i, si in enumerate(sl):
-        check_positive_definite(f"R[{i}] own block", _compact(R_)[:, i, si, si])
-        cross = _compact(R_)[:, i].copy()
+        cross = g.R[0, :, i].copy()
         for sj in sl:
             cross[:, sj, sj] = 0.0
         if np.any(cross != 0.0):
@@ -301,20 +205,25 @@ def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, d
                 f"R[{i}] must be block-diagonal in the players' controls (no products u^j'u^k, j != k) "
                 "for the entropy-regularized game"
             )
-    if W is None:
-        W_ = np.broadcast_to(np.zeros((n, n)), (T, n, n))
+    if noise_cov is None:
+        W = np.zeros((1, n, n))
     else:
+        W = as_float_array("noise_cov", noise_cov, ndim=(2, 3))
+        if W.shape[-2:] != (n, n) or (W.ndim == 3 and W.shape[0] != T):
+            raise InputError(f"noise_cov must have shape ({n}, {n}) or ({T}, {n}, {n}), got {W.shape}")
+        W = W if W.ndim == 3 else W[None]
         check_symmetric("noise_cov", W)
-        Wc = W if W.ndim == 3 else W[None]
-        lam = np.linalg.eigvalsh(0.5 * (Wc + np.swapaxes(Wc, -1, -2)))
-        scale = np.maximum(np.abs(lam).max(axis=-1), 1e-300)
-        bad = lam[:, 0] < -1e-12 * scale
+        lam = np.linalg.eigvalsh(0.5 * (W + np.swapaxes(W, -1, -2)))
+        bad = lam[:, 0] < -1e-12 * np.maximum(np.abs(lam).max(axis=-1), 1e-300)
         if np.any(bad):
             t = int(np.argmax(bad))
-            where = f"noise_cov[{t}]" if W.ndim == 3 else "noise_cov"
+            where = f"noise_cov[{t}]" if W.shape[0] > 1 else "noise_cov"
             raise InputError(f"{where} must be positive semidefinite, smallest eigenvalue is {lam[t, 0]:.3g}")
-        W_ = tv(W, 2)
-    return EntropyLQGame(A_, B_, Q_, R_, QT_, W_, tau, tuple(int(d) for d in dims))
+
+    def tv(a):  # (Tt, ...) with Tt in {1, T} -> (T, ...), a view
+        return np.broadcast_to(a, (T,) + a.shape[1:])
+
+    return EntropyLQGame(tv(g.A[0]), tv(g.B[0]), tv(g.Q[0]), tv(g.R[0]), g.QT[0, 0], tv(W), tau, g.dims)
 
 
 def _as_game(game_or_A, B, Q, R, kw) -> EntropyLQGame:
@@ -425,13 +334,13 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
 def _solve(game: EntropyLQGame) -> EntropyLQSolution:
     from . import _core
 
+    def lead(a):  # (1, Tt, *block), Tt in {1, T}
+        return np.ascontiguousarray(_compact(a)[None])
+
     W = _compact(game.W)
-    res = _core.entropy_lq_nash(
-        np.ascontiguousarray(_compact(game.A)), np.ascontiguousarray(_compact(game.B)),
-        np.ascontiguousarray(_compact(game.Q)), np.ascontiguousarray(_compact(game.R)),
-        np.ascontiguousarray(game.QT), None if not W.any() else np.ascontiguousarray(W),
-        game.tau, list(game.dims), game.T,
-    )
+    res = _core.entropy_lq_nash(list(game.dims), game.n, game.T, lead(game.A), lead(game.B), lead(game.Q),
+                                lead(game.R), np.ascontiguousarray(game.QT[None, None]),
+                                lead(game.W) if W.any() else None, game.tau)
     if res["nonfinite_stages"] > 0:
         raise SolveError(
             f"entropy_lq_nash: non-finite numbers in {res['nonfinite_stages']} stage(s) of the recursion "

@@ -1,0 +1,8 @@
+// Declarations of the per-feature binding functions; module.cpp calls each once.
+#pragma once
+#include <pybind11/pybind11.h>
+
+namespace gamesolve_py {
+void bind_lq_game(pybind11::module_& m);
+void bind_entropy(pybind11::module_& m);  // entropy-regularized LQ games (SPEC 4)
+}  // namespace gamesolve_py
