@@ -211,8 +211,8 @@ def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, d
         W = as_float_array("noise_cov", noise_cov, ndim=(2, 3))
         if W.shape[-2:] != (n, n) or (W.ndim == 3 and W.shape[0] != T):
             raise InputError(f"noise_cov must have shape ({n}, {n}) or ({T}, {n}, {n}), got {W.shape}")
-        W = W if W.ndim == 3 else W[None]
         check_symmetric("noise_cov", W)
+        W = W if W.ndim == 3 else W[None]
         lam = np.linalg.eigvalsh(0.5 * (W + np.swapaxes(W, -1, -2)))
         bad = lam[:, 0] < -1e-12 * np.maximum(np.abs(lam).max(axis=-1), 1e-300)
         if np.any(bad):
@@ -545,6 +545,8 @@ class EntropyPOResult:
     p : (T+1, N) array
     contraction : (T,) array, per-stage factor 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau_solved,
         P_{t+1} as the algorithm computed it (Lemma IV.1: the sweep map contracts when < 1)
+    rate : (T,) array, the sweep map's actual asymptotic rate at each stage: the spectral radius of
+        K -> D K (Psi_t is affine in K), <= contraction; the error falls like rate**L
     assumption_holds : bool, Assumption III.3 for the solved game (tau + delta), gamma_P^* from its
         exact Nash equilibrium
     residual : (T,) array, fixed-point residual ||Psi_t(S_t) - S_t|| in the paper's norm
@@ -563,6 +565,7 @@ class EntropyPOResult:
     P: np.ndarray
     p: np.ndarray
     contraction: np.ndarray
+    rate: np.ndarray
     assumption_holds: bool
     residual: np.ndarray
     error: np.ndarray
@@ -639,6 +642,7 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
     p = np.empty((T + 1, N))
     P[T], p[T] = game.QT, 0.0
     residual = np.empty(T)
+    rate = np.empty(T)
     for t in range(T - 1, -1, -1):
         A_t, B_t = solved.A[t], solved.B[t]
         # Psi_t as an affine map of K: K <- E - D K (D has zero diagonal blocks); Sigma from P_{t+1} alone.
@@ -659,6 +663,7 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
             D[si] = Hinv @ G @ B_t
             D[si, si] = 0.0
             Sig_new[si, si] = half * Hinv
+        rate[t] = np.abs(np.linalg.eigvals(D)).max()
         Kt = K[t + 1].copy() if (warm_start and t < T - 1) else np.zeros((m, n))
         for _ in range(L):
             Kt = E - D @ Kt
@@ -667,7 +672,7 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
         residual[t] = sum(np.linalg.norm(nxt[si] - Kt[si]) for si in sl)  # Sigma is already a fixed point
         P[t], p[t] = _evaluate_stage(solved, t, Rs[t], K[t], Sig[t], P[t + 1], p[t + 1])
         if progress:
-            print(f"entropy_po: stage {t:4d}  residual {residual[t]:.3e}")
+            print(f"entropy_po: stage {t:4d}  residual {residual[t]:.3e}  rate {rate[t]:.3f}")
     contraction, _ = _contraction(solved, P)
     exact = _solve(solved)
     err = np.array([sum(np.linalg.norm(K[t, si] - exact.K[t, si]) + np.linalg.norm(Sig[t, si, si] - exact.Sigma[t, si, si])
@@ -675,5 +680,5 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
     eps = entropy_epsilon(game, K, Sig, x0=x0, x0_cov=x0_cov)
     if delta > 0:
         P, p = entropy_policy_value(game, K, Sig)
-    return EntropyPOResult(K, Sig, P, p, contraction, exact.assumption_holds, residual, err, float(err.sum()),
+    return EntropyPOResult(K, Sig, P, p, contraction, rate, exact.assumption_holds, residual, err, float(err.sum()),
                            eps.epsilon, eps.gains, bool(np.all(residual <= tol)), L, game.tau, delta)
