@@ -50,6 +50,7 @@ recursion (:func:`entropy_lq_nash` with one player).
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -119,7 +120,7 @@ class EntropyLQGame:
     def m(self) -> int:
         return int(sum(self.dims))
 
-    @property
+    @functools.cached_property
     def slices(self) -> list[slice]:
         """Rows of each player's control in the joint control."""
         return _slices(self.dims)
@@ -136,9 +137,11 @@ class EntropyLQGame:
             R[:, i, idx, idx] += 0.5 * self.tau
         return np.broadcast_to(R, self.R.shape) if R.shape[0] != self.T else R
 
+    @functools.cached_property
     def gamma_B(self) -> float:
         """gamma_B = max_{i,t} ||B_t^i||_F (paper 001 Assumption III.3)."""
-        return float(max(np.linalg.norm(_compact(self.B)[:, :, sl], axis=(1, 2)).max() for sl in self.slices))
+        col2 = np.einsum("tkj,tkj->tj", *(2 * (_compact(self.B),)))  # squared column norms
+        return float(np.sqrt(max(col2[:, sl].sum(axis=1).max() for sl in self.slices)))
 
 
 def _slices(dims) -> list[slice]:
@@ -196,12 +199,13 @@ def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, d
                    batched=False)
     T, n, N, m = g.T, g.n, g.N, g.m
     sl = _slices(g.dims)
-    for i, si in enumerate(sl):
-        cross = g.R[0, :, i].copy()
-        for sj in sl:
-            cross[:, sj, sj] = 0.0
-        if np.any(cross != 0.0):
-            raise InputError(
+    off_block = np.ones((m, m), bool)
+    for sj in sl:
+        off_block[sj, sj] = False
+    nonzero = np.any(g.R[0][..., off_block] != 0.0, axis=(0, 2))  # (N,)
+    if nonzero.any():
+        i = int(np.argmax(nonzero))
+        raise InputError(
                 f"R[{i}] must be block-diagonal in the players' controls (no products u^j'u^k, j != k) "
                 "for the entropy-regularized game"
             )
@@ -268,8 +272,8 @@ class EntropyLQSolution:
 
 def _contraction(game: EntropyLQGame, P: np.ndarray) -> tuple[np.ndarray, bool]:
     """Per-stage Lemma IV.1 factor from P (T+1, N, n, n) and Assumption III.3 with gamma_P = max_t,i ||P_t^i||_F."""
-    gB2 = game.gamma_B() ** 2
-    normP = np.linalg.norm(P, axis=(-2, -1))  # (T+1, N)
+    gB2 = game.gamma_B ** 2
+    normP = np.sqrt(np.einsum("tikl,tikl->ti", P, P))  # (T+1, N) Frobenius norms
     factor = 2.0 * gB2 * normP[1:].max(axis=1) * (game.N - 1) / game.tau
     holds = bool(game.tau > 2.0 * gB2 * normP.max() * (game.N - 1))
     return factor, holds
