@@ -10,6 +10,9 @@ policy against its exact best response.
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -125,13 +128,14 @@ Q_C = np.array([np.diag([1.0, 0.2]), np.diag([0.3, 1.0])])
 R_C = [0.5 * np.eye(1), 0.5 * np.eye(1)]
 W_C = 0.05 * np.eye(2)
 
-# Three players pushing along almost the same direction: at tau = 0.1 the sweep map of Algorithm 1 diverges.
-A_D = np.array([[0.9, 0.1], [0.0, 0.9]])
-_b = np.array([[1.0], [0.5]])
-B_D = [_b, 1.1 * _b, 0.9 * _b]
-Q_D = np.array([np.eye(2), np.diag([2.0, 0.5]), np.diag([0.5, 2.0])])
-R_D = [0.05 * np.eye(1)] * 3
-TAU_D, T_D = 0.1, 6
+# Three players pushing along almost the same direction: at tau = 0.1 the sweep map of Algorithm 1
+# diverges. The game is the one examples/entropy_po.py draws (one definition, loaded from there).
+_spec = importlib.util.spec_from_file_location(
+    "entropy_po_example", Path(__file__).resolve().parents[1] / "examples" / "entropy_po.py")
+_example = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_example)
+A_D, B_D, Q_D, R_D, TAU_D, T_D = (_example.A_D, _example.B_D, _example.Q_D, _example.R_D, _example.TAU_D,
+                                  _example.T_D)
 
 
 # --------------------------------------------------------------------------- exact Nash
@@ -285,7 +289,7 @@ def test_delta_augmentation_gives_epsilon_O_delta():
     exact = gs.entropy_lq_nash(A_D, B_D, Q_D, R_D, **kw)
     assert not exact.assumption_holds and exact.contraction.max() > 1
     po = gs.entropy_po(A_D, B_D, Q_D, R_D, sweeps=30, **kw)
-    assert po.rate.max() > 1 and not po.converged and po.residual.max() > 1e3  # Algorithm 1 diverges at tau
+    assert po.rate.max() > 1 and po.status == "max_iterations" and po.residual.max() > 1e3  # diverges at tau
     # augmented: Assumption III.3 holds for tau + 64; Algorithm 1 converges; epsilon measured at tau
     aug = gs.entropy_po(A_D, B_D, Q_D, R_D, sweeps=30, delta=64.0, **kw)
     assert aug.assumption_holds and aug.converged
@@ -400,3 +404,13 @@ def test_best_response_bad_player_and_profile_shape():
     bad[0, 0, 0] = -1.0
     with pytest.raises(InputError, match=r"Sigma\[0\]: player 0's covariance block must be positive definite"):
         gs.entropy_policy_value(sol.game, sol.K, bad)
+
+
+def test_po_reports_divergence_instead_of_garbage():
+    r = gs.entropy_po(A_D, B_D, Q_D, R_D, tau=TAU_D, horizon=T_D, sweeps=2000)
+    assert r.status == "diverged" and not r.converged
+    assert r.epsilon == np.inf and np.isnan(r.K[0]).all()
+    ok = gs.entropy_po(A_D, B_D, Q_D, R_D, tau=TAU_D, horizon=T_D, sweeps=2000, delta=50.0)
+    assert ok.status == "converged"
+    short = gs.entropy_po(A_D, B_D, Q_D, R_D, tau=TAU_D, horizon=T_D, sweeps=3, delta=50.0)
+    assert short.status == "max_iterations" and not short.converged

@@ -560,6 +560,8 @@ class EntropyPOResult:
     epsilon : float, max gain of an exact unilateral best response in the original tau game
     gains : (N,) array, those gains per player
     converged : bool, every stage's residual <= tol
+    status : str, "converged", "max_iterations" (L sweeps did not reach tol) or "diverged" (the sweeps
+        overflowed at some stage; that stage and all earlier ones are NaN, epsilon is inf)
     iterations : int, sweeps per stage (L)
     tau, delta : floats; the algorithm solved the game with tau + delta
     """
@@ -577,6 +579,7 @@ class EntropyPOResult:
     epsilon: float
     gains: np.ndarray
     converged: bool
+    status: str
     iterations: int
     tau: float
     delta: float
@@ -645,9 +648,13 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
     P = np.empty((T + 1, N, n, n))
     p = np.empty((T + 1, N))
     P[T], p[T] = game.QT, 0.0
-    residual = np.empty(T)
-    rate = np.empty(T)
+    residual = np.full(T, np.nan)
+    rate = np.full(T, np.nan)
+    diverged_at = None
     for t in range(T - 1, -1, -1):
+        if not np.all(np.isfinite(P[t + 1])):
+            diverged_at = t + 1
+            break
         A_t, B_t = solved.A[t], solved.B[t]
         # Psi_t as an affine map of K: K <- E - D K (D has zero diagonal blocks); Sigma from P_{t+1} alone.
         E = np.empty((m, n))
@@ -669,20 +676,34 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
             Sig_new[si, si] = half * Hinv
         rate[t] = np.abs(np.linalg.eigvals(D)).max()
         Kt = K[t + 1].copy() if (warm_start and t < T - 1) else np.zeros((m, n))
-        for _ in range(L):
-            Kt = E - D @ Kt
-        K[t], Sig[t] = Kt, Sig_new
-        nxt = E - D @ Kt
-        residual[t] = sum(np.linalg.norm(nxt[si] - Kt[si]) for si in sl)  # Sigma is already a fixed point
-        P[t], p[t] = _evaluate_stage(solved, t, Rs[t], K[t], Sig[t], P[t + 1], p[t + 1])
+        with np.errstate(over="ignore", invalid="ignore"):
+            for _ in range(L):
+                Kt = E - D @ Kt
+            nxt = E - D @ Kt
+            K[t], Sig[t] = Kt, Sig_new
+            residual[t] = sum(np.linalg.norm(nxt[si] - Kt[si]) for si in sl)  # Sigma is already a fixed point
+            if not np.isfinite(residual[t]):
+                diverged_at = t
+                break
+            P[t], p[t] = _evaluate_stage(solved, t, Rs[t], K[t], Sig[t], P[t + 1], p[t + 1])
         if progress:
             print(f"entropy_po: stage {t:4d}  residual {residual[t]:.3e}  rate {rate[t]:.3f}")
-    contraction, _ = _contraction(solved, P)
     exact = _solve(solved)
+    if diverged_at is not None:  # the sweeps overflowed: no policy for stages 0..diverged_at
+        K[:diverged_at + 1] = Sig[:diverged_at + 1] = np.nan
+        P[:diverged_at + 1] = p[:diverged_at + 1] = np.nan
+        with np.errstate(invalid="ignore"):
+            contraction, _ = _contraction(solved, P)
+        nan_N = np.full(N, np.nan)
+        return EntropyPOResult(K, Sig, P, p, contraction, rate, exact.assumption_holds, residual, np.full(T, np.nan),
+                               np.nan, np.inf, nan_N, False, "diverged", L, game.tau, delta)
+    contraction, _ = _contraction(solved, P)
     err = np.array([sum(np.linalg.norm(K[t, si] - exact.K[t, si]) + np.linalg.norm(Sig[t, si, si] - exact.Sigma[t, si, si])
                         for si in sl) for t in range(T)])
     eps = entropy_epsilon(game, K, Sig, x0=x0, x0_cov=x0_cov)
     if delta > 0:
         P, p = entropy_policy_value(game, K, Sig)
+    converged = bool(np.all(residual <= tol))
     return EntropyPOResult(K, Sig, P, p, contraction, rate, exact.assumption_holds, residual, err, float(err.sum()),
-                           eps.epsilon, eps.gains, bool(np.all(residual <= tol)), L, game.tau, delta)
+                           eps.epsilon, eps.gains, converged, "converged" if converged else "max_iterations", L,
+                           game.tau, delta)
