@@ -46,8 +46,9 @@ def po_errors(taus, Ls):
         rate = float(np.exp(np.polyfit(np.asarray(Ls)[ok], np.log(err[ok]), 1)[0]))
         out[tau] = dict(err=err, rate=rate, spectral=float(res[-1].rate.max()),
                         bound=float(res[-1].contraction.max()), holds=res[-1].assumption_holds)
+        holds = "holds" if out[tau]["holds"] else "fails"
         print(f"tau={tau:5.2f}: error ratio per sweep {rate:.3f} (spectral radius {out[tau]['spectral']:.3f}, "
-              f"Lemma IV.1 bound {out[tau]['bound']:.3f}, Assumption III.3 {'holds' if out[tau]['holds'] else 'fails'})")
+              f"Lemma IV.1 bound {out[tau]['bound']:.3f}, Assumption III.3 {holds})")
     return out
 
 

@@ -698,8 +698,8 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
         return EntropyPOResult(K, Sig, P, p, contraction, rate, exact.assumption_holds, residual, np.full(T, np.nan),
                                np.nan, np.inf, nan_N, False, "diverged", L, game.tau, delta)
     contraction, _ = _contraction(solved, P)
-    err = np.array([sum(np.linalg.norm(K[t, si] - exact.K[t, si]) + np.linalg.norm(Sig[t, si, si] - exact.Sigma[t, si, si])
-                        for si in sl) for t in range(T)])
+    err = np.array([sum(np.linalg.norm(K[t, si] - exact.K[t, si])
+                        + np.linalg.norm(Sig[t, si, si] - exact.Sigma[t, si, si]) for si in sl) for t in range(T)])
     eps = entropy_epsilon(game, K, Sig, x0=x0, x0_cov=x0_cov)
     if delta > 0:
         P, p = entropy_policy_value(game, K, Sig)
