@@ -118,7 +118,7 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
       const Index mi = d.m_i[i], oi = d.off[i];
       CMapRow P(out.P.at(0, t + 1) + i * n * n, n, n);
       const auto Bi = B.middleCols(oi, mi);
-      PB[i].noalias() = P * Bi;
+      PB[i].noalias() = P.lazyProduct(Bi);  // thin products: coefficient-based beats GEMM set-up
       S[i].noalias() = Bi.transpose() * PB[i];
       S[i] += CMapRow(Rt + i * m * m, m, m).block(oi, oi, mi, mi);
       llt[i].compute(S[i]);
@@ -132,7 +132,7 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
       llt[i].matrixL().solveInPlace(Linv[i]);
       Sig.block(oi, oi, mi, mi).noalias() = half_tau * Linv[i].transpose() * Linv[i];
       V[i].noalias() = Bi * Linv[i].transpose();
-      Omega.noalias() += half_tau * V[i] * V[i].transpose();
+      Omega.noalias() += half_tau * V[i].lazyProduct(V[i].transpose());
       logdet_sigma[i] = static_cast<double>(mi) * std::log(half_tau) -
                         2.0 * llt[i].matrixLLT().diagonal().array().log().sum();
     }

@@ -120,10 +120,10 @@ class EntropyLQGame:
     def m(self) -> int:
         return int(sum(self.dims))
 
-    @functools.cached_property
-    def slices(self) -> list[slice]:
+    @property
+    def slices(self) -> tuple[slice, ...]:
         """Rows of each player's control in the joint control."""
-        return _slices(self.dims)
+        return _slices(tuple(self.dims))
 
     def with_tau(self, tau: float) -> "EntropyLQGame":
         """The same game with another entropy weight (e.g. tau + delta, paper 001 IV-A)."""
@@ -140,13 +140,15 @@ class EntropyLQGame:
     @functools.cached_property
     def gamma_B(self) -> float:
         """gamma_B = max_{i,t} ||B_t^i||_F (paper 001 Assumption III.3)."""
-        col2 = np.einsum("tkj,tkj->tj", *(2 * (_compact(self.B),)))  # squared column norms
-        return float(np.sqrt(max(col2[:, sl].sum(axis=1).max() for sl in self.slices)))
+        Bc = _compact(self.B)
+        col2 = np.einsum("tkj,tkj->tj", Bc, Bc)  # squared column norms
+        return float(np.sqrt(np.add.reduceat(col2, [sl.start for sl in self.slices], axis=1).max()))
 
 
-def _slices(dims) -> list[slice]:
+@functools.lru_cache(maxsize=64)
+def _slices(dims: tuple) -> tuple[slice, ...]:
     off = np.concatenate([[0], np.cumsum(dims)]).astype(int)
-    return [slice(int(off[i]), int(off[i + 1])) for i in range(len(dims))]
+    return tuple(slice(int(off[i]), int(off[i + 1])) for i in range(len(dims)))
 
 
 def _compact(a: np.ndarray) -> np.ndarray:
@@ -225,7 +227,7 @@ def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, d
             raise InputError(f"{where} must be positive semidefinite, smallest eigenvalue is {lam[t, 0]:.3g}")
 
     def tv(a):  # (Tt, ...) with Tt in {1, T} -> (T, ...), a view
-        return np.broadcast_to(a, (T,) + a.shape[1:])
+        return a if a.shape[0] == T else np.broadcast_to(a, (T,) + a.shape[1:])
 
     return EntropyLQGame(tv(g.A[0]), tv(g.B[0]), tv(g.Q[0]), tv(g.R[0]), g.QT[0, 0], tv(W), tau, g.dims)
 
