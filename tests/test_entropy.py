@@ -414,3 +414,18 @@ def test_po_reports_divergence_instead_of_garbage():
     assert ok.status == "converged"
     short = gs.entropy_po(A_D, B_D, Q_D, R_D, tau=TAU_D, horizon=T_D, sweeps=3, delta=50.0)
     assert short.status == "max_iterations" and not short.converged
+
+
+def test_game_and_arrays_together_rejected():
+    game = gs.entropy_lq_game(**GOOD, tau=1.0, horizon=3)
+    with pytest.raises(InputError, match="pass either an EntropyLQGame or the game's arrays, not both"):
+        gs.entropy_lq_nash(game, tau=2.0)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import gamesolve.entropy
+
+    res = doctest.testmod(gamesolve.entropy)
+    assert res.attempted >= 10 and res.failed == 0

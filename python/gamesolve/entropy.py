@@ -234,6 +234,9 @@ def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, d
 
 def _as_game(game_or_A, B, Q, R, kw) -> EntropyLQGame:
     if isinstance(game_or_A, EntropyLQGame):
+        extra = [k for k, v in dict(B=B, Q=Q, R=R, **kw).items() if v is not None]
+        if extra:
+            raise InputError(f"pass either an EntropyLQGame or the game's arrays, not both (got {', '.join(extra)})")
         return game_or_A
     return entropy_lq_game(game_or_A, B, Q, R, **kw)
 
@@ -632,6 +635,16 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
     gamma_{P,t} = max_i ||P_{t+1}^i||_F; then the error falls linearly in L
     (Thm. IV.2). The exact Nash equilibrium used for ``error`` comes from
     :func:`entropy_lq_nash`.
+
+    Examples
+    --------
+    >>> import numpy as np, gamesolve as gs
+    >>> A = np.array([[1.0, 0.2], [0.0, 0.95]])
+    >>> B = [np.array([[0.3], [0.1]]), np.array([[0.0], [0.3]])]
+    >>> game = gs.entropy_lq_game(A, B, [np.eye(2), np.eye(2)], [np.eye(1)] * 2, tau=1.0, horizon=8)
+    >>> res = gs.entropy_po(game, sweeps=25)
+    >>> res.status, bool(res.error_total < 1e-12), bool(res.epsilon < 1e-12)
+    ('converged', True, True)
     """
     game = _as_game(A, B, Q, R, dict(tau=tau, noise_cov=noise_cov, horizon=horizon, QT=QT, dims=dims))
     L = int(sweeps)
