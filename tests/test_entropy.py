@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import gamesolve as gs
 from gamesolve import InputError, SolveError
@@ -159,6 +161,26 @@ def test_nash_matches_numpy_twin(time_varying):
     np.testing.assert_allclose(sol.p, p, rtol=1e-11, atol=1e-11)
     assert sol.Sigma[:, 0, 1:].max() == 0.0 and sol.Sigma[:, 1:, 0].max() == 0.0  # block-diagonal
     assert np.all(sol.status == 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), N=st.integers(1, 3), n=st.integers(1, 4), T=st.integers(1, 4),
+       mmax=st.integers(1, 2), tau=st.floats(0.05, 5.0), noisy=st.booleans())
+def test_property_twin_and_zero_epsilon(seed, N, n, T, mmax, tau, noisy):
+    rng = np.random.default_rng(seed)
+    dims = tuple(int(d) for d in rng.integers(1, mmax + 1, size=N))
+    A, B, Q, R, W, dims = random_game(rng, n=n, dims=dims, T=T)
+    sol = gs.entropy_lq_nash(A, B, Q, R, tau=tau, noise_cov=W if noisy else None, dims=dims)
+    g = sol.game
+    K, Sig, P, p = twin_entropy_nash(np.asarray(g.A), np.asarray(g.B), np.asarray(g.Q), np.asarray(g.R), g.QT,
+                                     np.asarray(g.W), tau, dims)
+    scale = 1.0 + np.abs(P).max()
+    np.testing.assert_allclose(sol.K, K, atol=1e-9 * (1 + np.abs(K).max()))
+    np.testing.assert_allclose(sol.Sigma, Sig, atol=1e-10)
+    np.testing.assert_allclose(sol.P, P, atol=1e-9 * scale)
+    np.testing.assert_allclose(sol.p, p, atol=1e-9 * (1 + np.abs(p).max()))
+    rep = gs.entropy_epsilon(g, sol.K, sol.Sigma)
+    assert abs(rep.epsilon) <= 1e-9 * (1 + np.abs(rep.costs).max())
 
 
 def test_time_invariant_equals_tiled():
