@@ -2,6 +2,8 @@
 // game for the means and P, then one backward pass for Sigma and p.
 #include "gamesolve/entropy.hpp"
 
+#include "small_gemm.hpp"
+
 #include <Eigen/Cholesky>
 
 #include <cmath>
@@ -12,6 +14,8 @@
 
 namespace gamesolve {
 namespace {
+
+using CMap = Eigen::Map<const Mat>;
 
 void require(bool ok, const std::string& what) {
   if (!ok) throw std::invalid_argument("solve_entropy_lq_game: " + what);
@@ -88,38 +92,46 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
     rep.core = solve_lq_game(shifted, 0, core_out, ws, opts);
   }
 
-  // Second backward pass: Sigma_t and p_t from P_{t+1}. Scratch sized once.
-  std::vector<Mat> PB(N), S(N), Linv(N), V(N);
+  // Second backward pass: Sigma_t and p_t from P_{t+1}. Scratch sized once; the
+  // products use the core's padded column-major kernel (small_gemm.hpp), whose
+  // operands' padded rows stay zero. P^i is symmetric, so its row-major buffer
+  // is also its column-major one.
+  using detail::gemm;
+  const Index np = detail::padded(n);
+  Mat Bc = Mat::Zero(np, m);   // B_t, padded rows
+  Mat Pp = Mat::Zero(np, n);   // P^i_{t+1}, padded rows
+  Mat PB = Mat::Zero(np, m);   // column block i: P^i B^i
+  Mat V = Mat::Zero(np, m);    // column block i: B^i L_i^{-T}, so B^i Sigma^i B^i' = tau/2 V_i V_i'
+  Mat Vt = Mat::Zero(m, n);    // V' (top rows of V)
+  Mat Omega = Mat::Zero(np, n);  // W + sum_j B^j Sigma^j B^j'
+  std::vector<Mat> S(N), LinvT(N);
   std::vector<Eigen::LLT<Mat>> llt;
   llt.reserve(N);
   for (Index i = 0; i < N; ++i) {
-    PB[i].resize(n, d.m_i[i]);
     S[i].resize(d.m_i[i], d.m_i[i]);
-    Linv[i].resize(d.m_i[i], d.m_i[i]);
-    V[i].resize(n, d.m_i[i]);
+    LinvT[i].resize(d.m_i[i], d.m_i[i]);
     llt.emplace_back(d.m_i[i]);
   }
-  Mat Omega(n, n);
   Vec logdet_sigma(N);
   const double nan = std::numeric_limits<double>::quiet_NaN();
+  const double* loaded_B = nullptr;
 
   MapVec(out.p.at(0, T), N).setZero();
   for (Index t = T - 1; t >= 0; --t) {
-    CMapRow B(g.B.at(0, t), n, m);
+    if (g.B.at(0, t) != loaded_B) {  // time-invariant B is loaded once
+      loaded_B = g.B.at(0, t);
+      Bc.topRows(n) = CMapRow(loaded_B, n, m);
+    }
     const double* Rt = r_shift.data() + (n_r == 1 ? 0 : t * blk);
     MapRow Sig(out.Sigma.at(0, t), m, m);
     Sig.setZero();
-    if (data.W.present())
-      Omega = CMapRow(data.W.at(0, t), n, n);
-    else
-      Omega.setZero();
 
     for (Index i = 0; i < N; ++i) {
       const Index mi = d.m_i[i], oi = d.off[i];
-      CMapRow P(out.P.at(0, t + 1) + i * n * n, n, n);
-      const auto Bi = B.middleCols(oi, mi);
-      PB[i].noalias() = P.lazyProduct(Bi);  // thin products: coefficient-based beats GEMM set-up
-      S[i].noalias() = Bi.transpose() * PB[i];
+      Pp.topRows(n) = CMap(out.P.at(0, t + 1) + i * n * n, n, n);
+      auto PBi = PB.middleCols(oi, mi);
+      gemm(PBi, Pp, Bc.middleCols(oi, mi).topRows(n));
+      S[i].noalias() = Bc.middleCols(oi, mi).topRows(n).transpose() * PBi.topRows(n);
       S[i] += CMapRow(Rt + i * m * m, m, m).block(oi, oi, mi, mi);
       llt[i].compute(S[i]);
       if (llt[i].info() != Eigen::Success || !S[i].allFinite()) {
@@ -127,25 +139,28 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
         rep.bad_player = i;
         break;
       }
-      // Sigma^i = tau/2 S^{-1} = tau/2 L^{-T} L^{-1}; B^i Sigma^i B^i' = tau/2 V V', V = B^i L^{-T}.
-      Linv[i].setIdentity();
-      llt[i].matrixL().solveInPlace(Linv[i]);
-      Sig.block(oi, oi, mi, mi).noalias() = half_tau * Linv[i].transpose() * Linv[i];
-      V[i].noalias() = Bi * Linv[i].transpose();
-      Omega.noalias() += half_tau * V[i].lazyProduct(V[i].transpose());
+      // Sigma^i = tau/2 S^{-1} = tau/2 L^{-T} L^{-1}.
+      LinvT[i].setIdentity();
+      llt[i].matrixU().solveInPlace(LinvT[i]);  // L' X = I: X = L^{-T}
+      Sig.block(oi, oi, mi, mi).noalias() = half_tau * LinvT[i] * LinvT[i].transpose();
+      gemm(V.middleCols(oi, mi), Bc.middleCols(oi, mi), LinvT[i]);
       logdet_sigma[i] = static_cast<double>(mi) * std::log(half_tau) -
                         2.0 * llt[i].matrixLLT().diagonal().array().log().sum();
     }
     if (rep.bad_stage >= 0) break;
+    if (data.W.present())
+      Omega.topRows(n) = CMap(data.W.at(0, t), n, n);
+    Vt = V.topRows(n).transpose();
+    gemm(Omega, V, Vt, half_tau, data.W.present());
 
     MapVec p_t(out.p.at(0, t), N);
     CMapVec p_next(out.p.at(0, t + 1), N);
     for (Index i = 0; i < N; ++i) {
-      CMapRow P(out.P.at(0, t + 1) + i * n * n, n, n);
+      CMap P(out.P.at(0, t + 1) + i * n * n, n, n);
       CMapRow Rti(Rt + i * m * m, m, m);
       p_t[i] = p_next[i] + Rti.cwiseProduct(Sig).sum() -
                half_tau * (static_cast<double>(d.m_i[i]) + logdet_sigma[i]) +
-               Omega.cwiseProduct(P).sum();
+               Omega.topRows(n).cwiseProduct(P).sum();
     }
   }
   if (rep.bad_stage >= 0) {
