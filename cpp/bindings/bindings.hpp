@@ -4,4 +4,5 @@
 
 namespace gamesolve_py {
 void bind_lq_game(pybind11::module_& m);
+void bind_entropy(pybind11::module_& m);  // entropy-regularized LQ games (SPEC 4)
 }  // namespace gamesolve_py

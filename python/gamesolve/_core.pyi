@@ -20,3 +20,10 @@ def evaluate_strategies(
     R: npt.ArrayLike, r: npt.ArrayLike | None, M: npt.ArrayLike | None, c: npt.ArrayLike | None,
     QT: npt.ArrayLike, qT: npt.ArrayLike | None, K: npt.ArrayLike, k: npt.ArrayLike,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+
+# entropy-regularized LQ games (SPEC 4), cpp/bindings/bind_entropy.cpp
+def entropy_lq_nash(
+    dims: Sequence[int], n: int, T: int,
+    A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, QT: npt.ArrayLike,
+    W: npt.ArrayLike | None, tau: float,
+) -> dict[str, np.ndarray | int | float]: ...
