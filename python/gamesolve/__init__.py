@@ -1,52 +1,19 @@
-"""gamesolve: Nash equilibria of dynamic games (C++/Eigen core, numpy API)."""
+"""gamesolve: Nash equilibria of dynamic games (C++/Eigen core, numpy API).
 
+The public names are those of each module's ``__all__``: finite-horizon LQ
+games (:mod:`gamesolve.lq`, SPEC 2), entropy-regularized LQ games
+(:mod:`gamesolve.entropy`, SPEC 4), errors, and the papers' games in
+:mod:`gamesolve.examples`.
+"""
+
+from . import entropy as _entropy
+from . import errors as _errors
 from . import examples
-from .entropy import (
-    EntropyLQGame,
-    EntropyLQSolution,
-    EntropyPOResult,
-    EpsilonReport,
-    entropy_best_response,
-    entropy_epsilon,
-    entropy_lq_game,
-    entropy_lq_nash,
-    entropy_po,
-    entropy_policy_value,
-)
-from .lq import (
-    LQGameSolution,
-    evaluate_lq_strategy,
-    get_num_threads,
-    set_num_threads,
-    solve_lq_game,
-    solve_lq_games,
-)
-from .errors import ConvergenceError, GamesolveError, InputError, SingularStageWarning, SolveError
+from . import lq as _lq
+from .entropy import *  # noqa: F403
+from .errors import *  # noqa: F403
+from .lq import *  # noqa: F403
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "solve_lq_game",
-    "solve_lq_games",
-    "evaluate_lq_strategy",
-    "LQGameSolution",
-    "set_num_threads",
-    "get_num_threads",
-    "examples",
-    "GamesolveError",
-    "InputError",
-    "SolveError",
-    "ConvergenceError",
-    "SingularStageWarning",
-    # entropy-regularized LQ games (SPEC 4, paper 001)
-    "EntropyLQGame",
-    "EntropyLQSolution",
-    "EntropyPOResult",
-    "EpsilonReport",
-    "entropy_lq_game",
-    "entropy_lq_nash",
-    "entropy_po",
-    "entropy_policy_value",
-    "entropy_best_response",
-    "entropy_epsilon",
-]
+__all__ = ["examples", *_lq.__all__, *_errors.__all__, *_entropy.__all__]
