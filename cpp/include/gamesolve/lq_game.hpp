@@ -109,7 +109,8 @@ struct SolveReport {
 struct LQWorkspace {
   explicit LQWorkspace(const Dims& dims);
   Mat S;        // m x m stage system
-  Mat rhs;      // m x (n+1): [Y y], then the solution [K k]
+  Mat rhs;      // m x (n+1): [Y y]
+  Mat sol;      // m x (n+1): the solution [K k]
   Mat BtZ;      // m x n: row block i = B^i' Z^i
   Mat F, ZF, G, Znew;  // n x n, n x n, m x n, n x n
   Vec beta, tmp, Rk;   // n, n, m
