@@ -11,6 +11,11 @@ from .lq import (
 )
 from .errors import ConvergenceError, GamesolveError, InputError, SingularStageWarning, SolveError
 
+# --- iLQGames (issue 4) ---
+from . import costs, dynamics
+from .games import Game
+from .ilqgames import ILQGamesResult, ilqgames
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -26,4 +31,10 @@ __all__ = [
     "SolveError",
     "ConvergenceError",
     "SingularStageWarning",
+    # iLQGames (issue 4)
+    "ilqgames",
+    "ILQGamesResult",
+    "Game",
+    "costs",
+    "dynamics",
 ]

@@ -30,12 +30,15 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
 from .errors import InputError
 
 __all__ = ["Unicycle", "DoubleIntegrator", "Bicycle", "Product", "product"]
+
+_HALF_PI_SHIFT = np.array([0.0, np.pi / 2])
 
 
 def _split(x, count, k):
@@ -120,38 +123,40 @@ class Unicycle(_Model):
     l = 2
 
     def __call__(self, x, u):
+        # x+ = x + B u + dt v [cos th, sin th] on the position rows (few numpy calls: this runs T times per rollout)
+        x, u = np.asarray(x, dtype=float), np.asarray(u, dtype=float)
         self._check(x, u)
-        X, U = _split(x, self.count, 4), _split(u, self.count, 2)
-        v, th = X[..., 2], X[..., 3]
-        dv = self.dt * v
-        out = np.empty(np.broadcast_shapes(X.shape, U.shape[:-1] + (4,)))
-        np.add(X[..., 0], dv * np.cos(th), out=out[..., 0])
-        np.add(X[..., 1], dv * np.sin(th), out=out[..., 1])
-        np.add(v, (self.accel_gain * self.dt) * U[..., 0], out=out[..., 2])
-        np.add(th, self.dt * U[..., 1], out=out[..., 3])
-        return out.reshape(out.shape[:-2] + (self.n,))
+        X = _split(x, self.count, 4)
+        cs = np.cos(X[..., 3:4] - _HALF_PI_SHIFT)  # (..., count, 2): cos th, sin th
+        cs *= self.dt * X[..., 2:3]
+        out = x + u @ self._B0.T
+        _split(out, self.count, 4)[..., :2] += cs
+        return out
 
     def jacobians(self, x, u):
         self._check(x, u)
         X = _split(x, self.count, 4)
-        lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
-        c, s = np.cos(X[..., 3]), np.sin(X[..., 3])
-        dt, dv = self.dt, self.dt * X[..., 2]
+        lead = x.shape[:-1] if x.shape[:-1] == u.shape[:-1] else np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
+        cs = np.cos(X[..., 3:4] - _HALF_PI_SHIFT)  # cos th, sin th
+        dt = self.dt
+        vals = np.empty(X.shape[:-1] + (4,))
+        np.multiply(cs, dt, out=vals[..., 0::2])  # dpx/dv, dpy/dv
+        np.multiply(cs[..., ::-1], dt * X[..., 2:3], out=vals[..., 1::2])  # dpx/dth (sign below), dpy/dth
+        vals[..., 1] *= -1.0
         A = np.empty(lead + (self.n, self.n))
         A[...] = self._A0
-        vals = np.stack([dt * c, -dv * s, dt * s, dv * c], axis=-1)
         A[..., self._ai[0], self._ai[1]] = np.broadcast_to(vals, lead + vals.shape[-2:]).reshape(lead + (-1,))
         return A, np.broadcast_to(self._B0, lead + self._B0.shape)
 
-    @property
+    @cached_property
     def _A0(self):
         return np.eye(self.n)
 
-    @property
+    @cached_property
     def _ai(self):
         return _block_diag_indices(self.count, 4, 4, [0, 0, 1, 1], [2, 3, 2, 3])
 
-    @property
+    @cached_property
     def _B0(self):
         B = np.zeros((self.n, self.m))
         r, c = _block_diag_indices(self.count, 4, 2, [2, 3], [0, 1])
@@ -191,22 +196,25 @@ class DoubleIntegrator(_Model):
     def l(self):
         return self.dim
 
+    @cached_property
+    def _A0(self):
+        d, I = self.dim, np.eye(self.dim)
+        return np.kron(np.eye(self.count), np.block([[I, self.dt * I], [np.zeros((d, d)), I]]))
+
+    @cached_property
+    def _B0(self):
+        I = np.eye(self.dim)
+        return np.kron(np.eye(self.count), np.vstack([np.zeros((self.dim, self.dim)), self.gain * self.dt * I]))
+
     def __call__(self, x, u):
+        x, u = np.asarray(x, dtype=float), np.asarray(u, dtype=float)
         self._check(x, u)
-        X, U = _split(x, self.count, self.k), _split(u, self.count, self.dim)
-        d = self.dim
-        out = np.empty(np.broadcast_shapes(X.shape, U.shape[:-1] + (self.k,)))
-        np.add(X[..., :d], self.dt * X[..., d:], out=out[..., :d])
-        np.add(X[..., d:], (self.gain * self.dt) * U, out=out[..., d:])
-        return out.reshape(out.shape[:-2] + (self.n,))
+        return x @ self._A0.T + u @ self._B0.T
 
     def jacobians(self, x, u):
         self._check(x, u)
         lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
-        d, I = self.dim, np.eye(self.dim)
-        a = np.block([[I, self.dt * I], [np.zeros((d, d)), I]])
-        b = np.vstack([np.zeros((d, d)), self.gain * self.dt * I])
-        return self._const_jac(lead, np.kron(np.eye(self.count), a), np.kron(np.eye(self.count), b))
+        return self._const_jac(lead, self._A0, self._B0)
 
 
 @dataclass(frozen=True)

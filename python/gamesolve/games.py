@@ -140,6 +140,10 @@ class Game:
     control_bounds : (low, high), optional
         Informational (the RL environments' action box); iLQGames does not
         enforce it.
+    horizon : int, optional
+        The horizon the game is usually solved over (informational).
+    info : dict, optional
+        Free-form metadata (e.g. the navigation goals).
 
     Examples
     --------
@@ -164,6 +168,8 @@ class Game:
     x0_low: np.ndarray | None = None
     x0_high: np.ndarray | None = None
     control_bounds: tuple | None = None
+    horizon: int | None = None
+    info: dict = field(default_factory=dict)
     _cache: dict = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
