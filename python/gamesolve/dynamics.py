@@ -7,6 +7,12 @@ Every model maps ``x_{t+1} = f(x_t, u_t)`` on arrays with any leading axes
 read-only broadcast views when they do not depend on the state (copy them
 before writing).
 
+``second_order(x, u, lam)`` returns the costate-weighted curvature
+``sum_k lam_k d^2 f_k`` as ``(H_xx (..., n, n), H_ux (..., m, n))`` (None for
+linear models); iLQGames adds it to the players' quadratic models (the
+Newton / DDP term a Gauss-Newton iLQGames drops). The control-control part is
+not returned (every built-in has none except :class:`Bicycle`, whose is left out).
+
 ``count`` stacks that many identical, independent copies (one per player,
 state blocks concatenated in player order, SPEC 10); the copies are evaluated
 together through a reshape, so three unicycles cost the same number of numpy
@@ -148,6 +154,25 @@ class Unicycle(_Model):
         A[..., self._ai[0], self._ai[1]] = np.broadcast_to(vals, lead + vals.shape[-2:]).reshape(lead + (-1,))
         return A, np.broadcast_to(self._B0, lead + self._B0.shape)
 
+    def second_order(self, x, u, lam):
+        """``sum_k lam_k d^2 f_k``: only ``(v, theta)`` and ``(theta, theta)`` entries per copy.
+
+        ``d2 px+/dv dtheta = -dt sin theta``, ``d2 px+/dtheta^2 = -dt v cos theta``,
+        ``d2 py+/dv dtheta = dt cos theta``, ``d2 py+/dtheta^2 = -dt v sin theta``.
+        """
+        X, L = _split(x, self.count, 4), _split(lam, self.count, 4)
+        c, s = np.cos(X[..., 3]), np.sin(X[..., 3])
+        a, b = L[..., 0], L[..., 1]
+        hvt = self.dt * (b * c - a * s)
+        htt = -self.dt * X[..., 2] * (a * c + b * s)
+        lead = np.broadcast_shapes(x.shape[:-1], lam.shape[:-1])
+        H = np.zeros(lead + (self.n, self.n))
+        iv = 4 * np.arange(self.count) + 2
+        H[..., iv, iv + 1] = hvt
+        H[..., iv + 1, iv] = hvt
+        H[..., iv + 1, iv + 1] = htt
+        return H, None
+
     @cached_property
     def _A0(self):
         return np.eye(self.n)
@@ -211,6 +236,10 @@ class DoubleIntegrator(_Model):
         self._check(x, u)
         return x @ self._A0.T + u @ self._B0.T
 
+    def second_order(self, x, u, lam):
+        """Linear model: no curvature."""
+        return None
+
     def jacobians(self, x, u):
         self._check(x, u)
         lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
@@ -265,6 +294,33 @@ class Bicycle(_Model):
         return A, B
 
 
+def _bicycle_second_order(self, x, u, lam):
+    """``sum_k lam_k d^2 f_k`` of :class:`Bicycle`: ``(theta, theta)``, ``(theta, v)`` and ``(delta, v)`` entries.
+
+    ``d2 px+/dtheta^2 = -dt v cos theta``, ``d2 px+/dtheta dv = -dt sin theta``,
+    ``d2 py+/dtheta^2 = -dt v sin theta``, ``d2 py+/dtheta dv = dt cos theta``,
+    ``d2 theta+/dv ddelta = dt / (L cos^2 delta)``.
+    """
+    X, U, Lm = _split(x, self.count, 4), _split(u, self.count, 2), _split(lam, self.count, 4)
+    th, v = X[..., 2], X[..., 3]
+    c, s = np.cos(th), np.sin(th)
+    a, b, g = Lm[..., 0], Lm[..., 1], Lm[..., 2]
+    lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1], lam.shape[:-1])
+    H = np.zeros(lead + (self.n, self.n))
+    M = np.zeros(lead + (self.m, self.n))
+    it = 4 * np.arange(self.count) + 2
+    htt = -self.dt * v * (a * c + b * s)
+    htv = self.dt * (b * c - a * s)
+    H[..., it, it] = htt
+    H[..., it, it + 1] = htv
+    H[..., it + 1, it] = htv
+    M[..., 2 * np.arange(self.count) + 1, it + 1] = g * self.dt / (self.wheelbase * np.cos(U[..., 1]) ** 2)
+    return H, M
+
+
+Bicycle.second_order = _bicycle_second_order
+
+
 @dataclass(frozen=True)
 class Product:
     """Independent per-player models side by side (block-diagonal Jacobians).
@@ -307,6 +363,26 @@ class Product:
             A[..., sx, sx] = a
             B[..., sx, su] = b
         return A, B
+
+
+def _product_second_order(self, x, u, lam):
+    lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1], lam.shape[:-1])
+    H = np.zeros(lead + (self.n, self.n))
+    M = np.zeros(lead + (self.m, self.n))
+    any_ = False
+    for p, (sx, su) in zip(self.parts, self._slices()):
+        out = p.second_order(x[..., sx], u[..., su], lam[..., sx]) if hasattr(p, "second_order") else None
+        if out is None:
+            continue
+        any_ = True
+        h, mm = out
+        H[..., sx, sx] = h
+        if mm is not None:
+            M[..., su, sx] = mm
+    return (H, M) if any_ else None
+
+
+Product.second_order = _product_second_order
 
 
 def product(*models):

@@ -98,7 +98,8 @@ class LQApproximation(NamedTuple):
     ``A (..., T, n, n)``, ``B (..., T, n, m)``, ``Q (..., T, N, n, n)``,
     ``q (..., T, N, n)``, ``R (..., T, N, m, m)``, ``r (..., T, N, m)``,
     ``QT (..., N, n, n)``, ``qT (..., N, n)``; ``Q = H_xx/2``, ``q = g_x/2``,
-    ``R = H_uu/2``, ``r = g_u/2`` (costs carry no 1/2, SPEC 1). Arrays may be
+    ``R = H_uu/2``, ``r = g_u/2`` (costs carry no 1/2, SPEC 1); optional
+    cross term ``M (..., T, N, m, n)`` (cost ``2 du'M dx``). Arrays may be
     read-only broadcast views.
     """
 
@@ -110,6 +111,7 @@ class LQApproximation(NamedTuple):
     r: np.ndarray
     QT: np.ndarray
     qT: np.ndarray
+    M: np.ndarray | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -166,28 +166,31 @@ def _rollout(game, x0, xs, us, K, k, alpha):
 
 
 def _nash_residual(lq, K, own_rows):
-    """First-order Nash residual ``max_i max_t |dJ^i/du^i_t|`` per member, shape (B,).
+    """First-order Nash residual ``max_i max_t |dJ^i/du^i_t|`` per member by one backward (adjoint) pass.
 
     ``lq``: LQApproximation along the current trajectory (q = g_x/2, r = g_u/2),
     every array with a leading batch axis of size B or 1; ``K (B, T, m, n)``: the
     feedback the others keep; ``own_rows (N, m)``: player i's control rows.
+    All players and members at once; see the module docstring for the recursion.
     """
-    tr = lambda a: np.swapaxes(a, -1, -2)  # noqa: E731
     Bn, T = K.shape[:2]
-    others = ~own_rows
-    lam = np.broadcast_to(2.0 * lq.qT, (Bn,) + lq.qT.shape[1:])[..., None]  # (B, N, n, 1)
-    res = np.zeros(Bn)
+    N, n = lq.qT.shape[-2:]
+    At = np.swapaxes(lq.A, -1, -2)[:, :, None]  # (B|1, T, 1, n, n)
+    Bt = np.swapaxes(lq.B, -1, -2)[:, :, None]  # (B|1, T, 1, m, n)
+    Kt = np.swapaxes(K, -1, -2)[:, :, None]  # (B, T, 1, n, m)
+    gx, gu = 2.0 * lq.q[..., None], 2.0 * lq.r[..., None]  # (B|1, T, N, n|m, 1)
+    others = (~own_rows)[..., None]
+    G = np.empty((Bn, T, N, own_rows.shape[1], 1))
+    lt = np.broadcast_to(2.0 * lq.qT[..., None], (Bn, N, n, 1))
     for t in range(T - 1, -1, -1):
-        At, Bt = lq.A[:, t, None], lq.B[:, t, None]  # (B|1, 1, n, n), (B|1, 1, n, m)
-        g = 2.0 * lq.r[:, t, :, :, None] + tr(Bt) @ lam  # (B, N, m, 1): grad_u c^i + B' lam^i
-        res = np.maximum(res, np.max(np.abs(g[..., 0]) * own_rows, axis=(1, 2)))
-        w = g * others[..., None]  # the others' rows
-        lam = 2.0 * lq.q[:, t, :, :, None] + tr(At) @ lam - tr(K[:, t, None]) @ w
-    return res
+        g = gu[:, t] + Bt[:, t] @ lt  # grad_u c^i + B' lam^i, (B, N, m, 1)
+        G[:, t] = g
+        lt = gx[:, t] + At[:, t] @ lt - Kt[:, t] @ (g * others)
+    return np.max(np.abs(G[..., 0]) * own_rows, axis=(1, 2, 3))
 
 
 def _solve_lq(lq, dims, batched):
-    """The local LQ games by the C++ core: K, k (deviation coordinates), number of min-norm stages.
+    """The local LQ games by the C++ core: K, k, Z, zeta (deviation coordinates), number of min-norm stages.
 
     Arrays carry a batch axis of size B or 1 (1 = shared, passed once).
     """
@@ -196,29 +199,32 @@ def _solve_lq(lq, dims, batched):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", SingularStageWarning)  # counted in the log instead
         if batched:
-            sol = solve_lq_games(lq.A, lq.B, lq.Q, lq.R, q=lq.q, r=lq.r, QT=lq.QT, qT=lq.qT, dims=dims)
-            K, k = sol.K, sol.k
+            sol = solve_lq_games(lq.A, lq.B, lq.Q, lq.R, q=lq.q, r=lq.r, M=lq.M, QT=lq.QT, qT=lq.qT, dims=dims)
+            K, k, Z, zeta = sol.K, sol.k, sol.Z, sol.zeta
         else:
             sol = solve_lq_game(lq.A[0], lq.B[0], lq.Q[0], lq.R[0], q=lq.q[0], r=lq.r[0], QT=lq.QT[0], qT=lq.qT[0],
                                 dims=dims)
-            K, k = sol.K[None], sol.k[None]
-    return K, k, int(np.count_nonzero(sol.status == 1))
+            K, k, Z, zeta = sol.K[None], sol.k[None], sol.Z[None], sol.zeta[None]
+    return K, k, Z, zeta, int(np.count_nonzero(sol.status == 1))
 
 
 def _compact(a):
     """Keep one copy of data shared by the whole batch (a stride-0 batch axis becomes size 1)."""
+    if a is None:
+        return None
     a = np.asarray(a)
     return a[:1] if a.shape[0] > 1 and a.strides[0] == 0 else a
 
 
 def _take(a, sel):
     """Members ``sel`` of a batch-axis array (size-1 shared axes pass through)."""
-    return a if a.shape[0] == 1 else a[sel]
+    return a if a is None or a.shape[0] == 1 else a[sel]
 
 
 def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol: float = 1e-6,
              grad_tol: float = 1e-6, max_step: float = np.inf, ls_factor: float = 0.5, ls_steps: int = 12,
-             reg: float = 0.0, convex: bool = True, verbose: bool = False) -> ILQGamesResult:
+             reg: float = 0.0, convex: bool = True, second_order: bool = True, contraction: float = 0.8,
+             verbose: bool = False) -> ILQGamesResult:
     """Approximate feedback Nash equilibrium of a nonlinear game by iterated LQ games (SPEC 6).
 
     Parameters
@@ -326,9 +332,14 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
     resid = np.full(Bn, np.nan)
     have_K = np.zeros(Bn, dtype=bool)
     active = np.arange(Bn)
-    alphas = ls_factor ** np.arange(ls_steps)
+    alpha_min = ls_factor ** (ls_steps - 1)
     log = []
 
+    so = second_order and getattr(game.dynamics, "second_order", None) is not None
+    if so:
+        Xprev, Z_prev, zeta_prev = np.empty_like(X), np.empty((Bn, T + 1, N, n, n)), np.empty((Bn, T + 1, N, n))
+    amax = np.ones(Bn)  # first trial step of each member (adapted by the contraction test)
+    corr = np.full(Bn, np.inf)  # size of the last full LQ correction, ||dX(alpha)|| / alpha
     for it in range(1, max_iter + 2):
         if active.size == 0:
             break
@@ -337,15 +348,16 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
         lq = LQApproximation(*(_compact(a) for a in game.lq_approximation(xa, ua, convex=convex, reg=reg)))
         timings["derivatives"] += time.perf_counter() - tic
         finite = np.ones(active.size, dtype=bool)
-        for a in lq:
+        for a in lq[:8]:
             finite &= np.broadcast_to(np.isfinite(a).reshape(a.shape[0], -1).all(axis=1), finite.shape)
 
-        # Convergence test at the current trajectory (with the strategies that produced it).
+        # Nash residual and costates at the current trajectory (with the strategies that produced it):
+        # every iteration when the second-order terms need the costates, else only near convergence.
         tic = time.perf_counter()
-        check = have_K[active] & (step[active] <= tol) & finite
+        check = have_K[active] & finite & (step[active] <= tol)
         if check.any():
             sel = np.flatnonzero(check)
-            r_sel = _nash_residual(type(lq)(*(_take(a, sel) for a in lq)), Kf[active[sel]], own)
+            r_sel = _nash_residual(LQApproximation(*(_take(a, sel) for a in lq)), Kf[active[sel]], own)
             resid[active[sel]] = r_sel
             status[active[sel[r_sel <= grad_tol]]] = "converged"
         timings["residual"] += time.perf_counter() - tic
@@ -358,29 +370,43 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
             active, xa, ua = active[sel], xa[sel], ua[sel]
             if active.size == 0:
                 break
-            lq = type(lq)(*(_take(a, sel) for a in lq))
+            lq = LQApproximation(*(_take(a, sel) for a in lq))
+        if so and have_K[active].any():
+            # Newton (DDP) term: Q^i_t += lam^i_{t+1}' d2f_xx / 2 and M^i_t = lam^i_{t+1}' d2f_ux / 2 with the
+            # costate lam^i = dV^i/dx of the last LQ solve moved to the current trajectory,
+            # lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev)); exact at a fixed point (k = 0).
+            tic = time.perf_counter()
+            dxp = (xa - Xprev[active])[:, 1:, None, :, None]  # (B, T, 1, n, 1)
+            lam = 2.0 * (zeta_prev[active][:, 1:] + (Z_prev[active][:, 1:] @ dxp)[..., 0])
+            lam[~have_K[active]] = 0.0
+            out = game.dynamics.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam)
+            if out is not None:
+                Hxx, Hux = out
+                lq = lq._replace(Q=lq.Q + 0.5 * Hxx, M=None if Hux is None else 0.5 * Hux)
+            timings["derivatives"] += time.perf_counter() - tic
 
         tic = time.perf_counter()
         try:
-            K, kdev, n_sing = _solve_lq(lq, game.dims, batched)
+            K, kdev, Zs, zetas, n_sing = _solve_lq(lq, game.dims, batched)
         except SolveError:
             status[active] = "diverged"
             break
         timings["lq_solve"] += time.perf_counter() - tic
 
-        # Line search: the full step for every member, the other candidates for those who reject it.
+        # Line search: the first trial step for every member, the smaller ones for those who reject it.
         tic = time.perf_counter()
-        Xn, Un = _rollout(game, X0[active], xa, ua, K, kdev, np.ones((1, active.size)))
+        a0 = amax[active]
+        Xn, Un = _rollout(game, X0[active], xa, ua, K, kdev, a0[None])
         timings["rollout"] += time.perf_counter() - tic
         tic = time.perf_counter()
         newX, newU = Xn[0], Un[0]
         dev = np.abs(newX - xa).max(axis=(1, 2))
         ok = np.isfinite(dev) & (dev <= max_step)
-        acc_alpha = np.where(ok, 1.0, 0.0)
+        acc_alpha = np.where(ok, a0, 0.0)
         acc_dev = np.where(ok, dev, np.inf)
         if not ok.all() and ls_steps > 1:
             rej = np.flatnonzero(~ok)
-            cand = np.repeat(alphas[1:, None], rej.size, axis=1)
+            cand = a0[rej][None] * ls_factor ** np.arange(1, ls_steps)[:, None]  # (C, R)
             Xc, Uc = _rollout(game, X0[active[rej]], xa[rej], ua[rej], K[rej], kdev[rej], cand)
             devc = np.abs(Xc - xa[rej][None]).max(axis=(2, 3))  # (C, R)
             okc = np.isfinite(devc) & (devc <= max_step)
@@ -388,12 +414,23 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
             cols = np.flatnonzero(okc[first, np.arange(rej.size)])
             pick = rej[cols]
             newX[pick], newU[pick] = Xc[first[cols], cols], Uc[first[cols], cols]
-            acc_alpha[pick] = alphas[1:][first[cols]]
+            acc_alpha[pick] = cand[first[cols], cols]
             acc_dev[pick] = devc[first[cols], cols]
         good = acc_alpha > 0.0
+        # Step control (contraction test on the full corrections): halve the next trial step when the
+        # correction did not shrink below `contraction` times the previous one, double it (up to 1)
+        # when it shrank below contraction^2.
+        c_new = np.where(good, acc_dev / np.where(good, acc_alpha, 1.0), np.inf)
+        ratio = c_new / corr[active]
+        nxt = np.where(ratio > contraction, acc_alpha * ls_factor,
+                       np.where(ratio < contraction ** 2, acc_alpha / ls_factor, acc_alpha))
+        amax[active] = np.clip(nxt, alpha_min, 1.0)
+        corr[active] = np.where(good, c_new, corr[active])
         timings["line_search"] += time.perf_counter() - tic
 
         upd = active[good]
+        if so:
+            Xprev[upd], Z_prev[upd], zeta_prev[upd] = X[upd], Zs[good], zetas[good]
         X[upd], U[upd], Kf[upd] = newX[good], newU[good], K[good]
         have_K[upd] = True
         iters[active] += 1
