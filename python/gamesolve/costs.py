@@ -339,8 +339,16 @@ class Cost:
         return out
 
 
+TERMS = (Quadratic, Ring, OneSided, Proximity)
+
+
+def as_cost(c):
+    """A single term becomes a one-term :class:`Cost`; anything else is returned unchanged."""
+    return Cost((c,)) if isinstance(c, TERMS) else c
+
+
 # Make every term a one-term Cost when added to another term.
-for _cls in (Quadratic, Ring, OneSided, Proximity):
+for _cls in TERMS:
     _cls.__add__ = lambda self, other: Cost((self,)) + other
     _cls.__radd__ = lambda self, other: (other if isinstance(other, Cost) else Cost((other,))) + self
 

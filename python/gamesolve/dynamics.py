@@ -84,10 +84,12 @@ class _Model:
         return (self.l,) * self.count
 
     def _check(self, x, u):
+        x, u = np.asarray(x, dtype=float), np.asarray(u, dtype=float)
         if x.shape[-1] != self.n or u.shape[-1] != self.m:
             raise InputError(
                 f"{type(self).__name__} expects x (..., {self.n}) and u (..., {self.m}), "
                 f"got x {x.shape} and u {u.shape}")
+        return x, u
 
     def _const_jac(self, lead, A0, B0):
         return np.broadcast_to(A0, lead + A0.shape), np.broadcast_to(B0, lead + B0.shape)
@@ -130,8 +132,7 @@ class Unicycle(_Model):
 
     def __call__(self, x, u):
         # x+ = x + B u + dt v [cos th, sin th] on the position rows (few numpy calls: this runs T times per rollout)
-        x, u = np.asarray(x, dtype=float), np.asarray(u, dtype=float)
-        self._check(x, u)
+        x, u = self._check(x, u)
         X = _split(x, self.count, 4)
         cs = np.cos(X[..., 3:4] - _HALF_PI_SHIFT)  # (..., count, 2): cos th, sin th
         cs *= self.dt * X[..., 2:3]
@@ -140,7 +141,7 @@ class Unicycle(_Model):
         return out
 
     def jacobians(self, x, u):
-        self._check(x, u)
+        x, u = self._check(x, u)
         X = _split(x, self.count, 4)
         lead = x.shape[:-1] if x.shape[:-1] == u.shape[:-1] else np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
         cs = np.cos(X[..., 3:4] - _HALF_PI_SHIFT)  # cos th, sin th
@@ -232,8 +233,7 @@ class DoubleIntegrator(_Model):
         return np.kron(np.eye(self.count), np.vstack([np.zeros((self.dim, self.dim)), self.gain * self.dt * I]))
 
     def __call__(self, x, u):
-        x, u = np.asarray(x, dtype=float), np.asarray(u, dtype=float)
-        self._check(x, u)
+        x, u = self._check(x, u)
         return x @ self._A0.T + u @ self._B0.T
 
     def second_order(self, x, u, lam):
@@ -241,7 +241,7 @@ class DoubleIntegrator(_Model):
         return None
 
     def jacobians(self, x, u):
-        self._check(x, u)
+        x, u = self._check(x, u)
         lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
         return self._const_jac(lead, self._A0, self._B0)
 
@@ -264,7 +264,7 @@ class Bicycle(_Model):
     l = 2
 
     def __call__(self, x, u):
-        self._check(x, u)
+        x, u = self._check(x, u)
         X, U = _split(x, self.count, 4), _split(u, self.count, 2)
         th, v = X[..., 2], X[..., 3]
         dv = self.dt * v
@@ -276,7 +276,7 @@ class Bicycle(_Model):
         return out.reshape(out.shape[:-2] + (self.n,))
 
     def jacobians(self, x, u):
-        self._check(x, u)
+        x, u = self._check(x, u)
         X, U = _split(x, self.count, 4), _split(u, self.count, 2)
         lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
         th, v, de = X[..., 2], X[..., 3], U[..., 1]

@@ -32,7 +32,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ._validate import as_float_array
-from .costs import Cost
+from .costs import Cost, as_cost
 from .errors import InputError
 
 __all__ = ["Game", "LQApproximation", "fd_jacobian", "fd_hessian"]
@@ -186,7 +186,7 @@ class Game:
                              f"got {self.state_dims!r}")
         object.__setattr__(self, "dims", dims)
         object.__setattr__(self, "state_dims", sdims)
-        costs = tuple(self.costs)
+        costs = tuple(as_cost(c) for c in self.costs)
         if len(costs) != len(dims):
             raise InputError(f"costs must hold one cost per player ({len(dims)}), got {len(costs)}")
         for i, c in enumerate(costs):
@@ -194,7 +194,7 @@ class Game:
                 raise InputError(f"costs[{i}] must be a Cost or a callable c(x, u, t), got {type(c).__name__}")
         object.__setattr__(self, "costs", tuple(c if isinstance(c, Cost) else _with_time(c) for c in costs))
         if self.terminal_costs is not None:
-            tc = tuple(self.terminal_costs)
+            tc = tuple(as_cost(c) for c in self.terminal_costs)
             if len(tc) != len(dims):
                 raise InputError(f"terminal_costs must hold {len(dims)} costs, got {len(tc)}")
             object.__setattr__(self, "terminal_costs",
@@ -264,8 +264,8 @@ class Game:
         if jac is not None:
             return jac(x, u)
         n = self.n
-        x, u = np.broadcast_arrays(x, np.broadcast_to(u, x.shape[:-1] + u.shape[-1:]))[0], \
-            np.broadcast_to(u, x.shape[:-1] + u.shape[-1:])
+        lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
+        x, u = np.broadcast_to(x, lead + x.shape[-1:]), np.broadcast_to(u, lead + u.shape[-1:])
         J = fd_jacobian(lambda z: self.dynamics(z[..., :n], z[..., n:]), np.concatenate([x, u], axis=-1))
         return J[..., :n], J[..., n:]
 

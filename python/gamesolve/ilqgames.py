@@ -58,6 +58,11 @@ from .games import Game, LQApproximation
 
 __all__ = ["ilqgames", "ILQGamesResult", "IterationRecord"]
 
+#: The second-order (Newton) dynamics terms are used once a member's last trajectory change is below this:
+#: far from a solution the lagged costates can make the local game's Hessians indefinite.
+_SO_SWITCH = 0.1
+#: Step control: a trajectory change whose cosine with the previous one is below this counts as a reversal.
+_REVERSAL = -0.3
 _PHASES = ("rollout", "derivatives", "lq_solve", "line_search", "residual")
 
 
@@ -223,7 +228,7 @@ def _take(a, sel):
 
 def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol: float = 1e-6,
              grad_tol: float = 1e-6, max_step: float = np.inf, ls_factor: float = 0.5, ls_steps: int = 12,
-             reg: float = 0.0, convex: bool = True, second_order: bool = True, contraction: float = 0.8,
+             reg: float = 0.0, convex: bool = True, second_order: bool = True,
              verbose: bool = False) -> ILQGamesResult:
     """Approximate feedback Nash equilibrium of a nonlinear game by iterated LQ games (SPEC 6).
 
@@ -332,14 +337,14 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
     resid = np.full(Bn, np.nan)
     have_K = np.zeros(Bn, dtype=bool)
     active = np.arange(Bn)
-    alpha_min = ls_factor ** (ls_steps - 1)
+    alpha_floor = ls_factor ** 3  # the step control never starts a line search below this
     log = []
 
     so = second_order and getattr(game.dynamics, "second_order", None) is not None
     if so:
         Xprev, Z_prev, zeta_prev = np.empty_like(X), np.empty((Bn, T + 1, N, n, n)), np.empty((Bn, T + 1, N, n))
     amax = np.ones(Bn)  # first trial step of each member (adapted by the contraction test)
-    corr = np.full(Bn, np.inf)  # size of the last full LQ correction, ||dX(alpha)|| / alpha
+    dX_prev = np.zeros_like(X)  # last accepted trajectory change
     for it in range(1, max_iter + 2):
         if active.size == 0:
             break
@@ -371,14 +376,15 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
             if active.size == 0:
                 break
             lq = LQApproximation(*(_take(a, sel) for a in lq))
-        if so and have_K[active].any():
+        local = have_K[active] & (step[active] <= _SO_SWITCH)
+        if so and local.any():
             # Newton (DDP) term: Q^i_t += lam^i_{t+1}' d2f_xx / 2 and M^i_t = lam^i_{t+1}' d2f_ux / 2 with the
             # costate lam^i = dV^i/dx of the last LQ solve moved to the current trajectory,
             # lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev)); exact at a fixed point (k = 0).
             tic = time.perf_counter()
             dxp = (xa - Xprev[active])[:, 1:, None, :, None]  # (B, T, 1, n, 1)
             lam = 2.0 * (zeta_prev[active][:, 1:] + (Z_prev[active][:, 1:] @ dxp)[..., 0])
-            lam[~have_K[active]] = 0.0
+            lam[~local] = 0.0
             out = game.dynamics.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam)
             if out is not None:
                 Hxx, Hux = out
@@ -417,15 +423,16 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
             acc_alpha[pick] = cand[first[cols], cols]
             acc_dev[pick] = devc[first[cols], cols]
         good = acc_alpha > 0.0
-        # Step control (contraction test on the full corrections): halve the next trial step when the
-        # correction did not shrink below `contraction` times the previous one, double it (up to 1)
-        # when it shrank below contraction^2.
-        c_new = np.where(good, acc_dev / np.where(good, acc_alpha, 1.0), np.inf)
-        ratio = c_new / corr[active]
-        nxt = np.where(ratio > contraction, acc_alpha * ls_factor,
-                       np.where(ratio < contraction ** 2, acc_alpha / ls_factor, acc_alpha))
-        amax[active] = np.clip(nxt, alpha_min, 1.0)
-        corr[active] = np.where(good, c_new, corr[active])
+        # Step control: if the accepted change reverses the previous one (cosine below _REVERSAL, the
+        # signature of a period-2 oscillation of full steps) the next line search starts at half the
+        # accepted step, otherwise at twice it (at most 1).
+        dX = newX - xa
+        dot = np.einsum("btn,btn->b", dX, dX_prev[active])
+        nrm = np.sqrt(np.einsum("btn,btn->b", dX, dX) * np.einsum("btn,btn->b", dX_prev[active], dX_prev[active]))
+        rev = dot < _REVERSAL * nrm
+        nxt = np.where(rev, acc_alpha * ls_factor, acc_alpha / ls_factor)
+        amax[active] = np.where(good, np.clip(nxt, alpha_floor, 1.0), amax[active])
+        dX_prev[active[good]] = dX[good]
         timings["line_search"] += time.perf_counter() - tic
 
         upd = active[good]
