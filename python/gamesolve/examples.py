@@ -227,7 +227,7 @@ def formation():
 
 
 #: Navigation constants (paper 003 appendix A.5.1 lost them; SPEC 10 leaves them to us).
-NAVIGATION = dict(v0=1.0, goal_twist=0.0, w_goal=2.0, v_max=2.0, w_vel=10.0, d_min=1.0, w_prox=200.0, w_accel=1.0, w_turn=1.0)
+NAVIGATION = dict(v0=1.0, goal_twist=1.0, w_goal=2.0, v_max=2.0, w_vel=10.0, d_min=1.0, w_prox=200.0, w_accel=1.0, w_turn=1.0)
 
 
 def _navigation_layout(N: int):
@@ -241,21 +241,24 @@ def navigation(n_players: int = 4):
     """Multi-agent navigation game (paper 003 section 5.1, appendix A.5.1), 4 or 8 players (or any N >= 2).
 
     Unicycles (``Unicycle(dt=0.1, accel_gain=1)``), state ``(px, py, v, theta)``,
-    control (longitudinal acceleration, turn rate). Players start at rest on a
-    circle of radius 4, at angles ``2 pi i / N + 0.1 i`` (the small offsets break
-    the symmetry), facing the centre; player i's goal is the antipodal point, so
-    all paths cross the centre. Player i's running cost is the sum of
-    (paper 003's four terms; the constants are ours)::
+    control (longitudinal acceleration, turn rate). Players start on a circle of
+    radius ``2 + N/2`` at angles ``2 pi i / N + 0.4 i / N`` (the small offsets
+    break the symmetry), facing the centre at speed 1; player i's goal ``g^i`` is
+    its start rotated by ``pi - 1`` about the centre, so every path crosses
+    several others near the centre. Horizon ``40 + 5 N`` stages, goal cost
+    active for the last 20 (``t_goal = horizon - 20``). Player i's running cost
+    is the sum of paper 003's four terms (its constants were lost; these are ours)::
 
-        (i)   goal reaching   4 * 1[t >= 30] |p^i - g^i|^2
+        (i)   goal reaching   2 * 1[t >= t_goal] |p^i - g^i|^2
         (ii)  velocity        10 * (max(v - 2, 0)^2 + max(-v, 0)^2)
-        (iii) proximity       40 * sum_{j != i} max(1 - |p^i - p^j|, 0)^2
+        (iii) proximity       200 * sum_{j != i} max(1 - |p^i - p^j|, 0)^2
         (iv)  control         |a|^2 + |omega|^2
 
-    Default horizon 50 (5 s). These reproduce the described behaviour: every
-    player reaches its goal region without collisions (pairwise distances stay
-    near or above d_min = 1), passing the others in an order the solver picks
-    (the game has several local Nash equilibria).
+    These reproduce the described behaviour: every player drives to its goal
+    (within about 0.5 m at the end) and pairwise distances stay at or above
+    about d_min = 1 (collision-free), the order in which players pass each other
+    being the solver's choice among the game's several local Nash equilibria.
+    The constants are in :data:`NAVIGATION`; ``game.info["goals"]`` holds the goals.
     """
     from .costs import OneSided, Proximity, control_effort, tracking
     from .dynamics import Unicycle

@@ -12,20 +12,32 @@ section 4.2):
 
 1. **Derivatives** -- linearize f and quadraticize every c^i along (xs, us),
    all stages and batch members in one vectorized call
-   (:meth:`gamesolve.games.Game.lq_approximation`), nonconvex terms projected
-   onto their PSD part plus ``reg`` on the diagonals (Hessian regularization).
+   (:meth:`gamesolve.games.Game.lq_approximation`); nonconvex cost terms
+   contribute the PSD projection of their Hessians, plus ``reg`` on the
+   diagonals (Hessian regularization). Once a member's last trajectory change
+   is below 0.1 the dynamics' curvature enters too (Newton / DDP term, for
+   models with ``second_order``): ``Q^i_t += lam^i_{t+1}' f_xx / 2``,
+   ``M^i_t = lam^i_{t+1}' f_ux / 2``, with player i's costate taken from the
+   previous LQ solve's value function, ``lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev))``
+   (exact at a fixed point). Without it iLQGames is a Gauss-Newton method
+   (linear convergence on unicycles).
 2. **LQ solve** -- the local LQ game in deviation coordinates by the C++ core
    (:func:`gamesolve.solve_lq_game`; a batch of initial states is ONE
    :func:`gamesolve.solve_lq_games` call), giving K_t and the feedforward step k_t.
-3. **Line search** on the feedforward step: candidates
-   ``alpha = 1, beta, beta^2, ...`` (``beta = ls_factor``, at most ``ls_steps``).
-   **Acceptance rule**: the first candidate whose closed-loop rollout is finite
-   and whose trajectory change ``max_t |x_t(alpha) - xs_t|_inf`` is at most
-   ``max_step`` (a trust region on the state trajectory). If no candidate
-   qualifies the member stops with status ``"line-search-failed"`` at its last
-   accepted trajectory. The first candidate is rolled out for every member;
-   the remaining candidates only for the members that rejected it, all of them
-   in one vectorized rollout.
+3. **Line search** on the feedforward step: trial steps
+   ``alpha_0, alpha_0 beta, alpha_0 beta^2, ...`` (``beta = ls_factor``,
+   ``ls_steps`` of them). **Acceptance rule**: the first trial whose
+   closed-loop rollout is finite and whose trajectory change
+   ``max_t |x_t(alpha) - xs_t|_inf`` is at most ``max_step`` (a trust region
+   on the state trajectory; default unlimited). If none qualifies the member
+   stops with status ``"line-search-failed"`` at its last accepted trajectory
+   and strategies. The first trial is rolled out for every member; the others
+   only for the members that rejected it, all of them in one vectorized
+   rollout. **Step control**: ``alpha_0`` starts at 1; after an accepted step
+   whose trajectory change reverses the previous one (cosine < -0.3) without
+   shrinking below half its norm -- the period-2 oscillation full iLQGames
+   steps fall into, e.g. on platooning -- the next ``alpha_0`` is half the
+   accepted step, otherwise twice it (at most 1, at least ``beta^3``).
 4. **Convergence** -- a member has converged when its last accepted step
    changed the trajectory by at most ``tol`` (inf-norm) AND its first-order
    Nash residual is at most ``grad_tol``. The residual is
@@ -37,7 +49,11 @@ section 4.2):
 
        lam^i_T = grad_x c^i(x_T, 0)
        g^i_t   = grad_{u^i} c^i_t + B^i_t' lam^i_{t+1}                  (the residual)
-       lam^i_t = grad_x c^i_t - K^{-i}_t' grad_{u^{-i}} c^i_t + (A_t - B^{-i}_t K^{-i}_t)' lam^i_{t+1}
+       lam^i_t = grad_x c^i_t - K^{-i}_t' (grad_{u^{-i}} c^i_t + B^{-i}_t' lam^i_{t+1}) + A_t' lam^i_{t+1}
+
+   Nonsmooth terms (the basketball hinge) enter with their subgradient; a
+   trajectory that sits on a kink can make the iteration chatter, which is
+   reported as ``"max-iterations"``.
 
 Statuses: ``"converged"``, ``"max-iterations"``, ``"line-search-failed"``,
 ``"diverged"`` (non-finite derivatives or LQ data). Nothing unconverged is
@@ -254,10 +270,13 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
         Convergence threshold on the first-order Nash residual (see module docstring).
     max_step : float
         Trust region of the line search on the trajectory change (default: no limit).
+    second_order : bool
+        Add the dynamics' curvature weighted by the players' costates near
+        convergence (module docstring, step 1).
     ls_factor : float in (0, 1)
         Backtracking factor beta of the step size alpha.
     ls_steps : int
-        Number of step sizes tried, ``1, beta, ..., beta^(ls_steps-1)``.
+        Number of trial steps per iteration, ``alpha_0 beta^j`` for ``j < ls_steps``.
     reg : float
         Added to the diagonals of every Q^i and of player i's own R^{ii}.
     convex : bool
@@ -343,7 +362,7 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
     so = second_order and getattr(game.dynamics, "second_order", None) is not None
     if so:
         Xprev, Z_prev, zeta_prev = np.empty_like(X), np.empty((Bn, T + 1, N, n, n)), np.empty((Bn, T + 1, N, n))
-    amax = np.ones(Bn)  # first trial step of each member (adapted by the contraction test)
+    amax = np.ones(Bn)  # first trial step of each member (step control)
     dX_prev = np.zeros_like(X)  # last accepted trajectory change
     for it in range(1, max_iter + 2):
         if active.size == 0:
@@ -423,13 +442,14 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
             acc_alpha[pick] = cand[first[cols], cols]
             acc_dev[pick] = devc[first[cols], cols]
         good = acc_alpha > 0.0
-        # Step control: if the accepted change reverses the previous one (cosine below _REVERSAL, the
-        # signature of a period-2 oscillation of full steps) the next line search starts at half the
-        # accepted step, otherwise at twice it (at most 1).
+        # Step control: if the accepted change reverses the previous one (cosine below _REVERSAL) without
+        # shrinking to half its size -- a period-2 oscillation of full steps -- the next line search starts
+        # at half the accepted step, otherwise at twice it (at most 1).
         dX = newX - xa
         dot = np.einsum("btn,btn->b", dX, dX_prev[active])
         nrm = np.sqrt(np.einsum("btn,btn->b", dX, dX) * np.einsum("btn,btn->b", dX_prev[active], dX_prev[active]))
-        rev = dot < _REVERSAL * nrm
+        slow = np.einsum("btn,btn->b", dX, dX) > 0.25 * np.einsum("btn,btn->b", dX_prev[active], dX_prev[active])
+        rev = (dot < _REVERSAL * nrm) & slow
         nxt = np.where(rev, acc_alpha * ls_factor, acc_alpha / ls_factor)
         amax[active] = np.where(good, np.clip(nxt, alpha_floor, 1.0), amax[active])
         dX_prev[active[good]] = dX[good]
