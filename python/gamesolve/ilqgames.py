@@ -340,6 +340,15 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
         if not ok:
             raise InputError(f"{name} is out of range, got {val!r}")
 
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is a status, not a warning
+        return _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_factor, ls_steps, reg,
+                        convex, second_order, verbose)
+
+
+def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_factor, ls_steps, reg, convex,
+             second_order, verbose):
+    """The iLQGames loop of :func:`ilqgames` (arguments validated there)."""
+    Bn = X0.shape[0]
     timings = dict.fromkeys(_PHASES, 0.0)
     tic = time.perf_counter()
     X = game.rollout_open_loop(X0, U)
