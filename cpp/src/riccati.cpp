@@ -1,5 +1,6 @@
 // Coupled Riccati recursion for finite-horizon feedback Nash of LQ games (SPEC 2).
 #include "gamesolve/lq_game.hpp"
+#include "small_gemm.hpp"
 
 #include <cmath>
 #include <limits>
@@ -22,20 +23,28 @@ Dims::Dims(Index n_, std::vector<Index> control_dims) : N(0), n(n_), m(0), m_i(s
   }
 }
 
-LQWorkspace::LQWorkspace(const Dims& d)
-    : S(d.m, d.m),
-      rhs(d.m, d.n + 1),
-      sol(d.m, d.n + 1),
-      BtZ(d.m, d.n),
-      F(d.n, d.n),
-      ZF(d.n, d.n),
-      G(d.m, d.n),
-      Znew(d.n, d.n),
-      beta(d.n),
-      tmp(d.n),
-      Rk(d.m),
-      lu(d.m),
-      cod(d.m, d.m) {}
+LQWorkspace::LQWorkspace(const Dims& d) {
+  using detail::padded;
+  const Index n = d.n, m = d.m, np = padded(d.n), mp = padded(d.m);
+  // Padded rows must start (and stay) zero: see small_gemm.hpp.
+  for (Mat* X : {&Ac, &At, &Ft, &F, &Zp, &ZF, &Znew}) X->setZero(np, n);
+  Bc.setZero(np, m);
+  ZB.setZero(np, m);
+  Kt.setZero(np, m);
+  Bt.setZero(mp, n);
+  Rp.setZero(mp, m);
+  St.setZero(mp, m);
+  G.setZero(mp, n + 1);
+  rhsT.setZero(padded(n + 1), m);
+  S.setZero(m, m);
+  rhs.setZero(m, n + 1);
+  sol.setZero(m, n + 1);
+  beta.setZero(n);
+  tmp.setZero(n);
+  Rk.setZero(m);
+  lu = Eigen::PartialPivLU<Mat>(m);
+  cod = Eigen::CompleteOrthogonalDecomposition<Mat>(m, m);
+}
 
 namespace {
 
@@ -120,61 +129,87 @@ void set_terminal(const LQGameData& g, Index b, const LQSolutionView& out) {
   for (Index i = 0; i < N; ++i) s[i] = 0.0;
 }
 
-// Value update of stage t for the gains K, k stored in out (SPEC 2):
+// Layout trick: a row-major (r x c) buffer is the column-major (c x r)
+// transpose, so Map<const Mat>(A, n, n) is A' and Map<const Mat>(B, m, n) is B'
+// at no cost; symmetric blocks (Z, Q, R) map either way. Matrix products are
+// column-major x column-major through detail::gemm (small_gemm.hpp).
+using CMap = Eigen::Map<const Mat>;
+using WMap = Eigen::Map<Mat>;
+
+// Loads A, B of stage t into the padded column-major workspace (A, A', B, B').
+void load_dynamics(const LQGameData& g, Index b, Index t, LQWorkspace& ws) {
+  const Index n = g.dims.n, m = g.dims.m;
+  // Time-invariant dynamics are loaded once per game.
+  if (g.A.t_stride == 0 && g.B.t_stride == 0 && ws.loaded_A == g.A.at(b, t) && ws.loaded_B == g.B.at(b, t)) return;
+  ws.loaded_A = g.A.at(b, t);
+  ws.loaded_B = g.B.at(b, t);
+  CMap At(g.A.at(b, t), n, n);
+  CMap Bt(g.B.at(b, t), m, n);
+  ws.At.topRows(n) = At;
+  ws.Ac.topRows(n) = At.transpose();
+  ws.Bt.topRows(m) = Bt;
+  ws.Bc.topRows(n) = Bt.transpose();
+}
+
+// Value update of stage t for the gains K, k in ws.sol (SPEC 2):
 //   F = A - B K, beta = c - B k,
 //   Z^i    = Q^i + F'Z^i F + K'R^i K - K'M^i - M^i'K
 //   zeta^i = q^i + F'(zeta^i + Z^i beta) + K'(R^i k - r^i) - M^i'k
 //   s^i    = s^i + beta'Z^i beta + 2 zeta^i'beta + k'R^i k - 2 r^i'k
 // with stage t+1 values on the right. K'R K - K'M - M'K is formed as the
-// symmetric part of K'(R K - 2 M).
+// symmetric part of K'(R K - 2 M); F'ZF is formed on its lower triangle only.
+// Expects load_dynamics(t) done.
 void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& out, LQWorkspace& ws) {
   const Dims& d = g.dims;
   const Index N = d.N, n = d.n, m = d.m;
-  CMapRow A(g.A.at(b, t), n, n);
-  CMapRow B(g.B.at(b, t), n, m);
-  CMapRow K(out.K.at(b, t), m, n);
-  CMapVec k(out.k.at(b, t), m);
-
-  ws.F.noalias() = -B * K;
-  ws.F += A;
-  ws.beta.noalias() = -B * k;
+  auto K = ws.sol.leftCols(n);
+  auto k = ws.sol.col(n);
+  ws.Kt.topRows(n) = K.transpose();
+  ws.F = ws.Ac;
+  detail::gemm(ws.F, ws.Bc, K, -1.0, true);  // F = A - B K
+  ws.Ft.topRows(n) = ws.F.topRows(n).transpose();
+  auto F = ws.F.topRows(n);
+  auto Ft = ws.Ft.topRows(n);
+  ws.beta.noalias() = -(ws.Bc.topRows(n) * k);
   if (g.c.present()) ws.beta += CMapVec(g.c.at(b, t), n);
 
   for (Index i = 0; i < N; ++i) {
-    CMapRow Zn(out.Z.at(b, t + 1) + i * n * n, n, n);
+    CMap Zn(out.Z.at(b, t + 1) + i * n * n, n, n);
     CMapVec zn(out.zeta.at(b, t + 1) + i * n, n);
     const double sn = out.s.at(b, t + 1)[i];
-    CMapRow Qi(g.Q.at(b, t) + i * n * n, n, n);
-    CMapRow Ri(g.R.at(b, t) + i * m * m, m, m);
+    CMap Qi(g.Q.at(b, t) + i * n * n, n, n);
+    CMap Ri(g.R.at(b, t) + i * m * m, m, m);
+    ws.Zp.topRows(n) = Zn;
+    ws.Rp.topRows(m) = Ri;
 
-    // zeta-part first (uses Z^i_{t+1} beta).
-    ws.tmp.noalias() = Zn * ws.beta;                  // Z beta
+    ws.tmp.noalias() = Zn * ws.beta;  // Z beta
     double s_new = sn + ws.beta.dot(ws.tmp) + 2.0 * zn.dot(ws.beta);
-    ws.tmp += zn;                                     // zeta + Z beta
-    ws.Rk.noalias() = Ri * k;
+    ws.tmp += zn;  // zeta + Z beta
+    detail::gemm(ws.G, ws.Rp, ws.sol);  // R [K k]
+    ws.Rk = ws.G.col(n).head(m);
     s_new += k.dot(ws.Rk);
     MapVec zeta_new(out.zeta.at(b, t) + i * n, n);
-    zeta_new.noalias() = ws.F.transpose() * ws.tmp;
+    zeta_new.noalias() = Ft * ws.tmp;
     if (g.r.present()) {
       CMapVec ri(g.r.at(b, t) + i * m, m);
       ws.Rk -= ri;
       s_new -= 2.0 * ri.dot(k);
     }
-    zeta_new.noalias() += K.transpose() * ws.Rk;
+    zeta_new.noalias() += ws.Kt.topRows(n) * ws.Rk;
     if (g.q.present()) zeta_new += CMapVec(g.q.at(b, t) + i * n, n);
-
-    ws.G.noalias() = Ri * K;
     if (g.M.present()) {
-      CMapRow Mi(g.M.at(b, t) + i * m * n, m, n);
-      zeta_new.noalias() -= Mi.transpose() * k;
-      ws.G -= 2.0 * Mi;
+      CMap Mit(g.M.at(b, t) + i * m * n, n, m);  // (M^i)'
+      zeta_new.noalias() -= Mit * k;
+      ws.G.topLeftCorner(m, n) -= 2.0 * Mit.transpose();
     }
-    ws.ZF.noalias() = Zn * ws.F;
-    ws.Znew.noalias() = ws.F.transpose() * ws.ZF;
-    ws.Znew.noalias() += K.transpose() * ws.G;
-    MapRow Zt(out.Z.at(b, t) + i * n * n, n, n);
-    Zt = 0.5 * (ws.Znew + ws.Znew.transpose()) + Qi;
+    detail::gemm(ws.ZF, ws.Zp, ws.F);                   // Z F
+    detail::gemm(ws.Znew, ws.Ft, ws.ZF);                // F'Z F
+    detail::gemm(ws.Znew, ws.Kt, ws.G.leftCols(n).topRows(m), 1.0, true);  // + K'(R K - 2 M)
+    auto H = ws.Znew.topRows(n);
+    WMap Zt(out.Z.at(b, t) + i * n * n, n, n);
+    Zt = 0.5 * (H + H.transpose()) + Qi;
     out.s.at(b, t)[i] = s_new;
+    (void)F;
   }
 }
 
@@ -185,37 +220,44 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
   const Dims& d = g.dims;
   const Index N = d.N, n = d.n, m = d.m, T = g.T;
   SolveReport rep;
+  ws.loaded_A = ws.loaded_B = nullptr;  // the caller may have changed the data since the last solve
   set_terminal(g, b, out);
 
   for (Index t = T - 1; t >= 0; --t) {
-    CMapRow A(g.A.at(b, t), n, n);
-    CMapRow B(g.B.at(b, t), n, m);
+    load_dynamics(g, b, t, ws);
     std::int32_t st = kStageOk;
 
-    // Stage system S [K k] = [Y y]; row block i from player i's value (SPEC 2).
+    // Stage system S [K k] = [Y y], assembled transposed (column block i of S'
+    // and of [Y y]' from player i's value, SPEC 2) with ZB^i = Z^i B^i:
+    //   S' block i = B' ZB^i + R^i_[:,i],  Y' block i = A' ZB^i + (M^i_[i])',
+    //   y block i = ZB^i' c + B^i' zeta^i + r^i_[i].
     for (Index i = 0; i < N; ++i) {
       const Index o = d.off[i], mi = d.m_i[i];
-      CMapRow Zn(out.Z.at(b, t + 1) + i * n * n, n, n);
       CMapVec zn(out.zeta.at(b, t + 1) + i * n, n);
-      CMapRow Ri(g.R.at(b, t) + i * m * m, m, m);
-      auto Bi = B.middleCols(o, mi);
-      auto BtZ = ws.BtZ.middleRows(o, mi);
-      BtZ.noalias() = Bi.transpose() * Zn;
-      ws.S.middleRows(o, mi).noalias() = BtZ * B;
-      ws.S.middleRows(o, mi) += Ri.middleRows(o, mi);
-      ws.rhs.block(o, 0, mi, n).noalias() = BtZ * A;
-      if (g.M.present()) ws.rhs.block(o, 0, mi, n) += CMapRow(g.M.at(b, t) + i * m * n, m, n).middleRows(o, mi);
-      auto y = ws.rhs.col(n).segment(o, mi);
-      y.noalias() = Bi.transpose() * zn;
-      if (g.c.present()) y.noalias() += BtZ * CMapVec(g.c.at(b, t), n);
+      CMap Ri(g.R.at(b, t) + i * m * m, m, m);
+      ws.Zp.topRows(n) = CMap(out.Z.at(b, t + 1) + i * n * n, n, n);
+      auto ZB = ws.ZB.leftCols(mi);
+      detail::gemm(ZB, ws.Zp, ws.Bc.middleCols(o, mi).topRows(n));
+      detail::gemm(ws.St.middleCols(o, mi), ws.Bt, ZB.topRows(n));
+      ws.St.block(0, o, m, mi) += Ri.middleCols(o, mi);
+      detail::gemm(ws.rhsT.block(0, o, ws.Zp.rows(), mi), ws.At, ZB.topRows(n));
+      auto Yt = ws.rhsT.block(0, o, n, mi);
+      if (g.M.present()) Yt += CMap(g.M.at(b, t) + i * m * n, n, m).middleCols(o, mi);
+      auto y = ws.rhsT.row(n).segment(o, mi).transpose();
+      y.noalias() = ws.Bt.block(o, 0, mi, n) * zn;
+      if (g.c.present()) y.noalias() += ZB.topRows(n).transpose() * CMapVec(g.c.at(b, t), n);
       if (g.r.present()) y += CMapVec(g.r.at(b, t) + i * m, m).segment(o, mi);
     }
 
-    if (!all_finite(ws.S) || !all_finite(ws.rhs)) {
+    auto St = ws.St.topRows(m);
+    auto rhsT = ws.rhsT.topRows(n + 1);
+    if (!St.allFinite() || !rhsT.allFinite()) {
       st = kStageNonFinite;
       ++rep.nonfinite_stages;
       ws.sol.setConstant(std::numeric_limits<double>::quiet_NaN());
     } else {
+      ws.S = St.transpose();
+      ws.rhs = rhsT.transpose();
       ws.lu.compute(ws.S);
       const double rc = ws.lu.rcond();
       if (rc < rep.min_rcond) rep.min_rcond = rc;
@@ -242,8 +284,15 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
 }
 
 void evaluate_strategy(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws) {
+  const Index n = g.dims.n, m = g.dims.m;
+  ws.loaded_A = ws.loaded_B = nullptr;
   set_terminal(g, b, out);
-  for (Index t = g.T - 1; t >= 0; --t) value_update(g, b, t, out, ws);
+  for (Index t = g.T - 1; t >= 0; --t) {
+    load_dynamics(g, b, t, ws);
+    ws.sol.leftCols(n) = CMapRow(out.K.at(b, t), m, n);
+    ws.sol.col(n) = CMapVec(out.k.at(b, t), m);
+    value_update(g, b, t, out, ws);
+  }
 }
 
 LQSolutionView LQSolution::view() {
