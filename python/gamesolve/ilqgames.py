@@ -380,9 +380,10 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         tic = time.perf_counter()
         lq = LQApproximation(*(_compact(a) for a in game.lq_approximation(xa, ua, convex=convex, reg=reg)))
         timings["derivatives"] += time.perf_counter() - tic
-        finite = np.ones(active.size, dtype=bool)
-        for a in lq[:8]:
-            finite &= np.broadcast_to(np.isfinite(a).reshape(a.shape[0], -1).all(axis=1), finite.shape)
+        # non-finite trajectories or gradients (Hessians and Jacobians of finite points are finite for the
+        # built-ins; a callable that returns NaN there shows up in the LQ solve as a SolveError)
+        finite = (np.isfinite(xa).all(axis=(1, 2)) & np.isfinite(lq.q).all(axis=(1, 2, 3))
+                  & np.isfinite(lq.A).all(axis=(1, 2, 3)))
 
         # Nash residual and costates at the current trajectory (with the strategies that produced it):
         # every iteration when the second-order terms need the costates, else only near convergence.
