@@ -56,7 +56,10 @@ section 4.2):
    reported as ``"max-iterations"``.
 
 Statuses: ``"converged"``, ``"max-iterations"``, ``"line-search-failed"``,
-``"diverged"`` (non-finite derivatives or LQ data). Nothing unconverged is
+``"diverged"`` (non-finite trajectory or derivatives, an overflowing LQ solve,
+or a local game whose own-control Hessian R^{ii} is not positive definite --
+use ``convex=True`` / ``reg``; in a batch such an LQ failure stops every
+member still iterating). Nothing unconverged is
 labelled converged.
 """
 
@@ -385,8 +388,8 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         finite = (np.isfinite(xa).all(axis=(1, 2)) & np.isfinite(lq.q).all(axis=(1, 2, 3))
                   & np.isfinite(lq.A).all(axis=(1, 2, 3)))
 
-        # Nash residual and costates at the current trajectory (with the strategies that produced it):
-        # every iteration when the second-order terms need the costates, else only near convergence.
+        # Nash residual at the current trajectory (with the strategies that produced it), once the
+        # trajectory has settled.
         tic = time.perf_counter()
         check = have_K[active] & finite & (step[active] <= tol)
         if check.any():
@@ -423,7 +426,7 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         tic = time.perf_counter()
         try:
             K, kdev, Zs, zetas, n_sing = _solve_lq(lq, game.dims, batched)
-        except SolveError:
+        except (SolveError, InputError):  # overflow, or a local game with R^{ii} not positive definite
             status[active] = "diverged"
             break
         timings["lq_solve"] += time.perf_counter() - tic
