@@ -197,3 +197,55 @@ def test_bad_arrays():
         gamesolve.ilqgames(g, g.x0, horizon=5, us0=np.zeros((4, 6)))
     with pytest.raises(InputError, match="game must be a gamesolve.games.Game"):
         gamesolve.ilqgames("platooning", g.x0, horizon=5)
+
+
+def test_bicycles_use_the_cross_curvature_term_and_converge():
+    """Kinematic bicycles: second-order terms include M (state-control) blocks passed to the core."""
+    from gamesolve.costs import Proximity
+    from gamesolve.dynamics import Bicycle
+    f = Bicycle(dt=0.1, wheelbase=1.0, count=2)
+    costs = [tracking([0, 1], [4.0, 1.0], 1.0) + tracking([3], [1.0]) + control_effort([0, 1])
+             + Proximity([0, 1], [[4, 5]], 1.0, 20.0),
+             tracking([4, 5], [4.0, -1.0], 1.0) + tracking([7], [1.0]) + control_effort([2, 3])
+             + Proximity([4, 5], [[0, 1]], 1.0, 20.0)]
+    g = Game(f, costs, dims=(2, 2), state_dims=(4, 4))
+    x0 = np.array([0.0, -0.5, 0.2, 1.0, 0.0, 0.5, -0.2, 1.0])
+    res = gamesolve.ilqgames(g, x0, horizon=30)
+    assert res.converged and res.nash_residual < 1e-6
+    assert np.linalg.norm(res.xs[-1, :2] - [4.0, 1.0]) < 1.0
+
+
+def test_separate_terminal_costs():
+    f = DoubleIntegrator(count=2)
+    stage = [control_effort([0, 1]), control_effort([2, 3])]
+    term = [tracking([0, 1], [1.0, 2.0], 10.0), tracking([4, 5], [-1.0, 0.0], 10.0)]
+    g = Game(f, stage, dims=(2, 2), state_dims=(4, 4), terminal_costs=term)
+    res = gamesolve.ilqgames(g, np.zeros(8), horizon=15)
+    assert res.converged and res.iterations == 2
+    xT = res.xs[-1]
+    want = res.costs - np.array([(res.us[:, :2] ** 2).sum(), (res.us[:, 2:] ** 2).sum()])
+    np.testing.assert_allclose(want, [10 * ((xT[:2] - [1, 2]) ** 2).sum(), 10 * ((xT[4:6] - [-1, 0]) ** 2).sum()])
+    lq = g.lq_approximation(res.xs, res.us)
+    np.testing.assert_allclose(lq.qT[0, :2], 10 * (xT[:2] - [1, 2]))
+    # the same LQ game written out: no stage state cost, terminal 10 |p - target|^2, R = I
+    QT = np.zeros((2, 8, 8))
+    QT[0, :2, :2] = QT[1, 4:6, 4:6] = 10 * np.eye(2)
+    qT = np.zeros((2, 8))
+    qT[0, :2], qT[1, 4:6] = -10 * np.array([1.0, 2.0]), -10 * np.array([-1.0, 0.0])
+    A, B = f.jacobians(np.zeros(8), np.zeros(4))
+    sol = gamesolve.solve_lq_game(A, B, np.zeros((2, 8, 8)), [np.eye(2), np.eye(2)], horizon=15, QT=QT, qT=qT,
+                                  q=np.zeros((2, 8)), dims=(2, 2))
+    np.testing.assert_allclose(res.K, sol.K, atol=1e-12)
+    np.testing.assert_allclose(res.xs, sol.rollout(np.zeros(8))[0], atol=1e-12)
+
+
+def test_finite_difference_game_reaches_the_analytic_solution():
+    """Platooning with callable dynamics and costs (central differences everywhere) vs the analytic game."""
+    g = ex.platooning()
+    fd = Game(lambda x, u: g.dynamics(x, u), [lambda x, u, t, c=c: c.value(x, u, t) for c in g.costs],
+              dims=g.dims, state_dims=g.state_dims)
+    a = gamesolve.ilqgames(g, g.x0, horizon=10, second_order=False)
+    b = gamesolve.ilqgames(fd, g.x0, horizon=10)
+    assert a.converged and b.converged
+    np.testing.assert_allclose(b.xs, a.xs, atol=1e-6)
+    np.testing.assert_allclose(b.K, a.K, atol=1e-5)

@@ -270,17 +270,20 @@ class Game:
         return J[..., :n], J[..., n:]
 
     # ----------------------------------------------------------------- costs
-    def _tables(self, t):
-        """Compiled quadratic terms at stages ``0..max(t)``: Hx (K,N,n,n), ox, cx, Hu (K,N,m,m), ou, cu."""
+    def _tables(self, t, costs=None):
+        """Compiled quadratic terms of ``costs`` (default: the stage costs) at stages ``0..max(t)``:
+        Hx (K,N,n,n), ox, cx, Hu (K,N,m,m), ou, cu (cached per cost list)."""
+        costs = self.costs if costs is None else costs
+        key = ("tables", id(costs))
         K = int(np.max(t)) + 1 if np.size(t) else 1
-        tab = self._cache.get("tables")
+        tab = self._cache.get(key)
         if tab is None or tab[0].shape[0] < K:
             K = max(K, 2 * (tab[0].shape[0] if tab is not None else 0))
             tt = np.arange(K)
             n, m, N = self.n, self.m, self.N
             Hx, ox, cx = np.zeros((K, N, n, n)), np.zeros((K, N, n)), np.zeros((K, N))
             Hu, ou, cu = np.zeros((K, N, m, m)), np.zeros((K, N, m)), np.zeros((K, N))
-            for i, c in enumerate(self.costs):
+            for i, c in enumerate(costs):
                 if not isinstance(c, Cost):
                     continue
                 for term in c.quadratic_terms:
@@ -290,7 +293,7 @@ class Game:
                     (ox if onx else ou)[:, i] += o
                     (cx if onx else cu)[:, i] += cc
             tab = (Hx, ox, cx, Hu, ou, cu)
-            self._cache["tables"] = tab
+            self._cache[key] = tab
         return tab
 
     def _varying(self, costs):
@@ -369,7 +372,7 @@ class Game:
         t = np.asarray(t, dtype=int)
         n, m, N = self.n, self.m, self.N
         lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1], t.shape)
-        Hx, ox, _, Hu, ou, _ = self._tables(t)
+        Hx, ox, _, Hu, ou, _ = self._tables(t, costs)
         Hxt, Hut = Hx[t], Hu[t]
         gx = (Hxt @ x[..., None, :, None])[..., 0] + ox[t]
         gu = (Hut @ u[..., None, :, None])[..., 0] + ou[t]
