@@ -99,8 +99,8 @@ class IterationRecord:
     step : (B,) array
         Trajectory change of the accepted step, ``max_t |x_t - xs_t|_inf``.
     nash_residual : (B,) array
-        First-order Nash residual at the start of the iteration (NaN before the
-        first LQ solve).
+        Last computed first-order Nash residual (it is evaluated only once a
+        member's trajectory change is at most ``tol``; NaN before).
     costs : (B, N) array
         Players' total costs after the step.
     singular_stages : int
@@ -139,7 +139,8 @@ class ILQGamesResult:
     status : str or (B,) str array
         ``converged`` / ``max-iterations`` / ``line-search-failed`` / ``diverged``.
     nash_residual : float or (B,) array
-        First-order Nash residual at the returned solution (NaN if never computed).
+        First-order Nash residual at the returned solution (NaN if the trajectory
+        change never dropped below ``tol``, so it was never evaluated).
     step : float or (B,) array
         Trajectory change of the last accepted step.
     log : tuple of IterationRecord
