@@ -155,6 +155,10 @@ class Unicycle(_Model):
         A[..., self._ai[0], self._ai[1]] = np.broadcast_to(vals, lead + vals.shape[-2:]).reshape(lead + (-1,))
         return A, np.broadcast_to(self._B0, lead + self._B0.shape)
 
+    def kernel_blocks(self):
+        """This model for the C++ rollout kernel (``_core.rollout_feedback``); None for subclasses."""
+        return [(0, self.count, 2, float(self.dt), float(self.accel_gain))] if type(self) is Unicycle else None
+
     def second_order(self, x, u, lam):
         """``sum_k lam_k d^2 f_k``: only ``(v, theta)`` and ``(theta, theta)`` entries per copy.
 
@@ -240,6 +244,11 @@ class DoubleIntegrator(_Model):
         """Linear model: no curvature."""
         return None
 
+    def kernel_blocks(self):
+        """This model for the C++ rollout kernel (``_core.rollout_feedback``); None for subclasses."""
+        return ([(1, self.count, self.dim, float(self.dt), float(self.gain))]
+                if type(self) is DoubleIntegrator else None)
+
     def jacobians(self, x, u):
         x, u = self._check(x, u)
         lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
@@ -292,6 +301,10 @@ class Bicycle(_Model):
         bvals = np.stack(np.broadcast_arrays(np.full_like(de, dt), dt * v / (L * np.cos(de) ** 2)), axis=-1)
         B[..., br, bc] = np.broadcast_to(bvals, lead + bvals.shape[-2:]).reshape(lead + (-1,))
         return A, B
+
+    def kernel_blocks(self):
+        """This model for the C++ rollout kernel (``_core.rollout_feedback``); None for subclasses."""
+        return [(2, self.count, 2, float(self.dt), float(self.wheelbase))] if type(self) is Bicycle else None
 
 
 def _bicycle_second_order(self, x, u, lam):
@@ -363,6 +376,16 @@ class Product:
             A[..., sx, sx] = a
             B[..., sx, su] = b
         return A, B
+
+    def kernel_blocks(self):
+        """The parts' blocks for the C++ rollout kernel, or None if some part is not a built-in model."""
+        out = []
+        for p in self.parts:
+            spec = getattr(p, "kernel_blocks", lambda: None)() if type(self) is Product else None
+            if spec is None:
+                return None
+            out += spec
+        return out
 
 
 def _product_second_order(self, x, u, lam):

@@ -66,14 +66,14 @@ labelled converged.
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ._validate import as_float_array
-from .errors import InputError, SingularStageWarning, SolveError
+from .errors import InputError
 from .games import Game, LQApproximation
+from .lq import _check_own_blocks
 
 __all__ = ["ilqgames", "ILQGamesResult", "IterationRecord"]
 
@@ -172,7 +172,21 @@ def _rollout(game, x0, xs, us, K, k, alpha):
 
     x0 (B, n); xs (B, T+1, n); us (B, T, m); K (B, T, m, n); k (B, T, m);
     alpha (C, B). Returns new states (C, B, T+1, n) and controls (C, B, T, m).
+    Built-in dynamics (those with ``kernel_blocks``) run in the C++ kernel
+    ``_core.rollout_feedback`` (one sequential loop over t per trajectory, GIL
+    released); any other dynamics use :func:`_rollout_numpy`, the test oracle.
     """
+    spec = getattr(game.dynamics, "kernel_blocks", None)
+    spec = spec() if spec is not None else None
+    if spec is None:
+        return _rollout_numpy(game, x0, xs, us, K, k, alpha)
+    from . import _core
+
+    return _core.rollout_feedback(spec, x0, xs, us, K, k, alpha)
+
+
+def _rollout_numpy(game, x0, xs, us, K, k, alpha):
+    """:func:`_rollout` in numpy, vectorized over members and candidates (any dynamics ``f(x, u)``)."""
     C, Bn = alpha.shape
     T = us.shape[-2]
     uff = us[None] - alpha[:, :, None, None] * k[None]  # (C, B, T, m)
@@ -214,23 +228,39 @@ def _nash_residual(lq, K, own_rows):
     return np.max(np.abs(G[..., 0]) * own_rows, axis=(1, 2, 3))
 
 
-def _solve_lq(lq, dims, batched):
-    """The local LQ games by the C++ core: K, k, Z, zeta (deviation coordinates), number of min-norm stages.
+def _core_array(a, lead):
+    """``a`` as the core wants it: C-contiguous float64 ``(B|1, T|1, *block)``; a time axis of stride 0
+    (time-invariant data, e.g. a double integrator's A, B) is passed once."""
+    if a is None:
+        return None
+    if lead:
+        a = a[:, None]
+    elif a.shape[1] > 1 and a.strides[1] == 0:
+        a = a[:, :1]
+    return np.ascontiguousarray(a, dtype=float)
 
-    Arrays carry a batch axis of size B or 1 (1 = shared, passed once).
+
+def _solve_lq(lq, dims):
+    """The local LQ games by the C++ core: K, k, Z, zeta (deviation coordinates), min-norm stage count, and
+    a (B,) mask of the members whose recursion met non-finite numbers (overflow / NaN data).
+
+    Arrays carry a batch axis of size B or 1 (1 = shared, passed once). The data are well-formed by
+    construction (shapes from :meth:`Game.lq_approximation`, symmetric Hessians), so the core is called
+    directly, without :func:`gamesolve.solve_lq_games`' validation; the one structural requirement the
+    recursion does not check itself, own-control blocks R^{ii} positive definite, is checked here
+    (InputError otherwise). Raises nothing else: non-finite stages come back in the mask.
     """
-    from .lq import solve_lq_game, solve_lq_games
+    from . import _core
+    from . import lq as L
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", SingularStageWarning)  # counted in the log instead
-        if batched:
-            sol = solve_lq_games(lq.A, lq.B, lq.Q, lq.R, q=lq.q, r=lq.r, M=lq.M, QT=lq.QT, qT=lq.qT, dims=dims)
-            K, k, Z, zeta = sol.K, sol.k, sol.Z, sol.zeta
-        else:
-            sol = solve_lq_game(lq.A[0], lq.B[0], lq.Q[0], lq.R[0], q=lq.q[0], r=lq.r[0], QT=lq.QT[0], qT=lq.qT[0],
-                                dims=dims)
-            K, k, Z, zeta = sol.K[None], sol.k[None], sol.Z[None], sol.zeta[None]
-    return K, k, Z, zeta, int(np.count_nonzero(sol.status == 1))
+    _check_own_blocks(lq.R, dims)
+    batch = max(a.shape[0] for a in lq if a is not None)
+    T = lq.A.shape[1]
+    args = [_core_array(a, name in ("QT", "qT")) for name, a in zip(lq._fields, lq)]
+    A, B, Q, q, R, r, QT, qT, M = args
+    K, k, Z, zeta, _, st, _ = _core.solve_lq_games(list(dims), lq.A.shape[-1], T, batch, A, B, Q, q, R, r, M,
+                                                   None, QT, qT, L._num_threads, L.RCOND_TOL, L.RANK_TOL)
+    return K, k, Z, zeta, int(np.count_nonzero(st == 1)), (st == 2).any(axis=1)
 
 
 def _compact(a):
@@ -385,7 +415,7 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         lq = LQApproximation(*(_compact(a) for a in game.lq_approximation(xa, ua, convex=convex, reg=reg)))
         timings["derivatives"] += time.perf_counter() - tic
         # non-finite trajectories or gradients (Hessians and Jacobians of finite points are finite for the
-        # built-ins; a callable that returns NaN there shows up in the LQ solve as a SolveError)
+        # built-ins; a callable that returns NaN there shows up in the LQ solve as a non-finite stage)
         finite = (np.isfinite(xa).all(axis=(1, 2)) & np.isfinite(lq.q).all(axis=(1, 2, 3))
                   & np.isfinite(lq.A).all(axis=(1, 2, 3)))
 
@@ -426,11 +456,17 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
 
         tic = time.perf_counter()
         try:
-            K, kdev, Zs, zetas, n_sing = _solve_lq(lq, game.dims, batched)
-        except (SolveError, InputError):  # overflow, or a local game with R^{ii} not positive definite
+            K, kdev, Zs, zetas, n_sing, bad = _solve_lq(lq, game.dims)
+        except InputError:  # a local game with some R^{ii} not positive definite
             status[active] = "diverged"
             break
         timings["lq_solve"] += time.perf_counter() - tic
+        if bad.any():  # the recursion overflowed (or met NaN data) for these members: they diverged
+            status[active[bad]] = "diverged"
+            sel = np.flatnonzero(~bad)
+            active, xa, ua, K, kdev, Zs, zetas = active[sel], xa[sel], ua[sel], K[sel], kdev[sel], Zs[sel], zetas[sel]
+            if active.size == 0:
+                break
 
         # Line search: the first trial step for every member, the smaller ones for those who reject it.
         tic = time.perf_counter()
