@@ -6,10 +6,11 @@ import pytest
 import gamesolve
 from gamesolve import examples as ex
 from gamesolve.costs import Ring, control_effort, relative_position, tracking
-from gamesolve.dynamics import DoubleIntegrator, Unicycle
+from gamesolve import _core
+from gamesolve.dynamics import Bicycle, DoubleIntegrator, Unicycle, product
 from gamesolve.errors import InputError
 from gamesolve.games import Game
-from gamesolve.ilqgames import _nash_residual
+from gamesolve.ilqgames import _nash_residual, _rollout, _rollout_numpy
 
 from lq_reference import lq_reference
 
@@ -249,3 +250,92 @@ def test_finite_difference_game_reaches_the_analytic_solution():
     assert a.converged and b.converged
     np.testing.assert_allclose(b.xs, a.xs, atol=1e-6)
     np.testing.assert_allclose(b.K, a.K, atol=1e-5)
+
+
+# ------------------------------------------------------------ rollout kernel
+def _random_closed_loop(f, rng, B=3, C=2, T=7):
+    x0 = rng.normal(size=(B, f.n))
+    us = rng.normal(size=(B, T, f.m))
+    xs = np.stack([np.concatenate([x0[b:b + 1], rng.normal(size=(T, f.n))]) for b in range(B)])
+    K = 0.3 * rng.normal(size=(B, T, f.m, f.n))
+    k = rng.normal(size=(B, T, f.m))
+    alpha = rng.uniform(0.1, 1.0, size=(C, B))
+    return x0, xs, us, K, k, alpha
+
+
+@pytest.mark.parametrize("f", [
+    Unicycle(dt=0.1, accel_gain=2.0, count=3),
+    DoubleIntegrator(dt=0.1, gain=5.0, dim=2, count=2),
+    DoubleIntegrator(dt=0.2, gain=1.5, dim=3, count=1),
+    Bicycle(dt=0.1, wheelbase=2.5, count=2),
+    product(Unicycle(accel_gain=2.0), DoubleIntegrator(gain=3.0), Bicycle(wheelbase=1.5), Unicycle()),
+])
+def test_cpp_rollout_matches_the_numpy_oracle(f):
+    """The C++ rollout of the built-in models equals the numpy closed-loop rollout to round-off."""
+    g = Game(f, [control_effort(list(range(f.m)))] * len(f.dims), dims=f.dims, state_dims=f.state_dims)
+    assert f.kernel_blocks() is not None
+    args = _random_closed_loop(f, np.random.default_rng(3))
+    X, U = _rollout(g, *args)
+    Xr, Ur = _rollout_numpy(g, *args)
+    assert X.shape == Xr.shape and U.shape == Ur.shape
+    np.testing.assert_allclose(X, Xr, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(U, Ur, rtol=1e-13, atol=1e-13)
+    # candidate c of member b: its own step alpha[c, b]
+    x0, xs, us, K, k, alpha = args
+    X1, _ = _rollout(g, x0[1:2], xs[1:2], us[1:2], K[1:2], k[1:2], alpha[1:2, 1:2])
+    np.testing.assert_array_equal(X1[0, 0], X[1, 1])
+
+
+def test_user_dynamics_and_subclasses_use_the_numpy_rollout():
+    class Slower(Unicycle):
+        def __call__(self, x, u):
+            return super().__call__(x, 0.5 * u)
+
+    assert Slower(count=2).kernel_blocks() is None
+    assert product(Slower(), DoubleIntegrator()).kernel_blocks() is None
+    f = Slower(count=1)
+    g = Game(f, [control_effort([0, 1])], dims=(2,), state_dims=(4,))
+    x0, xs, us, K, k, alpha = _random_closed_loop(f, np.random.default_rng(4), B=1, C=1, T=3)
+    X, U = _rollout(g, x0, xs, us, K, k, alpha)
+    x = x0[0]
+    for t in range(3):  # the subclass's own step, not the built-in unicycle's
+        np.testing.assert_allclose(X[0, 0, t], x, atol=1e-14)
+        x = f(x, U[0, 0, t])
+    np.testing.assert_allclose(X[0, 0, 3], x, atol=1e-14)
+
+
+def test_rollout_kernel_rejects_bad_shapes():
+    f = Unicycle(count=1)
+    x0, xs, us, K, k, alpha = _random_closed_loop(f, np.random.default_rng(5), B=2, C=1, T=3)
+    with pytest.raises(ValueError, match=r"K must have shape \(2, 3, 2, 4\)"):
+        _core.rollout_feedback(f.kernel_blocks(), x0, xs, us, K[:, :2], k, alpha)
+    with pytest.raises(ValueError, match="model count must be >= 1"):
+        _core.rollout_feedback([(0, 0, 2, 0.1, 1.0)], x0, xs, us, K, k, alpha)
+
+
+def test_a_nonfinite_local_game_stops_only_its_member():
+    """A member whose local LQ game is non-finite (here: NaN curvature once it is near convergence) is
+    reported diverged; the rest of the batch goes on and converges."""
+    base = Unicycle(dt=0.1, accel_gain=2.0, count=1)
+
+    class NaNCurvature:
+        n, m = 4, 2
+
+        def __call__(self, x, u):
+            return base(x, u)
+
+        def jacobians(self, x, u):
+            return base.jacobians(x, u)
+
+        def second_order(self, x, u, lam):
+            H, M = base.second_order(x, u, lam)
+            return np.where(x[..., :1, None] > 50.0, np.nan, H), M
+
+    g = Game(NaNCurvature(), [control_effort([0, 1]) + tracking([1, 2], [1.0, 1.0])], dims=(2,),
+             state_dims=(4,))
+    x0 = np.array([[100.0, 0.0, 0.5, 1.0], [0.0, 0.0, 0.5, 1.0]])
+    res = gamesolve.ilqgames(g, x0, horizon=10)
+    assert list(res.status) == ["diverged", "converged"]
+    assert res.iterations[0] >= 1 and np.isfinite(res.xs[0]).all()
+    single = gamesolve.ilqgames(g, x0[1], horizon=10)
+    np.testing.assert_allclose(res.xs[1], single.xs, atol=1e-12)
