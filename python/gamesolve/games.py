@@ -114,6 +114,71 @@ class LQApproximation(NamedTuple):
     M: np.ndarray | None = None
 
 
+class _Tables(NamedTuple):
+    """All players' quadratic cost terms compiled per stage: value ``z'H_t z/2 + o_t'z + c_t`` on
+    ``z = x`` (Hx (K, N, n, n), ox (K, N, n), cx (K, N)) and on ``z = u`` (Hu, ou, cu); ``x_inv`` /
+    ``u_inv``: the Hessian table is the same at every stage (then it is used once, as a stride-0
+    broadcast, and products with it are one matrix multiplication); ``varying``: some nonquadratic term
+    adds a trajectory-dependent Hessian."""
+
+    Hx: np.ndarray
+    ox: np.ndarray
+    cx: np.ndarray
+    Hu: np.ndarray
+    ou: np.ndarray
+    cu: np.ndarray
+    x_inv: bool
+    u_inv: bool
+    varying: bool
+
+    @staticmethod
+    def invariant(H):
+        return bool((H == H[:1]).all())
+
+    @staticmethod
+    def _times(H, inv, z):
+        """``H_t z`` for all players, ``(..., N, k)`` (H symmetric)."""
+        if inv:  # one matrix product: z (..., k) @ [H^1; ...; H^N]' (N k, k)'
+            N, k = H.shape[1:3]
+            return (z @ H[0].reshape(N * k, k).T).reshape(z.shape[:-1] + (N, k))
+        return None
+
+    def grad_x(self, x, t):
+        """``H_t x + o_t``, ``(..., N, n)``."""
+        Hz = self._times(self.Hx, self.x_inv, x)
+        if Hz is None:
+            Hz = (self.Hx[t] @ x[..., None, :, None])[..., 0]
+        return Hz + self.ox[t]
+
+    def grad_u(self, u, t):
+        Hz = self._times(self.Hu, self.u_inv, u)
+        if Hz is None:
+            Hz = (self.Hu[t] @ u[..., None, :, None])[..., 0]
+        return Hz + self.ou[t]
+
+    def hess_x(self, t, scale):
+        H = self.Hx[0] if self.x_inv else self.Hx[t]
+        return H * scale if scale != 1.0 else H
+
+    def hess_u(self, t, scale):
+        H = self.Hu[0] if self.u_inv else self.Hu[t]
+        return H * scale if scale != 1.0 else H
+
+    @staticmethod
+    def _value(H, inv, o, c, z, t):
+        Hz = _Tables._times(H, inv, z)
+        if Hz is None:
+            Hz = (H[t] @ z[..., None, :, None])[..., 0]
+        return ((0.5 * Hz + o[t]) @ z[..., :, None])[..., 0] + c[t]
+
+    def value_x(self, x, t):
+        """``x'H_t x/2 + o_t'x + c_t`` for all players, ``(..., N)``."""
+        return self._value(self.Hx, self.x_inv, self.ox, self.cx, x, t)
+
+    def value_u(self, u, t):
+        return self._value(self.Hu, self.u_inv, self.ou, self.cu, u, t)
+
+
 @dataclass(frozen=True, eq=False)
 class Game:
     """A nonlinear N-player dynamic game (SPEC 6).
@@ -272,13 +337,13 @@ class Game:
     # ----------------------------------------------------------------- costs
     def _tables(self, t, costs=None):
         """Compiled quadratic terms of ``costs`` (default: the stage costs) at stages ``0..max(t)``:
-        Hx (K,N,n,n), ox, cx, Hu (K,N,m,m), ou, cu (cached per cost list)."""
+        a :class:`_Tables` (cached per cost list; rebuilt, doubled, when a later stage is asked for)."""
         costs = self.costs if costs is None else costs
         key = ("tables", id(costs))
-        K = int(np.max(t)) + 1 if np.size(t) else 1
+        K = (int(t[-1]) if t.ndim == 1 and t.size else int(np.max(t))) + 1 if np.size(t) else 1
         tab = self._cache.get(key)
-        if tab is None or tab[0].shape[0] < K:
-            K = max(K, 2 * (tab[0].shape[0] if tab is not None else 0))
+        if tab is None or tab.Hx.shape[0] < K:
+            K = max(K, 2 * (tab.Hx.shape[0] if tab is not None else 0))
             tt = np.arange(K)
             n, m, N = self.n, self.m, self.N
             Hx, ox, cx = np.zeros((K, N, n, n)), np.zeros((K, N, n)), np.zeros((K, N))
@@ -292,7 +357,8 @@ class Game:
                     (Hx if onx else Hu)[:, i] += H
                     (ox if onx else ou)[:, i] += o
                     (cx if onx else cu)[:, i] += cc
-            tab = (Hx, ox, cx, Hu, ou, cu)
+            tab = _Tables(Hx, ox, cx, Hu, ou, cu, _Tables.invariant(Hx), _Tables.invariant(Hu),
+                          self._varying(costs))
             self._cache[key] = tab
         return tab
 
@@ -305,18 +371,12 @@ class Game:
         """All players' stage costs ``c^i(x, u, t)``, shape ``(..., N)``."""
         x, u = np.asarray(x, dtype=float), np.asarray(u, dtype=float)
         t = np.asarray(t, dtype=int)
-        Hx, ox, cx, Hu, ou, cu = self._tables(t)
-        vx = self._quad_value(Hx[t], ox[t], cx[t], x)
-        vu = self._quad_value(Hu[t], ou[t], cu[t], u)
-        out = vx + vu
+        tab = self._tables(t)
+        out = tab.value_x(x, t) + tab.value_u(u, t)
+        if all(isinstance(c, Cost) and not c.other_terms for c in self.costs):
+            return out
         extra = [self._other_value(c, x, u, t) for c in self.costs]
         return out + np.stack(np.broadcast_arrays(*extra), axis=-1)
-
-    @staticmethod
-    def _quad_value(H, o, c, z):
-        Hz = (H @ z[..., None, :, None])[..., 0]  # (..., N, k)
-        zz = z[..., None, :]
-        return np.einsum("...ik,...ik->...i", 0.5 * Hz + o, np.broadcast_to(zz, Hz.shape)) + c
 
     @staticmethod
     def _other_value(c, x, u, t):
@@ -372,18 +432,16 @@ class Game:
         t = np.asarray(t, dtype=int)
         n, m, N = self.n, self.m, self.N
         lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1], t.shape)
-        Hx, ox, _, Hu, ou, _ = self._tables(t, costs)
-        Hxt, Hut = Hx[t], Hu[t]
-        gx = (Hxt @ x[..., None, :, None])[..., 0] + ox[t]
-        gu = (Hut @ u[..., None, :, None])[..., 0] + ou[t]
-        gx = np.broadcast_to(gx, lead + (N, n)) * scale
-        gu = np.broadcast_to(gu, lead + (N, m)) * scale
-        if self._varying(costs):
+        tab = self._tables(t, costs)
+        gx = np.broadcast_to(tab.grad_x(x, t), lead + (N, n)) * scale
+        gu = np.broadcast_to(tab.grad_u(u, t), lead + (N, m)) * scale
+        Hxt, Hut = tab.hess_x(t, scale), tab.hess_u(t, scale)  # (N, k, k) if time-invariant, else (.., T, N, k, k)
+        if tab.varying:
             Hxx = np.empty(lead + (N, n, n))
-            Hxx[...] = Hxt * scale
+            Hxx[...] = Hxt
         else:
-            Hxx = np.broadcast_to(Hxt * scale if scale != 1.0 else Hxt, lead + (N, n, n))
-        Huu = np.broadcast_to(Hut * scale if scale != 1.0 else Hut, lead + (N, m, m))
+            Hxx = np.broadcast_to(Hxt, lead + (N, n, n))
+        Huu = np.broadcast_to(Hut, lead + (N, m, m))
         for i, c in enumerate(costs):
             if isinstance(c, Cost):
                 for term in c.other_terms:
