@@ -404,7 +404,7 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
 
     so = second_order and getattr(game.dynamics, "second_order", None) is not None
     if so:
-        Xprev, Z_prev, zeta_prev = np.empty_like(X), np.empty((Bn, T + 1, N, n, n)), np.empty((Bn, T + 1, N, n))
+        lam_prev = np.zeros((Bn, T, N, n))  # costates lam^i_{1..T} at the current trajectory (Newton term)
     amax = np.ones(Bn)  # first trial step of each member (step control)
     dX_prev = np.zeros_like(X)  # last accepted trajectory change
     for it in range(1, max_iter + 2):
@@ -443,15 +443,33 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         if so and local.any():
             # Newton (DDP) term: Q^i_t += lam^i_{t+1}' d2f_xx / 2 and M^i_t = lam^i_{t+1}' d2f_ux / 2 with the
             # costate lam^i = dV^i/dx of the last LQ solve moved to the current trajectory,
-            # lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev)); exact at a fixed point (k = 0).
+            # lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev)) (formed right after that solve's line search);
+            # exact at a fixed point (k = 0). Only the members near convergence ("local") get it.
             tic = time.perf_counter()
-            dxp = (xa - Xprev[active])[:, 1:, None, :, None]  # (B, T, 1, n, 1)
-            lam = 2.0 * (zeta_prev[active][:, 1:] + (Z_prev[active][:, 1:] @ dxp)[..., 0])
-            lam[~local] = 0.0
-            out = game.dynamics.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam)
+            li = np.flatnonzero(local)
+            if li.size == active.size:
+                out = game.dynamics.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam_prev[active])
+            else:
+                out = game.dynamics.second_order(xa[li, :T, None, :], ua[li, :T, None, :], lam_prev[active[li]])
             if out is not None:
                 Hxx, Hux = out
-                lq = lq._replace(Q=lq.Q + 0.5 * Hxx, M=None if Hux is None else 0.5 * Hux)
+                Ql = lq.Q if li.size == active.size else _take(lq.Q, li)
+                Hxx = 0.5 * Hxx
+                if Hxx.shape == np.broadcast_shapes(Hxx.shape, Ql.shape):
+                    Hxx += Ql  # (B_local, T, N, n, n), in place
+                else:
+                    Hxx = Hxx + Ql
+                Mh = None if Hux is None else 0.5 * Hux
+                if li.size < active.size:  # scatter into the full batch (the others keep Q, M = 0)
+                    Qf = np.empty((active.size,) + Hxx.shape[1:])
+                    Qf[...] = lq.Q
+                    Qf[li] = Hxx
+                    Hxx = Qf
+                    if Mh is not None:
+                        Mf = np.zeros((active.size,) + Mh.shape[1:])
+                        Mf[li] = Mh
+                        Mh = Mf
+                lq = lq._replace(Q=Hxx, M=Mh)
             timings["derivatives"] += time.perf_counter() - tic
 
         tic = time.perf_counter()
@@ -506,8 +524,11 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         timings["line_search"] += time.perf_counter() - tic
 
         upd = active[good]
-        if so:
-            Xprev[upd], Z_prev[upd], zeta_prev[upd] = X[upd], Zs[good], zetas[good]
+        if so:  # costates at the new trajectory for the members that will use the Newton term next
+            near = np.flatnonzero(good & (acc_dev <= _SO_SWITCH))
+            if near.size:
+                dxn = dX[near, 1:, None, :, None]  # (b, T, 1, n, 1): new minus linearization trajectory
+                lam_prev[active[near]] = 2.0 * (zetas[near, 1:] + (Zs[near, 1:] @ dxn)[..., 0])
         X[upd], U[upd], Kf[upd] = newX[good], newU[good], K[good]
         have_K[upd] = True
         iters[active] += 1
