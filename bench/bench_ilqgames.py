@@ -39,12 +39,13 @@ from lq_reference import lq_reference  # noqa: E402
 ilq = sys.modules["gamesolve.ilqgames"]
 
 
-def _numpy_solve_lq(lq, dims, batched):
-    """Drop-in for ilqgames._solve_lq using the numpy oracle (the baseline)."""
+def _numpy_solve_lq(lq, dims, checked=None):
+    """Drop-in for ilqgames._solve_lq using the numpy oracle (the baseline; it has no M term, so it is
+    used on games whose dynamics have no control-state curvature)."""
     B = max(a.shape[0] for a in lq if a is not None)
     full = [np.broadcast_to(a, (B,) + a.shape[1:]) for a in lq[:8]]
     K, k, Z, zeta, s = lq_reference(*full[:2], full[2], full[3], full[4], full[5], full[6], full[7], dims)
-    return K, k, Z, zeta, 0
+    return K, k, Z, zeta, 0, ~np.isfinite(K).all(axis=(1, 2, 3))
 
 
 def _with_numpy_lq(fn):

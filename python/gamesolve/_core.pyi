@@ -27,3 +27,10 @@ def entropy_lq_nash(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, QT: npt.ArrayLike,
     W: npt.ArrayLike | None, tau: float,
 ) -> dict[str, np.ndarray | int | float]: ...
+
+# closed-loop rollouts of the built-in dynamics (iLQGames, SPEC 6), cpp/bindings/bind_rollout.cpp
+def rollout_feedback(
+    blocks: Sequence[tuple[int, int, int, float, float]],
+    x0: npt.ArrayLike, xs: npt.ArrayLike, us: npt.ArrayLike, K: npt.ArrayLike, k: npt.ArrayLike,
+    alpha: npt.ArrayLike,
+) -> tuple[np.ndarray, np.ndarray]: ...

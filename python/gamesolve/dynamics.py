@@ -144,15 +144,20 @@ class Unicycle(_Model):
         x, u = self._check(x, u)
         X = _split(x, self.count, 4)
         lead = x.shape[:-1] if x.shape[:-1] == u.shape[:-1] else np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
-        cs = np.cos(X[..., 3:4] - _HALF_PI_SHIFT)  # cos th, sin th
+        th, v = np.broadcast_to(X[..., 3], lead + (self.count,)), np.broadcast_to(X[..., 2], lead + (self.count,))
+        c, s = np.cos(th), np.cos(th - _HALF_PI_SHIFT[1])  # cos th, sin th (as the step computes them)
         dt = self.dt
-        vals = np.empty(X.shape[:-1] + (4,))
-        np.multiply(cs, dt, out=vals[..., 0::2])  # dpx/dv, dpy/dv
-        np.multiply(cs[..., ::-1], dt * X[..., 2:3], out=vals[..., 1::2])  # dpx/dth (sign below), dpy/dth
-        vals[..., 1] *= -1.0
         A = np.empty(lead + (self.n, self.n))
         A[...] = self._A0
-        A[..., self._ai[0], self._ai[1]] = np.broadcast_to(vals, lead + vals.shape[-2:]).reshape(lead + (-1,))
+        # the copies' (4, 4) diagonal blocks as one strided view (..., count, 4, 4)
+        D = np.lib.stride_tricks.as_strided(A, lead + (self.count, 4, 4),
+                                            A.strides[:-2] + ((4 * self.n + 4) * 8, self.n * 8, 8), writeable=True)
+        np.multiply(c, dt, out=D[..., 0, 2])  # dpx/dv
+        np.multiply(s, dt, out=D[..., 1, 2])  # dpy/dv
+        dv = dt * v
+        np.multiply(s, dv, out=D[..., 0, 3])
+        np.negative(D[..., 0, 3], out=D[..., 0, 3])  # dpx/dth = -dt v sin th
+        np.multiply(c, dv, out=D[..., 1, 3])  # dpy/dth
         return A, np.broadcast_to(self._B0, lead + self._B0.shape)
 
     def kernel_blocks(self):

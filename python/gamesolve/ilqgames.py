@@ -240,9 +240,10 @@ def _core_array(a, lead):
     return np.ascontiguousarray(a, dtype=float)
 
 
-def _solve_lq(lq, dims):
+def _solve_lq(lq, dims, checked=None):
     """The local LQ games by the C++ core: K, k, Z, zeta (deviation coordinates), min-norm stage count, and
-    a (B,) mask of the members whose recursion met non-finite numbers (overflow / NaN data).
+    a (B,) mask of the members whose recursion met non-finite numbers (overflow / NaN data). ``checked``:
+    a set of the (small) R arrays already found valid, to skip re-checking them.
 
     Arrays carry a batch axis of size B or 1 (1 = shared, passed once). The data are well-formed by
     construction (shapes from :meth:`Game.lq_approximation`, symmetric Hessians), so the core is called
@@ -253,11 +254,15 @@ def _solve_lq(lq, dims):
     from . import _core
     from . import lq as L
 
-    _check_own_blocks(lq.R, dims)
-    batch = max(a.shape[0] for a in lq if a is not None)
-    T = lq.A.shape[1]
     args = [_core_array(a, name in ("QT", "qT")) for name, a in zip(lq._fields, lq)]
     A, B, Q, q, R, r, QT, qT, M = args
+    key = R.tobytes() if checked is not None and R.size <= 4096 else None  # R is usually the same every time
+    if key is None or key not in checked:
+        _check_own_blocks(R, dims)
+        if key is not None:
+            checked.add(key)
+    batch = max(a.shape[0] for a in lq if a is not None)
+    T = lq.A.shape[1]
     K, k, Z, zeta, _, st, _ = _core.solve_lq_games(list(dims), lq.A.shape[-1], T, batch, A, B, Q, q, R, r, M,
                                                    None, QT, qT, L._num_threads, L.RCOND_TOL, L.RANK_TOL)
     return K, k, Z, zeta, int(np.count_nonzero(st == 1)), (st == 2).any(axis=1)
@@ -407,6 +412,8 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         lam_prev = np.zeros((Bn, T, N, n))  # costates lam^i_{1..T} at the current trajectory (Newton term)
     amax = np.ones(Bn)  # first trial step of each member (step control)
     dX_prev = np.zeros_like(X)  # last accepted trajectory change
+    dX_sq = np.zeros(Bn)  # and its squared norm
+    checked = set()  # control Hessians R already checked (own blocks positive definite)
     for it in range(1, max_iter + 2):
         if active.size == 0:
             break
@@ -474,7 +481,7 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
 
         tic = time.perf_counter()
         try:
-            K, kdev, Zs, zetas, n_sing, bad = _solve_lq(lq, game.dims)
+            K, kdev, Zs, zetas, n_sing, bad = _solve_lq(lq, game.dims, checked)
         except InputError:  # a local game with some R^{ii} not positive definite
             status[active] = "diverged"
             break
@@ -514,13 +521,12 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         # shrinking to half its size -- a period-2 oscillation of full steps -- the next line search starts
         # at half the accepted step, otherwise at twice it (at most 1).
         dX = newX - xa
+        sq, sq_prev = np.einsum("btn,btn->b", dX, dX), dX_sq[active]
         dot = np.einsum("btn,btn->b", dX, dX_prev[active])
-        nrm = np.sqrt(np.einsum("btn,btn->b", dX, dX) * np.einsum("btn,btn->b", dX_prev[active], dX_prev[active]))
-        slow = np.einsum("btn,btn->b", dX, dX) > 0.25 * np.einsum("btn,btn->b", dX_prev[active], dX_prev[active])
-        rev = (dot < _REVERSAL * nrm) & slow
+        rev = (dot < _REVERSAL * np.sqrt(sq * sq_prev)) & (sq > 0.25 * sq_prev)
         nxt = np.where(rev, acc_alpha * ls_factor, acc_alpha / ls_factor)
-        amax[active] = np.where(good, np.clip(nxt, alpha_floor, 1.0), amax[active])
-        dX_prev[active[good]] = dX[good]
+        amax[active] = np.where(good, np.minimum(np.maximum(nxt, alpha_floor), 1.0), amax[active])
+        dX_prev[active[good]], dX_sq[active[good]] = dX[good], sq[good]
         timings["line_search"] += time.perf_counter() - tic
 
         upd = active[good]
