@@ -51,6 +51,27 @@ def test_dynamics_second_order_matches_differences_of_jacobians(f):
         np.testing.assert_allclose(J[..., f.n:, :f.n], 0.0, atol=1e-7)
 
 
+@pytest.mark.parametrize("f", MODELS, ids=lambda f: type(f).__name__)
+def test_dynamics_second_order_accumulates_in_place(f):
+    """``second_order(..., out=Q, scale=s)`` adds ``s`` times the curvature to Q (iLQGames' Newton term)."""
+    x, u = _rand_xu(f, (5,))
+    lam = RNG.normal(size=(5, f.n))
+    out = f.second_order(x, u, lam)
+    if not getattr(f, "second_order_out", False):
+        return
+    Q = RNG.normal(size=(5, f.n, f.n))
+    buf = Q.copy()
+    res = f.second_order(x, u, lam, out=buf, scale=0.5)
+    if out is None:
+        assert res is None
+        np.testing.assert_array_equal(buf, Q)
+        return
+    assert res[0] is buf
+    np.testing.assert_allclose(buf, Q + 0.5 * out[0], rtol=1e-15, atol=1e-15)
+    if out[1] is not None:
+        np.testing.assert_array_equal(res[1], out[1])
+
+
 def test_unicycle_and_double_integrator_formulas():
     f = Unicycle(dt=0.1, accel_gain=2.0)
     x, u = np.array([1.0, 2.0, 0.5, 0.3]), np.array([0.2, -0.4])

@@ -13,6 +13,11 @@ linear models); iLQGames adds it to the players' quadratic models (the
 Newton / DDP term a Gauss-Newton iLQGames drops). The control-control part is
 not returned (every built-in has none except :class:`Bicycle`, whose is left out).
 
+``kernel_blocks()`` describes a built-in model (and products of them) to the
+C++ rollout kernel iLQGames uses (``_core.rollout_feedback``, the same
+equations as ``__call__``, equal to round-off); it returns None for subclasses
+and user-defined parts, which then go through the numpy rollout.
+
 ``count`` stacks that many identical, independent copies (one per player,
 state blocks concatenated in player order, SPEC 10); the copies are evaluated
 together through a reshape, so three unicycles cost the same number of numpy
@@ -164,24 +169,33 @@ class Unicycle(_Model):
         """This model for the C++ rollout kernel (``_core.rollout_feedback``); None for subclasses."""
         return [(0, self.count, 2, float(self.dt), float(self.accel_gain))] if type(self) is Unicycle else None
 
-    def second_order(self, x, u, lam):
+    def second_order(self, x, u, lam, out=None, scale=1.0):
         """``sum_k lam_k d^2 f_k``: only ``(v, theta)`` and ``(theta, theta)`` entries per copy.
 
         ``d2 px+/dv dtheta = -dt sin theta``, ``d2 px+/dtheta^2 = -dt v cos theta``,
         ``d2 py+/dv dtheta = dt cos theta``, ``d2 py+/dtheta^2 = -dt v sin theta``.
+        With ``out`` (an ``(..., n, n)`` array of the full broadcast shape) ``scale`` times
+        the curvature is added to it in place and ``(out, None)`` returned.
         """
         X, L = _split(x, self.count, 4), _split(lam, self.count, 4)
         c, s = np.cos(X[..., 3]), np.sin(X[..., 3])
         a, b = L[..., 0], L[..., 1]
         hvt = self.dt * (b * c - a * s)
         htt = -self.dt * X[..., 2] * (a * c + b * s)
+        iv = 4 * np.arange(self.count) + 2
+        if out is not None:
+            out[..., iv, iv + 1] += scale * hvt
+            out[..., iv + 1, iv] += scale * hvt
+            out[..., iv + 1, iv + 1] += scale * htt
+            return out, None
         lead = np.broadcast_shapes(x.shape[:-1], lam.shape[:-1])
         H = np.zeros(lead + (self.n, self.n))
-        iv = 4 * np.arange(self.count) + 2
         H[..., iv, iv + 1] = hvt
         H[..., iv + 1, iv] = hvt
         H[..., iv + 1, iv + 1] = htt
         return H, None
+
+    second_order_out = True  # second_order accepts out= / scale= (used by iLQGames)
 
     @cached_property
     def _A0(self):
@@ -312,31 +326,39 @@ class Bicycle(_Model):
         return [(2, self.count, 2, float(self.dt), float(self.wheelbase))] if type(self) is Bicycle else None
 
 
-def _bicycle_second_order(self, x, u, lam):
+def _bicycle_second_order(self, x, u, lam, out=None, scale=1.0):
     """``sum_k lam_k d^2 f_k`` of :class:`Bicycle`: ``(theta, theta)``, ``(theta, v)`` and ``(delta, v)`` entries.
 
     ``d2 px+/dtheta^2 = -dt v cos theta``, ``d2 px+/dtheta dv = -dt sin theta``,
     ``d2 py+/dtheta^2 = -dt v sin theta``, ``d2 py+/dtheta dv = dt cos theta``,
-    ``d2 theta+/dv ddelta = dt / (L cos^2 delta)``.
+    ``d2 theta+/dv ddelta = dt / (L cos^2 delta)``. With ``out``: ``scale`` times the
+    state part is added to ``out`` in place (see :meth:`Unicycle.second_order`).
     """
     X, U, Lm = _split(x, self.count, 4), _split(u, self.count, 2), _split(lam, self.count, 4)
     th, v = X[..., 2], X[..., 3]
     c, s = np.cos(th), np.sin(th)
     a, b, g = Lm[..., 0], Lm[..., 1], Lm[..., 2]
     lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1], lam.shape[:-1])
-    H = np.zeros(lead + (self.n, self.n))
-    M = np.zeros(lead + (self.m, self.n))
     it = 4 * np.arange(self.count) + 2
     htt = -self.dt * v * (a * c + b * s)
     htv = self.dt * (b * c - a * s)
-    H[..., it, it] = htt
-    H[..., it, it + 1] = htv
-    H[..., it + 1, it] = htv
+    if out is not None:
+        H = out
+        H[..., it, it] += scale * htt
+        H[..., it, it + 1] += scale * htv
+        H[..., it + 1, it] += scale * htv
+    else:
+        H = np.zeros(lead + (self.n, self.n))
+        H[..., it, it] = htt
+        H[..., it, it + 1] = htv
+        H[..., it + 1, it] = htv
+    M = np.zeros(lead + (self.m, self.n))
     M[..., 2 * np.arange(self.count) + 1, it + 1] = g * self.dt / (self.wheelbase * np.cos(U[..., 1]) ** 2)
     return H, M
 
 
 Bicycle.second_order = _bicycle_second_order
+Bicycle.second_order_out = True
 
 
 @dataclass(frozen=True)
@@ -393,24 +415,30 @@ class Product:
         return out
 
 
-def _product_second_order(self, x, u, lam):
+def _product_second_order(self, x, u, lam, out=None, scale=1.0):
     lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1], lam.shape[:-1])
-    H = np.zeros(lead + (self.n, self.n))
+    H = np.zeros(lead + (self.n, self.n)) if out is None else out
     M = np.zeros(lead + (self.m, self.n))
     any_ = False
     for p, (sx, su) in zip(self.parts, self._slices()):
-        out = p.second_order(x[..., sx], u[..., su], lam[..., sx]) if hasattr(p, "second_order") else None
-        if out is None:
+        if not hasattr(p, "second_order"):
+            continue
+        if out is not None and getattr(p, "second_order_out", False):
+            res = p.second_order(x[..., sx], u[..., su], lam[..., sx], out=H[..., sx, sx], scale=scale)
+        else:
+            res = p.second_order(x[..., sx], u[..., su], lam[..., sx])
+            if res is not None:
+                H[..., sx, sx] += res[0] if out is None else scale * res[0]
+        if res is None:
             continue
         any_ = True
-        h, mm = out
-        H[..., sx, sx] = h
-        if mm is not None:
-            M[..., su, sx] = mm
+        if res[1] is not None:
+            M[..., su, sx] = res[1]
     return (H, M) if any_ else None
 
 
 Product.second_order = _product_second_order
+Product.second_order_out = True
 
 
 def product(*models):

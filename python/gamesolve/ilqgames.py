@@ -22,8 +22,9 @@ section 4.2):
    (exact at a fixed point). Without it iLQGames is a Gauss-Newton method
    (linear convergence on unicycles).
 2. **LQ solve** -- the local LQ game in deviation coordinates by the C++ core
-   (:func:`gamesolve.solve_lq_game`; a batch of initial states is ONE
-   :func:`gamesolve.solve_lq_games` call), giving K_t and the feedforward step k_t.
+   (the kernel behind :func:`gamesolve.solve_lq_games`, called directly on the
+   already well-formed arrays: ONE call for all active batch members, shared
+   and time-invariant blocks passed once), giving K_t and the feedforward step k_t.
 3. **Line search** on the feedforward step: trial steps
    ``alpha_0, alpha_0 beta, alpha_0 beta^2, ...`` (``beta = ls_factor``,
    ``ls_steps`` of them). **Acceptance rule**: the first trial whose
@@ -32,8 +33,9 @@ section 4.2):
    on the state trajectory; default unlimited). If none qualifies the member
    stops with status ``"line-search-failed"`` at its last accepted trajectory
    and strategies. The first trial is rolled out for every member; the others
-   only for the members that rejected it, all of them in one vectorized
-   rollout. **Step control**: ``alpha_0`` starts at 1; after an accepted step
+   only for the members that rejected it, all of them in one rollout (built-in
+   dynamics: the C++ kernel ``_core.rollout_feedback``; other dynamics: one
+   vectorized numpy loop over t). **Step control**: ``alpha_0`` starts at 1; after an accepted step
    whose trajectory change reverses the previous one (cosine < -0.3) without
    shrinking below half its norm -- the period-2 oscillation full iLQGames
    steps fall into, e.g. on platooning -- the next ``alpha_0`` is half the
@@ -56,11 +58,11 @@ section 4.2):
    reported as ``"max-iterations"``.
 
 Statuses: ``"converged"``, ``"max-iterations"``, ``"line-search-failed"``,
-``"diverged"`` (non-finite trajectory or derivatives, an overflowing LQ solve,
-or a local game whose own-control Hessian R^{ii} is not positive definite --
-use ``convex=True`` / ``reg``; in a batch such an LQ failure stops every
-member still iterating). Nothing unconverged is
-labelled converged.
+``"diverged"`` (non-finite trajectory or derivatives; a local LQ game whose
+recursion meets non-finite numbers -- only the members concerned stop; or a
+local game whose own-control Hessian R^{ii} is not positive definite -- use
+``convex=True`` / ``reg``; in a batch that one stops every member still
+iterating). Nothing unconverged is labelled converged.
 """
 
 from __future__ import annotations
@@ -454,20 +456,23 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
             # exact at a fixed point (k = 0). Only the members near convergence ("local") get it.
             tic = time.perf_counter()
             li = np.flatnonzero(local)
-            if li.size == active.size:
-                out = game.dynamics.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam_prev[active])
+            whole = li.size == active.size
+            xl, ul = (xa, ua) if whole else (xa[li], ua[li])
+            xl, ul, lam = xl[:, :T, None, :], ul[:, :T, None, :], lam_prev[active] if whole else lam_prev[active[li]]
+            Ql = lq.Q if whole else _take(lq.Q, li)
+            dyn = game.dynamics
+            if getattr(dyn, "second_order_out", False):  # adds 0.5 * curvature into a copy of Q in place
+                Hxx = np.empty((li.size, T, N, n, n))
+                Hxx[...] = Ql
+                out = dyn.second_order(xl, ul, lam, out=Hxx, scale=0.5)
             else:
-                out = game.dynamics.second_order(xa[li, :T, None, :], ua[li, :T, None, :], lam_prev[active[li]])
+                out = dyn.second_order(xl, ul, lam)
+                if out is not None:
+                    out = (0.5 * out[0] + Ql, out[1])
             if out is not None:
-                Hxx, Hux = out
-                Ql = lq.Q if li.size == active.size else _take(lq.Q, li)
-                Hxx = 0.5 * Hxx
-                if Hxx.shape == np.broadcast_shapes(Hxx.shape, Ql.shape):
-                    Hxx += Ql  # (B_local, T, N, n, n), in place
-                else:
-                    Hxx = Hxx + Ql
+                Hxx, Hux = out  # Q + 0.5 f_xx-curvature, (B_local, T, N, n, n)
                 Mh = None if Hux is None else 0.5 * Hux
-                if li.size < active.size:  # scatter into the full batch (the others keep Q, M = 0)
+                if not whole:  # scatter into the full batch (the others keep Q, M = 0)
                     Qf = np.empty((active.size,) + Hxx.shape[1:])
                     Qf[...] = lq.Q
                     Qf[li] = Hxx
