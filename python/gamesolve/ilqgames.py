@@ -68,7 +68,7 @@ iterating). Nothing unconverged is labelled converged.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -84,6 +84,8 @@ __all__ = ["ilqgames", "ILQGamesResult", "IterationRecord"]
 _SO_SWITCH = 0.1
 #: Step control: a trajectory change whose cosine with the previous one is below this counts as a reversal.
 _REVERSAL = -0.3
+#: Iteration records whose costs are still to be evaluated, at most this many member trajectories.
+_LOG_CHUNK = 4096
 _PHASES = ("rollout", "derivatives", "lq_solve", "line_search", "residual")
 
 
@@ -228,6 +230,19 @@ def _nash_residual(lq, K, own_rows):
         G[:, t] = g
         lt = gx[:, t] + At[:, t] @ lt - Kt[:, t] @ (g * others)
     return np.max(np.abs(G[..., 0]) * own_rows, axis=(1, 2, 3))
+
+
+def _flush_log(game, pending, log):
+    """Players' total costs for the pending iteration records (one :meth:`Game.total_costs` call for all of
+    them); appends the completed records to ``log`` and empties ``pending``."""
+    if not pending:
+        return
+    costs = game.total_costs(np.concatenate([p[1] for p in pending]), np.concatenate([p[2] for p in pending]))
+    off = 0
+    for rec, x, _ in pending:
+        log.append(replace(rec, costs=costs[off:off + x.shape[0]]))
+        off += x.shape[0]
+    pending.clear()
 
 
 def _core_array(a, lead):
@@ -407,7 +422,7 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
     have_K = np.zeros(Bn, dtype=bool)
     active = np.arange(Bn)
     alpha_floor = ls_factor ** 3  # the step control never starts a line search below this
-    log = []
+    log, pending, n_pending = [], [], 0
 
     so = second_order and getattr(game.dynamics, "second_order", None) is not None
     if so:
@@ -545,14 +560,21 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         iters[active] += 1
         step[active] = acc_dev
         status[active[~good]] = "line-search-failed"
-        costs_now = game.total_costs(X[active], U[active])
-        log.append(IterationRecord(it, active.copy(), acc_alpha, acc_dev, resid[active].copy(), costs_now, n_sing))
+        # the log's costs are evaluated in batches of iterations (one vectorized call instead of one per iteration)
+        pending.append((IterationRecord(it, active.copy(), acc_alpha, acc_dev, resid[active].copy(), None, n_sing),
+                        X[active], U[active]))
+        n_pending += active.size
+        if verbose or n_pending >= _LOG_CHUNK:
+            _flush_log(game, pending, log)
+            n_pending = 0
         if verbose:
+            costs_now = log[-1].costs
             print(f"iLQGames it {it:3d}: active {active.size:5d}  alpha min {acc_alpha.min():.3g}  "
                   f"step max {np.max(acc_dev):.3e}  residual max {np.nanmax(resid[active], initial=0.0):.3e}  "
                   f"costs[0] {np.array2string(costs_now[0], precision=4)}")
         active = active[good]
 
+    _flush_log(game, pending, log)
     costs = game.total_costs(X, U)
     kglob = -(U + np.einsum("btmn,btn->btm", Kf, X[:, :T]))
     conv = status == "converged"
