@@ -76,7 +76,13 @@ void check_out(const char* name, const OutSeries& s, Index block, Index T, Index
                                 " doubles is too small; needs " + std::to_string(last));
 }
 
-inline bool all_finite(const Eigen::Ref<const Mat>& X) { return X.allFinite(); }
+// Finite iff the sum is: one vectorized reduction instead of a per-entry test.
+// (Finite entries whose sum overflows also count as non-finite; the recursion
+// could not continue with them anyway.)
+template <class D>
+inline bool finite_sum(const Eigen::DenseBase<D>& X) {
+  return std::isfinite(X.sum());
+}
 
 // Reciprocal 1-norm condition number of the LU-factorized S, by Hager's
 // estimator of ||S^{-1}||_1 (Higham 1988, the method of LAPACK's dlacon):
@@ -297,7 +303,7 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
     }
 
     auto St = ws.St.topRows(m);
-    if (!St.allFinite() || !ws.X.topRows(n + 1).allFinite()) {
+    if (!finite_sum(St) || !finite_sum(ws.X.topRows(n + 1))) {
       st = kStageNonFinite;
       ++rep.nonfinite_stages;
       ws.X.setConstant(std::numeric_limits<double>::quiet_NaN());
@@ -337,8 +343,8 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
     // Every value of the stage must be finite (also on min-norm stages, and zeta / every s^i:
     // an overflow there would otherwise go unflagged at t = 0).
     if (st != kStageNonFinite &&
-        !(CMapVec(out.Z.at(b, t), N * n * n).allFinite() && CMapVec(out.zeta.at(b, t), N * n).allFinite() &&
-          CMapVec(out.s.at(b, t), N).allFinite() && ws.X.topRows(n + 1).allFinite())) {
+        !(finite_sum(CMapVec(out.Z.at(b, t), N * n * n)) && finite_sum(CMapVec(out.zeta.at(b, t), N * n)) &&
+          finite_sum(CMapVec(out.s.at(b, t), N)) && finite_sum(ws.X.topRows(n + 1)))) {
       st = kStageNonFinite;
       ++rep.nonfinite_stages;
     }

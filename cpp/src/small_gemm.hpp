@@ -59,17 +59,31 @@ inline void gemm_rows(double* __restrict C, Index ldc, const double* __restrict 
       C0[3 * ldc + i] = acc3[i];
     }
   }
+  // Remaining 1-3 columns (the common case c = m_i): two accumulators per
+  // column over even / odd k keep enough FMA chains in flight.
   for (; j < c; ++j) {
-    double acc[R];
+    double acc[R], acc2[R];
     double* Cj = C + j * ldc;
-    for (int i = 0; i < R; ++i) acc[i] = accumulate ? Cj[i] : 0.0;
+    for (int i = 0; i < R; ++i) {
+      acc[i] = accumulate ? Cj[i] : 0.0;
+      acc2[i] = 0.0;
+    }
     const double* Bj = B + j * bcs;
-    for (Index k = 0; k < p; ++k) {
+    Index k = 0;
+    for (; k + 2 <= p; k += 2) {
+      const double b = alpha * Bj[k * brs], b2 = alpha * Bj[(k + 1) * brs];
+      const double* Ak = A + k * lda;
+      for (int i = 0; i < R; ++i) {
+        acc[i] += Ak[i] * b;
+        acc2[i] += Ak[lda + i] * b2;
+      }
+    }
+    if (k < p) {
       const double b = alpha * Bj[k * brs];
       const double* Ak = A + k * lda;
       for (int i = 0; i < R; ++i) acc[i] += Ak[i] * b;
     }
-    for (int i = 0; i < R; ++i) Cj[i] = acc[i];
+    for (int i = 0; i < R; ++i) Cj[i] = acc[i] + acc2[i];
   }
 }
 
