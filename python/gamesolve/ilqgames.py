@@ -16,7 +16,7 @@ section 4.2):
    contribute the PSD projection of their Hessians, plus ``reg`` on the
    diagonals (Hessian regularization). Once a member's last trajectory change
    is below 0.1 the dynamics' curvature enters too (Newton / DDP term, for
-   models with ``second_order``): ``Q^i_t += lam^i_{t+1}' f_xx / 2``,
+   models with ``second_order``; built-ins add it into Q in place): ``Q^i_t += lam^i_{t+1}' f_xx / 2``,
    ``M^i_t = lam^i_{t+1}' f_ux / 2``, with player i's costate taken from the
    previous LQ solve's value function, ``lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev))``
    (exact at a fixed point). Without it iLQGames is a Gauss-Newton method
@@ -35,11 +35,12 @@ section 4.2):
    and strategies. The first trial is rolled out for every member; the others
    only for the members that rejected it, all of them in one rollout (built-in
    dynamics: the C++ kernel ``_core.rollout_feedback``; other dynamics: one
-   vectorized numpy loop over t). **Step control**: ``alpha_0`` starts at 1; after an accepted step
-   whose trajectory change reverses the previous one (cosine < -0.3) without
-   shrinking below half its norm -- the period-2 oscillation full iLQGames
-   steps fall into, e.g. on platooning -- the next ``alpha_0`` is half the
-   accepted step, otherwise twice it (at most 1, at least ``beta^3``).
+   vectorized numpy loop over t). **Step control**: ``alpha_0`` starts at 1;
+   after an accepted step whose trajectory change reverses the previous one
+   (cosine < -0.3) without shrinking below half its norm -- the period-2
+   oscillation full iLQGames steps fall into, e.g. on platooning -- the next
+   ``alpha_0`` is half the accepted step, otherwise twice it (at most 1, at
+   least ``beta^3``).
 4. **Convergence** -- a member has converged when its last accepted step
    changed the trajectory by at most ``tol`` (inf-norm) AND its first-order
    Nash residual is at most ``grad_tol``. The residual is
