@@ -57,6 +57,14 @@ def _split(x, count, k):
     return x.reshape(x.shape[:-1] + (count, k))
 
 
+def _diag_blocks(A, count: int, k: int):
+    """Writable view ``(..., count, k, k)`` of the ``count`` diagonal (k, k) blocks of ``A (..., count*k, count*k)``
+    (any strides: also a slice of a larger matrix)."""
+    sr, sc = A.strides[-2:]
+    return np.lib.stride_tricks.as_strided(A, A.shape[:-2] + (count, k, k), A.strides[:-2] + (k * (sr + sc), sr, sc),
+                                           writeable=True)
+
+
 def _block_diag_indices(count: int, k_row: int, k_col: int, rows, cols):
     """Row/column indices of entries (rows[j], cols[j]) of every diagonal block."""
     rows, cols = np.asarray(rows), np.asarray(cols)
@@ -154,9 +162,7 @@ class Unicycle(_Model):
         dt = self.dt
         A = np.empty(lead + (self.n, self.n))
         A[...] = self._A0
-        # the copies' (4, 4) diagonal blocks as one strided view (..., count, 4, 4)
-        D = np.lib.stride_tricks.as_strided(A, lead + (self.count, 4, 4),
-                                            A.strides[:-2] + ((4 * self.n + 4) * 8, self.n * 8, 8), writeable=True)
+        D = _diag_blocks(A, self.count, 4)  # the copies' (4, 4) diagonal blocks
         np.multiply(c, dt, out=D[..., 0, 2])  # dpx/dv
         np.multiply(s, dt, out=D[..., 1, 2])  # dpy/dv
         dv = dt * v
@@ -182,12 +188,13 @@ class Unicycle(_Model):
         a, b = L[..., 0], L[..., 1]
         hvt = self.dt * (b * c - a * s)
         htt = -self.dt * X[..., 2] * (a * c + b * s)
-        iv = 4 * np.arange(self.count) + 2
         if out is not None:
-            out[..., iv, iv + 1] += scale * hvt
-            out[..., iv + 1, iv] += scale * hvt
-            out[..., iv + 1, iv + 1] += scale * htt
+            D, shvt = _diag_blocks(out, self.count, 4), scale * hvt
+            D[..., 2, 3] += shvt
+            D[..., 3, 2] += shvt
+            D[..., 3, 3] += scale * htt
             return out, None
+        iv = 4 * np.arange(self.count) + 2
         lead = np.broadcast_shapes(x.shape[:-1], lam.shape[:-1])
         H = np.zeros(lead + (self.n, self.n))
         H[..., iv, iv + 1] = hvt
@@ -343,10 +350,10 @@ def _bicycle_second_order(self, x, u, lam, out=None, scale=1.0):
     htt = -self.dt * v * (a * c + b * s)
     htv = self.dt * (b * c - a * s)
     if out is not None:
-        H = out
-        H[..., it, it] += scale * htt
-        H[..., it, it + 1] += scale * htv
-        H[..., it + 1, it] += scale * htv
+        H, D, shtv = out, _diag_blocks(out, self.count, 4), scale * htv
+        D[..., 2, 2] += scale * htt
+        D[..., 2, 3] += shtv
+        D[..., 3, 2] += shtv
     else:
         H = np.zeros(lead + (self.n, self.n))
         H[..., it, it] = htt
