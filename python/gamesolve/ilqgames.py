@@ -471,33 +471,37 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
             # lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev)) (formed right after that solve's line search);
             # exact at a fixed point (k = 0). Only the members near convergence ("local") get it.
             tic = time.perf_counter()
-            li = np.flatnonzero(local)
-            whole = li.size == active.size
-            xl, ul = (xa, ua) if whole else (xa[li], ua[li])
-            xl, ul, lam = xl[:, :T, None, :], ul[:, :T, None, :], lam_prev[active] if whole else lam_prev[active[li]]
-            Ql = lq.Q if whole else _take(lq.Q, li)
             dyn = game.dynamics
-            if getattr(dyn, "second_order_out", False):  # adds 0.5 * curvature into a copy of Q in place
-                Hxx = np.empty((li.size, T, N, n, n))
-                Hxx[...] = Ql
-                out = dyn.second_order(xl, ul, lam, out=Hxx, scale=0.5)
-            else:
-                out = dyn.second_order(xl, ul, lam)
+            if getattr(dyn, "second_order_out", False):
+                # built-ins add 0.5 * curvature into one copy of Q in place; the members that are not local
+                # get a zero costate, i.e. their Q unchanged and M = 0
+                lam = lam_prev[active]
+                if not local.all():
+                    lam[~local] = 0.0
+                Hxx = np.empty((active.size, T, N, n, n))
+                Hxx[...] = lq.Q
+                out = dyn.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam, out=Hxx, scale=0.5)
                 if out is not None:
-                    out = (0.5 * out[0] + Ql, out[1])
-            if out is not None:
-                Hxx, Hux = out  # Q + 0.5 f_xx-curvature, (B_local, T, N, n, n)
-                Mh = None if Hux is None else 0.5 * Hux
-                if not whole:  # scatter into the full batch (the others keep Q, M = 0)
-                    Qf = np.empty((active.size,) + Hxx.shape[1:])
-                    Qf[...] = lq.Q
-                    Qf[li] = Hxx
-                    Hxx = Qf
-                    if Mh is not None:
-                        Mf = np.zeros((active.size,) + Mh.shape[1:])
-                        Mf[li] = Mh
-                        Mh = Mf
-                lq = lq._replace(Q=Hxx, M=Mh)
+                    lq = lq._replace(Q=out[0], M=None if out[1] is None else 0.5 * out[1])
+            else:  # other dynamics: the curvature of the local members, scattered into the batch
+                li = np.flatnonzero(local)
+                whole = li.size == active.size
+                xl, ul = (xa, ua) if whole else (xa[li], ua[li])
+                lam = lam_prev[active] if whole else lam_prev[active[li]]
+                out = dyn.second_order(xl[:, :T, None, :], ul[:, :T, None, :], lam)
+                if out is not None:
+                    Hxx = 0.5 * out[0] + (lq.Q if whole else _take(lq.Q, li))  # (B_local, T, N, n, n)
+                    Mh = None if out[1] is None else 0.5 * out[1]
+                    if not whole:  # the others keep Q, M = 0
+                        Qf = np.empty((active.size,) + Hxx.shape[1:])
+                        Qf[...] = lq.Q
+                        Qf[li] = Hxx
+                        Hxx = Qf
+                        if Mh is not None:
+                            Mf = np.zeros((active.size,) + Mh.shape[1:])
+                            Mf[li] = Mh
+                            Mh = Mf
+                    lq = lq._replace(Q=Hxx, M=Mh)
             timings["derivatives"] += time.perf_counter() - tic
 
         tic = time.perf_counter()
@@ -553,7 +557,9 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         upd = active[good]
         if so:  # costates at the new trajectory for the members that will use the Newton term next
             near = np.flatnonzero(good & (acc_dev <= _SO_SWITCH))
-            if near.size:
+            if near.size == active.size:  # no copies of Z
+                lam_prev[active] = 2.0 * (zetas[:, 1:] + (Zs[:, 1:] @ dX[:, 1:, None, :, None])[..., 0])
+            elif near.size:
                 dxn = dX[near, 1:, None, :, None]  # (b, T, 1, n, 1): new minus linearization trajectory
                 lam_prev[active[near]] = 2.0 * (zetas[near, 1:] + (Zs[near, 1:] @ dxn)[..., 0])
         X[upd], U[upd], Kf[upd] = newX[good], newU[good], K[good]
