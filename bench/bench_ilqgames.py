@@ -15,27 +15,29 @@ the time split (rollout / derivatives / LQ solve / line search / residual).
 
 Run: ``PYTHONPATH=python python bench/bench_ilqgames.py [--quick]``.
 
-Performance pass (issue 4, 2026-11-22; 2-core machine at load 2-3, so wall times
-are noisy; old = main before the pass, new = this code, same C++ core, runs
-interleaved, median wall time):
+Performance pass (issue 4, 2026-11-22; 2-core machine shared by several
+engineers, 1-min load 2.3-3.2, so wall times are noisy): "old" = main before
+the pass and "new" = this code, both on the same C++ core, run interleaved
+(median wall time); "bench" = this script's own run of the new code.
 
-=============================  ==========  ==========  ======  ==========
-config                         old         new         target  iterations
-=============================  ==========  ==========  ======  ==========
-platooning T=20, eval start    43 ms       18 ms       5 ms    16
-1024 platooning starts, batch  10.3 s      7.0 s       1 s     median 15
-basketball T=100               267 ms      121 ms      64 ms   14
-=============================  ==========  ==========  ======  ==========
+=============================  ============  =============  ==========  ======  ==========
+config                         old           new            bench       target  iterations
+=============================  ============  =============  ==========  ======  ==========
+platooning T=20, eval start    43 ms         18-19 ms       10.2 ms     5 ms    16
+1024 platooning starts, batch  9.4-10.3 s    5.6-7.0 s      6.9 s       1 s     median 15
+basketball T=100               267-289 ms    115-121 ms     121 ms      64 ms   14
+=============================  ============  =============  ==========  ======  ==========
 
 What changed: built-in dynamics roll out in C++ (``_core.rollout_feedback``),
 the LQ core is called directly (no re-validation; time-invariant blocks passed
 once), time-invariant cost tables are used once (one matrix product for
-gradients and values), the Newton term is accumulated in place and only for
-the members near convergence, the log's costs are evaluated in chunks. What
-remains: the C++ LQ solve itself is now the largest phase everywhere
-(platooning about 0.15-0.35 ms per solve x 16, basketball about 5 ms x 14 -- more than
-the 64 ms target alone --, the batch about 0.3 ms per member-solve over ~16k
-member-solves), then about 0.3-0.5 ms of numpy per iteration on a single game.
+gradients and values), the Newton term is accumulated in place into one copy
+of Q (costates formed right after the line search, no Z history), the log's
+costs are evaluated in chunks. What remains: the C++ LQ solve is now the
+largest phase everywhere (platooning about 0.15-0.35 ms per solve x 16;
+basketball about 5 ms x 14, more than the 64 ms target by itself; the batch
+about 0.2-0.35 ms per member-solve over ~16k member-solves), then about
+0.3-0.5 ms of numpy per iteration of a single game.
 """
 
 from __future__ import annotations
