@@ -1,11 +1,25 @@
 """gamesolve: Nash equilibria of dynamic games (C++/Eigen core, numpy API)."""
 
 from . import examples
+from .lq import (
+    LQGameSolution,
+    evaluate_lq_strategy,
+    get_num_threads,
+    set_num_threads,
+    solve_lq_game,
+    solve_lq_games,
+)
 from .errors import ConvergenceError, GamesolveError, InputError, SingularStageWarning, SolveError
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "solve_lq_game",
+    "solve_lq_games",
+    "evaluate_lq_strategy",
+    "LQGameSolution",
+    "set_num_threads",
+    "get_num_threads",
     "examples",
     "GamesolveError",
     "InputError",

@@ -108,11 +108,18 @@ struct SolveReport {
 /// and solves so that nothing is allocated inside the stage loop.
 struct LQWorkspace {
   explicit LQWorkspace(const Dims& dims);
-  Mat S;        // m x m stage system
-  Mat rhs;      // m x (n+1): [Y y], then the solution [K k]
-  Mat BtZ;      // m x n: row block i = B^i' Z^i
-  Mat F, ZF, G, Znew;  // n x n, n x n, m x n, n x n
-  Vec beta, tmp, Rk;   // n, n, m
+  LQWorkspace() = default;
+  // Column-major; row counts of the matrices used as products' left operands
+  // and outputs are padded to a multiple of 8 with zero rows (small_gemm.hpp).
+  Mat Ac, At, F, Ft, Zp, ZF, Znew;  // n x n (padded rows): A, A', F, F', Z^i, Z^i F, F'Z^i F + K'G
+  Mat Bc, ZB, Kt;                       // n x m (padded rows): B, Z^i B^i, K'
+  Mat Bt, Rp, St;                       // m x n, m x m, m x m (padded rows): B', R^i, S'
+  Mat G;                                // m x (n+1) (padded rows): R^i [K k] - 2 [M^i 0]
+  Mat rhsT;                             // (n+1) x m (padded rows): [Y y]'
+  Mat S, rhs, sol;                      // m x m, m x (n+1), m x (n+1): S, [Y y], [K k]
+  Vec beta, tmp, Rk;
+  const double* loaded_A = nullptr;  // dynamics currently in Ac/At/Bc/Bt (time-invariant reuse)
+  const double* loaded_B = nullptr;   // n, n, m
   Eigen::PartialPivLU<Mat> lu;
   Eigen::CompleteOrthogonalDecomposition<Mat> cod;
 };

@@ -1,0 +1,161 @@
+// C++ benchmark of the coupled Riccati kernel (SPEC 2): single solves and a
+// batch on all hardware threads. Seeded random games; warm-up, then repeated
+// timed runs; min / median / max per solve; JSON to argv[1] (default stdout).
+//
+// FLOP count per stage (what the recursion must do, counting F'ZF once per
+// player as a full product): sum_i [2 m_i n^2 (B^i'Z) + 2 m_i n m (S) + 2 m_i n^2 (Y)]
+// + 2/3 m^3 + 2 m^2 (n+1) (LU + solve) + 2 m n^2 (F) + N [4 n^3 (ZF, F'ZF)
+// + 2 m^2 n + 2 m n^2 (K'RK)].
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gamesolve/lq_game.hpp"
+
+using namespace gamesolve;
+
+namespace {
+
+struct Config {
+  Index N, n, mi, T, batch;
+};
+
+struct Game {
+  std::vector<double> A, B, Q, R, QT;
+  LQGameData data;
+};
+
+Game random_game(const Config& c, std::mt19937_64& rng) {
+  std::normal_distribution<double> nd(0.0, 1.0);
+  Game g;
+  const Index n = c.n, N = c.N, m = c.N * c.mi;
+  g.data.dims = Dims(n, std::vector<Index>(N, c.mi));
+  g.data.T = c.T;
+  g.data.batch = c.batch;
+  auto fill = [&](std::vector<double>& v, Index size) { v.resize(size); for (auto& x : v) x = nd(rng); };
+  // Time-invariant dynamics with spectral radius ~1, per game of the batch.
+  fill(g.A, c.batch * n * n);
+  for (auto& x : g.A) x *= 1.0 / std::sqrt(double(n));
+  fill(g.B, c.batch * n * m);
+  g.Q.assign(c.batch * N * n * n, 0.0);
+  g.R.assign(c.batch * N * m * m, 0.0);
+  for (Index b = 0; b < c.batch; ++b)
+    for (Index i = 0; i < N; ++i) {
+      Mat X = Mat::NullaryExpr(n, n, [&]() { return nd(rng); });
+      Mat Qi = X * X.transpose() / double(n) + Mat::Identity(n, n);
+      MapRow(g.Q.data() + (b * N + i) * n * n, n, n) = Qi;
+      for (Index a = 0; a < c.mi; ++a) g.R[(b * N + i) * m * m + (i * c.mi + a) * m + i * c.mi + a] = 1.0;
+    }
+  g.QT = g.Q;
+  const Index bs = c.batch > 1 ? 1 : 0;
+  g.data.A = {g.A.data(), Index(g.A.size()), 0, bs * n * n};
+  g.data.B = {g.B.data(), Index(g.B.size()), 0, bs * n * m};
+  g.data.Q = {g.Q.data(), Index(g.Q.size()), 0, bs * N * n * n};
+  g.data.R = {g.R.data(), Index(g.R.size()), 0, bs * N * m * m};
+  g.data.QT = {g.QT.data(), Index(g.QT.size()), 0, bs * N * n * n};
+  return g;
+}
+
+double flops(const Config& c) {
+  const double N = c.N, n = c.n, m = c.N * c.mi;
+  const double stage = 4 * m * n * n + 2 * m * m * n + 2 * m * n + 2.0 / 3 * m * m * m + 2 * m * m * (n + 1) +
+                       2 * m * n * n + N * (4 * n * n * n + 2 * m * m * n + 2 * m * n * n);
+  return stage * c.T * c.batch;
+}
+
+template <class F>
+std::vector<double> time_it(F&& f, double min_time = 0.2, int repeat = 9) {
+  using clk = std::chrono::steady_clock;
+  for (int i = 0; i < 3; ++i) f();
+  int number = 1;
+  for (;;) {
+    auto t0 = clk::now();
+    for (int i = 0; i < number; ++i) f();
+    double dt = std::chrono::duration<double>(clk::now() - t0).count();
+    if (dt >= min_time / repeat || number > (1 << 20)) break;
+    number *= 2;
+  }
+  std::vector<double> s;
+  for (int r = 0; r < repeat; ++r) {
+    auto t0 = clk::now();
+    for (int i = 0; i < number; ++i) f();
+    s.push_back(std::chrono::duration<double>(clk::now() - t0).count() / number);
+  }
+  std::sort(s.begin(), s.end());
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::pair<Config, double>> configs = {
+      {{3, 12, 2, 20, 1}, 30e-6},
+      {{3, 16, 2, 100, 1}, 0.2e-3},
+      {{6, 24, 2, 100, 1}, 2e-3},
+      {{3, 12, 2, 20, 1024}, 25e-3},
+  };
+  // Optional second argument: run only configurations whose name contains it.
+  const std::string only = argc > 2 ? argv[2] : "";
+  std::mt19937_64 rng(20261122);
+  std::ostringstream js;
+  js << "{\n  \"name\": \"cpp_lq_game\",\n  \"title\": \"C++ coupled Riccati kernel (SPEC 2)\",\n"
+     << "  \"hardware_threads\": " << std::thread::hardware_concurrency() << ",\n  \"records\": [\n";
+  for (std::size_t ci = 0; ci < configs.size(); ++ci) {
+    const Config c = configs[ci].first;
+    {
+      char nm[96];
+      std::snprintf(nm, sizeof nm, "%slq_N%ld_n%ld_m%ld_T%ld", c.batch > 1 ? "batch1024_" : "", long(c.N),
+                    long(c.n), long(c.mi), long(c.T));
+      if (!only.empty() && std::string(nm).find(only) == std::string::npos) continue;
+    }
+    const double target = configs[ci].second;
+    Game g = random_game(c, rng);
+    const Index N = c.N, n = c.n, m = c.N * c.mi, T = c.T, B = c.batch;
+    std::vector<double> K(B * T * m * n), k(B * T * m), Z(B * (T + 1) * N * n * n), zeta(B * (T + 1) * N * n),
+        s(B * (T + 1) * N);
+    std::vector<std::int32_t> st(B * T);
+    LQSolutionView out;
+    out.K = {K.data(), Index(K.size()), m * n, T * m * n};
+    out.k = {k.data(), Index(k.size()), m, T * m};
+    out.Z = {Z.data(), Index(Z.size()), N * n * n, (T + 1) * N * n * n};
+    out.zeta = {zeta.data(), Index(zeta.size()), N * n, (T + 1) * N * n};
+    out.s = {s.data(), Index(s.size()), N, (T + 1) * N};
+    out.status = st.data();
+    out.status_size = Index(st.size());
+    std::vector<double> t;
+    if (B == 1) {
+      LQWorkspace ws(g.data.dims);
+      check_game(g.data);
+      check_solution(g.data, out, true);
+      t = time_it([&]() { solve_lq_game(g.data, 0, out, ws); });
+    } else {
+      t = time_it([&]() { solve_lq_games(g.data, out, 0); }, 0.5, 7);
+    }
+    const double med = t[t.size() / 2];
+    char cfg[96];
+    std::snprintf(cfg, sizeof cfg, "%slq_N%ld_n%ld_m%ld_T%ld", B > 1 ? "batch1024_" : "", long(N), long(n),
+                  long(c.mi), long(T));
+    const double gf = flops(c) / med * 1e-9;
+    std::printf("%-32s median %10.2f us  min %10.2f us  %6.2f GFLOP/s  target %8.1f us  %s\n", cfg, med * 1e6,
+                t.front() * 1e6, gf, target * 1e6, med <= target ? "MEETS" : "misses");
+    js << "    {\"config\": \"" << cfg << "\", \"N\": " << N << ", \"n\": " << n << ", \"m_i\": " << c.mi
+       << ", \"T\": " << T << ", \"batch\": " << B << ", \"median_s\": " << med << ", \"min_s\": " << t.front()
+       << ", \"max_s\": " << t.back() << ", \"flops\": " << flops(c) << ", \"gflops\": " << gf
+       << ", \"target_s\": " << target << ", \"meets_target\": " << (med <= target ? "true" : "false") << "}"
+       << (ci + 1 < configs.size() ? ",\n" : "\n");
+  }
+  js << "  ]\n}\n";
+  if (argc > 1) {
+    std::ofstream(argv[1]) << js.str();
+    std::printf("wrote %s\n", argv[1]);
+  } else {
+    std::printf("%s", js.str().c_str());
+  }
+  return 0;
+}

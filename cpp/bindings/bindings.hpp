@@ -1,0 +1,7 @@
+// Declarations of the per-feature binding functions; module.cpp calls each once.
+#pragma once
+#include <pybind11/pybind11.h>
+
+namespace gamesolve_py {
+void bind_lq_game(pybind11::module_& m);
+}  // namespace gamesolve_py

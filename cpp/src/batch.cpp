@@ -1,0 +1,61 @@
+// Batched solves of equal-size LQ games on a pool of std::threads.
+#include "gamesolve/lq_game.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <mutex>
+#include <thread>
+
+namespace gamesolve {
+
+SolveReport solve_lq_games(const LQGameData& g, const LQSolutionView& out, int n_threads,
+                           const SolveOptions& opts) {
+  check_game(g);
+  check_solution(g, out, true);
+  const Index batch = g.batch;
+  int hw = static_cast<int>(std::thread::hardware_concurrency());
+  if (hw < 1) hw = 1;
+  int nt = n_threads > 0 ? n_threads : hw;
+  nt = static_cast<int>(std::min<Index>(nt, batch));
+
+  // Games are handed out one at a time; each is solved start to finish by one
+  // thread with its own workspace, so results do not depend on nt.
+  std::atomic<Index> next{0};
+  std::mutex mu;
+  SolveReport total;
+  std::exception_ptr error;
+  auto worker = [&]() {
+    try {
+      LQWorkspace ws(g.dims);
+      SolveReport local;
+      for (Index b = next.fetch_add(1); b < batch; b = next.fetch_add(1)) {
+        SolveReport r = solve_lq_game(g, b, out, ws, opts);
+        local.min_norm_stages += r.min_norm_stages;
+        local.nonfinite_stages += r.nonfinite_stages;
+        local.min_rcond = std::min(local.min_rcond, r.min_rcond);
+      }
+      std::lock_guard<std::mutex> lock(mu);
+      total.min_norm_stages += local.min_norm_stages;
+      total.nonfinite_stages += local.nonfinite_stages;
+      total.min_rcond = std::min(total.min_rcond, local.min_rcond);
+    } catch (...) {
+      std::lock_guard<std::mutex> lock(mu);
+      if (!error) error = std::current_exception();
+      next.store(batch);
+    }
+  };
+  if (nt <= 1) {
+    worker();
+  } else {
+    std::vector<std::thread> pool;
+    pool.reserve(static_cast<std::size_t>(nt - 1));
+    for (int i = 1; i < nt; ++i) pool.emplace_back(worker);
+    worker();
+    for (auto& th : pool) th.join();
+  }
+  if (error) std::rethrow_exception(error);
+  return total;
+}
+
+}  // namespace gamesolve

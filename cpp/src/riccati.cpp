@@ -1,0 +1,333 @@
+// Coupled Riccati recursion for finite-horizon feedback Nash of LQ games (SPEC 2).
+#include "gamesolve/lq_game.hpp"
+#include "small_gemm.hpp"
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+
+namespace gamesolve {
+
+Dims::Dims(Index n_, std::vector<Index> control_dims) : N(0), n(n_), m(0), m_i(std::move(control_dims)) {
+  if (n < 1) throw std::invalid_argument("state size n must be >= 1, got " + std::to_string(n));
+  if (m_i.empty()) throw std::invalid_argument("a game needs at least one player (dims is empty)");
+  N = static_cast<Index>(m_i.size());
+  off.resize(m_i.size());
+  for (std::size_t i = 0; i < m_i.size(); ++i) {
+    if (m_i[i] < 1)
+      throw std::invalid_argument("control size of player " + std::to_string(i) + " must be >= 1, got " +
+                                  std::to_string(m_i[i]));
+    off[i] = m;
+    m += m_i[i];
+  }
+}
+
+LQWorkspace::LQWorkspace(const Dims& d) {
+  using detail::padded;
+  const Index n = d.n, m = d.m, np = padded(d.n), mp = padded(d.m);
+  // Padded rows must start (and stay) zero: see small_gemm.hpp.
+  for (Mat* X : {&Ac, &At, &Ft, &F, &Zp, &ZF, &Znew}) X->setZero(np, n);
+  Bc.setZero(np, m);
+  ZB.setZero(np, m);
+  Kt.setZero(np, m);
+  Bt.setZero(mp, n);
+  Rp.setZero(mp, m);
+  St.setZero(mp, m);
+  G.setZero(mp, n + 1);
+  rhsT.setZero(padded(n + 1), m);
+  S.setZero(m, m);
+  rhs.setZero(m, n + 1);
+  sol.setZero(m, n + 1);
+  beta.setZero(n);
+  tmp.setZero(n);
+  Rk.setZero(m);
+  lu = Eigen::PartialPivLU<Mat>(m);
+  cod = Eigen::CompleteOrthogonalDecomposition<Mat>(m, m);
+}
+
+namespace {
+
+// Throws unless every block the solver reads (or writes) lies inside the buffer.
+void check_series(const char* name, const Series& s, Index block, Index T, Index batch, bool required) {
+  if (!s.present()) {
+    if (required) throw std::invalid_argument(std::string(name) + " is required but missing (null data)");
+    return;
+  }
+  if (s.t_stride < 0 || s.b_stride < 0 || s.size < 0)
+    throw std::invalid_argument(std::string(name) + ": negative size or stride");
+  const Index last = (batch - 1) * s.b_stride + (T - 1) * s.t_stride + block;
+  if (last > s.size)
+    throw std::invalid_argument(std::string(name) + ": buffer of " + std::to_string(s.size) +
+                                " doubles is too small; the game needs " + std::to_string(last));
+}
+
+void check_out(const char* name, const OutSeries& s, Index block, Index T, Index batch) {
+  if (s.data == nullptr) throw std::invalid_argument(std::string(name) + " output buffer is missing");
+  if (s.t_stride < block || s.b_stride < 0)
+    throw std::invalid_argument(std::string(name) + ": output time stride must be at least the block size");
+  const Index last = (batch - 1) * s.b_stride + (T - 1) * s.t_stride + block;
+  if (last > s.size)
+    throw std::invalid_argument(std::string(name) + ": output buffer of " + std::to_string(s.size) +
+                                " doubles is too small; needs " + std::to_string(last));
+}
+
+inline bool all_finite(const Eigen::Ref<const Mat>& X) { return X.allFinite(); }
+
+}  // namespace
+
+void check_game(const LQGameData& g) {
+  const Dims& d = g.dims;
+  if (d.N < 1 || d.n < 1 || d.m < 1 || static_cast<Index>(d.m_i.size()) != d.N ||
+      static_cast<Index>(d.off.size()) != d.N)
+    throw std::invalid_argument("game dims are not initialized (construct them with Dims(n, {m_1, ...}))");
+  if (g.T < 1) throw std::invalid_argument("horizon T must be >= 1, got " + std::to_string(g.T));
+  if (g.batch < 1) throw std::invalid_argument("batch must be >= 1, got " + std::to_string(g.batch));
+  const Index N = d.N, n = d.n, m = d.m, T = g.T, b = g.batch;
+  check_series("A", g.A, n * n, T, b, true);
+  check_series("B", g.B, n * m, T, b, true);
+  check_series("Q", g.Q, N * n * n, T, b, true);
+  check_series("q", g.q, N * n, T, b, false);
+  check_series("R", g.R, N * m * m, T, b, true);
+  check_series("r", g.r, N * m, T, b, false);
+  check_series("M", g.M, N * m * n, T, b, false);
+  check_series("c", g.c, n, T, b, false);
+  check_series("QT", g.QT, N * n * n, 1, b, true);
+  check_series("qT", g.qT, N * n, 1, b, false);
+}
+
+void check_solution(const LQGameData& g, const LQSolutionView& out, bool need_gains) {
+  const Dims& d = g.dims;
+  const Index N = d.N, n = d.n, m = d.m, T = g.T, b = g.batch;
+  check_out("K", out.K, m * n, T, b);
+  check_out("k", out.k, m, T, b);
+  check_out("Z", out.Z, N * n * n, T + 1, b);
+  check_out("zeta", out.zeta, N * n, T + 1, b);
+  check_out("s", out.s, N, T + 1, b);
+  if (need_gains) {
+    if (out.status == nullptr || out.status_size < T * b)
+      throw std::invalid_argument("status output buffer must hold T * batch entries");
+  }
+}
+
+namespace {
+
+// Terminal values: Z_T = QT, zeta_T = qT (or 0), s_T = 0.
+void set_terminal(const LQGameData& g, Index b, const LQSolutionView& out) {
+  const Index N = g.dims.N, n = g.dims.n, T = g.T;
+  const double* QT = g.QT.at(b, 0);
+  double* Z = out.Z.at(b, T);
+  for (Index i = 0; i < N * n * n; ++i) Z[i] = QT[i];
+  double* zeta = out.zeta.at(b, T);
+  if (g.qT.present()) {
+    const double* qT = g.qT.at(b, 0);
+    for (Index i = 0; i < N * n; ++i) zeta[i] = qT[i];
+  } else {
+    for (Index i = 0; i < N * n; ++i) zeta[i] = 0.0;
+  }
+  double* s = out.s.at(b, T);
+  for (Index i = 0; i < N; ++i) s[i] = 0.0;
+}
+
+// Layout trick: a row-major (r x c) buffer is the column-major (c x r)
+// transpose, so Map<const Mat>(A, n, n) is A' and Map<const Mat>(B, m, n) is B'
+// at no cost; symmetric blocks (Z, Q, R) map either way. Matrix products are
+// column-major x column-major through detail::gemm (small_gemm.hpp).
+using CMap = Eigen::Map<const Mat>;
+using WMap = Eigen::Map<Mat>;
+
+// Loads A, B of stage t into the padded column-major workspace (A, A', B, B').
+void load_dynamics(const LQGameData& g, Index b, Index t, LQWorkspace& ws) {
+  const Index n = g.dims.n, m = g.dims.m;
+  // Time-invariant dynamics are loaded once per game.
+  if (g.A.t_stride == 0 && g.B.t_stride == 0 && ws.loaded_A == g.A.at(b, t) && ws.loaded_B == g.B.at(b, t)) return;
+  ws.loaded_A = g.A.at(b, t);
+  ws.loaded_B = g.B.at(b, t);
+  CMap At(g.A.at(b, t), n, n);
+  CMap Bt(g.B.at(b, t), m, n);
+  ws.At.topRows(n) = At;
+  ws.Ac.topRows(n) = At.transpose();
+  ws.Bt.topRows(m) = Bt;
+  ws.Bc.topRows(n) = Bt.transpose();
+}
+
+// Value update of stage t for the gains K, k in ws.sol (SPEC 2):
+//   F = A - B K, beta = c - B k,
+//   Z^i    = Q^i + F'Z^i F + K'R^i K - K'M^i - M^i'K
+//   zeta^i = q^i + F'(zeta^i + Z^i beta) + K'(R^i k - r^i) - M^i'k
+//   s^i    = s^i + beta'Z^i beta + 2 zeta^i'beta + k'R^i k - 2 r^i'k
+// with stage t+1 values on the right. K'R K - K'M - M'K is formed as the
+// symmetric part of K'(R K - 2 M); F'ZF is formed on its lower triangle only.
+// Expects load_dynamics(t) done.
+void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& out, LQWorkspace& ws) {
+  const Dims& d = g.dims;
+  const Index N = d.N, n = d.n, m = d.m;
+  auto K = ws.sol.leftCols(n);
+  auto k = ws.sol.col(n);
+  ws.Kt.topRows(n) = K.transpose();
+  ws.F = ws.Ac;
+  detail::gemm(ws.F, ws.Bc, K, -1.0, true);  // F = A - B K
+  ws.Ft.topRows(n) = ws.F.topRows(n).transpose();
+  auto F = ws.F.topRows(n);
+  auto Ft = ws.Ft.topRows(n);
+  ws.beta.noalias() = -(ws.Bc.topRows(n) * k);
+  if (g.c.present()) ws.beta += CMapVec(g.c.at(b, t), n);
+
+  for (Index i = 0; i < N; ++i) {
+    CMap Zn(out.Z.at(b, t + 1) + i * n * n, n, n);
+    CMapVec zn(out.zeta.at(b, t + 1) + i * n, n);
+    const double sn = out.s.at(b, t + 1)[i];
+    CMap Qi(g.Q.at(b, t) + i * n * n, n, n);
+    CMap Ri(g.R.at(b, t) + i * m * m, m, m);
+    ws.Zp.topRows(n) = Zn;
+    ws.Rp.topRows(m) = Ri;
+
+    ws.tmp.noalias() = Zn * ws.beta;  // Z beta
+    double s_new = sn + ws.beta.dot(ws.tmp) + 2.0 * zn.dot(ws.beta);
+    ws.tmp += zn;  // zeta + Z beta
+    detail::gemm(ws.G, ws.Rp, ws.sol);  // R [K k]
+    ws.Rk = ws.G.col(n).head(m);
+    s_new += k.dot(ws.Rk);
+    MapVec zeta_new(out.zeta.at(b, t) + i * n, n);
+    zeta_new.noalias() = Ft * ws.tmp;
+    if (g.r.present()) {
+      CMapVec ri(g.r.at(b, t) + i * m, m);
+      ws.Rk -= ri;
+      s_new -= 2.0 * ri.dot(k);
+    }
+    zeta_new.noalias() += ws.Kt.topRows(n) * ws.Rk;
+    if (g.q.present()) zeta_new += CMapVec(g.q.at(b, t) + i * n, n);
+    if (g.M.present()) {
+      CMap Mit(g.M.at(b, t) + i * m * n, n, m);  // (M^i)'
+      zeta_new.noalias() -= Mit * k;
+      ws.G.topLeftCorner(m, n) -= 2.0 * Mit.transpose();
+    }
+    detail::gemm(ws.ZF, ws.Zp, ws.F);                   // Z F
+    detail::gemm(ws.Znew, ws.Ft, ws.ZF);                // F'Z F
+    detail::gemm(ws.Znew, ws.Kt, ws.G.leftCols(n).topRows(m), 1.0, true);  // + K'(R K - 2 M)
+    auto H = ws.Znew.topRows(n);
+    WMap Zt(out.Z.at(b, t) + i * n * n, n, n);
+    Zt = 0.5 * (H + H.transpose()) + Qi;
+    out.s.at(b, t)[i] = s_new;
+    (void)F;
+  }
+}
+
+}  // namespace
+
+SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
+                          const SolveOptions& opts) {
+  const Dims& d = g.dims;
+  const Index N = d.N, n = d.n, m = d.m, T = g.T;
+  SolveReport rep;
+  ws.loaded_A = ws.loaded_B = nullptr;  // the caller may have changed the data since the last solve
+  set_terminal(g, b, out);
+
+  for (Index t = T - 1; t >= 0; --t) {
+    load_dynamics(g, b, t, ws);
+    std::int32_t st = kStageOk;
+
+    // Stage system S [K k] = [Y y], assembled transposed (column block i of S'
+    // and of [Y y]' from player i's value, SPEC 2) with ZB^i = Z^i B^i:
+    //   S' block i = B' ZB^i + R^i_[:,i],  Y' block i = A' ZB^i + (M^i_[i])',
+    //   y block i = ZB^i' c + B^i' zeta^i + r^i_[i].
+    for (Index i = 0; i < N; ++i) {
+      const Index o = d.off[i], mi = d.m_i[i];
+      CMapVec zn(out.zeta.at(b, t + 1) + i * n, n);
+      CMap Ri(g.R.at(b, t) + i * m * m, m, m);
+      ws.Zp.topRows(n) = CMap(out.Z.at(b, t + 1) + i * n * n, n, n);
+      auto ZB = ws.ZB.leftCols(mi);
+      detail::gemm(ZB, ws.Zp, ws.Bc.middleCols(o, mi).topRows(n));
+      detail::gemm(ws.St.middleCols(o, mi), ws.Bt, ZB.topRows(n));
+      ws.St.block(0, o, m, mi) += Ri.middleCols(o, mi);
+      detail::gemm(ws.rhsT.block(0, o, ws.Zp.rows(), mi), ws.At, ZB.topRows(n));
+      auto Yt = ws.rhsT.block(0, o, n, mi);
+      if (g.M.present()) Yt += CMap(g.M.at(b, t) + i * m * n, n, m).middleCols(o, mi);
+      auto y = ws.rhsT.row(n).segment(o, mi).transpose();
+      y.noalias() = ws.Bt.block(o, 0, mi, n) * zn;
+      if (g.c.present()) y.noalias() += ZB.topRows(n).transpose() * CMapVec(g.c.at(b, t), n);
+      if (g.r.present()) y += CMapVec(g.r.at(b, t) + i * m, m).segment(o, mi);
+    }
+
+    auto St = ws.St.topRows(m);
+    auto rhsT = ws.rhsT.topRows(n + 1);
+    if (!St.allFinite() || !rhsT.allFinite()) {
+      st = kStageNonFinite;
+      ++rep.nonfinite_stages;
+      ws.sol.setConstant(std::numeric_limits<double>::quiet_NaN());
+    } else {
+      ws.S = St.transpose();
+      ws.rhs = rhsT.transpose();
+      ws.lu.compute(ws.S);
+      const double rc = ws.lu.rcond();
+      if (rc < rep.min_rcond) rep.min_rcond = rc;
+      if (!(rc >= opts.rcond_tol)) {
+        ws.cod.setThreshold(opts.rank_tol);
+        ws.cod.compute(ws.S);
+        ws.sol = ws.cod.solve(ws.rhs);  // minimum-norm least-squares solution (may allocate)
+        st = kStageMinNorm;
+        ++rep.min_norm_stages;
+      } else {
+        ws.sol.noalias() = ws.lu.solve(ws.rhs);
+      }
+    }
+    MapRow(out.K.at(b, t), m, n) = ws.sol.leftCols(n);
+    MapVec(out.k.at(b, t), m) = ws.sol.col(n);
+    value_update(g, b, t, out, ws);
+    if (st == kStageOk && !std::isfinite(out.s.at(b, t)[0] + CMapRow(out.Z.at(b, t), N * n, n).sum())) {
+      st = kStageNonFinite;
+      ++rep.nonfinite_stages;
+    }
+    out.status[b * T + t] = st;
+  }
+  return rep;
+}
+
+void evaluate_strategy(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws) {
+  const Index n = g.dims.n, m = g.dims.m;
+  ws.loaded_A = ws.loaded_B = nullptr;
+  set_terminal(g, b, out);
+  for (Index t = g.T - 1; t >= 0; --t) {
+    load_dynamics(g, b, t, ws);
+    ws.sol.leftCols(n) = CMapRow(out.K.at(b, t), m, n);
+    ws.sol.col(n) = CMapVec(out.k.at(b, t), m);
+    value_update(g, b, t, out, ws);
+  }
+}
+
+LQSolutionView LQSolution::view() {
+  LQSolutionView v;
+  v.K = {K.data(), static_cast<Index>(K.size()), m * n, 0};
+  v.k = {k.data(), static_cast<Index>(k.size()), m, 0};
+  v.Z = {Z.data(), static_cast<Index>(Z.size()), N * n * n, 0};
+  v.zeta = {zeta.data(), static_cast<Index>(zeta.size()), N * n, 0};
+  v.s = {s.data(), static_cast<Index>(s.size()), N, 0};
+  v.status = status.data();
+  v.status_size = static_cast<Index>(status.size());
+  return v;
+}
+
+LQSolution solve_lq_game(const LQGameData& g, const SolveOptions& opts) {
+  check_game(g);
+  LQSolution sol;
+  const Dims& d = g.dims;
+  sol.T = g.T;
+  sol.N = d.N;
+  sol.n = d.n;
+  sol.m = d.m;
+  sol.K.resize(g.T * d.m * d.n);
+  sol.k.resize(g.T * d.m);
+  sol.Z.resize((g.T + 1) * d.N * d.n * d.n);
+  sol.zeta.resize((g.T + 1) * d.N * d.n);
+  sol.s.resize((g.T + 1) * d.N);
+  sol.status.assign(g.T, 0);
+  LQGameData one = g;
+  one.batch = 1;
+  LQSolutionView v = sol.view();
+  check_solution(one, v, true);
+  LQWorkspace ws(d);
+  sol.report = solve_lq_game(one, 0, v, ws, opts);
+  return sol;
+}
+
+}  // namespace gamesolve

@@ -1,0 +1,22 @@
+# Type stubs of the private extension gamesolve._core (see cpp/bindings/).
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+hardware_threads: int
+
+def solve_lq_games(
+    dims: Sequence[int], n: int, T: int, batch: int,
+    A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, q: npt.ArrayLike | None,
+    R: npt.ArrayLike, r: npt.ArrayLike | None, M: npt.ArrayLike | None, c: npt.ArrayLike | None,
+    QT: npt.ArrayLike, qT: npt.ArrayLike | None,
+    n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]: ...
+
+def evaluate_strategies(
+    dims: Sequence[int], n: int, T: int, batch: int,
+    A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, q: npt.ArrayLike | None,
+    R: npt.ArrayLike, r: npt.ArrayLike | None, M: npt.ArrayLike | None, c: npt.ArrayLike | None,
+    QT: npt.ArrayLike, qT: npt.ArrayLike | None, K: npt.ArrayLike, k: npt.ArrayLike,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
