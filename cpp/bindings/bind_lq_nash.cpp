@@ -5,6 +5,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include "bindings.hpp"
 #include "gamesolve/lq_nash.hpp"
 #include "gamesolve/lyapunov.hpp"
 
@@ -55,6 +56,7 @@ Mat from_numpy(const Arr& a, Index r, Index c, const char* name) {
 }
 }  // namespace
 
+namespace gamesolve_py {
 void bind_lq_nash(py::module_& m) {
   m.def(
       "lq_nash",
@@ -147,3 +149,4 @@ void bind_lq_nash(py::module_& m) {
       py::arg("A"), py::arg("C"),
       "Solve X = A' X A + C (complex Schur); returns (X, spectral radius of A, separation).");
 }
+}  // namespace gamesolve_py

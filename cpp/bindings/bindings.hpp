@@ -4,4 +4,5 @@
 
 namespace gamesolve_py {
 void bind_lq_game(pybind11::module_& m);
+void bind_lq_nash(pybind11::module_& m);  // issue 3
 }  // namespace gamesolve_py

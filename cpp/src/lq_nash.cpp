@@ -580,8 +580,20 @@ LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOpti
     certify(w, K0, res, o.tol);
     return res;
   }
-  // Riccati start: P(K0) for a given K0, else the finite-horizon start P = Q.
-  if (!user_start) P = pb.Q;
+  // Riccati start: P(K0) (K0 given or the default start); only an explicit
+  // Riccati run without K0 starts the finite-horizon way, from P = Q.
+  if (!user_start) {
+    if (o.method == NashMethod::Riccati) {
+      P = pb.Q;
+    } else {
+      if (!need_K0()) return res;
+      if (!w.evaluate(K0, P)) {
+        res.status = kNashNoStabilizingStart;
+        certify(w, K0, res, o.tol);
+        return res;
+      }
+    }
+  }
   auto record = [&](NashMethod mth, bool acc, const StageOut& s) {
     res.stages.push_back({mth, acc, s.iterations, s.status, s.residual});
     res.iterations += s.iterations;
