@@ -9,6 +9,15 @@ from .lq import (
     solve_lq_game,
     solve_lq_games,
 )
+# issue 3: infinite-horizon LQ Nash and policy-gradient analysis
+from .lq_nash import LQNashSolution, guided_lq_nash, lq_nash
+from .policy_gradient import (
+    PGTrajectory,
+    lq_cost,
+    pseudo_gradient,
+    pseudo_gradient_jacobian,
+    simulate_policy_gradient,
+)
 from .errors import ConvergenceError, GamesolveError, InputError, SingularStageWarning, SolveError
 
 __version__ = "0.1.0"
@@ -26,4 +35,13 @@ __all__ = [
     "SolveError",
     "ConvergenceError",
     "SingularStageWarning",
+    # issue 3
+    "lq_nash",
+    "LQNashSolution",
+    "guided_lq_nash",
+    "lq_cost",
+    "pseudo_gradient",
+    "pseudo_gradient_jacobian",
+    "simulate_policy_gradient",
+    "PGTrajectory",
 ]

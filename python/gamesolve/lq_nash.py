@@ -25,6 +25,7 @@ import numpy as np
 from . import _core
 from ._validate import as_float_array, check_positive_definite, check_shape, check_symmetric, split_inputs
 from .errors import ConvergenceError, InputError, SolveError
+from .lq import _normalize_R
 
 __all__ = ["LQNashSolution", "lq_nash", "guided_lq_nash"]
 
@@ -123,29 +124,9 @@ def _prepare(A, B, Q, R, dims):
         Q = as_float_array("Q", Q, ndim=3)
     check_shape("Q", Q, (N, n, n))
     check_symmetric("Q", Q)
-    if isinstance(R, (list, tuple)):
-        if len(R) != N:
-            raise InputError(f"R must have one weight per player ({N}), got {len(R)}")
-        Rl = [np.atleast_2d(as_float_array(f"R[{i}]", r)) for i, r in enumerate(R)]
-    else:
-        Ra = as_float_array("R", R)
-        if Ra.ndim == 1 and Ra.shape[0] == N:  # scalar own weights
-            Ra = Ra[:, None, None]
-        if Ra.ndim != 3 or Ra.shape[0] != N:
-            raise InputError(f"R must be N={N} square weights (list or (N, k, k) array), got shape {Ra.shape}")
-        Rl = list(Ra)
-    Rj = np.zeros((N, m, m))
-    own = []
-    for i, r in enumerate(Rl):
-        mi = dims[i]
-        if r.shape == (mi, mi):
-            Rj[i, off[i]:off[i + 1], off[i]:off[i + 1]] = r
-        elif r.shape == (m, m):
-            Rj[i] = r
-        else:
-            raise InputError(f"R[{i}] must have shape ({mi}, {mi}) (own control) or ({m}, {m}) (joint), "
-                             f"got {r.shape}")
-        own.append(Rj[i, off[i]:off[i + 1], off[i]:off[i + 1]])
+    Rj, _ = _normalize_R(R, dims, m)
+    check_shape("R", Rj, (N, m, m))
+    own = [Rj[i, off[i]:off[i + 1], off[i]:off[i + 1]] for i in range(N)]
     check_symmetric("R", Rj)
     for i, r in enumerate(own):
         check_positive_definite(f"R[{i}] (own-control block)", r)
