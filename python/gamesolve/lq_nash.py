@@ -17,6 +17,7 @@ outcome into an :class:`LQNashSolution` or an error.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -128,8 +129,11 @@ def _prepare(A, B, Q, R, dims):
     check_shape("R", Rj, (N, m, m))
     own = [Rj[i, off[i]:off[i + 1], off[i]:off[i + 1]] for i in range(N)]
     check_symmetric("R", Rj)
-    for i, r in enumerate(own):
-        check_positive_definite(f"R[{i}] (own-control block)", r)
+    if len(set(dims)) == 1:  # one batched Cholesky for equal control sizes
+        check_positive_definite("R own-control block R^ii", np.array(own))
+    else:
+        for i, r in enumerate(own):
+            check_positive_definite(f"R[{i}] own-control block R^ii", r)
     return A, B, Q, Rj, dims, own
 
 
@@ -149,7 +153,7 @@ def _solve(A, B, Q, Rj, M, dims, *, method, K0, tol, max_iter, anderson_depth, s
            raise_on_failure):
     if method not in _METHODS:
         raise InputError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
-    if not (np.isfinite(tol) and tol > 0):
+    if not (math.isfinite(tol) and tol > 0):
         raise InputError(f"tol must be a positive number, got {tol}")
     if int(max_iter) < 1:
         raise InputError(f"max_iter must be >= 1, got {max_iter}")
@@ -171,7 +175,9 @@ def _solve(A, B, Q, Rj, M, dims, *, method, K0, tol, max_iter, anderson_depth, s
                              "is not controllable (PBH test)")
         raise SolveError("no stabilizing start gain found (the summed-cost LQR did not stabilize A - B K); "
                          "give a stabilizing K0")
-    off = np.concatenate(([0], np.cumsum(dims)))
+    off = [0]
+    for d in dims:
+        off.append(off[-1] + d)
     stages = tuple(NashStage(_METHOD_NAMES[s[0]], bool(s[1]), int(s[2]), STATUS[s[3]], float(s[4]))
                    for s in out["stages"])
     sol = LQNashSolution(
