@@ -42,6 +42,9 @@ LQWorkspace::LQWorkspace(const Dims& d) {
   beta.setZero(n);
   tmp.setZero(n);
   Rk.setZero(m);
+  cx.setZero(m);
+  cy.setZero(m);
+  cz.setZero(m);
   lu = Eigen::PartialPivLU<Mat>(m);
   cod = Eigen::CompleteOrthogonalDecomposition<Mat>(m, m);
 }
@@ -73,6 +76,38 @@ void check_out(const char* name, const OutSeries& s, Index block, Index T, Index
 }
 
 inline bool all_finite(const Eigen::Ref<const Mat>& X) { return X.allFinite(); }
+
+// Reciprocal 1-norm condition number of the LU-factorized S, by Hager's
+// estimator of ||S^{-1}||_1 (Higham 1988, the method of LAPACK's dlacon):
+// a few solves with S and S' on preallocated vectors, no allocation.
+double rcond_estimate(LQWorkspace& ws, double norm1_S) {
+  const Index m = ws.S.rows();
+  if (!(norm1_S > 0.0)) return 0.0;
+  ws.cx.setConstant(1.0 / double(m));
+  double est = 0.0;
+  for (int iter = 0; iter < 5; ++iter) {
+    // y = S^{-1} x with P S = L U.
+    ws.cy.noalias() = ws.lu.permutationP() * ws.cx;
+    ws.lu.matrixLU().triangularView<Eigen::UnitLower>().solveInPlace(ws.cy);
+    ws.lu.matrixLU().triangularView<Eigen::Upper>().solveInPlace(ws.cy);
+    const double y1 = ws.cy.lpNorm<1>();
+    if (!std::isfinite(y1)) return 0.0;
+    if (iter > 0 && y1 <= est) break;
+    est = y1;
+    for (Index i = 0; i < m; ++i) ws.cx(i) = ws.cy(i) >= 0.0 ? 1.0 : -1.0;
+    // z = S^{-T} x: S' = U'L'P, so solve U'w = x, L'v = w, z = P'v.
+    ws.cy = ws.cx;
+    ws.lu.matrixLU().triangularView<Eigen::Upper>().transpose().solveInPlace(ws.cy);
+    ws.lu.matrixLU().triangularView<Eigen::UnitLower>().transpose().solveInPlace(ws.cy);
+    ws.cz.noalias() = ws.lu.permutationP().transpose() * ws.cy;
+    Index j = 0;
+    const double zmax = ws.cz.cwiseAbs().maxCoeff(&j);
+    if (iter > 0 && zmax <= ws.cz.dot(ws.cx)) break;
+    ws.cx.setZero();
+    ws.cx(j) = 1.0;
+  }
+  return est > 0.0 ? 1.0 / (norm1_S * est) : 0.0;
+}
 
 }  // namespace
 
@@ -170,8 +205,11 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
   ws.Ft.topRows(n) = ws.F.topRows(n).transpose();
   auto F = ws.F.topRows(n);
   auto Ft = ws.Ft.topRows(n);
-  ws.beta.noalias() = -(ws.Bc.topRows(n) * k);
-  if (g.c.present()) ws.beta += CMapVec(g.c.at(b, t), n);
+  if (g.c.present())
+    ws.beta = CMapVec(g.c.at(b, t), n);
+  else
+    ws.beta.setZero();
+  ws.beta.noalias() -= ws.Bc.topRows(n) * k;
 
   for (Index i = 0; i < N; ++i) {
     CMap Zn(out.Z.at(b, t + 1) + i * n * n, n, n);
@@ -202,8 +240,8 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
       zeta_new.noalias() -= Mit * k;
       ws.G.topLeftCorner(m, n) -= 2.0 * Mit.transpose();
     }
-    detail::gemm(ws.ZF, ws.Zp, ws.F);                   // Z F
-    detail::gemm(ws.Znew, ws.Ft, ws.ZF);                // F'Z F
+    detail::gemm(ws.ZF, ws.Zp, ws.F.topRows(n));        // Z F
+    detail::gemm(ws.Znew, ws.Ft, ws.ZF.topRows(n));     // F'Z F
     detail::gemm(ws.Znew, ws.Kt, ws.G.leftCols(n).topRows(m), 1.0, true);  // + K'(R K - 2 M)
     auto H = ws.Znew.topRows(n);
     WMap Zt(out.Z.at(b, t) + i * n * n, n, n);
@@ -258,8 +296,9 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
     } else {
       ws.S = St.transpose();
       ws.rhs = rhsT.transpose();
+      const double norm1 = ws.S.cwiseAbs().colwise().sum().maxCoeff();
       ws.lu.compute(ws.S);
-      const double rc = ws.lu.rcond();
+      const double rc = rcond_estimate(ws, norm1);
       if (rc < rep.min_rcond) rep.min_rcond = rc;
       if (!(rc >= opts.rcond_tol)) {
         ws.cod.setThreshold(opts.rank_tol);
@@ -274,7 +313,11 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
     MapRow(out.K.at(b, t), m, n) = ws.sol.leftCols(n);
     MapVec(out.k.at(b, t), m) = ws.sol.col(n);
     value_update(g, b, t, out, ws);
-    if (st == kStageOk && !std::isfinite(out.s.at(b, t)[0] + CMapRow(out.Z.at(b, t), N * n, n).sum())) {
+    // Every value of the stage must be finite (also on min-norm stages, and zeta / every s^i:
+    // an overflow there would otherwise go unflagged at t = 0).
+    if (st != kStageNonFinite &&
+        !(CMapVec(out.Z.at(b, t), N * n * n).allFinite() && CMapVec(out.zeta.at(b, t), N * n).allFinite() &&
+          CMapVec(out.s.at(b, t), N).allFinite() && ws.sol.allFinite())) {
       st = kStageNonFinite;
       ++rep.nonfinite_stages;
     }

@@ -221,14 +221,14 @@ def _normalize(A, B, Q, R, *, horizon, q, r, M, c, QT, qT, dims, batched) -> _Ga
     else:
         QT = as_float_array("QT", QT)
         if QT.shape[-3:] != (N, n, n) or QT.ndim != 3 + int(batched):
-            raise InputError(f"QT must have shape {('batch',) if batched else ()}({N}, {n}, {n}), got {QT.shape}")
+            raise InputError(f"QT must have shape ({'batch, ' if batched else ''}{N}, {n}, {n}), got {QT.shape}")
         QT = (QT if batched else QT[None])[:, None]
     if qT is None:
         qT = None if opt["q"] is None else opt["q"][:, -1:]
     else:
         qT = as_float_array("qT", qT)
         if qT.shape[-2:] != (N, n) or qT.ndim != 2 + int(batched):
-            raise InputError(f"qT must have shape {('batch',) if batched else ()}({N}, {n}), got {qT.shape}")
+            raise InputError(f"qT must have shape ({'batch, ' if batched else ''}{N}, {n}), got {qT.shape}")
         qT = (qT if batched else qT[None])[:, None]
 
     arrays = dict(A=A, B=B, Q=Q, R=R, QT=QT, qT=qT, **opt)
@@ -560,4 +560,11 @@ def evaluate_lq_strategy(A, B, Q, R, K, k=None, *, horizon=None, q=None, r=None,
         raise InputError(f"k must have shape {(g.T, g.m)}, got {k.shape}")
     Z, zeta, s = _core.evaluate_strategies(*g.core_args(), np.ascontiguousarray(K[None]),
                                            np.ascontiguousarray(k[None]))
-    return Z[0], zeta[0], s[0]
+    Z, zeta, s = Z[0], zeta[0], s[0]
+    finite = np.isfinite(Z).all(axis=(1, 2, 3)) & np.isfinite(zeta).all(axis=(1, 2)) & np.isfinite(s).all(axis=1)
+    if not finite.all():
+        t = int(np.flatnonzero(~finite)[-1])
+        raise SolveError(
+            f"non-finite values in the policy evaluation at stage t={t} (the value functions overflowed: "
+            f"the strategy is too unstable for this horizon, or the data are badly scaled)")
+    return Z, zeta, s

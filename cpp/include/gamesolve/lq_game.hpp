@@ -118,6 +118,7 @@ struct LQWorkspace {
   Mat rhsT;                             // (n+1) x m (padded rows): [Y y]'
   Mat S, rhs, sol;                      // m x m, m x (n+1), m x (n+1): S, [Y y], [K k]
   Vec beta, tmp, Rk;
+  Vec cx, cy, cz;  // condition-number estimator
   const double* loaded_A = nullptr;  // dynamics currently in Ac/At/Bc/Bt (time-invariant reuse)
   const double* loaded_B = nullptr;   // n, n, m
   Eigen::PartialPivLU<Mat> lu;
