@@ -228,3 +228,32 @@ def test_guided_bad_input():
         guided_lq_nash(A, B, Q, R, np.zeros((2, 2)), -1.0)
     with pytest.raises(InputError, match=r"K_guide must have shape \(2, 2\)"):
         guided_lq_nash(A, B, Q, R, np.zeros((3, 2)), 0.1)
+
+
+# ------------------------------------------------------- auto's fallbacks
+def test_auto_falls_back_when_accelerated_iterations_stall():
+    """A hard random game (A with spectral radius 1.3): the accelerated iterations stall,
+    auto falls back to Newton, and the answer is certified by independent oracles."""
+    A, B, Q, R, dims = ref.random_game(4, 6, 1, 24, radius=1.3)
+    sol = lq_nash(A, B, Q, R, dims=dims)
+    assert [s.status for s in sol.stages[:2]] == ["stalled", "stalled"]
+    assert "newton" in sol.method
+    _certify(A, B, Q, R, dims, sol)
+
+
+def test_auto_slow_fallback_plain_lyapunov():
+    """Accelerated Riccati/Lyapunov and Newton stall; the plain Lyapunov iteration
+    from K0 (about 190 iterations) is what converges."""
+    A, B, Q, R, dims = ref.random_game(3, 4, 1, 5, radius=1.3)
+    sol = lq_nash(A, B, Q, R, dims=dims)
+    assert len(sol.stages) > 3
+    _certify(A, B, Q, R, dims, sol)
+
+
+def test_hard_game_without_certified_answer_is_reported():
+    A, B, Q, R, dims = ref.random_game(2, 3, 1, 14, radius=1.3)
+    for method in ["lyapunov", "riccati", "newton"]:
+        sol = lq_nash(A, B, Q, R, dims=dims, method=method)
+        assert not sol.converged and sol.status != "converged" and sol.residual > 1e-6
+    with pytest.raises(ConvergenceError, match="stalled"):
+        lq_nash(A, B, Q, R, dims=dims)

@@ -16,6 +16,17 @@ namespace {
 constexpr double kTiny = std::numeric_limits<double>::min();
 using CMat = Eigen::MatrixXcd;
 
+// Symmetrize a square matrix in place (no temporaries).
+template <class M>
+void symmetrize(M& P) {
+  for (Index j = 0; j < P.cols(); ++j)
+    for (Index i = j + 1; i < P.rows(); ++i) {
+      const double v = 0.5 * (P(i, j) + P(j, i));
+      P(i, j) = v;
+      P(j, i) = v;
+    }
+}
+
 // ---------------------------------------------------------------- workspace
 struct Work {
   const LQNashProblem& pb;
@@ -58,7 +69,7 @@ struct Work {
       const double a2 = Ak.squaredNorm();
       if (!(a2 < 1e30)) break;
       if (a2 <= 1e-18) {
-        for (Index i = 0; i < N; ++i) P[i] = 0.5 * (P[i] + P[i].transpose()).eval();
+        for (Index i = 0; i < N; ++i) symmetrize(P[i]);
         return true;
       }
       for (Index i = 0; i < N; ++i) {
@@ -141,7 +152,7 @@ struct Work {
       stage_cost(i, K, Pn[i]);
       tmp_nn.noalias() = P[i] * AK;
       Pn[i].noalias() += AK.transpose() * tmp_nn;
-      Pn[i] = 0.5 * (Pn[i] + Pn[i].transpose()).eval();
+      symmetrize(Pn[i]);
     }
     return true;
   }
@@ -153,16 +164,18 @@ struct Work {
 struct Anderson {
   Index L, d, count = 0, head = 0;
   Mat dF, dG;
-  Vec f_prev, g_prev, gamma;
+  Vec f, f_prev, g_prev, gamma, rhs;
   Mat H;
-  Anderson(Index len, Index depth) : L(len), d(depth), dF(len, depth), dG(len, depth), f_prev(len),
-                                     g_prev(len), gamma(depth), H(depth, depth) {}
+  Eigen::LDLT<Mat> ldlt;
+  Anderson(Index len, Index depth)
+      : L(len), d(depth), dF(len, depth), dG(len, depth), f(len), f_prev(len), g_prev(len), gamma(depth),
+        rhs(depth), H(depth, depth), ldlt(depth) {}
   void reset() { count = 0; head = 0; }
-  // Given x, g = g(x), write the next iterate into x. first call: plain step.
+  // Given x and g = g(x), overwrite x with the next iterate (the first step is plain).
   template <class V>
   void step(V& x, const Vec& g) {
     if (d == 0) { x = g; return; }
-    Vec f = g - x;
+    f = g - x;
     if (count > 0) {
       dF.col(head) = f - f_prev;
       dG.col(head) = g - g_prev;
@@ -172,13 +185,14 @@ struct Anderson {
     g_prev = g;
     const Index k = std::min<Index>(count, d);
     ++count;
-    if (k == 0 || d == 0) { x = g; return; }
+    if (k == 0) { x = g; return; }
     auto F = dF.leftCols(k);
     H.topLeftCorner(k, k).noalias() = F.transpose() * F;
     const double reg = 1e-13 * std::max(H.topLeftCorner(k, k).trace(), kTiny);
     H.topLeftCorner(k, k).diagonal().array() += reg;
-    Eigen::LDLT<Mat> ldlt(H.topLeftCorner(k, k));
-    gamma.head(k) = ldlt.solve(F.transpose() * f);
+    rhs.head(k).noalias() = F.transpose() * f;
+    ldlt.compute(H.topLeftCorner(k, k));
+    gamma.head(k) = ldlt.solve(rhs.head(k));
     if (!gamma.head(k).allFinite()) { x = g; reset(); return; }
     x = g;
     x.noalias() -= dG.leftCols(k) * gamma.head(k);
@@ -193,7 +207,7 @@ void unpack(const Vec& v, std::vector<Mat>& P) {
   const Index n2 = P[0].size();
   for (size_t i = 0; i < P.size(); ++i) {
     P[i] = Eigen::Map<const Mat>(v.data() + i * n2, P[i].rows(), P[i].cols());
-    P[i] = 0.5 * (P[i] + P[i].transpose()).eval();
+    symmetrize(P[i]);
   }
 }
 
@@ -619,43 +633,76 @@ LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOpti
     res.status = res.converged ? kNashConverged : (s.status == kNashConverged ? kNashStalled : s.status);
     return res;
   }
-  // ---- Auto
-  Mat K;
-  bool ok = false, have_K = false;
-  std::string name = "riccati+anderson";
-  {
-    StageOut s = riccati_stage(w, P, inner, o.max_iter, true, oo, res.history);
-    record(NashMethod::Riccati, true, s);
-    if (s.status != kNashSingular && s.status != kNashNonFinite) {
-      ok = certify_stage(s);
-      if (ok || res.spectral_radius < 1.0) { K = s.K; have_K = true; }
-    }
+  // ---- Auto: a sequence of attempts, stopping at the first certified answer.
+  //   1. Anderson-accelerated Riccati iteration from P(K0);
+  //   2. Anderson-accelerated Lyapunov iteration from the best stabilizing K so far;
+  //   3. Newton from the best stabilizing K so far, then from K0;
+  //   4. the plain Lyapunov iteration from K0 and the plain / accelerated Riccati
+  //      iteration from P = Q (slower, but they converge on some games where the
+  //      accelerated or Newton iterations stall).
+  // "Best" = smallest certified residual among stabilizing candidates.
+  Mat K = K0, Kbest = K0;
+  double best = std::numeric_limits<double>::infinity();
+  bool ok = false;
+  std::string name;
+  LQNashResult best_res;  // K, P and residuals of the best candidate
+  auto consider = [&](NashMethod mth, bool acc, const StageOut& s, const char* label) {
+    record(mth, acc, s);
     res.status = s.status;
+    if (s.status == kNashSingular || s.status == kNashNonFinite || s.K.size() == 0) return;
+    const bool c = certify_stage(s);
+    if (res.residual < best && res.spectral_radius < 1.0) {
+      best = res.residual;
+      Kbest = s.K;
+      name = label;
+      best_res.K = res.K;
+      best_res.P = res.P;
+      best_res.res_K = res.res_K;
+      best_res.res_P = res.res_P;
+      best_res.residual = res.residual;
+      best_res.spectral_radius = res.spectral_radius;
+    }
+    ok = ok || c;
+  };
+  consider(NashMethod::Riccati, true, riccati_stage(w, P, inner, o.max_iter, true, oo, res.history),
+           "riccati+anderson");
+  if (!ok) {
+    const Mat Ks = std::isfinite(best) ? Kbest : K0;
+    consider(NashMethod::Lyapunov, true, lyapunov_stage(w, Ks, inner, o.max_iter, true, oo, res.history),
+             "lyapunov+anderson");
+  }
+  const int newton_iter = std::min(o.max_iter, 100);
+  if (!ok && std::isfinite(best))
+    consider(NashMethod::Newton, false, newton_stage(w, Kbest, 0.1 * o.tol, newton_iter, res.history), "newton");
+  if (!ok) consider(NashMethod::Newton, false, newton_stage(w, K0, 0.1 * o.tol, newton_iter, res.history), "newton");
+  LQNashOptions patient = oo;  // the slow fallbacks get a longer stall window
+  patient.stall_window = std::max(oo.stall_window, 200);
+  if (!ok)
+    consider(NashMethod::Lyapunov, false, lyapunov_stage(w, K0, inner, o.max_iter, false, patient, res.history),
+             "lyapunov");
+  if (!ok) {
+    consider(NashMethod::Riccati, false, riccati_stage(w, pb.Q, inner, o.max_iter, false, patient, res.history),
+             "riccati");
   }
   if (!ok) {
-    if (!have_K) {
-      if (!need_K0()) return res;
-      K = K0;
-    }
-    StageOut s = lyapunov_stage(w, K, inner, o.max_iter, true, oo, res.history);
-    record(NashMethod::Lyapunov, true, s);
-    if (certify_stage(s) || res.spectral_radius < 1.0) K = s.K;
-    ok = res.residual <= o.tol;
-    name = "lyapunov+anderson";
-    res.status = s.status;
-    if (!ok && !(res.spectral_radius < 1.0)) {
-      if (!need_K0()) return res;
-      K = K0;
-    }
+    consider(NashMethod::Riccati, true, riccati_stage(w, pb.Q, inner, o.max_iter, true, patient, res.history),
+             "riccati+anderson");
   }
-  if (!ok) {
-    StageOut s = newton_stage(w, K, 0.1 * o.tol, std::min(o.max_iter, 100), res.history);
-    record(NashMethod::Newton, false, s);
-    if (certify_stage(s) || res.spectral_radius < 1.0) K = s.K;
-    ok = res.residual <= o.tol;
-    name = "newton";
-    res.status = s.status;
+  // Report the best candidate (certified if ok).
+  if (std::isfinite(best)) {
+    K = Kbest;
+    res.K = best_res.K;
+    res.P = best_res.P;
+    res.res_K = best_res.res_K;
+    res.res_P = best_res.res_P;
+    res.residual = best_res.residual;
+    res.spectral_radius = best_res.spectral_radius;
+  } else {
+    K = K0;
+    certify(w, K, res, o.tol);
   }
+  ok = res.residual <= o.tol && res.spectral_radius < 1.0;
+  if (name.empty()) name = "riccati+anderson";
   // Newton polish: always when the Jacobian is cheap, else only if needed.
   const bool cheap = double(m * n) * double(m * n) * N <= 4096.0;
   if (o.polish && res.spectral_radius < 1.0 && (cheap || !ok)) {

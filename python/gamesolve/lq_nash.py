@@ -221,11 +221,14 @@ def lq_nash(A, B, Q, R, *, dims=None, method="auto", K0=None, tol=1e-10, max_ite
         iterated to a fixed point (from P(K0) if K0 is given, else from P = Q).
         ``"newton"``: Newton on F(K) = S(P(K)) K - Y(P(K)) with the exact
         Jacobian (implicit Stein derivatives) and a stabilizing backtracking line
-        search. ``"auto"`` (default): Anderson-accelerated Riccati iteration;
-        on oscillation, divergence, stall or a failed certificate, Anderson-
-        accelerated Lyapunov iteration from the best stabilizing iterate (or K0),
-        then damped Newton; finally Newton polish steps when cheap
-        ((m n)^2 N <= 4096) or needed.
+        search. ``"auto"`` (default): a sequence of attempts that stops at the
+        first certified answer -- Anderson-accelerated Riccati iteration from
+        P(K0); on oscillation, divergence, stall or a failed certificate the
+        Anderson-accelerated Lyapunov iteration from the best stabilizing iterate;
+        damped Newton from the best iterate and from K0; finally the plain
+        Lyapunov iteration from K0 and the plain / accelerated Riccati iteration
+        from P = Q -- then Newton polish steps when cheap ((m n)^2 N <= 4096) or
+        needed. ``stages`` lists every attempt.
     K0 : (m, n) array_like, optional
         Stabilizing start. Default (SPEC 3): 0 if A is Schur stable, otherwise the
         LQR gain of the summed costs with all controls.

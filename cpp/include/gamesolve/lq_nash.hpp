@@ -17,8 +17,10 @@
 //    and a backtracking line search that keeps A_K stable and decreases ||F||.
 //  * Auto: Anderson-accelerated Riccati iteration, then (on stall, divergence,
 //    loss of stability or a failed certificate) Anderson-accelerated Lyapunov
-//    iteration, then Newton; the answer is polished by Newton and certified by
-//    the residuals of both equations at P = P(K).
+//    iteration, Newton (from the best iterate, then from K0), the plain Lyapunov
+//    iteration and the plain / accelerated Riccati iteration from P = Q; the
+//    answer is polished by Newton and certified by the residuals of both
+//    equations and a stability check.
 #pragma once
 
 #include "gamesolve/lq_game.hpp"
