@@ -21,6 +21,12 @@ def evaluate_strategies(
     QT: npt.ArrayLike, qT: npt.ArrayLike | None, K: npt.ArrayLike, k: npt.ArrayLike,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
+# entropy-regularized LQ games (SPEC 4), cpp/bindings/bind_entropy.cpp
+def entropy_lq_nash(
+    dims: Sequence[int], n: int, T: int,
+    A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, QT: npt.ArrayLike,
+    W: npt.ArrayLike | None, tau: float,
+) -> dict[str, np.ndarray | int | float]: ...
 # ---- issue 3: infinite-horizon LQ Nash (cpp/bindings/bind_lq_nash.cpp)
 def lq_nash(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, M: npt.ArrayLike | None,

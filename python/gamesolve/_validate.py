@@ -64,7 +64,10 @@ def check_symmetric(name: str, arr: np.ndarray, rtol: float = SYM_RTOL) -> None:
     ``arr`` may carry leading (time, player, batch) axes; the message names the
     first offending index.
     """
-    diff = np.abs(arr - np.swapaxes(arr, -1, -2)).max(axis=(-1, -2), initial=0.0)
+    d = arr - np.swapaxes(arr, -1, -2)
+    if not d.any():  # exactly symmetric: the common case, decided in one pass
+        return
+    diff = np.abs(d).max(axis=(-1, -2), initial=0.0)
     scale = np.abs(arr).max(axis=(-1, -2), initial=0.0)
     bad = diff > rtol * np.maximum(scale, 1e-300)
     if np.any(bad):

@@ -181,6 +181,23 @@ def _normalize_R(R, dims, m_total):
         f"(a list of (m_i, m_i)), got shape {a.shape}")
 
 
+def _check_own_blocks(R, dims):
+    """Raise unless every own block R^{ii} (all times, all batch members) is positive definite."""
+    N = len(dims)
+    if len(set(dims)) == 1:  # one stacked Cholesky for all players
+        mi = dims[0]
+        own = np.stack([R[..., i, i * mi:(i + 1) * mi, i * mi:(i + 1) * mi] for i in range(N)], axis=-3)
+        try:
+            np.linalg.cholesky(own)
+            return
+        except np.linalg.LinAlgError:
+            pass  # find and name the offending player below
+    off = 0
+    for i, mi in enumerate(dims):
+        check_positive_definite(f"R (player {i}'s own block R^{i}{i})", R[..., i, off:off + mi, off:off + mi])
+        off += mi
+
+
 def _normalize(A, B, Q, R, *, horizon, q, r, M, c, QT, qT, dims, batched) -> _GameData:
     A = as_float_array("A", A)
     if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
@@ -243,10 +260,7 @@ def _normalize(A, B, Q, R, *, horizon, q, r, M, c, QT, qT, dims, batched) -> _Ga
     check_symmetric("Q", Q)
     check_symmetric("QT", QT)
     check_symmetric("R", R)
-    off = 0
-    for i, mi in enumerate(dims):
-        check_positive_definite(f"R (player {i}'s own block R^{i}{i})", R[..., i, off:off + mi, off:off + mi])
-        off += mi
+    _check_own_blocks(R, dims)
     arrays = {k: (None if v is None else np.ascontiguousarray(v)) for k, v in arrays.items()}
     return _GameData(dims=tuple(int(d) for d in dims), n=n, T=T, batch=batch, **arrays)
 

@@ -1,0 +1,64 @@
+// gamesolve: entropy-regularized LQ games (SPEC 4, paper 001).
+//
+// Player i pays the SPEC 2 stage cost with q = r = M = 0 plus
+// tau * KL(pi_t^i(.|x) || N(0, I)); the dynamics carry noise w_t ~ N(0, W_t).
+// Nash policies are linear Gaussian, u^i ~ N(-K_t^i x, Sigma_t^i).
+//
+// The means solve the *unregularized* SPEC 2 game whose weights R^i have
+// tau/2 added to player i's own diagonal block (paper 001 eq. 20, the
+// "deterministic auxiliary game"); its value matrices Z_t^i are the P_t^i of
+// SPEC 4. So `solve_entropy_lq_game` builds that shifted-R game, runs the core
+// recursion `solve_lq_game` on it (no second copy of the Riccati stage), and
+// then makes one cheap backward pass for the covariances and constants:
+//
+//   S_ii       = tau/2 I + R^i_[ii] + B^i' P^i_{t+1} B^i
+//   Sigma_t^i  = tau/2 S_ii^{-1}   (= (I + 2 (R^i_[ii] + B^i'P^i_{t+1}B^i)/tau)^{-1})
+//   p_t^i      = p_{t+1}^i + <R~^i, Sigma_t> - tau/2 (m_i + log det Sigma_t^i)
+//                + <W_t + sum_j B^j Sigma_t^j B^j', P^i_{t+1}>
+//
+// where R~^i is the shifted weight and Sigma_t the block-diagonal joint
+// covariance, so <R~^i, Sigma_t> = tr(R^i Sigma_t) + tau/2 tr(Sigma_t^i).
+#pragma once
+
+#include "gamesolve/lq_game.hpp"
+
+namespace gamesolve {
+
+/// An entropy-regularized game: `game` holds A, B, Q, R (joint, per player,
+/// SPEC 1 layout) and QT; q, r, M, c, qT must be absent. `W` (n*n per stage,
+/// optional: nullptr means no process noise) is the noise covariance.
+/// Only `game.batch == 1` is used (game b = 0).
+struct EntropyLQData {
+  LQGameData game;
+  double tau = 0.0;
+  Series W;
+};
+
+/// Output buffers (one game): K (T, m, n), Sigma (T, m, m) (written
+/// block-diagonal, off-diagonal blocks zero), P (T+1, N, n, n), p (T+1, N),
+/// status (T) with the core's StageStatus codes.
+struct EntropySolutionView {
+  OutSeries K, Sigma, P, p;
+  std::int32_t* status = nullptr;
+  Index status_size = 0;
+};
+
+/// Summary of one entropy-regularized solve.
+struct EntropyReport {
+  SolveReport core;           ///< the mean (shifted-R) recursion's report
+  Index bad_stage = -1;       ///< first stage (from the end) where S_ii was not positive definite
+  Index bad_player = -1;      ///< the player at that stage
+};
+
+/// Throws std::invalid_argument unless the data and output buffers are
+/// consistent (tau > 0 and finite, no linear terms, every access in bounds).
+void check_entropy_game(const EntropyLQData& data, const EntropySolutionView& out);
+
+/// Linear-Gaussian Nash equilibrium of SPEC 4. If some S_ii is not positive
+/// definite (the player's stage problem is unbounded below: possible only if
+/// a Q^i or Q_T^i is indefinite), the pass stops there, the report names the
+/// stage and player and the remaining Sigma, p entries are NaN.
+EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolutionView& out,
+                                    const SolveOptions& opts = {});
+
+}  // namespace gamesolve

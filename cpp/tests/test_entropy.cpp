@@ -1,0 +1,134 @@
+// C++ tests of the entropy-regularized LQ solver (SPEC 4) against a hand-derived
+// scalar case: for N = 1 the stage value is the soft-min
+//   V_t(x) = -tau log E_{u~N(0,1)} exp(-c(x,u)/tau)
+// which gives P_t = q + a^2 P - (a b P)^2 / S and p_t = p + w P + tau/2 log(1 + 2 (r + b^2 P)/tau),
+// S = tau/2 + r + b^2 P, independently of the SPEC's trace/log-det form of p.
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "check.hpp"
+#include "gamesolve/entropy.hpp"
+
+using gamesolve::Index;
+
+namespace {
+
+struct Scalar1 {
+  double a = 0.9, b = 0.7, q = 1.3, r = 0.4, qT = 2.0, w = 0.25, tau = 0.8;
+  Index T = 4;
+};
+
+void test_scalar_lqr() {
+  Scalar1 s;
+  gamesolve::EntropyLQData data;
+  data.game.dims = gamesolve::Dims(1, {1});
+  data.game.T = s.T;
+  data.game.A = {&s.a, 1, 0, 0};
+  data.game.B = {&s.b, 1, 0, 0};
+  data.game.Q = {&s.q, 1, 0, 0};
+  data.game.R = {&s.r, 1, 0, 0};
+  data.game.QT = {&s.qT, 1, 0, 0};
+  data.W = {&s.w, 1, 0, 0};
+  data.tau = s.tau;
+  std::vector<double> K(s.T), Sig(s.T), P(s.T + 1), p(s.T + 1);
+  std::vector<std::int32_t> status(s.T);
+  gamesolve::EntropySolutionView out;
+  out.K = {K.data(), s.T, 1, 0};
+  out.Sigma = {Sig.data(), s.T, 1, 0};
+  out.P = {P.data(), s.T + 1, 1, 0};
+  out.p = {p.data(), s.T + 1, 1, 0};
+  out.status = status.data();
+  out.status_size = s.T;
+  const auto rep = gamesolve::solve_entropy_lq_game(data, out);
+  CHECK(rep.bad_stage == -1);
+  double Pn = s.qT, pn = 0.0;
+  CHECK_NEAR(P[s.T], Pn, 0.0);
+  for (Index t = s.T - 1; t >= 0; --t) {
+    const double S = 0.5 * s.tau + s.r + s.b * s.b * Pn;
+    const double Kt = s.a * s.b * Pn / S;
+    const double Pt = s.q + s.a * s.a * Pn - (s.a * s.b * Pn) * (s.a * s.b * Pn) / S;
+    const double pt = pn + s.w * Pn + 0.5 * s.tau * std::log(1.0 + 2.0 * (s.r + s.b * s.b * Pn) / s.tau);
+    CHECK_NEAR(K[t], Kt, 1e-14);
+    CHECK_NEAR(Sig[t], 1.0 / (1.0 + 2.0 * (s.r + s.b * s.b * Pn) / s.tau), 1e-14);
+    CHECK_NEAR(P[t], Pt, 1e-13 * Pt);
+    CHECK_NEAR(p[t], pt, 1e-13 * std::fabs(pt));
+    CHECK(status[t] == 0);
+    Pn = Pt;
+    pn = pt;
+  }
+
+  // tau <= 0 and linear terms are rejected.
+  data.tau = 0.0;
+  CHECK_THROWS(gamesolve::solve_entropy_lq_game(data, out), std::invalid_argument);
+  data.tau = s.tau;
+  double qlin = 1.0;
+  data.game.q = {&qlin, 1, 0, 0};
+  CHECK_THROWS(gamesolve::solve_entropy_lq_game(data, out), std::invalid_argument);
+  data.game.q = {};
+  // A too-small output buffer is rejected before any work.
+  out.P.size = s.T;
+  CHECK_THROWS(gamesolve::solve_entropy_lq_game(data, out), std::invalid_argument);
+  out.P.size = s.T + 1;
+
+  // An indefinite terminal weight makes the last stage unbounded below: reported, not garbage.
+  double qT_bad = -10.0;
+  data.game.QT = {&qT_bad, 1, 0, 0};
+  const auto bad = gamesolve::solve_entropy_lq_game(data, out);
+  CHECK(bad.bad_stage == s.T - 1);
+  CHECK(bad.bad_player == 0);
+  CHECK(std::isnan(p[0]) && std::isnan(Sig[0]));
+}
+
+// Two players, n = 2: Sigma is block-diagonal with zero cross blocks, and with the same
+// data the means equal the core's SPEC 2 solve of the game with R^ii + tau/2.
+void test_two_player_shift() {
+  const Index n = 2, T = 3;
+  const double A[4] = {1.0, 0.1, 0.0, 0.9};
+  const double B[4] = {0.0, 0.3, 0.2, 1.0};  // n x m, m = 2
+  const double Q[8] = {1, 0, 0, 2, 3, 0.5, 0.5, 1};
+  const double R[8] = {1, 0, 0, 0.2, 0.3, 0, 0, 2};  // R^1 weighs u^2 too (block-diagonal)
+  const double tau = 1.5;
+  gamesolve::EntropyLQData data;
+  data.game.dims = gamesolve::Dims(n, {1, 1});
+  data.game.T = T;
+  data.game.A = {A, 4, 0, 0};
+  data.game.B = {B, 4, 0, 0};
+  data.game.Q = {Q, 8, 0, 0};
+  data.game.R = {R, 8, 0, 0};
+  data.game.QT = {Q, 8, 0, 0};
+  data.tau = tau;
+  std::vector<double> K(T * 2 * n), Sig(T * 4), P((T + 1) * 2 * n * n), p((T + 1) * 2);
+  std::vector<std::int32_t> status(T);
+  gamesolve::EntropySolutionView out;
+  out.K = {K.data(), (Index)K.size(), 2 * n, 0};
+  out.Sigma = {Sig.data(), (Index)Sig.size(), 4, 0};
+  out.P = {P.data(), (Index)P.size(), 2 * n * n, 0};
+  out.p = {p.data(), (Index)p.size(), 2, 0};
+  out.status = status.data();
+  out.status_size = T;
+  gamesolve::solve_entropy_lq_game(data, out);
+
+  double Rs[8];
+  for (int i = 0; i < 8; ++i) Rs[i] = R[i];
+  Rs[0] += 0.5 * tau;  // player 0 own block
+  Rs[7] += 0.5 * tau;  // player 1 own block
+  gamesolve::LQGameData g = data.game;
+  g.R = {Rs, 8, 0, 0};
+  const auto ref = gamesolve::solve_lq_game(g);
+  for (size_t j = 0; j < K.size(); ++j) CHECK_NEAR(K[j], ref.K[j], 1e-13);
+  for (size_t j = 0; j < P.size(); ++j) CHECK_NEAR(P[j], ref.Z[j], 1e-12 * (1 + std::fabs(ref.Z[j])));
+  for (Index t = 0; t < T; ++t) {
+    CHECK(Sig[t * 4 + 1] == 0.0 && Sig[t * 4 + 2] == 0.0);
+    CHECK(Sig[t * 4] > 0.0 && Sig[t * 4] < 1.0 && Sig[t * 4 + 3] > 0.0 && Sig[t * 4 + 3] < 1.0);
+  }
+  CHECK_NEAR(p[2 * T], 0.0, 0.0);
+}
+
+}  // namespace
+
+int main() {
+  test_scalar_lqr();
+  test_two_player_shift();
+  return gscheck::finish("test_entropy");
+}

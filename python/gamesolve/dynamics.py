@@ -1,0 +1,411 @@
+"""Built-in discrete-time dynamics with analytic Jacobians (SPEC 6, SPEC 10).
+
+Every model maps ``x_{t+1} = f(x_t, u_t)`` on arrays with any leading axes
+(time, batch, line-search candidates): ``x (..., n)``, ``u (..., m)`` ->
+``(..., n)``. ``jacobians(x, u)`` returns ``A = df/dx (..., n, n)`` and
+``B = df/du (..., n, m)`` in one vectorized call. The returned arrays may be
+read-only broadcast views when they do not depend on the state (copy them
+before writing).
+
+``second_order(x, u, lam)`` returns the costate-weighted curvature
+``sum_k lam_k d^2 f_k`` as ``(H_xx (..., n, n), H_ux (..., m, n))`` (None for
+linear models); iLQGames adds it to the players' quadratic models (the
+Newton / DDP term a Gauss-Newton iLQGames drops). The control-control part is
+not returned (every built-in has none except :class:`Bicycle`, whose is left out).
+
+``count`` stacks that many identical, independent copies (one per player,
+state blocks concatenated in player order, SPEC 10); the copies are evaluated
+together through a reshape, so three unicycles cost the same number of numpy
+calls as one. :func:`product` composes heterogeneous per-player models and
+merges consecutive identical ones into a single ``count`` model.
+
+Conventions (dt = 0.1 in every paper game):
+
+* :class:`Unicycle` state ``(px, py, v, theta)``, control ``(a, omega)``:
+  ``px+ = px + dt v cos theta``, ``py+ = py + dt v sin theta``,
+  ``v+ = v + accel_gain dt a``, ``theta+ = theta + dt omega``
+  (paper 000 appendix B uses ``accel_gain = 2``).
+* :class:`DoubleIntegrator` state ``(p (d), v (d))``, control ``a (d)``:
+  ``p+ = p + dt v``, ``v+ = v + gain dt a`` (paper 000 appendix C: ``gain = 5``).
+* :class:`Bicycle` (kinematic, rear-axle reference) state ``(px, py, theta, v)``,
+  control ``(a, delta)``: ``px+ = px + dt v cos theta``, ``py+ = py + dt v sin theta``,
+  ``theta+ = theta + dt v tan(delta) / wheelbase``, ``v+ = v + dt a``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = ["Unicycle", "DoubleIntegrator", "Bicycle", "Product", "product"]
+
+_HALF_PI_SHIFT = np.array([0.0, np.pi / 2])
+
+
+def _split(x, count, k):
+    """View ``x (..., count*k)`` as ``(..., count, k)``."""
+    return x.reshape(x.shape[:-1] + (count, k))
+
+
+def _block_diag_indices(count: int, k_row: int, k_col: int, rows, cols):
+    """Row/column indices of entries (rows[j], cols[j]) of every diagonal block."""
+    rows, cols = np.asarray(rows), np.asarray(cols)
+    base_r = np.arange(count)[:, None] * k_row
+    base_c = np.arange(count)[:, None] * k_col
+    return (base_r + rows).ravel(), (base_c + cols).ravel()
+
+
+class _Model:
+    """Shared plumbing of the built-in models (state size ``k`` and control size ``l`` per copy)."""
+
+    k: int
+    l: int
+    count: int
+
+    @property
+    def n(self) -> int:
+        return self.k * self.count
+
+    @property
+    def m(self) -> int:
+        return self.l * self.count
+
+    @property
+    def state_dims(self) -> tuple:
+        return (self.k,) * self.count
+
+    @property
+    def dims(self) -> tuple:
+        return (self.l,) * self.count
+
+    def _check(self, x, u):
+        x, u = np.asarray(x, dtype=float), np.asarray(u, dtype=float)
+        if x.shape[-1] != self.n or u.shape[-1] != self.m:
+            raise InputError(
+                f"{type(self).__name__} expects x (..., {self.n}) and u (..., {self.m}), "
+                f"got x {x.shape} and u {u.shape}")
+        return x, u
+
+    def _const_jac(self, lead, A0, B0):
+        return np.broadcast_to(A0, lead + A0.shape), np.broadcast_to(B0, lead + B0.shape)
+
+
+@dataclass(frozen=True)
+class Unicycle(_Model):
+    """Unicycle (SPEC 10 platooning model), ``count`` independent copies.
+
+    Parameters
+    ----------
+    dt : float
+        Time step.
+    accel_gain : float
+        ``v+ = v + accel_gain * dt * a`` (2 in paper 000's platooning).
+    count : int
+        Number of stacked copies (one per player).
+
+    Notes
+    -----
+    Jacobian entries per copy: ``dpx+/dv = dt cos theta``,
+    ``dpx+/dtheta = -dt v sin theta``, ``dpy+/dv = dt sin theta``,
+    ``dpy+/dtheta = dt v cos theta``, ``dv+/da = accel_gain dt``,
+    ``dtheta+/domega = dt``; all others are the identity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> f = Unicycle(dt=0.1, accel_gain=2.0)
+    >>> x, u = np.array([0.0, 0.0, 1.0, np.pi / 2]), np.array([0.5, 0.0])
+    >>> bool(np.allclose(f(x, u), [0.0, 0.1, 1.1, np.pi / 2]))
+    True
+    """
+
+    dt: float = 0.1
+    accel_gain: float = 1.0
+    count: int = 1
+    k = 4
+    l = 2
+
+    def __call__(self, x, u):
+        # x+ = x + B u + dt v [cos th, sin th] on the position rows (few numpy calls: this runs T times per rollout)
+        x, u = self._check(x, u)
+        X = _split(x, self.count, 4)
+        cs = np.cos(X[..., 3:4] - _HALF_PI_SHIFT)  # (..., count, 2): cos th, sin th
+        cs *= self.dt * X[..., 2:3]
+        out = x + u @ self._B0.T
+        _split(out, self.count, 4)[..., :2] += cs
+        return out
+
+    def jacobians(self, x, u):
+        x, u = self._check(x, u)
+        X = _split(x, self.count, 4)
+        lead = x.shape[:-1] if x.shape[:-1] == u.shape[:-1] else np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
+        cs = np.cos(X[..., 3:4] - _HALF_PI_SHIFT)  # cos th, sin th
+        dt = self.dt
+        vals = np.empty(X.shape[:-1] + (4,))
+        np.multiply(cs, dt, out=vals[..., 0::2])  # dpx/dv, dpy/dv
+        np.multiply(cs[..., ::-1], dt * X[..., 2:3], out=vals[..., 1::2])  # dpx/dth (sign below), dpy/dth
+        vals[..., 1] *= -1.0
+        A = np.empty(lead + (self.n, self.n))
+        A[...] = self._A0
+        A[..., self._ai[0], self._ai[1]] = np.broadcast_to(vals, lead + vals.shape[-2:]).reshape(lead + (-1,))
+        return A, np.broadcast_to(self._B0, lead + self._B0.shape)
+
+    def second_order(self, x, u, lam):
+        """``sum_k lam_k d^2 f_k``: only ``(v, theta)`` and ``(theta, theta)`` entries per copy.
+
+        ``d2 px+/dv dtheta = -dt sin theta``, ``d2 px+/dtheta^2 = -dt v cos theta``,
+        ``d2 py+/dv dtheta = dt cos theta``, ``d2 py+/dtheta^2 = -dt v sin theta``.
+        """
+        X, L = _split(x, self.count, 4), _split(lam, self.count, 4)
+        c, s = np.cos(X[..., 3]), np.sin(X[..., 3])
+        a, b = L[..., 0], L[..., 1]
+        hvt = self.dt * (b * c - a * s)
+        htt = -self.dt * X[..., 2] * (a * c + b * s)
+        lead = np.broadcast_shapes(x.shape[:-1], lam.shape[:-1])
+        H = np.zeros(lead + (self.n, self.n))
+        iv = 4 * np.arange(self.count) + 2
+        H[..., iv, iv + 1] = hvt
+        H[..., iv + 1, iv] = hvt
+        H[..., iv + 1, iv + 1] = htt
+        return H, None
+
+    @cached_property
+    def _A0(self):
+        return np.eye(self.n)
+
+    @cached_property
+    def _ai(self):
+        return _block_diag_indices(self.count, 4, 4, [0, 0, 1, 1], [2, 3, 2, 3])
+
+    @cached_property
+    def _B0(self):
+        B = np.zeros((self.n, self.m))
+        r, c = _block_diag_indices(self.count, 4, 2, [2, 3], [0, 1])
+        B[r, c] = np.tile([self.accel_gain * self.dt, self.dt], self.count)
+        return B
+
+
+@dataclass(frozen=True)
+class DoubleIntegrator(_Model):
+    """Double integrator in ``dim`` dimensions (SPEC 10 basketball / formation model), ``count`` copies.
+
+    Parameters
+    ----------
+    dt : float
+    gain : float
+        ``v+ = v + gain * dt * a`` (5 in paper 000's basketball).
+    dim : int
+        Spatial dimension; per copy the state is ``(p (dim), v (dim))``, the control ``a (dim)``.
+    count : int
+
+    Notes
+    -----
+    Linear: ``A = [[I, dt I], [0, I]]``, ``B = [[0], [gain dt I]]`` per copy,
+    returned as read-only broadcast views.
+    """
+
+    dt: float = 0.1
+    gain: float = 1.0
+    dim: int = 2
+    count: int = 1
+
+    @property
+    def k(self):
+        return 2 * self.dim
+
+    @property
+    def l(self):
+        return self.dim
+
+    @cached_property
+    def _A0(self):
+        d, I = self.dim, np.eye(self.dim)
+        return np.kron(np.eye(self.count), np.block([[I, self.dt * I], [np.zeros((d, d)), I]]))
+
+    @cached_property
+    def _B0(self):
+        I = np.eye(self.dim)
+        return np.kron(np.eye(self.count), np.vstack([np.zeros((self.dim, self.dim)), self.gain * self.dt * I]))
+
+    def __call__(self, x, u):
+        x, u = self._check(x, u)
+        return x @ self._A0.T + u @ self._B0.T
+
+    def second_order(self, x, u, lam):
+        """Linear model: no curvature."""
+        return None
+
+    def jacobians(self, x, u):
+        x, u = self._check(x, u)
+        lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
+        return self._const_jac(lead, self._A0, self._B0)
+
+
+@dataclass(frozen=True)
+class Bicycle(_Model):
+    """Kinematic bicycle, ``count`` copies; state ``(px, py, theta, v)``, control ``(a, delta)``.
+
+    Notes
+    -----
+    ``theta+ = theta + dt v tan(delta) / L``, so ``dtheta+/dv = dt tan(delta)/L`` and
+    ``dtheta+/ddelta = dt v / (L cos^2 delta)``; the position rows are those of
+    :class:`Unicycle` with theta and v swapped.
+    """
+
+    dt: float = 0.1
+    wheelbase: float = 1.0
+    count: int = 1
+    k = 4
+    l = 2
+
+    def __call__(self, x, u):
+        x, u = self._check(x, u)
+        X, U = _split(x, self.count, 4), _split(u, self.count, 2)
+        th, v = X[..., 2], X[..., 3]
+        dv = self.dt * v
+        out = np.empty(np.broadcast_shapes(X.shape, U.shape[:-1] + (4,)))
+        np.add(X[..., 0], dv * np.cos(th), out=out[..., 0])
+        np.add(X[..., 1], dv * np.sin(th), out=out[..., 1])
+        np.add(th, dv * np.tan(U[..., 1]) / self.wheelbase, out=out[..., 2])
+        np.add(v, self.dt * U[..., 0], out=out[..., 3])
+        return out.reshape(out.shape[:-2] + (self.n,))
+
+    def jacobians(self, x, u):
+        x, u = self._check(x, u)
+        X, U = _split(x, self.count, 4), _split(u, self.count, 2)
+        lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
+        th, v, de = X[..., 2], X[..., 3], U[..., 1]
+        c, s, tn = np.cos(th), np.sin(th), np.tan(de)
+        dt, L = self.dt, self.wheelbase
+        A = np.empty(lead + (self.n, self.n))
+        A[...] = np.eye(self.n)
+        ar, ac = _block_diag_indices(self.count, 4, 4, [0, 0, 1, 1, 2], [2, 3, 2, 3, 3])
+        vals = np.stack(np.broadcast_arrays(-dt * v * s, dt * c, dt * v * c, dt * s, dt * tn / L), axis=-1)
+        A[..., ar, ac] = np.broadcast_to(vals, lead + vals.shape[-2:]).reshape(lead + (-1,))
+        B = np.zeros(lead + (self.n, self.m))
+        br, bc = _block_diag_indices(self.count, 4, 2, [3, 2], [0, 1])
+        bvals = np.stack(np.broadcast_arrays(np.full_like(de, dt), dt * v / (L * np.cos(de) ** 2)), axis=-1)
+        B[..., br, bc] = np.broadcast_to(bvals, lead + bvals.shape[-2:]).reshape(lead + (-1,))
+        return A, B
+
+
+def _bicycle_second_order(self, x, u, lam):
+    """``sum_k lam_k d^2 f_k`` of :class:`Bicycle`: ``(theta, theta)``, ``(theta, v)`` and ``(delta, v)`` entries.
+
+    ``d2 px+/dtheta^2 = -dt v cos theta``, ``d2 px+/dtheta dv = -dt sin theta``,
+    ``d2 py+/dtheta^2 = -dt v sin theta``, ``d2 py+/dtheta dv = dt cos theta``,
+    ``d2 theta+/dv ddelta = dt / (L cos^2 delta)``.
+    """
+    X, U, Lm = _split(x, self.count, 4), _split(u, self.count, 2), _split(lam, self.count, 4)
+    th, v = X[..., 2], X[..., 3]
+    c, s = np.cos(th), np.sin(th)
+    a, b, g = Lm[..., 0], Lm[..., 1], Lm[..., 2]
+    lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1], lam.shape[:-1])
+    H = np.zeros(lead + (self.n, self.n))
+    M = np.zeros(lead + (self.m, self.n))
+    it = 4 * np.arange(self.count) + 2
+    htt = -self.dt * v * (a * c + b * s)
+    htv = self.dt * (b * c - a * s)
+    H[..., it, it] = htt
+    H[..., it, it + 1] = htv
+    H[..., it + 1, it] = htv
+    M[..., 2 * np.arange(self.count) + 1, it + 1] = g * self.dt / (self.wheelbase * np.cos(U[..., 1]) ** 2)
+    return H, M
+
+
+Bicycle.second_order = _bicycle_second_order
+
+
+@dataclass(frozen=True)
+class Product:
+    """Independent per-player models side by side (block-diagonal Jacobians).
+
+    Build it with :func:`product`, which merges consecutive identical models.
+    """
+
+    parts: tuple
+
+    @property
+    def n(self) -> int:
+        return sum(p.n for p in self.parts)
+
+    @property
+    def m(self) -> int:
+        return sum(p.m for p in self.parts)
+
+    @property
+    def state_dims(self) -> tuple:
+        return tuple(d for p in self.parts for d in p.state_dims)
+
+    @property
+    def dims(self) -> tuple:
+        return tuple(d for p in self.parts for d in p.dims)
+
+    def _slices(self):
+        xo = np.cumsum([0] + [p.n for p in self.parts])
+        uo = np.cumsum([0] + [p.m for p in self.parts])
+        return [(slice(xo[i], xo[i + 1]), slice(uo[i], uo[i + 1])) for i in range(len(self.parts))]
+
+    def __call__(self, x, u):
+        return np.concatenate([p(x[..., sx], u[..., su]) for p, (sx, su) in zip(self.parts, self._slices())], axis=-1)
+
+    def jacobians(self, x, u):
+        lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
+        A = np.zeros(lead + (self.n, self.n))
+        B = np.zeros(lead + (self.n, self.m))
+        for p, (sx, su) in zip(self.parts, self._slices()):
+            a, b = p.jacobians(x[..., sx], u[..., su])
+            A[..., sx, sx] = a
+            B[..., sx, su] = b
+        return A, B
+
+
+def _product_second_order(self, x, u, lam):
+    lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1], lam.shape[:-1])
+    H = np.zeros(lead + (self.n, self.n))
+    M = np.zeros(lead + (self.m, self.n))
+    any_ = False
+    for p, (sx, su) in zip(self.parts, self._slices()):
+        out = p.second_order(x[..., sx], u[..., su], lam[..., sx]) if hasattr(p, "second_order") else None
+        if out is None:
+            continue
+        any_ = True
+        h, mm = out
+        H[..., sx, sx] = h
+        if mm is not None:
+            M[..., su, sx] = mm
+    return (H, M) if any_ else None
+
+
+Product.second_order = _product_second_order
+
+
+def product(*models):
+    """Compose per-player models into one joint model (players in the given order).
+
+    Consecutive models that differ only in ``count`` are merged into one model
+    with the summed count (evaluated through one reshape); a single resulting
+    model is returned as is.
+
+    Examples
+    --------
+    >>> f = product(Unicycle(accel_gain=2.0), Unicycle(accel_gain=2.0), DoubleIntegrator())
+    >>> f.n, f.m, f.dims
+    (12, 6, (2, 2, 2))
+    """
+    if not models:
+        raise InputError("product needs at least one model, got none")
+    merged = []
+    for mdl in models:
+        prev = merged[-1] if merged else None
+        if (prev is not None and type(prev) is type(mdl) and hasattr(mdl, "count")
+                and dataclasses.replace(prev, count=1) == dataclasses.replace(mdl, count=1)):
+            merged[-1] = dataclasses.replace(prev, count=prev.count + mdl.count)
+        else:
+            merged.append(mdl)
+    return merged[0] if len(merged) == 1 else Product(tuple(merged))

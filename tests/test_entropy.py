@@ -1,0 +1,453 @@
+"""Tests of the entropy-regularized LQ games (SPEC 4, paper 001): gamesolve.entropy.
+
+Oracles: a pure-numpy twin of the C++ recursion written from SPEC 4's equations
+(the stacked linear system for K and the trace / log-det form of p); for N = 1
+the soft-min derivation V(x) = -tau log E_{u~N(0,I)} exp(-c(x, u)/tau); the
+unregularized SPEC 2 solve (tau -> 0); Monte Carlo rollouts with the sampled
+log-likelihood ratio as the KL term; brute-force perturbations of a player's
+policy against its exact best response.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import gamesolve as gs
+from gamesolve import InputError, SolveError
+
+# --------------------------------------------------------------------------- oracles
+
+
+def twin_entropy_nash(A, B, Q, R, QT, W, tau, dims):
+    """SPEC 4 literally, time-varying arrays A (T,n,n), B (T,n,m), Q (T,N,n,n), R (T,N,m,m) joint, W (T,n,n)."""
+    T, n, m = B.shape
+    N = len(dims)
+    off = np.concatenate([[0], np.cumsum(dims)]).astype(int)
+    sl = [slice(off[i], off[i + 1]) for i in range(N)]
+    P = np.zeros((T + 1, N, n, n))
+    p = np.zeros((T + 1, N))
+    K = np.zeros((T, m, n))
+    Sig = np.zeros((T, m, m))
+    P[T] = QT
+    for t in range(T - 1, -1, -1):
+        At, Bt = A[t], B[t]
+        Phi = np.zeros((m, m))
+        rhs = np.zeros((m, n))
+        for i in range(N):
+            Bi, Pi = Bt[:, sl[i]], P[t + 1, i]
+            Phi[sl[i]] = Bi.T @ Pi @ Bt
+            Phi[sl[i], sl[i]] += tau / 2 * np.eye(dims[i]) + R[t, i][sl[i], sl[i]]
+            rhs[sl[i]] = Bi.T @ Pi @ At
+        K[t] = np.linalg.solve(Phi, rhs)
+        F = At - Bt @ K[t]
+        for i in range(N):
+            Bi, Pi = Bt[:, sl[i]], P[t + 1, i]
+            Sig[t][sl[i], sl[i]] = np.linalg.inv(np.eye(dims[i]) + 2 * (R[t, i][sl[i], sl[i]] + Bi.T @ Pi @ Bi) / tau)
+        noise = W[t] + sum(Bt[:, sl[j]] @ Sig[t][sl[j], sl[j]] @ Bt[:, sl[j]].T for j in range(N))
+        for i in range(N):
+            Ri = R[t, i].copy()
+            Ri[sl[i], sl[i]] += tau / 2 * np.eye(dims[i])
+            P[t, i] = Q[t, i] + K[t].T @ Ri @ K[t] + F.T @ P[t + 1, i] @ F
+            Si = Sig[t][sl[i], sl[i]]
+            # tr(R^i Sigma) over all blocks (R^i may weigh others' controls) + tau/2 tr(Sigma^i) + ...
+            p[t, i] = (p[t + 1, i] + np.trace(R[t, i] @ Sig[t]) + tau / 2 * np.trace(Si)
+                       - tau / 2 * (dims[i] + np.linalg.slogdet(Si)[1]) + np.trace(noise @ P[t + 1, i]))
+    return K, Sig, P, p
+
+
+def softmin_lqr(A, B, Q, R, QT, W, tau, T):
+    """N = 1 by the soft-min (log-partition) derivation, independent of SPEC 4's form of p."""
+    n, m = B.shape
+    P, p = QT.copy(), 0.0
+    Ps, ps, Ks = [P], [p], []
+    for _ in range(T):
+        M = R + B.T @ P @ B
+        b = B.T @ P @ A  # stage cost u'Mu + 2u'b x + x'(Q + A'PA)x + tr(WP) + p
+        G = np.linalg.inv(tau / 2 * np.eye(m) + M)
+        Ks.append(G @ b)
+        P_new = Q + A.T @ P @ A - b.T @ G @ b
+        p = p + np.trace(W @ P) + tau / 2 * np.linalg.slogdet(np.eye(m) + 2 * M / tau)[1]
+        P = 0.5 * (P_new + P_new.T)
+        Ps.append(P)
+        ps.append(p)
+    return np.array(Ks[::-1]), np.array(Ps[::-1]), np.array(ps[::-1])
+
+
+def monte_carlo_costs(game, K, Sigma, x0, n_samples, rng):
+    """Sampled total cost (KL term as the log-likelihood ratio of the sampled action), (n_samples, N)."""
+    T, N, n = game.T, game.N, game.n
+    x = np.tile(x0, (n_samples, 1))
+    total = np.zeros((n_samples, N))
+    for t in range(T):
+        eps = []
+        for sl in game.slices:
+            L = np.linalg.cholesky(Sigma[t][sl, sl])
+            eps.append(rng.standard_normal((n_samples, sl.stop - sl.start)) @ L.T)
+        u = -x @ K[t].T + np.concatenate(eps, axis=1)
+        for i, sl in enumerate(game.slices):
+            S = Sigma[t][sl, sl]
+            e = eps[i]
+            logpi = -0.5 * np.einsum("ka,ab,kb->k", e, np.linalg.inv(S), e) - 0.5 * np.linalg.slogdet(S)[1]
+            logmu = -0.5 * np.einsum("ka,ka->k", u[:, sl], u[:, sl])
+            total[:, i] += (np.einsum("ka,ab,kb->k", x, game.Q[t, i], x)
+                            + np.einsum("ka,ab,kb->k", u, game.R[t, i], u) + game.tau * (logpi - logmu))
+        w = rng.multivariate_normal(np.zeros(n), game.W[t], size=n_samples) if game.W[t].any() else 0.0
+        x = x @ game.A[t].T + u @ game.B[t].T + w
+    for i in range(N):
+        total[:, i] += np.einsum("ka,ab,kb->k", x, game.QT[i], x)
+    return total
+
+
+def random_game(rng, n=3, dims=(1, 2), T=5, time_varying=True, scale=0.4):
+    N, m = len(dims), sum(dims)
+    lead = (T,) if time_varying else ()
+    A = np.eye(n) + scale * rng.standard_normal(lead + (n, n))
+    B = scale * rng.standard_normal(lead + (n, m))
+    Lq = rng.standard_normal(lead + (N, n, n))
+    Q = Lq @ np.swapaxes(Lq, -1, -2) / n + 0.1 * np.eye(n)
+    R = np.zeros(lead + (N, m, m))
+    off = np.concatenate([[0], np.cumsum(dims)]).astype(int)
+    for i in range(N):
+        for j in range(N):  # block-diagonal joint weights: own block PD, others' blocks PSD
+            Lr = rng.standard_normal(lead + (dims[j], dims[j]))
+            blk = Lr @ np.swapaxes(Lr, -1, -2) / dims[j] + (0.5 if i == j else 0.0) * np.eye(dims[j])
+            R[..., i, off[j]:off[j + 1], off[j]:off[j + 1]] = blk if (i == j or j == (i + 1) % N) else 0.0
+    Lw = 0.3 * rng.standard_normal(lead + (n, n))
+    W = Lw @ np.swapaxes(Lw, -1, -2)
+    return A, B, Q, R, W, dims
+
+
+# Contracting game (Assumption III.3 holds for tau >= 1).
+A_C = np.array([[1.0, 0.2], [0.0, 0.95]])
+B_C = [np.array([[0.3], [0.1]]), np.array([[0.0], [0.3]])]
+Q_C = np.array([np.diag([1.0, 0.2]), np.diag([0.3, 1.0])])
+R_C = [0.5 * np.eye(1), 0.5 * np.eye(1)]
+W_C = 0.05 * np.eye(2)
+
+# Three players pushing along almost the same direction: at tau = 0.1 the sweep map of Algorithm 1
+# diverges. The game is the one examples/entropy_po.py draws (one definition, loaded from there).
+_spec = importlib.util.spec_from_file_location(
+    "entropy_po_example", Path(__file__).resolve().parents[1] / "examples" / "entropy_po.py")
+_example = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_example)
+A_D, B_D, Q_D, R_D, TAU_D, T_D = (_example.A_D, _example.B_D, _example.Q_D, _example.R_D, _example.TAU_D,
+                                  _example.T_D)
+
+
+# --------------------------------------------------------------------------- exact Nash
+
+
+@pytest.mark.parametrize("time_varying", [True, False])
+def test_nash_matches_numpy_twin(time_varying):
+    rng = np.random.default_rng(1)
+    A, B, Q, R, W, dims = random_game(rng, time_varying=time_varying)
+    T = 5
+    tau = 0.7
+    sol = gs.entropy_lq_nash(A, B, Q, R, tau=tau, noise_cov=W, horizon=T, dims=dims)
+    g = sol.game
+    K, Sig, P, p = twin_entropy_nash(np.asarray(g.A), np.asarray(g.B), np.asarray(g.Q), np.asarray(g.R), g.QT,
+                                     np.asarray(g.W), tau, dims)
+    assert sol.K.shape == (T, 3, 3) and sol.Sigma.shape == (T, 3, 3)
+    assert sol.P.shape == (T + 1, 2, 3, 3) and sol.p.shape == (T + 1, 2)
+    np.testing.assert_allclose(sol.K, K, rtol=1e-11, atol=1e-12)
+    np.testing.assert_allclose(sol.Sigma, Sig, rtol=1e-11, atol=1e-13)
+    np.testing.assert_allclose(sol.P, P, rtol=1e-11, atol=1e-11)
+    np.testing.assert_allclose(sol.p, p, rtol=1e-11, atol=1e-11)
+    assert sol.Sigma[:, 0, 1:].max() == 0.0 and sol.Sigma[:, 1:, 0].max() == 0.0  # block-diagonal
+    assert np.all(sol.status == 0)
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**31 - 1), N=st.integers(1, 3), n=st.integers(1, 4), T=st.integers(1, 4),
+       mmax=st.integers(1, 2), tau=st.floats(0.05, 5.0), noisy=st.booleans())
+def test_property_twin_and_zero_epsilon(seed, N, n, T, mmax, tau, noisy):
+    rng = np.random.default_rng(seed)
+    dims = tuple(int(d) for d in rng.integers(1, mmax + 1, size=N))
+    A, B, Q, R, W, dims = random_game(rng, n=n, dims=dims, T=T)
+    sol = gs.entropy_lq_nash(A, B, Q, R, tau=tau, noise_cov=W if noisy else None, dims=dims)
+    g = sol.game
+    K, Sig, P, p = twin_entropy_nash(np.asarray(g.A), np.asarray(g.B), np.asarray(g.Q), np.asarray(g.R), g.QT,
+                                     np.asarray(g.W), tau, dims)
+    scale = 1.0 + np.abs(P).max()
+    np.testing.assert_allclose(sol.K, K, atol=1e-9 * (1 + np.abs(K).max()))
+    np.testing.assert_allclose(sol.Sigma, Sig, atol=1e-10)
+    np.testing.assert_allclose(sol.P, P, atol=1e-9 * scale)
+    np.testing.assert_allclose(sol.p, p, atol=1e-9 * (1 + np.abs(p).max()))
+    rep = gs.entropy_epsilon(g, sol.K, sol.Sigma)
+    assert abs(rep.epsilon) <= 1e-9 * (1 + np.abs(rep.costs).max())
+
+
+def test_time_invariant_equals_tiled():
+    rng = np.random.default_rng(2)
+    A, B, Q, R, W, dims = random_game(rng, time_varying=False, dims=(2, 1, 1), n=4)
+    T = 4
+    a = gs.entropy_lq_nash(A, B, Q, R, tau=0.5, noise_cov=W, horizon=T, dims=dims)
+    tile = lambda x: np.repeat(x[None], T, axis=0)  # noqa: E731
+    b = gs.entropy_lq_nash(tile(A), tile(B), tile(Q), tile(R), tau=0.5, noise_cov=tile(W), dims=dims, QT=Q)
+    for f in ("K", "Sigma", "P", "p"):
+        np.testing.assert_array_equal(getattr(a, f), getattr(b, f))
+
+
+def test_single_player_is_entropy_regularized_lqr():
+    rng = np.random.default_rng(3)
+    n, m, T, tau = 3, 2, 6, 0.9
+    A = np.eye(n) + 0.3 * rng.standard_normal((n, n))
+    B = rng.standard_normal((n, m))
+    Q = np.diag([1.0, 0.5, 2.0])
+    R = np.array([[1.0, 0.2], [0.2, 0.5]])
+    QT = 3 * np.eye(n)
+    W = 0.1 * np.eye(n)
+    sol = gs.entropy_lq_nash(A, [B], Q[None], [R], tau=tau, noise_cov=W, horizon=T, QT=QT[None])
+    K, P, p = softmin_lqr(A, B, Q, R, QT, W, tau, T)
+    np.testing.assert_allclose(sol.K, K, rtol=1e-11)
+    np.testing.assert_allclose(sol.P[:, 0], P, rtol=1e-11)
+    np.testing.assert_allclose(sol.p[:, 0], p, rtol=1e-11)
+    # Sigma = (I + 2 (R + B'P B)/tau)^{-1} (Lemma III.2)
+    for t in range(T):
+        np.testing.assert_allclose(sol.Sigma[t], np.linalg.inv(np.eye(m) + 2 * (R + B.T @ P[t + 1] @ B) / tau),
+                                   rtol=1e-11)
+
+
+def test_tau_to_zero_recovers_unregularized_nash():
+    rng = np.random.default_rng(4)
+    A, B, Q, R, W, dims = random_game(rng, time_varying=False)
+    ref = gs.solve_lq_game(A, B, Q, R, horizon=5, dims=dims)
+    dK = []
+    for tau in (1e-3, 1e-4, 1e-5):
+        sol = gs.entropy_lq_nash(A, B, Q, R, tau=tau, horizon=5, dims=dims)
+        dK.append(np.abs(sol.K - ref.K).max())
+        np.testing.assert_allclose(sol.P, ref.Z, rtol=20 * tau, atol=20 * tau)
+    dK = np.array(dK)
+    assert dK[-1] < 1e-4
+    np.testing.assert_allclose(dK[1:] / dK[:-1], 0.1, rtol=0.05)  # the means converge linearly in tau
+
+
+def test_nash_is_certified_by_exact_best_responses():
+    rng = np.random.default_rng(5)
+    A, B, Q, R, W, dims = random_game(rng, dims=(1, 1, 2), n=3)
+    sol = gs.entropy_lq_nash(A, B, Q, R, tau=0.8, noise_cov=W, dims=dims)
+    rep = gs.entropy_epsilon(sol.game, sol.K, sol.Sigma, x0=np.array([1.0, -0.5, 0.3]))
+    assert rep.epsilon <= 1e-10 * np.abs(rep.costs).max()
+    # every player's best response is its Nash policy
+    for i, sl in enumerate(sol.game.slices):
+        br = gs.entropy_best_response(sol.game, sol.K, sol.Sigma, i)
+        np.testing.assert_allclose(br.K, sol.K[:, sl], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(br.Sigma, sol.Sigma[:, sl, sl], rtol=1e-9)
+        np.testing.assert_allclose(br.P[:, 0], sol.P[:, i], rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(br.p[:, 0], sol.p[:, i], rtol=1e-9, atol=1e-12)
+    # a perturbed profile is not Nash, and no perturbation of player 0 beats its best response
+    K2 = sol.K + 0.05 * rng.standard_normal(sol.K.shape)
+    rep2 = gs.entropy_epsilon(sol.game, K2, sol.Sigma)
+    assert rep2.epsilon > 1e-4 and np.all(rep2.gains >= -1e-10)
+    br = gs.entropy_best_response(sol.game, K2, sol.Sigma, 0)
+    best = br.P[0, 0].trace() + br.p[0, 0]
+    for _ in range(20):
+        Ki, Si = K2.copy(), sol.Sigma.copy()
+        Ki[:, 0] = br.K[:, 0] + 0.1 * rng.standard_normal(Ki[:, 0].shape)
+        Si[:, 0, 0] = br.Sigma[:, 0, 0] * np.exp(0.3 * rng.standard_normal(sol.game.T))
+        P, p = gs.entropy_policy_value(sol.game, Ki, Si)
+        assert P[0, 0].trace() + p[0, 0] >= best - 1e-12
+
+
+def test_policy_value_matches_nash_value():
+    rng = np.random.default_rng(6)
+    A, B, Q, R, W, dims = random_game(rng)
+    sol = gs.entropy_lq_nash(A, B, Q, R, tau=1.3, noise_cov=W, dims=dims)
+    P, p = gs.entropy_policy_value(sol.game, sol.K, sol.Sigma)
+    np.testing.assert_allclose(P, sol.P, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(p, sol.p, rtol=1e-12, atol=1e-12)
+
+
+def test_monte_carlo_rollout_agrees_with_value():
+    rng = np.random.default_rng(7)
+    A, B, Q, R, W, dims = random_game(rng, T=4, scale=0.3)
+    sol = gs.entropy_lq_nash(A, B, Q, R, tau=0.6, noise_cov=W, dims=dims)
+    x0 = np.array([0.5, -1.0, 0.8])
+    samples = monte_carlo_costs(sol.game, sol.K, sol.Sigma, x0, 40_000, rng)
+    mean, se = samples.mean(axis=0), samples.std(axis=0, ddof=1) / np.sqrt(len(samples))
+    exact = sol.costs(x0)
+    assert np.all(np.abs(mean - exact) < 4 * se), (mean, exact, se)
+    # the test has power: dropping the KL term's constant would be detected
+    assert np.all(np.abs(mean - (exact - (sol.p[0] - sol.p[1]))) > 4 * se)
+
+
+# --------------------------------------------------------------------------- Algorithm 1
+
+
+def test_po_error_falls_linearly_in_L_when_contracting():
+    tau = 1.0
+    sol = gs.entropy_lq_nash(A_C, B_C, Q_C, R_C, tau=tau, horizon=8, noise_cov=W_C)
+    assert sol.assumption_holds and sol.contraction.max() < 1
+    res = [gs.entropy_po(A_C, B_C, Q_C, R_C, tau=tau, horizon=8, noise_cov=W_C, sweeps=L) for L in range(1, 9)]
+    err = np.array([r.error_total for r in res])
+    ratios = err[1:] / err[:-1]
+    assert np.all(ratios < res[-1].contraction.max())           # Lemma IV.1 bound
+    assert np.all(ratios < 1.2 * res[-1].rate.max())            # the actual rate of the sweep map
+    slope = np.polyfit(np.arange(1, 9), np.log(err), 1)[0]
+    assert slope < np.log(0.1)                                  # linear convergence, rate ~ 0.065
+    assert np.all(res[-1].rate <= res[-1].contraction + 1e-12)
+    big = gs.entropy_po(A_C, B_C, Q_C, R_C, tau=tau, horizon=8, noise_cov=W_C, sweeps=40)
+    assert big.converged and big.error_total < 1e-12
+    np.testing.assert_allclose(big.P, sol.P, rtol=1e-10)
+    np.testing.assert_allclose(big.p, sol.p, rtol=1e-10)
+    assert big.epsilon < 1e-10
+    assert res[0].epsilon > 1e-3 and not res[0].converged
+
+
+def test_po_warm_start_and_progress(capsys):
+    r = gs.entropy_po(A_C, B_C, Q_C, R_C, tau=1.0, horizon=3, sweeps=30, warm_start=True, progress=True)
+    assert r.converged and r.iterations == 30
+    assert "stage" in capsys.readouterr().out
+
+
+def test_delta_augmentation_gives_epsilon_O_delta():
+    kw = dict(horizon=T_D, tau=TAU_D)
+    exact = gs.entropy_lq_nash(A_D, B_D, Q_D, R_D, **kw)
+    assert not exact.assumption_holds and exact.contraction.max() > 1
+    po = gs.entropy_po(A_D, B_D, Q_D, R_D, sweeps=30, **kw)
+    assert po.rate.max() > 1 and po.status == "max_iterations" and po.residual.max() > 1e3  # diverges at tau
+    # augmented: Assumption III.3 holds for tau + 64; Algorithm 1 converges; epsilon measured at tau
+    aug = gs.entropy_po(A_D, B_D, Q_D, R_D, sweeps=30, delta=64.0, **kw)
+    assert aug.assumption_holds and aug.converged
+    ex64 = gs.entropy_lq_nash(A_D, B_D, Q_D, R_D, horizon=T_D, tau=TAU_D + 64.0)
+    ref = gs.entropy_epsilon(exact.game, ex64.K, ex64.Sigma)
+    assert aug.epsilon == pytest.approx(ref.epsilon, rel=1e-9)
+    assert 0 < aug.epsilon
+    # epsilon of the exact augmented equilibrium is O(delta): eps/delta bounded, eps -> 0
+    deltas = np.array([1e-3, 4e-3, 1.6e-2, 6.4e-2])
+    eps = []
+    for d in deltas:
+        s = gs.entropy_lq_nash(A_D, B_D, Q_D, R_D, horizon=T_D, tau=TAU_D + d)
+        eps.append(gs.entropy_epsilon(exact.game, s.K, s.Sigma).epsilon)
+    eps = np.array(eps)
+    assert np.all(eps > 0) and np.all(np.diff(eps) > 0)
+    assert np.all(eps / deltas < 2 * eps[-1] / deltas[-1])
+    assert np.polyfit(np.log(deltas), np.log(eps), 1)[0] > 0.9
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+GOOD = dict(A=A_C, B=B_C, Q=Q_C, R=R_C)
+
+
+@pytest.mark.parametrize("tau", [0.0, -1.0, np.nan, np.inf])
+def test_bad_tau(tau):
+    with pytest.raises(InputError, match="tau must be positive"):
+        gs.entropy_lq_nash(**GOOD, tau=tau, horizon=3)
+
+
+def test_tau_not_a_number():
+    with pytest.raises(InputError, match="tau must be a positive real number"):
+        gs.entropy_lq_nash(**GOOD, tau="big", horizon=3)
+
+
+def test_indefinite_noise_cov():
+    with pytest.raises(InputError, match=r"noise_cov must be positive semidefinite, smallest eigenvalue is -1"):
+        gs.entropy_lq_nash(**GOOD, tau=1.0, horizon=3, noise_cov=np.diag([1.0, -1.0]))
+
+
+def test_indefinite_noise_cov_time_varying_names_stage():
+    W = np.stack([np.eye(2), np.eye(2), np.diag([1.0, -0.5])])
+    with pytest.raises(InputError, match=r"noise_cov\[2\] must be positive semidefinite"):
+        gs.entropy_lq_nash(**GOOD, tau=1.0, noise_cov=W, horizon=3)
+
+
+def test_asymmetric_noise_cov():
+    with pytest.raises(InputError, match="noise_cov must be symmetric"):
+        gs.entropy_lq_nash(**GOOD, tau=1.0, horizon=3, noise_cov=np.array([[1.0, 0.5], [0.0, 1.0]]))
+
+
+def test_noise_cov_bad_shape():
+    with pytest.raises(InputError, match=r"noise_cov must have shape \(2, 2\) or \(3, 2, 2\)"):
+        gs.entropy_lq_nash(**GOOD, tau=1.0, horizon=3, noise_cov=np.eye(3))
+
+
+def test_bad_A_shape():
+    with pytest.raises(InputError, match="A must be square"):
+        gs.entropy_lq_nash(np.ones((2, 3)), B_C, Q_C, R_C, tau=1.0, horizon=3)
+
+
+def test_bad_B_rows():
+    with pytest.raises(InputError, match="B must have 2 rows"):
+        gs.entropy_lq_nash(A_C, [np.ones((3, 1)), np.ones((3, 1))], Q_C, R_C, tau=1.0, horizon=3)
+
+
+def test_bad_Q_shape():
+    with pytest.raises(InputError, match=r"Q must have shape \(\.\.\., 2, 2, 2\)"):
+        gs.entropy_lq_nash(A_C, B_C, Q_C[:1], R_C, tau=1.0, horizon=3)
+
+
+def test_missing_horizon():
+    with pytest.raises(InputError, match="horizon is required"):
+        gs.entropy_lq_nash(**GOOD, tau=1.0)
+
+
+def test_R_with_cross_player_products():
+    R = np.array([[[1.0, 0.3], [0.3, 1.0]], [[1.0, 0.0], [0.0, 1.0]]])
+    with pytest.raises(InputError, match=r"R\[0\] must be block-diagonal"):
+        gs.entropy_lq_nash(A_C, B_C, Q_C, R, tau=1.0, horizon=3)
+
+
+def test_R_own_block_not_positive_definite():
+    with pytest.raises(InputError, match="must be positive definite"):
+        gs.entropy_lq_nash(A_C, B_C, Q_C, [np.eye(1), -np.eye(1)], tau=1.0, horizon=3)
+
+
+def test_unbounded_stage_raises_solve_error():
+    with pytest.raises(SolveError, match=r"stage t=2 player 0's regularized problem is unbounded below"):
+        gs.entropy_lq_nash(**GOOD, tau=1.0, horizon=3, QT=np.array([-100 * np.eye(2), np.eye(2)]))
+
+
+@pytest.mark.parametrize("sweeps", [0, -2, 1.5])
+def test_po_bad_sweeps(sweeps):
+    with pytest.raises(InputError, match="sweeps must be a positive integer"):
+        gs.entropy_po(**GOOD, tau=1.0, horizon=3, sweeps=sweeps)
+
+
+def test_po_bad_delta():
+    with pytest.raises(InputError, match="delta must be finite and >= 0"):
+        gs.entropy_po(**GOOD, tau=1.0, horizon=3, sweeps=2, delta=-0.1)
+
+
+def test_best_response_bad_player_and_profile_shape():
+    sol = gs.entropy_lq_nash(**GOOD, tau=1.0, horizon=3)
+    with pytest.raises(InputError, match=r"player must be in \[0, 2\)"):
+        gs.entropy_best_response(sol.game, sol.K, sol.Sigma, 2)
+    with pytest.raises(InputError, match=r"K must have shape \(3, 2, 2\)"):
+        gs.entropy_epsilon(sol.game, sol.K[:2], sol.Sigma)
+    bad = sol.Sigma.copy()
+    bad[0, 0, 0] = -1.0
+    with pytest.raises(InputError, match=r"Sigma\[0\]: player 0's covariance block must be positive definite"):
+        gs.entropy_policy_value(sol.game, sol.K, bad)
+
+
+def test_po_reports_divergence_instead_of_garbage():
+    r = gs.entropy_po(A_D, B_D, Q_D, R_D, tau=TAU_D, horizon=T_D, sweeps=2000)
+    assert r.status == "diverged" and not r.converged
+    assert r.epsilon == np.inf and np.isnan(r.K[0]).all()
+    ok = gs.entropy_po(A_D, B_D, Q_D, R_D, tau=TAU_D, horizon=T_D, sweeps=2000, delta=50.0)
+    assert ok.status == "converged"
+    short = gs.entropy_po(A_D, B_D, Q_D, R_D, tau=TAU_D, horizon=T_D, sweeps=3, delta=50.0)
+    assert short.status == "max_iterations" and not short.converged
+
+
+def test_game_and_arrays_together_rejected():
+    game = gs.entropy_lq_game(**GOOD, tau=1.0, horizon=3)
+    with pytest.raises(InputError, match="pass either an EntropyLQGame or the game's arrays, not both"):
+        gs.entropy_lq_nash(game, tau=2.0)
+
+
+def test_docstring_examples():
+    import doctest
+
+    import gamesolve.entropy
+
+    res = doctest.testmod(gamesolve.entropy)
+    assert res.attempted >= 10 and res.failed == 0

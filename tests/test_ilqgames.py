@@ -1,0 +1,251 @@
+"""gamesolve.ilqgames: LQ exactness, oracle agreement, batching, residual, statuses, bad input."""
+
+import numpy as np
+import pytest
+
+import gamesolve
+from gamesolve import examples as ex
+from gamesolve.costs import Ring, control_effort, relative_position, tracking
+from gamesolve.dynamics import DoubleIntegrator, Unicycle
+from gamesolve.errors import InputError
+from gamesolve.games import Game
+from gamesolve.ilqgames import _nash_residual
+
+from lq_reference import lq_reference
+
+RNG = np.random.default_rng(7)
+
+
+def _random_lq_game(seed=0):
+    """Three double integrators with random quadratic couplings and targets: an LQ game."""
+    rng = np.random.default_rng(seed)
+    f = DoubleIntegrator(dt=0.1, gain=1.0, count=3)
+    costs = []
+    for i in range(3):
+        j = (i + 1) % 3
+        p, pj = [4 * i, 4 * i + 1], [4 * j, 4 * j + 1]
+        costs.append(tracking(p, rng.normal(size=(31, 2)), 2.0) + relative_position(p, pj, 1.0, scale=0.5)
+                     + control_effort([2 * i, 2 * i + 1], rng.uniform(0.5, 2.0)))
+    return Game(f, costs, dims=f.dims, state_dims=f.state_dims)
+
+
+def test_lq_game_is_solved_exactly_in_one_iteration():
+    g = _random_lq_game()
+    T = 30
+    x0 = RNG.normal(size=g.n)
+    res = gamesolve.ilqgames(g, x0, horizon=T, max_step=np.inf)
+    assert res.status == "converged" and res.converged and res.iterations == 2
+    assert res.log[0].alpha[0] == 1.0 and res.log[1].step[0] < 1e-10
+    # the same LQ game written out directly (zero nominal: deviations are absolute)
+    lq = g.lq_approximation(np.zeros((T + 1, g.n)), np.zeros((T, g.m)))
+    sol = gamesolve.solve_lq_game(lq.A, lq.B, lq.Q, lq.R, q=lq.q, r=lq.r, QT=lq.QT, qT=lq.qT, dims=g.dims)
+    np.testing.assert_allclose(res.K, sol.K, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(res.k, sol.k, rtol=1e-10, atol=1e-10)
+    xs, us = sol.rollout(x0)
+    np.testing.assert_allclose(res.xs, xs, atol=1e-10)
+    np.testing.assert_allclose(res.us, us, atol=1e-10)
+    # total costs: V_0 of the LQ game plus the constant terms the LQ form leaves out
+    const = g.total_costs(np.zeros((T + 1, g.n)), np.zeros((T, g.m)))
+    np.testing.assert_allclose(res.costs, sol.costs(x0) + const, rtol=1e-10)
+    assert res.nash_residual < 1e-9
+    assert sol.nash_gap(x0) < 1e-8
+
+
+def test_core_agrees_with_numpy_oracle_along_a_nonlinear_trajectory():
+    g = ex.platooning()
+    T = 20
+    xs = g.rollout_open_loop(g.x0, 0.3 * RNG.normal(size=(T, g.m)))
+    us = 0.3 * RNG.normal(size=(T, g.m))
+    lq = g.lq_approximation(xs, us)
+    sol = gamesolve.solve_lq_game(lq.A, lq.B, lq.Q, lq.R, q=lq.q, r=lq.r, QT=lq.QT, qT=lq.qT, dims=g.dims)
+    K, k, Z, zeta, s = lq_reference(lq.A, lq.B, lq.Q, lq.q, lq.R, lq.r, lq.QT, lq.qT, g.dims)
+    np.testing.assert_allclose(sol.K, K, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(sol.k, k, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(sol.zeta, zeta, rtol=1e-9, atol=1e-9)
+
+
+def test_platooning_converges_from_the_evaluation_start():
+    g = ex.platooning()
+    res = gamesolve.ilqgames(g, g.x0, horizon=20)
+    assert res.status == "converged" and res.converged
+    assert res.nash_residual <= 1e-6 and res.step <= 1e-6
+    assert res.iterations < 30
+    assert len(res.log) == res.iterations
+    # the strategies reproduce the trajectory in the global SPEC 1 form u = -K x - k
+    x = g.x0
+    for t in range(20):
+        u = -res.K[t] @ x - res.k[t]
+        np.testing.assert_allclose(u, res.us[t], atol=1e-12)
+        x = g.step(x, u)
+    np.testing.assert_allclose(x, res.xs[-1], atol=1e-12)
+    np.testing.assert_allclose(res.costs, g.total_costs(res.xs, res.us), rtol=1e-14)
+    assert set(res.timings) == {"rollout", "derivatives", "lq_solve", "line_search", "residual"}
+
+
+def test_nash_residual_equals_finite_difference_gradient():
+    """The adjoint's dJ^i/du^i_t (others on feedback) against central differences of rollouts."""
+    g = ex.platooning()
+    T = 8
+    res = gamesolve.ilqgames(g, g.x0, horizon=T, max_iter=2)  # not converged: a non-zero residual
+    xs, us, K = res.xs, res.us, res.K
+    lq = g.lq_approximation(xs[None], us[None])
+    own = np.zeros((g.N, g.m), bool)
+    for i in range(g.N):
+        own[i, g.control_slice(i)] = True
+
+    def J(i, dv):  # player i's cost with open-loop own controls us^i + dv, others on feedback
+        x, tot = g.x0, 0.0
+        X, U = [x], []
+        for t in range(T):
+            u = us[t] - K[t] @ (x - xs[t])
+            u[own[i]] = us[t, own[i]] + dv[t]
+            U.append(u)
+            x = g.step(x, u)
+            X.append(x)
+        return g.total_costs(np.array(X), np.array(U))[i]
+
+    grads = []
+    h = 1e-6
+    for i in range(g.N):
+        G = np.zeros((T, 2))
+        for t in range(T):
+            for a in range(2):
+                d = np.zeros((T, 2))
+                d[t, a] = h
+                G[t, a] = (J(i, d) - J(i, -d)) / (2 * h)
+        grads.append(np.abs(G).max())
+    r = _nash_residual(type(lq)(*(np.asarray(a) for a in lq)), K[None], own)[0]
+    assert r > 1e-3
+    np.testing.assert_allclose(r, max(grads), rtol=1e-6)
+
+
+def test_batched_equals_single():
+    g = ex.platooning()
+    X0 = g.sample_x0(4, seed=3)
+    batch = gamesolve.ilqgames(g, X0, horizon=20)
+    assert batch.xs.shape == (4, 21, 12) and batch.K.shape == (4, 20, 6, 12) and batch.costs.shape == (4, 3)
+    assert batch.converged.shape == (4,) and batch.status.shape == (4,)
+    for b in range(4):
+        one = gamesolve.ilqgames(g, X0[b], horizon=20)
+        assert one.status == batch.status[b] and one.iterations == batch.iterations[b]
+        np.testing.assert_allclose(batch.xs[b], one.xs, atol=1e-9)
+        np.testing.assert_allclose(batch.K[b], one.K, atol=1e-8)
+        np.testing.assert_allclose(batch.costs[b], one.costs, rtol=1e-10)
+
+
+def test_non_convergence_is_reported():
+    g = ex.platooning()
+    res = gamesolve.ilqgames(g, g.x0, horizon=20, max_iter=3)
+    assert res.status == "max-iterations" and not res.converged and res.iterations == 3
+    res = gamesolve.ilqgames(g, g.x0, horizon=20, max_step=1e-9, ls_steps=3)
+    assert res.status == "line-search-failed" and not res.converged
+    assert res.log[0].alpha[0] == 0.0
+    np.testing.assert_allclose(res.xs, g.rollout_open_loop(g.x0, np.zeros((20, 6))))  # last accepted
+    batch = gamesolve.ilqgames(g, np.stack([g.x0, g.x0]), horizon=20, max_iter=3)
+    assert list(batch.status) == ["max-iterations"] * 2 and not batch.converged.any()
+
+
+def test_diverging_dynamics_are_reported():
+    f = Unicycle(count=1)
+    game = Game(lambda x, u: np.where(np.abs(x) > 1e3, np.inf, f(x, u)),
+                [control_effort([0, 1]) + tracking([0, 1], [5.0, 5.0])], dims=(2,), state_dims=(4,))
+    res = gamesolve.ilqgames(game, np.full(4, 2e3), horizon=10)
+    assert res.status == "diverged" and not res.converged and res.iterations == 0
+    batch = gamesolve.ilqgames(game, np.stack([np.full(4, 2e3), np.zeros(4)]), horizon=10)
+    assert list(batch.status) == ["diverged", "converged"]
+
+
+def test_nonconvex_cost_needs_the_projection():
+    """A ring cost from inside the ring: the PSD projection keeps R^{ii} and the iteration well-posed."""
+    f = DoubleIntegrator(count=2)
+    g = Game(f, [Ring([0, 1], 2.0) + control_effort([0, 1]), tracking([4, 5], [1.0, 0.0]) + control_effort([2, 3])],
+             dims=(2, 2), state_dims=(4, 4))
+    res = gamesolve.ilqgames(g, np.array([0.3, -0.2, 0, 0, 0, 0, 0, 0]), horizon=30, max_iter=200)
+    assert res.converged
+    r = np.linalg.norm(res.xs[-1, :2])
+    assert abs(r - 2.0) < 0.2
+
+
+# ------------------------------------------------------------------ bad input
+@pytest.mark.parametrize("kw, match", [
+    (dict(horizon=0), "horizon must be a positive integer"),
+    (dict(horizon=2.5), "horizon must be a positive integer"),
+    (dict(max_iter=0), "max_iter is out of range"),
+    (dict(tol=-1.0), "tol is out of range"),
+    (dict(grad_tol=-1.0), "grad_tol is out of range"),
+    (dict(max_step=0.0), "max_step is out of range"),
+    (dict(ls_factor=1.0), "ls_factor is out of range"),
+    (dict(ls_steps=0), "ls_steps is out of range"),
+    (dict(reg=-1.0), "reg is out of range"),
+])
+def test_bad_options(kw, match):
+    g = ex.platooning()
+    kw = {"horizon": 5, **kw}
+    with pytest.raises(InputError, match=match):
+        gamesolve.ilqgames(g, g.x0, **kw)
+
+
+def test_bad_arrays():
+    g = ex.platooning()
+    with pytest.raises(InputError, match=r"x0 must have shape \(12,\) or \(B, 12\)"):
+        gamesolve.ilqgames(g, np.zeros(11), horizon=5)
+    with pytest.raises(InputError, match="x0 must have 1 or 2 dimensions"):
+        gamesolve.ilqgames(g, np.zeros((2, 2, 12)), horizon=5)
+    with pytest.raises(InputError, match="x0 must be finite"):
+        gamesolve.ilqgames(g, np.full(12, np.nan), horizon=5)
+    with pytest.raises(InputError, match=r"us0 must have shape \(5, 6\)"):
+        gamesolve.ilqgames(g, g.x0, horizon=5, us0=np.zeros((4, 6)))
+    with pytest.raises(InputError, match="game must be a gamesolve.games.Game"):
+        gamesolve.ilqgames("platooning", g.x0, horizon=5)
+
+
+def test_bicycles_use_the_cross_curvature_term_and_converge():
+    """Kinematic bicycles: second-order terms include M (state-control) blocks passed to the core."""
+    from gamesolve.costs import Proximity
+    from gamesolve.dynamics import Bicycle
+    f = Bicycle(dt=0.1, wheelbase=1.0, count=2)
+    costs = [tracking([0, 1], [4.0, 1.0], 1.0) + tracking([3], [1.0]) + control_effort([0, 1])
+             + Proximity([0, 1], [[4, 5]], 1.0, 20.0),
+             tracking([4, 5], [4.0, -1.0], 1.0) + tracking([7], [1.0]) + control_effort([2, 3])
+             + Proximity([4, 5], [[0, 1]], 1.0, 20.0)]
+    g = Game(f, costs, dims=(2, 2), state_dims=(4, 4))
+    x0 = np.array([0.0, -0.5, 0.2, 1.0, 0.0, 0.5, -0.2, 1.0])
+    res = gamesolve.ilqgames(g, x0, horizon=30)
+    assert res.converged and res.nash_residual < 1e-6
+    assert np.linalg.norm(res.xs[-1, :2] - [4.0, 1.0]) < 1.0
+
+
+def test_separate_terminal_costs():
+    f = DoubleIntegrator(count=2)
+    stage = [control_effort([0, 1]), control_effort([2, 3])]
+    term = [tracking([0, 1], [1.0, 2.0], 10.0), tracking([4, 5], [-1.0, 0.0], 10.0)]
+    g = Game(f, stage, dims=(2, 2), state_dims=(4, 4), terminal_costs=term)
+    res = gamesolve.ilqgames(g, np.zeros(8), horizon=15)
+    assert res.converged and res.iterations == 2
+    xT = res.xs[-1]
+    want = res.costs - np.array([(res.us[:, :2] ** 2).sum(), (res.us[:, 2:] ** 2).sum()])
+    np.testing.assert_allclose(want, [10 * ((xT[:2] - [1, 2]) ** 2).sum(), 10 * ((xT[4:6] - [-1, 0]) ** 2).sum()])
+    lq = g.lq_approximation(res.xs, res.us)
+    np.testing.assert_allclose(lq.qT[0, :2], 10 * (xT[:2] - [1, 2]))
+    # the same LQ game written out: no stage state cost, terminal 10 |p - target|^2, R = I
+    QT = np.zeros((2, 8, 8))
+    QT[0, :2, :2] = QT[1, 4:6, 4:6] = 10 * np.eye(2)
+    qT = np.zeros((2, 8))
+    qT[0, :2], qT[1, 4:6] = -10 * np.array([1.0, 2.0]), -10 * np.array([-1.0, 0.0])
+    A, B = f.jacobians(np.zeros(8), np.zeros(4))
+    sol = gamesolve.solve_lq_game(A, B, np.zeros((2, 8, 8)), [np.eye(2), np.eye(2)], horizon=15, QT=QT, qT=qT,
+                                  q=np.zeros((2, 8)), dims=(2, 2))
+    np.testing.assert_allclose(res.K, sol.K, atol=1e-12)
+    np.testing.assert_allclose(res.xs, sol.rollout(np.zeros(8))[0], atol=1e-12)
+
+
+def test_finite_difference_game_reaches_the_analytic_solution():
+    """Platooning with callable dynamics and costs (central differences everywhere) vs the analytic game."""
+    g = ex.platooning()
+    fd = Game(lambda x, u: g.dynamics(x, u), [lambda x, u, t, c=c: c.value(x, u, t) for c in g.costs],
+              dims=g.dims, state_dims=g.state_dims)
+    a = gamesolve.ilqgames(g, g.x0, horizon=10, second_order=False)
+    b = gamesolve.ilqgames(fd, g.x0, horizon=10)
+    assert a.converged and b.converged
+    np.testing.assert_allclose(b.xs, a.xs, atol=1e-6)
+    np.testing.assert_allclose(b.K, a.K, atol=1e-5)
