@@ -25,17 +25,18 @@ Dims::Dims(Index n_, std::vector<Index> control_dims) : N(0), n(n_), m(0), m_i(s
 
 LQWorkspace::LQWorkspace(const Dims& d) {
   using detail::padded;
-  const Index n = d.n, m = d.m, np = padded(d.n), mp = padded(d.m);
+  const Index N = d.N, n = d.n, m = d.m, np = padded(d.n), mp = padded(d.m);
   // Padded rows must start (and stay) zero: see small_gemm.hpp.
-  for (Mat* X : {&Ac, &At, &Ft, &F, &Zp, &ZF, &Znew}) X->setZero(np, n);
+  for (Mat* X : {&Ac, &At, &Ft, &F, &ZF, &H}) X->setZero(np, n);
+  Zp.assign(static_cast<std::size_t>(N), Mat::Zero(np, n));
   Bc.setZero(np, m);
   ZB.setZero(np, m);
-  Kt.setZero(np, m);
   Bt.setZero(mp, n);
   Rp.setZero(mp, m);
   St.setZero(mp, m);
   G.setZero(mp, n + 1);
-  rhsT.setZero(padded(n + 1), m);
+  X.setZero(padded(n + 1), m);
+  X2.setZero(padded(n + 1), m);
   S.setZero(m, m);
   rhs.setZero(m, n + 1);
   sol.setZero(m, n + 1);
@@ -147,12 +148,16 @@ void check_solution(const LQGameData& g, const LQSolutionView& out, bool need_ga
 
 namespace {
 
+using CMap = Eigen::Map<const Mat>;
+using WMap = Eigen::Map<Mat>;
+
 // Terminal values: Z_T = QT, zeta_T = qT (or 0), s_T = 0.
-void set_terminal(const LQGameData& g, Index b, const LQSolutionView& out) {
+void set_terminal(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws) {
   const Index N = g.dims.N, n = g.dims.n, T = g.T;
   const double* QT = g.QT.at(b, 0);
   double* Z = out.Z.at(b, T);
   for (Index i = 0; i < N * n * n; ++i) Z[i] = QT[i];
+  for (Index i = 0; i < N; ++i) ws.Zp[i].topRows(n) = CMap(QT + i * n * n, n, n);
   double* zeta = out.zeta.at(b, T);
   if (g.qT.present()) {
     const double* qT = g.qT.at(b, 0);
@@ -168,9 +173,6 @@ void set_terminal(const LQGameData& g, Index b, const LQSolutionView& out) {
 // transpose, so Map<const Mat>(A, n, n) is A' and Map<const Mat>(B, m, n) is B'
 // at no cost; symmetric blocks (Z, Q, R) map either way. Matrix products are
 // column-major x column-major through detail::gemm (small_gemm.hpp).
-using CMap = Eigen::Map<const Mat>;
-using WMap = Eigen::Map<Mat>;
-
 // Loads A, B of stage t into the padded column-major workspace (A, A', B, B').
 void load_dynamics(const LQGameData& g, Index b, Index t, LQWorkspace& ws) {
   const Index n = g.dims.n, m = g.dims.m;
@@ -186,68 +188,74 @@ void load_dynamics(const LQGameData& g, Index b, Index t, LQWorkspace& ws) {
   ws.Bc.topRows(n) = Bt.transpose();
 }
 
-// Value update of stage t for the gains K, k in ws.sol (SPEC 2):
+inline bool has_affine_terms(const LQGameData& g) {
+  return g.q.present() || g.r.present() || g.c.present() || g.qT.present();
+}
+
+// Value update of stage t for the gains in ws.X (rows 0..n-1 = K', row n = k'),
+// SPEC 2:
 //   F = A - B K, beta = c - B k,
 //   Z^i    = Q^i + F'Z^i F + K'R^i K - K'M^i - M^i'K
 //   zeta^i = q^i + F'(zeta^i + Z^i beta) + K'(R^i k - r^i) - M^i'k
 //   s^i    = s^i + beta'Z^i beta + 2 zeta^i'beta + k'R^i k - 2 r^i'k
-// with stage t+1 values on the right. K'R K - K'M - M'K is formed as the
-// symmetric part of K'(R K - 2 M); F'ZF is formed on its lower triangle only.
-// Expects load_dynamics(t) done.
+// with stage t+1 values on the right (Z^i_{t+1} in ws.Zp[i], replaced by Z^i_t).
+// K'R K - K'M - M'K is formed as the symmetric part of K'(R K - 2 M). A game
+// without linear or affine terms has k = 0, zeta = 0, s = 0 at every stage;
+// that part is then skipped. Expects load_dynamics(t) done.
 void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& out, LQWorkspace& ws) {
   const Dims& d = g.dims;
-  const Index N = d.N, n = d.n, m = d.m;
-  auto K = ws.sol.leftCols(n);
-  auto k = ws.sol.col(n);
-  ws.Kt.topRows(n) = K.transpose();
+  const Index N = d.N, n = d.n, m = d.m, np = ws.F.rows(), mp = ws.G.rows(), ldx = ws.X.rows();
+  const bool affine = has_affine_terms(g);
+  const double* Xd = ws.X.data();  // [K k]' : K(k, j) = Xd[k * ldx + j]
   ws.F = ws.Ac;
-  detail::gemm(ws.F, ws.Bc, K, -1.0, true);  // F = A - B K
+  detail::gemm(ws.F.data(), np, ws.Bc.data(), np, Xd, ldx, 1, np, m, n, -1.0, true);  // F = A - B K
   ws.Ft.topRows(n) = ws.F.topRows(n).transpose();
-  auto F = ws.F.topRows(n);
-  auto Ft = ws.Ft.topRows(n);
-  if (g.c.present())
-    ws.beta = CMapVec(g.c.at(b, t), n);
-  else
-    ws.beta.setZero();
-  ws.beta.noalias() -= ws.Bc.topRows(n) * k;
+  auto k = ws.X.row(n).head(m).transpose();
+  if (affine) {
+    if (g.c.present())
+      ws.beta = CMapVec(g.c.at(b, t), n);
+    else
+      ws.beta.setZero();
+    ws.beta.noalias() -= ws.Bc.topRows(n) * k;
+  }
 
   for (Index i = 0; i < N; ++i) {
-    CMap Zn(out.Z.at(b, t + 1) + i * n * n, n, n);
-    CMapVec zn(out.zeta.at(b, t + 1) + i * n, n);
-    const double sn = out.s.at(b, t + 1)[i];
+    Mat& Zi = ws.Zp[i];  // Z^i_{t+1}, padded
+    auto Zn = Zi.topRows(n);
     CMap Qi(g.Q.at(b, t) + i * n * n, n, n);
     CMap Ri(g.R.at(b, t) + i * m * m, m, m);
-    ws.Zp.topRows(n) = Zn;
     ws.Rp.topRows(m) = Ri;
-
-    ws.tmp.noalias() = Zn * ws.beta;  // Z beta
-    double s_new = sn + ws.beta.dot(ws.tmp) + 2.0 * zn.dot(ws.beta);
-    ws.tmp += zn;  // zeta + Z beta
-    detail::gemm(ws.G, ws.Rp, ws.sol);  // R [K k]
-    ws.Rk = ws.G.col(n).head(m);
-    s_new += k.dot(ws.Rk);
+    // G = R^i [K k] - 2 [M^i 0]
+    detail::gemm(ws.G.data(), mp, ws.Rp.data(), mp, Xd, ldx, 1, mp, m, n + 1, 1.0, false);
     MapVec zeta_new(out.zeta.at(b, t) + i * n, n);
-    zeta_new.noalias() = Ft * ws.tmp;
-    if (g.r.present()) {
-      CMapVec ri(g.r.at(b, t) + i * m, m);
-      ws.Rk -= ri;
-      s_new -= 2.0 * ri.dot(k);
+    if (affine) {
+      CMapVec zn(out.zeta.at(b, t + 1) + i * n, n);
+      ws.tmp.noalias() = Zn * ws.beta;  // Z beta
+      double s_new = out.s.at(b, t + 1)[i] + ws.beta.dot(ws.tmp) + 2.0 * zn.dot(ws.beta);
+      ws.tmp += zn;  // zeta + Z beta
+      ws.Rk = ws.G.col(n).head(m);
+      s_new += k.dot(ws.Rk);
+      zeta_new.noalias() = ws.Ft.topRows(n) * ws.tmp;
+      if (g.r.present()) {
+        CMapVec ri(g.r.at(b, t) + i * m, m);
+        ws.Rk -= ri;
+        s_new -= 2.0 * ri.dot(k);
+      }
+      zeta_new.noalias() += ws.X.topLeftCorner(n, m) * ws.Rk;
+      if (g.q.present()) zeta_new += CMapVec(g.q.at(b, t) + i * n, n);
+      if (g.M.present()) zeta_new.noalias() -= CMap(g.M.at(b, t) + i * m * n, n, m) * k;
+      out.s.at(b, t)[i] = s_new;
+    } else {
+      zeta_new.setZero();
+      out.s.at(b, t)[i] = 0.0;
     }
-    zeta_new.noalias() += ws.Kt.topRows(n) * ws.Rk;
-    if (g.q.present()) zeta_new += CMapVec(g.q.at(b, t) + i * n, n);
-    if (g.M.present()) {
-      CMap Mit(g.M.at(b, t) + i * m * n, n, m);  // (M^i)'
-      zeta_new.noalias() -= Mit * k;
-      ws.G.topLeftCorner(m, n) -= 2.0 * Mit.transpose();
-    }
-    detail::gemm(ws.ZF, ws.Zp, ws.F.topRows(n));        // Z F
-    detail::gemm(ws.Znew, ws.Ft, ws.ZF.topRows(n));     // F'Z F
-    detail::gemm(ws.Znew, ws.Kt, ws.G.leftCols(n).topRows(m), 1.0, true);  // + K'(R K - 2 M)
-    auto H = ws.Znew.topRows(n);
-    WMap Zt(out.Z.at(b, t) + i * n * n, n, n);
-    Zt = 0.5 * (H + H.transpose()) + Qi;
-    out.s.at(b, t)[i] = s_new;
-    (void)F;
+    if (g.M.present()) ws.G.topLeftCorner(m, n) -= 2.0 * CMap(g.M.at(b, t) + i * m * n, n, m).transpose();
+    detail::gemm(ws.ZF.data(), np, Zi.data(), np, ws.F.data(), 1, np, np, n, n, 1.0, false);  // Z F
+    detail::gemm(ws.H.data(), np, ws.Ft.data(), np, ws.ZF.data(), 1, np, np, n, n, 1.0, false);  // F'Z F
+    detail::gemm(ws.H.data(), np, Xd, ldx, ws.G.data(), 1, mp, np, m, n, 1.0, true);  // + K'(R K - 2 M)
+    auto H = ws.H.topRows(n);
+    Zn = 0.5 * (H + H.transpose()) + Qi;
+    WMap(out.Z.at(b, t) + i * n * n, n, n) = Zn;
   }
 }
 
@@ -256,46 +264,45 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
 SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
                           const SolveOptions& opts) {
   const Dims& d = g.dims;
-  const Index N = d.N, n = d.n, m = d.m, T = g.T;
+  const Index N = d.N, n = d.n, m = d.m, T = g.T, np = ws.F.rows(), mp = ws.St.rows(), ldx = ws.X.rows();
+  const bool affine = has_affine_terms(g);
   SolveReport rep;
   ws.loaded_A = ws.loaded_B = nullptr;  // the caller may have changed the data since the last solve
-  set_terminal(g, b, out);
+  set_terminal(g, b, out, ws);
 
   for (Index t = T - 1; t >= 0; --t) {
     load_dynamics(g, b, t, ws);
     std::int32_t st = kStageOk;
 
-    // Stage system S [K k] = [Y y], assembled transposed (column block i of S'
-    // and of [Y y]' from player i's value, SPEC 2) with ZB^i = Z^i B^i:
-    //   S' block i = B' ZB^i + R^i_[:,i],  Y' block i = A' ZB^i + (M^i_[i])',
-    //   y block i = ZB^i' c + B^i' zeta^i + r^i_[i].
+    // Stage system S [K k] = [Y y], assembled transposed: X = [Y y]' ((n+1) x m,
+    // column block i from player i's value, SPEC 2) and St = S', with
+    // ZB^i = Z^i B^i:  S' block i = B'ZB^i + R^i_[:,i],  Y' block i = A'ZB^i + (M^i_[i])',
+    // y block i = B^i'zeta^i + ZB^i'c + r^i_[i].
     for (Index i = 0; i < N; ++i) {
       const Index o = d.off[i], mi = d.m_i[i];
-      CMapVec zn(out.zeta.at(b, t + 1) + i * n, n);
-      CMap Ri(g.R.at(b, t) + i * m * m, m, m);
-      ws.Zp.topRows(n) = CMap(out.Z.at(b, t + 1) + i * n * n, n, n);
-      auto ZB = ws.ZB.leftCols(mi);
-      detail::gemm(ZB, ws.Zp, ws.Bc.middleCols(o, mi).topRows(n));
-      detail::gemm(ws.St.middleCols(o, mi), ws.Bt, ZB.topRows(n));
-      ws.St.block(0, o, m, mi) += Ri.middleCols(o, mi);
-      detail::gemm(ws.rhsT.block(0, o, ws.Zp.rows(), mi), ws.At, ZB.topRows(n));
-      auto Yt = ws.rhsT.block(0, o, n, mi);
-      if (g.M.present()) Yt += CMap(g.M.at(b, t) + i * m * n, n, m).middleCols(o, mi);
-      auto y = ws.rhsT.row(n).segment(o, mi).transpose();
-      y.noalias() = ws.Bt.block(o, 0, mi, n) * zn;
-      if (g.c.present()) y.noalias() += ZB.topRows(n).transpose() * CMapVec(g.c.at(b, t), n);
-      if (g.r.present()) y += CMapVec(g.r.at(b, t) + i * m, m).segment(o, mi);
+      const Mat& Zi = ws.Zp[i];
+      detail::gemm(ws.ZB.data(), np, Zi.data(), np, ws.Bc.data() + o * np, 1, np, np, n, mi, 1.0, false);
+      detail::gemm(ws.St.data() + o * mp, mp, ws.Bt.data(), mp, ws.ZB.data(), 1, np, mp, n, mi, 1.0, false);
+      ws.St.block(0, o, m, mi) += CMap(g.R.at(b, t) + i * m * m, m, m).middleCols(o, mi);
+      detail::gemm(ws.X.data() + o * ldx, ldx, ws.At.data(), np, ws.ZB.data(), 1, np, np, n, mi, 1.0, false);
+      if (g.M.present()) ws.X.block(0, o, n, mi) += CMap(g.M.at(b, t) + i * m * n, n, m).middleCols(o, mi);
+      auto y = ws.X.row(n).segment(o, mi).transpose();
+      if (affine) {
+        y.noalias() = ws.Bt.block(o, 0, mi, n) * CMapVec(out.zeta.at(b, t + 1) + i * n, n);
+        if (g.c.present()) y.noalias() += ws.ZB.topLeftCorner(n, mi).transpose() * CMapVec(g.c.at(b, t), n);
+        if (g.r.present()) y += CMapVec(g.r.at(b, t) + i * m, m).segment(o, mi);
+      } else {
+        y.setZero();
+      }
     }
 
     auto St = ws.St.topRows(m);
-    auto rhsT = ws.rhsT.topRows(n + 1);
-    if (!St.allFinite() || !rhsT.allFinite()) {
+    if (!St.allFinite() || !ws.X.topRows(n + 1).allFinite()) {
       st = kStageNonFinite;
       ++rep.nonfinite_stages;
-      ws.sol.setConstant(std::numeric_limits<double>::quiet_NaN());
+      ws.X.setConstant(std::numeric_limits<double>::quiet_NaN());
     } else {
       ws.S = St.transpose();
-      ws.rhs = rhsT.transpose();
       const double norm1 = ws.S.cwiseAbs().colwise().sum().maxCoeff();
       ws.lu.compute(ws.S);
       const double rc = rcond_estimate(ws, norm1);
@@ -303,21 +310,35 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
       if (!(rc >= opts.rcond_tol)) {
         ws.cod.setThreshold(opts.rank_tol);
         ws.cod.compute(ws.S);
+        ws.rhs = ws.X.topRows(n + 1).transpose();
         ws.sol = ws.cod.solve(ws.rhs);  // minimum-norm least-squares solution (may allocate)
+        ws.X.topRows(n + 1) = ws.sol.transpose();
         st = kStageMinNorm;
         ++rep.min_norm_stages;
       } else {
-        ws.sol.noalias() = ws.lu.solve(ws.rhs);
+        // Solve S X' = [Y y] in place on the columns of X (each column of X is a
+        // row of [Y y], so every step is a contiguous axpy of length n+1):
+        // P S = L U  =>  X2 = P-permuted columns, then L and U substitutions.
+        const auto& perm = ws.lu.permutationP().indices();
+        for (Index i = 0; i < m; ++i) ws.X2.col(perm[i]) = ws.X.col(i);
+        const Mat& LU = ws.lu.matrixLU();
+        for (Index i = 1; i < m; ++i)
+          for (Index j = 0; j < i; ++j) ws.X2.col(i) -= LU(i, j) * ws.X2.col(j);
+        for (Index i = m - 1; i >= 0; --i) {
+          for (Index j = i + 1; j < m; ++j) ws.X2.col(i) -= LU(i, j) * ws.X2.col(j);
+          ws.X2.col(i) /= LU(i, i);
+        }
+        ws.X.swap(ws.X2);
       }
     }
-    MapRow(out.K.at(b, t), m, n) = ws.sol.leftCols(n);
-    MapVec(out.k.at(b, t), m) = ws.sol.col(n);
+    MapRow(out.K.at(b, t), m, n) = ws.X.topRows(n).transpose();
+    MapVec(out.k.at(b, t), m) = ws.X.row(n).head(m).transpose();
     value_update(g, b, t, out, ws);
     // Every value of the stage must be finite (also on min-norm stages, and zeta / every s^i:
     // an overflow there would otherwise go unflagged at t = 0).
     if (st != kStageNonFinite &&
         !(CMapVec(out.Z.at(b, t), N * n * n).allFinite() && CMapVec(out.zeta.at(b, t), N * n).allFinite() &&
-          CMapVec(out.s.at(b, t), N).allFinite() && ws.sol.allFinite())) {
+          CMapVec(out.s.at(b, t), N).allFinite() && ws.X.topRows(n + 1).allFinite())) {
       st = kStageNonFinite;
       ++rep.nonfinite_stages;
     }
@@ -329,11 +350,11 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
 void evaluate_strategy(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws) {
   const Index n = g.dims.n, m = g.dims.m;
   ws.loaded_A = ws.loaded_B = nullptr;
-  set_terminal(g, b, out);
+  set_terminal(g, b, out, ws);
   for (Index t = g.T - 1; t >= 0; --t) {
     load_dynamics(g, b, t, ws);
-    ws.sol.leftCols(n) = CMapRow(out.K.at(b, t), m, n);
-    ws.sol.col(n) = CMapVec(out.k.at(b, t), m);
+    ws.X.topRows(n) = CMapRow(out.K.at(b, t), m, n).transpose();
+    ws.X.row(n).head(m) = CMapVec(out.k.at(b, t), m).transpose();
     value_update(g, b, t, out, ws);
   }
 }

@@ -111,12 +111,13 @@ struct LQWorkspace {
   LQWorkspace() = default;
   // Column-major; row counts of the matrices used as products' left operands
   // and outputs are padded to a multiple of 8 with zero rows (small_gemm.hpp).
-  Mat Ac, At, F, Ft, Zp, ZF, Znew;  // n x n (padded rows): A, A', F, F', Z^i, Z^i F, F'Z^i F + K'G
-  Mat Bc, ZB, Kt;                       // n x m (padded rows): B, Z^i B^i, K'
-  Mat Bt, Rp, St;                       // m x n, m x m, m x m (padded rows): B', R^i, S'
-  Mat G;                                // m x (n+1) (padded rows): R^i [K k] - 2 [M^i 0]
-  Mat rhsT;                             // (n+1) x m (padded rows): [Y y]'
-  Mat S, rhs, sol;                      // m x m, m x (n+1), m x (n+1): S, [Y y], [K k]
+  Mat Ac, At, F, Ft, ZF, H;  // n x n (padded rows): A, A', F = A - BK, F', Z^i F, F'Z^i F + K'G
+  std::vector<Mat> Zp;       // N x (n x n, padded rows): Z^i of the stage after the current one
+  Mat Bc, ZB;                // n x m (padded rows): B, Z^i B^i
+  Mat Bt, Rp, St;            // m x n, m x m, m x m (padded rows): B', R^i, S'
+  Mat G;                     // m x (n+1) (padded rows): R^i [K k] - 2 [M^i 0]
+  Mat X, X2;                 // (n+1) x m (padded rows): [Y y]' in, solved in place to [K k]'
+  Mat S, rhs, sol;           // m x m, m x (n+1), m x (n+1): S and the min-norm path
   Vec beta, tmp, Rk;
   Vec cx, cy, cz;  // condition-number estimator
   const double* loaded_A = nullptr;  // dynamics currently in Ac/At/Bc/Bt (time-invariant reuse)
