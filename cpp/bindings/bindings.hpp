@@ -5,4 +5,5 @@
 namespace gamesolve_py {
 void bind_lq_game(pybind11::module_& m);
 void bind_entropy(pybind11::module_& m);  // entropy-regularized LQ games (SPEC 4)
+void bind_lq_nash(pybind11::module_& m);  // issue 3
 }  // namespace gamesolve_py
