@@ -27,6 +27,21 @@ def entropy_lq_nash(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, QT: npt.ArrayLike,
     W: npt.ArrayLike | None, tau: float,
 ) -> dict[str, np.ndarray | int | float]: ...
+# ---- issue 3: infinite-horizon LQ Nash (cpp/bindings/bind_lq_nash.cpp)
+def lq_nash(
+    A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, M: npt.ArrayLike | None,
+    dims: Sequence[int], K0: npt.ArrayLike | None, method: int, tol: float, max_iter: int,
+    anderson_depth: int, stall_window: int, polish: bool,
+) -> dict: ...
+def lq_policy_value(
+    A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, M: npt.ArrayLike | None,
+    dims: Sequence[int], K: npt.ArrayLike,
+) -> tuple[np.ndarray | None, float]: ...
+def lq_nash_jacobian(
+    A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, M: npt.ArrayLike | None,
+    dims: Sequence[int], K: npt.ArrayLike,
+) -> tuple[np.ndarray, np.ndarray] | None: ...
+def stein_solve(A: npt.ArrayLike, C: npt.ArrayLike) -> tuple[np.ndarray, float, float]: ...
 
 # closed-loop rollouts of the built-in dynamics (iLQGames, SPEC 6), cpp/bindings/bind_rollout.cpp
 def rollout_feedback(

@@ -1,0 +1,111 @@
+// gamesolve core: feedback Nash equilibria of infinite-horizon LQ games (SPEC 3).
+//
+// Unknowns: a stabilizing K (m x n, u = -K x, rows of player i = K^i) and P^i with
+//     P^i = Q^i + K'R^i K - K'M^i - M^i'K + A_K' P^i A_K,   A_K = A - B K     (P-equation)
+//     row block i of  S K = Y,  S_i = B^i'P^i B + R^i_[i,:],  Y_i = B^i'P^i A + M^i_[i]   (K-equation)
+// R^i is player i's weight on the joint control (m x m), M^i the state-control
+// cross weight (m x n, optional; the guided game of paper 000 eq. 13 uses it).
+//
+// Methods (all from a stabilizing K0):
+//  * Lyapunov iteration (Li & Gajic): P^i(K) by N Stein equations sharing one
+//    Schur factorization of A_K, then K <- S^{-1} Y.
+//  * Riccati iteration: the finite-horizon stage map P <- Phi(P) of SPEC 2 to a
+//    fixed point.
+//  * Newton on F(K) = S(P(K)) K - Y(P(K)) with the exact Jacobian
+//        dF = S dK - [B^i' dP^i A_K]_i,   dP^i = A_K' dP^i A_K + dK'G^i + G^i'dK,
+//        G^i = R^i K - M^i - B'P^i A_K,
+//    and a backtracking line search that keeps A_K stable and decreases ||F||.
+//  * Auto: Anderson-accelerated Riccati iteration, then (on stall, divergence,
+//    loss of stability or a failed certificate) Anderson-accelerated Lyapunov
+//    iteration, Newton (from the best iterate, then from K0), the plain Lyapunov
+//    iteration and the plain / accelerated Riccati iteration from P = Q; the
+//    answer is polished by Newton and certified by the residuals of both
+//    equations and a stability check.
+#pragma once
+
+#include "gamesolve/lq_game.hpp"
+#include "gamesolve/lyapunov.hpp"
+
+#include <string>
+#include <vector>
+
+namespace gamesolve {
+
+/// Time-invariant LQ game data (copied, column-major). M empty means zero.
+struct LQNashProblem {
+  Dims dims;
+  Mat A, B;                 ///< n x n, n x m
+  std::vector<Mat> Q, R, M;  ///< N of n x n, m x m, m x n
+};
+
+/// Build a problem from row-major buffers: A (n,n), B (n,m), Q (N,n,n),
+/// R (N,m,m) joint weights, M (N,m,n) or nullptr. Throws std::invalid_argument
+/// on inconsistent sizes.
+LQNashProblem make_lq_nash_problem(Index n, const std::vector<Index>& control_dims,
+                                   const double* A, const double* B, const double* Q,
+                                   const double* R, const double* M);
+
+enum class NashMethod : int { Auto = 0, Lyapunov = 1, Riccati = 2, Newton = 3 };
+
+/// Status of a solve or of one stage of it.
+enum NashStatus : int {
+  kNashConverged = 0,      ///< certified: residual <= tol
+  kNashMaxIter = 1,        ///< iteration budget exhausted while still making progress
+  kNashStalled = 2,        ///< oscillation or no progress (residual not decreasing)
+  kNashLostStability = 3,  ///< an iterate was not stabilizing (diverged)
+  kNashNonFinite = 4,      ///< overflow / NaN
+  kNashSingular = 5,       ///< singular stacked system S or Newton Jacobian
+  kNashBadStart = 6,       ///< the start K0 is not stabilizing
+  kNashNoStabilizingStart = 7  ///< no stabilizing gain found (pair not stabilizable?)
+};
+
+struct LQNashOptions {
+  NashMethod method = NashMethod::Auto;
+  double tol = 1e-10;   ///< on the certified residual max(res_K, res_P)
+  int max_iter = 1000;  ///< per stage
+  int anderson_depth = 5;
+  int stall_window = 40;  ///< iterations without halving the best residual = stalled
+  bool polish = true;     ///< Auto: Newton polish steps when cheap or needed
+};
+
+/// One stage (method run) of a solve.
+struct NashStage {
+  NashMethod method;
+  bool accelerated;
+  int iterations;
+  int status;
+  double residual;  ///< the stage's own convergence measure at exit
+};
+
+struct LQNashResult {
+  Mat K;                 ///< m x n
+  std::vector<Mat> P;    ///< N of n x n, P = P(K)
+  bool converged = false;
+  int iterations = 0;    ///< over all stages
+  int status = kNashMaxIter;
+  double res_K = 0, res_P = 0, residual = 0;  ///< relative residuals, residual = max
+  double spectral_radius = 0;                 ///< of A - B K
+  std::string method;                         ///< e.g. "riccati+anderson", "newton"
+  std::vector<double> history;                ///< per-iteration residual of each stage, concatenated
+  std::vector<NashStage> stages;
+};
+
+/// Default stabilizing start (SPEC 3): 0 if A is Schur stable, otherwise the
+/// LQR gain of the summed costs with all controls (DARE by the structure-
+/// preserving doubling algorithm). Returns false if no stabilizing gain results.
+bool default_start(const LQNashProblem& pb, Mat& K0);
+
+/// Solve the coupled AREs. K0 (m x n) may be empty (then `default_start`).
+/// Never throws on numerical failure: inspect `status` / `converged`.
+LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0, const LQNashOptions& opts = {});
+
+/// Value matrices P^i(K) of a stabilizing K (Stein equations) and the
+/// residuals; returns false (P untouched) if A - B K is not Schur stable.
+bool lq_policy_value(const LQNashProblem& pb, const Mat& K, std::vector<Mat>& P,
+                     double* spectral_radius = nullptr);
+
+/// Jacobian of F(K) = S(P(K)) K - Y(P(K)) with respect to vec(K) (row-major
+/// vec, (m n) x (m n)), at a stabilizing K. Returns false if not stabilizing.
+bool lq_nash_jacobian(const LQNashProblem& pb, const Mat& K, Mat& J, Mat* F = nullptr);
+
+}  // namespace gamesolve

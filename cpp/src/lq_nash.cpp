@@ -1,0 +1,734 @@
+// Infinite-horizon LQ Nash: Lyapunov, Riccati and Newton iterations, Anderson
+// acceleration and the Auto strategy. See lq_nash.hpp for the equations.
+#include "gamesolve/lq_nash.hpp"
+
+#include <Eigen/Cholesky>
+#include <Eigen/LU>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+
+namespace gamesolve {
+namespace {
+
+constexpr double kTiny = std::numeric_limits<double>::min();
+using CMat = Eigen::MatrixXcd;
+
+// Symmetrize a square matrix in place (no temporaries).
+template <class M>
+void symmetrize(M& P) {
+  for (Index j = 0; j < P.cols(); ++j)
+    for (Index i = j + 1; i < P.rows(); ++i) {
+      const double v = 0.5 * (P(i, j) + P(j, i));
+      P(i, j) = v;
+      P(j, i) = v;
+    }
+}
+
+// ---------------------------------------------------------------- workspace
+struct Work {
+  const LQNashProblem& pb;
+  Index N, n, m;
+  SteinSolver stein;
+  Mat AK, Ak, S, Y, Kn, C, tmp_nn, tmp_mn, BtP;
+  bool schur_valid = false;
+  Eigen::PartialPivLU<Mat> lu;
+  explicit Work(const LQNashProblem& p)
+      : pb(p), N(p.dims.N), n(p.dims.n), m(p.dims.m), stein(p.dims.n), AK(n, n), S(m, m),
+        Y(m, n), Kn(m, n), C(n, n), tmp_nn(n, n), tmp_mn(m, n), BtP(m, n), lu(m) {}
+
+  bool has_M() const { return !pb.M.empty(); }
+
+  // C = Q^i + K'R^i K - K'M^i - M^i'K
+  void stage_cost(Index i, const Mat& K, Mat& out) {
+    tmp_mn.noalias() = pb.R[i] * K;
+    out = pb.Q[i];
+    out.noalias() += K.transpose() * tmp_mn;
+    if (has_M()) {
+      tmp_nn.noalias() = K.transpose() * pb.M[i];
+      out -= tmp_nn + tmp_nn.transpose();
+    }
+  }
+
+  // P^i(K) by squared Smith doubling, X <- X + A_k' X A_k, A_k <- A_k^2, which
+  // needs only matrix products and stops once ||A_k||_F^2 <= 1e-18 (so the
+  // neglected tail is below round-off and rho(A_K) < 1 is certified). Falls back
+  // to the Schur solver when the doubling does not settle in 20 squarings (rho
+  // near 1, strong non-normality) -- which also decides stability exactly.
+  // Returns false if A_K is not Schur stable.
+  bool evaluate(const Mat& K, std::vector<Mat>& P) {
+    AK = pb.A;
+    AK.noalias() -= pb.B * K;
+    if (!AK.allFinite()) return false;
+    schur_valid = false;
+    Ak = AK;
+    for (Index i = 0; i < N; ++i) stage_cost(i, K, P[i]);
+    for (int k = 0; k < 20; ++k) {
+      const double a2 = Ak.squaredNorm();
+      if (!(a2 < 1e30)) break;
+      if (a2 <= 1e-18) {
+        for (Index i = 0; i < N; ++i) symmetrize(P[i]);
+        return true;
+      }
+      for (Index i = 0; i < N; ++i) {
+        tmp_nn.noalias() = P[i] * Ak;
+        P[i].noalias() += Ak.transpose() * tmp_nn;
+      }
+      tmp_nn.noalias() = Ak * Ak;
+      Ak.swap(tmp_nn);
+    }
+    return evaluate_schur(K, P);
+  }
+
+  // P^i(K) by the Schur (Bartels-Stewart) solver; leaves the factorization of
+  // A_K in `stein` (Newton needs it).
+  bool evaluate_schur(const Mat& K, std::vector<Mat>& P) {
+    AK = pb.A;
+    AK.noalias() -= pb.B * K;
+    schur_valid = false;
+    if (!AK.allFinite() || !stein.factor(AK) || !(stein.spectral_radius() < 1.0)) return false;
+    schur_valid = true;
+    for (Index i = 0; i < N; ++i) {
+      stage_cost(i, K, C);
+      stein.solve(C, P[i]);
+    }
+    return true;
+  }
+
+  // Stacked S, Y of SPEC 2/3 from P.
+  void build_SY(const std::vector<Mat>& P) {
+    for (Index i = 0; i < N; ++i) {
+      const Index o = pb.dims.off[i], mi = pb.dims.m_i[i];
+      BtP.middleRows(o, mi).noalias() = pb.B.middleCols(o, mi).transpose() * P[i];
+    }
+    S.noalias() = BtP * pb.B;
+    Y.noalias() = BtP * pb.A;
+    for (Index i = 0; i < N; ++i) {
+      const Index o = pb.dims.off[i], mi = pb.dims.m_i[i];
+      S.middleRows(o, mi) += pb.R[i].middleRows(o, mi);
+      if (has_M()) Y.middleRows(o, mi) += pb.M[i].middleRows(o, mi);
+    }
+  }
+
+  // K <- S^{-1} Y; false if S is (numerically) singular.
+  bool solve_K(Mat& K) {
+    lu.compute(S);
+    const double rc = lu.rcond();
+    if (!(rc > 1e-14)) return false;
+    K.noalias() = lu.solve(Y);
+    return K.allFinite();
+  }
+
+  // Relative residual of the K-equation at (K, P).
+  double res_K(const Mat& K, const std::vector<Mat>& P) {
+    build_SY(P);
+    tmp_mn.noalias() = S * K;
+    const double num = (tmp_mn - Y).norm();
+    const double den = std::max({Y.norm(), tmp_mn.norm(), kTiny});
+    return num / den;
+  }
+
+  // Relative residual of the P-equations at (K, P) (A_K must be current).
+  double res_P(const Mat& K, const std::vector<Mat>& P) {
+    double r = 0;
+    for (Index i = 0; i < N; ++i) {
+      stage_cost(i, K, C);
+      tmp_nn.noalias() = P[i] * AK;
+      C.noalias() += AK.transpose() * tmp_nn;
+      r = std::max(r, (C - P[i]).norm() / std::max(P[i].norm(), kTiny));
+    }
+    return r;
+  }
+
+  // Riccati stage map: P -> Phi(P); also returns the stage K. False if S singular.
+  bool riccati_map(const std::vector<Mat>& P, std::vector<Mat>& Pn, Mat& K) {
+    build_SY(P);
+    if (!solve_K(K)) return false;
+    AK = pb.A;
+    AK.noalias() -= pb.B * K;
+    for (Index i = 0; i < N; ++i) {
+      stage_cost(i, K, Pn[i]);
+      tmp_nn.noalias() = P[i] * AK;
+      Pn[i].noalias() += AK.transpose() * tmp_nn;
+      symmetrize(Pn[i]);
+    }
+    return true;
+  }
+};
+
+// --------------------------------------------------------- Anderson mixing
+// Type-II Anderson acceleration of x <- g(x) with depth d (circular history of
+// differences, least squares by regularized normal equations).
+struct Anderson {
+  Index L, d, count = 0, head = 0;
+  Mat dF, dG;
+  Vec f, f_prev, g_prev, gamma, rhs;
+  Mat H;
+  Eigen::LDLT<Mat> ldlt;
+  Anderson(Index len, Index depth)
+      : L(len), d(depth), dF(len, depth), dG(len, depth), f(len), f_prev(len), g_prev(len), gamma(depth),
+        rhs(depth), H(depth, depth), ldlt(depth) {}
+  void reset() { count = 0; head = 0; }
+  // Given x and g = g(x), overwrite x with the next iterate (the first step is plain).
+  template <class V>
+  void step(V& x, const Vec& g) {
+    if (d == 0) { x = g; return; }
+    f = g - x;
+    if (count > 0) {
+      dF.col(head) = f - f_prev;
+      dG.col(head) = g - g_prev;
+      head = (head + 1) % d;
+    }
+    f_prev = f;
+    g_prev = g;
+    const Index k = std::min<Index>(count, d);
+    ++count;
+    if (k == 0) { x = g; return; }
+    auto F = dF.leftCols(k);
+    H.topLeftCorner(k, k).noalias() = F.transpose() * F;
+    const double reg = 1e-13 * std::max(H.topLeftCorner(k, k).trace(), kTiny);
+    H.topLeftCorner(k, k).diagonal().array() += reg;
+    rhs.head(k).noalias() = F.transpose() * f;
+    ldlt.compute(H.topLeftCorner(k, k));
+    gamma.head(k) = ldlt.solve(rhs.head(k));
+    if (!gamma.head(k).allFinite()) { x = g; reset(); return; }
+    x = g;
+    x.noalias() -= dG.leftCols(k) * gamma.head(k);
+  }
+};
+
+void pack(const std::vector<Mat>& P, Vec& v) {
+  const Index n2 = P[0].size();
+  for (size_t i = 0; i < P.size(); ++i) v.segment(i * n2, n2) = Eigen::Map<const Vec>(P[i].data(), n2);
+}
+void unpack(const Vec& v, std::vector<Mat>& P) {
+  const Index n2 = P[0].size();
+  for (size_t i = 0; i < P.size(); ++i) {
+    P[i] = Eigen::Map<const Mat>(v.data() + i * n2, P[i].rows(), P[i].cols());
+    symmetrize(P[i]);
+  }
+}
+
+struct StageOut {
+  Mat K;
+  std::vector<Mat> P;  ///< value matrices paired with K (empty: not available)
+  int iterations = 0;
+  int status = kNashMaxIter;
+  double residual = std::numeric_limits<double>::infinity();
+};
+
+// Progress monitor shared by the iterations: stall (no halving of the best
+// residual within `window` iterations) and divergence.
+struct Monitor {
+  double best = std::numeric_limits<double>::infinity();
+  int best_it = 0, window;
+  explicit Monitor(int w) : window(w) {}
+  // Returns a status if the iteration should stop for lack of progress, else -1.
+  int update(double r, int it) {
+    if (!std::isfinite(r)) return kNashNonFinite;
+    if (r < 0.5 * best) { best = r; best_it = it; }
+    else if (r < best) best = r;
+    if (r > 1e12 * std::max(best, 1e-300) && r > 1e6) return kNashStalled;
+    if (it - best_it >= window) return kNashStalled;
+    return -1;
+  }
+};
+
+// ------------------------------------------------------------ Riccati stage
+StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int max_iter,
+                       bool accelerate, const LQNashOptions& o, std::vector<double>& hist) {
+  const Index N = w.N, n = w.n;
+  std::vector<Mat> P = P0, Pn = P0;
+  StageOut out;
+  out.K = Mat::Zero(w.m, n);
+  Vec x(N * n * n), g(N * n * n);
+  pack(P, x);
+  Anderson aa(N * n * n, accelerate ? o.anderson_depth : 0);
+  Monitor mon(o.stall_window);
+  double best = std::numeric_limits<double>::infinity();
+  Mat Kbest = out.K;
+  for (int it = 1; it <= max_iter; ++it) {
+    unpack(x, P);
+    if (!w.riccati_map(P, Pn, out.K)) {
+      if (accelerate && aa.count > 1) {  // retry from the last plain iterate
+        aa.reset();
+        x = aa.g_prev;
+        continue;
+      }
+      out.status = kNashSingular;
+      out.iterations = it;
+      return out;
+    }
+    pack(Pn, g);
+    const double r = (g - x).norm() / std::max(g.norm(), kTiny);
+    hist.push_back(r);
+    out.iterations = it;
+    out.residual = r;
+    if (r < best) { best = r; Kbest = out.K; out.P = Pn; }
+    if (r <= target) { out.status = kNashConverged; return out; }
+    const int s = mon.update(r, it);
+    if (s >= 0) { out.status = s; out.K = Kbest; return out; }
+    if (accelerate && r > 1e3 * best) aa.reset();
+    aa.step(x, g);
+    if (!x.allFinite()) { aa.reset(); x = g; }
+  }
+  out.status = kNashMaxIter;
+  out.K = Kbest;
+  return out;
+}
+
+// ----------------------------------------------------------- Lyapunov stage
+StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, bool accelerate,
+                        const LQNashOptions& o, std::vector<double>& hist) {
+  const Index m = w.m, n = w.n;
+  std::vector<Mat> P(w.N, Mat(n, n));
+  StageOut out;
+  out.K = K0;
+  Mat K = K0, Kn(m, n);
+  Vec x(m * n), g(m * n);
+  x = Eigen::Map<const Vec>(K.data(), m * n);
+  Anderson aa(m * n, accelerate ? o.anderson_depth : 0);
+  Monitor mon(o.stall_window);
+  double best = std::numeric_limits<double>::infinity();
+  for (int it = 1; it <= max_iter; ++it) {
+    K = Eigen::Map<const Mat>(x.data(), m, n);
+    if (!w.evaluate(K, P)) {
+      if (accelerate && aa.count > 1) {  // the extrapolated K lost stability: plain step
+        aa.reset();
+        x = aa.g_prev;
+        continue;
+      }
+      out.status = kNashLostStability;
+      out.iterations = it;
+      return out;
+    }
+    w.build_SY(P);
+    if (!w.solve_K(Kn)) { out.status = kNashSingular; out.iterations = it; return out; }
+    g = Eigen::Map<const Vec>(Kn.data(), m * n);
+    const double r = (g - x).norm() / std::max(g.norm(), 1.0);
+    hist.push_back(r);
+    out.iterations = it;
+    out.residual = r;
+    if (r < best) { best = r; out.K = K; }
+    if (r <= target) { out.status = kNashConverged; out.K = Kn; out.P = P; return out; }
+    const int s = mon.update(r, it);
+    if (s >= 0) { out.status = s; return out; }
+    aa.step(x, g);
+    if (!x.allFinite()) { aa.reset(); x = g; }
+  }
+  out.status = kNashMaxIter;
+  return out;
+}
+
+// ------------------------------------------------------------------ Newton
+// F(K) and, if J != nullptr, its Jacobian at K; requires w.evaluate(K, P) done.
+void newton_system(Work& w, const Mat& K, const std::vector<Mat>& P, Mat& F, Mat* J) {
+  const Index N = w.N, n = w.n, m = w.m;
+  w.build_SY(P);
+  F.noalias() = w.S * K;
+  F -= w.Y;
+  if (!J) return;
+  const CMat& U = w.stein.U();
+  CMat UA = U.adjoint() * w.AK.cast<std::complex<double>>();
+  J->setZero(m * n, m * n);
+  CMat Ct(n, n);
+  std::vector<Mat> G(N);
+  std::vector<CMat> GU(N), BU(N);
+  for (Index i = 0; i < N; ++i) {
+    G[i] = w.pb.R[i] * K;
+    if (w.has_M()) G[i] -= w.pb.M[i];
+    G[i].noalias() -= w.pb.B.transpose() * (P[i] * w.AK);
+    GU[i] = G[i].cast<std::complex<double>>() * U;
+    BU[i] = w.pb.B.middleCols(w.pb.dims.off[i], w.pb.dims.m_i[i]).transpose().cast<std::complex<double>>() * U;
+  }
+  for (Index a = 0; a < m; ++a)
+    for (Index b = 0; b < n; ++b) {
+      const Index col = a * n + b;
+      for (Index r = 0; r < m; ++r) (*J)(r * n + b, col) += w.S(r, a);
+      auto ub = U.row(b);
+      for (Index i = 0; i < N; ++i) {
+        auto v = GU[i].row(a);
+        // U^*(e_b g' + g e_b')U = ub^* v + v^* ub
+        Ct.noalias() = ub.adjoint() * v;
+        Ct.noalias() += v.adjoint() * ub;
+        w.stein.solve_schur(Ct);
+        const Index o = w.pb.dims.off[i], mi = w.pb.dims.m_i[i];
+        Mat blk = (BU[i] * Ct * UA).real();  // B^i' dP^i A_K, m_i x n
+        for (Index r = 0; r < mi; ++r)
+          for (Index c = 0; c < n; ++c) (*J)((o + r) * n + c, col) -= blk(r, c);
+      }
+    }
+}
+
+StageOut newton_stage(Work& w, const Mat& K0, double target, int max_iter, std::vector<double>& hist,
+                      bool* stable_start = nullptr) {
+  const Index m = w.m, n = w.n;
+  std::vector<Mat> P(w.N, Mat(n, n)), Pt(w.N, Mat(n, n));
+  StageOut out;
+  out.K = K0;
+  Mat K = K0, F(m, n), Ft(m, n), J, Kt(m, n);
+  if (!w.evaluate_schur(K, P)) {
+    if (stable_start) *stable_start = false;
+    out.status = kNashBadStart;
+    return out;
+  }
+  if (stable_start) *stable_start = true;
+  newton_system(w, K, P, F, nullptr);
+  double fn = F.norm();
+  auto rel = [&](double f) { return f / std::max({w.Y.norm(), (w.S * K).norm(), kTiny}); };
+  double r = rel(fn);
+  Eigen::PartialPivLU<Mat> lu;
+  for (int it = 1; it <= max_iter; ++it) {
+    if (r <= target) { out.status = kNashConverged; out.K = K; out.residual = r; return out; }
+    if (!w.schur_valid) w.evaluate_schur(K, P);
+    newton_system(w, K, P, F, &J);
+    lu.compute(J);
+    if (!(lu.rcond() > 1e-15)) { out.status = kNashSingular; out.iterations = it; out.residual = r; out.K = K; return out; }
+    Vec rhs(m * n);  // row-major vec of -F
+    for (Index a = 0; a < m; ++a)
+      for (Index b = 0; b < n; ++b) rhs(a * n + b) = -F(a, b);
+    Vec dk = lu.solve(rhs);
+    double alpha = 1.0;
+    bool accepted = false;
+    for (int ls = 0; ls < 30; ++ls, alpha *= 0.5) {
+      for (Index a = 0; a < m; ++a)
+        for (Index b = 0; b < n; ++b) Kt(a, b) = K(a, b) + alpha * dk(a * n + b);
+      if (!w.evaluate(Kt, Pt)) continue;
+      newton_system(w, Kt, Pt, Ft, nullptr);
+      const double ft = Ft.norm();
+      if (std::isfinite(ft) && ft <= (1.0 - 1e-4 * alpha) * fn) {
+        K = Kt; P = Pt; F = Ft; fn = ft; accepted = true;
+        break;
+      }
+    }
+    out.iterations = it;
+    if (!accepted) {
+      w.evaluate_schur(K, P);
+      newton_system(w, K, P, F, nullptr);
+      out.status = kNashStalled; out.K = K; out.residual = r;
+      hist.push_back(r);
+      return out;
+    }
+    r = rel(fn);
+    hist.push_back(r);
+  }
+  out.K = K;
+  out.residual = r;
+  out.status = r <= target ? kNashConverged : kNashMaxIter;
+  return out;
+}
+
+// Certify K: P = P(K), both residuals, spectral radius.
+bool certify(Work& w, const Mat& K, LQNashResult& res, double tol) {
+  res.K = K;
+  res.P.assign(w.N, Mat::Zero(w.n, w.n));
+  if (!K.allFinite() || !w.evaluate(K, res.P)) {
+    res.spectral_radius = std::numeric_limits<double>::infinity();
+    res.res_K = res.res_P = res.residual = std::numeric_limits<double>::infinity();
+    return false;
+  }
+  res.spectral_radius = w.schur_valid ? w.stein.spectral_radius() : -1.0;  // -1: stable, not computed
+  res.res_P = w.res_P(K, res.P);
+  res.res_K = w.res_K(K, res.P);
+  res.residual = std::max(res.res_K, res.res_P);
+  return res.residual <= tol;
+}
+
+// Schur stability of A by repeated squaring (||A^(2^k)|| -> 0), with the Schur
+// form as the referee when squaring is inconclusive.
+bool is_schur_stable(const Mat& A) {
+  Mat Ak = A, T(A.rows(), A.cols());
+  for (int k = 0; k < 20; ++k) {
+    const double a2 = Ak.squaredNorm();
+    if (!(a2 < 1e30)) break;
+    if (a2 <= 1e-18) return true;
+    T.noalias() = Ak * Ak;
+    Ak.swap(T);
+  }
+  SteinSolver st(A.rows());
+  return A.allFinite() && st.factor(A) && st.spectral_radius() < 1.0;
+}
+
+// Certify an iterate pair (K, P): residuals of both equations at (K, P) and
+// Schur stability of A_K by squaring. Cheaper than `certify` (no Stein solve).
+bool certify_pair(Work& w, const Mat& K, const std::vector<Mat>& P, LQNashResult& res, double tol) {
+  if (P.empty() || !K.allFinite()) return false;
+  w.AK = w.pb.A;
+  w.AK.noalias() -= w.pb.B * K;
+  const double rp = w.res_P(K, P), rk = w.res_K(K, P);
+  if (!(std::max(rp, rk) <= tol) || !is_schur_stable(w.AK)) return false;
+  res.K = K;
+  res.P = P;
+  res.res_P = rp;
+  res.res_K = rk;
+  res.residual = std::max(rp, rk);
+  res.spectral_radius = -1.0;
+  return true;
+}
+
+const char* method_name(NashMethod m, bool acc) {
+  switch (m) {
+    case NashMethod::Lyapunov: return acc ? "lyapunov+anderson" : "lyapunov";
+    case NashMethod::Riccati: return acc ? "riccati+anderson" : "riccati";
+    case NashMethod::Newton: return "newton";
+    default: return "auto";
+  }
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------ public
+LQNashProblem make_lq_nash_problem(Index n, const std::vector<Index>& control_dims, const double* A,
+                                   const double* B, const double* Q, const double* R, const double* M) {
+  LQNashProblem pb;
+  pb.dims = Dims(n, control_dims);
+  const Index N = pb.dims.N, m = pb.dims.m;
+  if (!A || !B || !Q || !R) throw std::invalid_argument("lq_nash: A, B, Q and R are required");
+  pb.A = CMapRow(A, n, n);
+  pb.B = CMapRow(B, n, m);
+  for (Index i = 0; i < N; ++i) {
+    pb.Q.push_back(CMapRow(Q + i * n * n, n, n));
+    pb.R.push_back(CMapRow(R + i * m * m, m, m));
+    if (M) pb.M.push_back(CMapRow(M + i * m * n, m, n));
+  }
+  return pb;
+}
+
+bool lq_policy_value(const LQNashProblem& pb, const Mat& K, std::vector<Mat>& P, double* rho) {
+  Work w(pb);
+  std::vector<Mat> Pt(w.N, Mat(w.n, w.n));
+  const bool ok = w.evaluate(K, Pt);
+  if (rho) *rho = w.schur_valid ? w.stein.spectral_radius() : (ok ? -1.0 : std::numeric_limits<double>::infinity());
+  if (ok) P = Pt;
+  return ok;
+}
+
+bool lq_nash_jacobian(const LQNashProblem& pb, const Mat& K, Mat& J, Mat* F) {
+  Work w(pb);
+  std::vector<Mat> P(w.N, Mat(w.n, w.n));
+  if (!w.evaluate_schur(K, P)) return false;
+  Mat Ft(w.m, w.n);
+  newton_system(w, K, P, Ft, &J);
+  if (F) *F = Ft;
+  return true;
+}
+
+bool default_start(const LQNashProblem& pb, Mat& K0) {
+  const Index n = pb.dims.n, m = pb.dims.m, N = pb.dims.N;
+  K0 = Mat::Zero(m, n);
+  if (is_schur_stable(pb.A)) return true;
+  // Summed costs: Qs, Rs (joint sum, or block-diagonal own blocks if not PD), Ms.
+  Mat Qs = Mat::Zero(n, n), Rs = Mat::Zero(m, m), Ms = Mat::Zero(m, n);
+  for (Index i = 0; i < N; ++i) {
+    Qs += pb.Q[i];
+    Rs += pb.R[i];
+    if (!pb.M.empty()) Ms += pb.M[i];
+  }
+  Eigen::LLT<Mat> llt(0.5 * (Rs + Rs.transpose()));
+  if (llt.info() != Eigen::Success) {
+    Rs.setZero();
+    for (Index i = 0; i < N; ++i) {
+      const Index o = pb.dims.off[i], mi = pb.dims.m_i[i];
+      Rs.block(o, o, mi, mi) = pb.R[i].block(o, o, mi, mi);
+    }
+    llt.compute(Rs);
+    if (llt.info() != Eigen::Success) return false;
+  }
+  // Remove the cross term: u = v - Rs^{-1} Ms x.
+  Mat RiM = llt.solve(Ms);
+  Mat Ah = pb.A - pb.B * RiM;
+  Mat H = Qs - Ms.transpose() * RiM;
+  H = 0.5 * (H + H.transpose()).eval();
+  Mat G = pb.B * llt.solve(pb.B.transpose());
+  // Structure-preserving doubling: A_{k+1} = A W^-1 A, G_{k+1} = G + A W^-1 G A',
+  // H_{k+1} = H + A' H W^-1 A, W = I + G H; H -> stabilizing DARE solution.
+  Mat Ak = Ah, I = Mat::Identity(n, n);
+  Eigen::PartialPivLU<Mat> lu(n);
+  for (int it = 0; it < 100; ++it) {
+    lu.compute(I + G * H);
+    Mat WA = lu.solve(Ak);             // W^-1 A
+    Mat WG = lu.solve(G);              // W^-1 G
+    Mat Hn = H + Ak.transpose() * H * WA;
+    G = G + Ak * WG * Ak.transpose();
+    Ak = Ak * WA;
+    Hn = 0.5 * (Hn + Hn.transpose()).eval();
+    G = 0.5 * (G + G.transpose()).eval();
+    if (!Hn.allFinite()) return false;
+    const double d = (Hn - H).norm();
+    H = Hn;
+    if (d <= 1e-14 * std::max(H.norm(), kTiny)) break;
+  }
+  Mat Sm = Rs + pb.B.transpose() * H * pb.B;
+  K0 = Sm.partialPivLu().solve(pb.B.transpose() * H * pb.A + Ms);
+  if (!K0.allFinite()) return false;
+  return is_schur_stable(pb.A - pb.B * K0);
+}
+
+LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOptions& o) {
+  Work w(pb);
+  const Index N = w.N, n = w.n, m = w.m;
+  LQNashResult res;
+  res.method = method_name(o.method, false);
+  const bool user_start = K0_in.size() != 0;
+  const int window = o.stall_window > 0 ? o.stall_window : (o.method == NashMethod::Auto ? 40 : 200);
+  LQNashOptions oo = o;
+  oo.stall_window = window;
+  Mat K0 = K0_in;
+  bool have_K0 = user_start;
+  auto need_K0 = [&]() -> bool {  // the default stabilizing start, computed on demand
+    if (!have_K0) {
+      if (!default_start(pb, K0)) {
+        res.status = kNashNoStabilizingStart;
+        certify(w, K0, res, o.tol);
+        return false;
+      }
+      have_K0 = true;
+    }
+    return true;
+  };
+  std::vector<Mat> P(N, Mat(n, n));
+  if (user_start && !w.evaluate(K0, P)) {
+    res.status = kNashBadStart;
+    certify(w, K0, res, o.tol);
+    return res;
+  }
+  // Riccati start: P(K0) (K0 given or the default start); only an explicit
+  // Riccati run without K0 starts the finite-horizon way, from P = Q.
+  if (!user_start) {
+    if (o.method == NashMethod::Riccati) {
+      P = pb.Q;
+    } else {
+      if (!need_K0()) return res;
+      if (!w.evaluate(K0, P)) {
+        res.status = kNashNoStabilizingStart;
+        certify(w, K0, res, o.tol);
+        return res;
+      }
+    }
+  }
+  auto record = [&](NashMethod mth, bool acc, const StageOut& s) {
+    res.stages.push_back({mth, acc, s.iterations, s.status, s.residual});
+    res.iterations += s.iterations;
+  };
+  // Certified answer of a stage: the iterate pair if it certifies, else P(K).
+  auto certify_stage = [&](const StageOut& s) {
+    if (certify_pair(w, s.K, s.P, res, o.tol)) return true;
+    return certify(w, s.K, res, o.tol);
+  };
+  const double inner = std::max(1e-3 * o.tol, 1e-15);
+  if (o.method != NashMethod::Auto) {
+    StageOut s;
+    if (o.method == NashMethod::Riccati) {
+      s = riccati_stage(w, P, inner, o.max_iter, false, oo, res.history);
+    } else {
+      if (!need_K0()) return res;
+      if (o.method == NashMethod::Lyapunov) s = lyapunov_stage(w, K0, inner, o.max_iter, false, oo, res.history);
+      else s = newton_stage(w, K0, 0.1 * o.tol, o.max_iter, res.history);
+    }
+    record(o.method, false, s);
+    const bool ok = certify_stage(s);
+    res.converged = ok && s.status == kNashConverged;
+    res.status = res.converged ? kNashConverged : (s.status == kNashConverged ? kNashStalled : s.status);
+    return res;
+  }
+  // ---- Auto: a sequence of attempts, stopping at the first certified answer.
+  //   1. Anderson-accelerated Riccati iteration from P(K0);
+  //   2. Anderson-accelerated Lyapunov iteration from the best stabilizing K so far;
+  //   3. Newton from the best stabilizing K so far, then from K0;
+  //   4. the plain Lyapunov iteration from K0 and the plain / accelerated Riccati
+  //      iteration from P = Q (slower, but they converge on some games where the
+  //      accelerated or Newton iterations stall).
+  // "Best" = smallest certified residual among stabilizing candidates.
+  Mat K = K0, Kbest = K0;
+  double best = std::numeric_limits<double>::infinity();
+  bool ok = false;
+  std::string name;
+  LQNashResult best_res;  // K, P and residuals of the best candidate
+  auto consider = [&](NashMethod mth, bool acc, const StageOut& s, const char* label) {
+    record(mth, acc, s);
+    res.status = s.status;
+    if (s.status == kNashSingular || s.status == kNashNonFinite || s.K.size() == 0) return;
+    const bool c = certify_stage(s);
+    if (res.residual < best && res.spectral_radius < 1.0) {
+      best = res.residual;
+      Kbest = s.K;
+      name = label;
+      best_res.K = res.K;
+      best_res.P = res.P;
+      best_res.res_K = res.res_K;
+      best_res.res_P = res.res_P;
+      best_res.residual = res.residual;
+      best_res.spectral_radius = res.spectral_radius;
+    }
+    ok = ok || c;
+  };
+  consider(NashMethod::Riccati, true, riccati_stage(w, P, inner, o.max_iter, true, oo, res.history),
+           "riccati+anderson");
+  if (!ok) {
+    const Mat Ks = std::isfinite(best) ? Kbest : K0;
+    consider(NashMethod::Lyapunov, true, lyapunov_stage(w, Ks, inner, o.max_iter, true, oo, res.history),
+             "lyapunov+anderson");
+  }
+  const int newton_iter = std::min(o.max_iter, 100);
+  if (!ok && std::isfinite(best))
+    consider(NashMethod::Newton, false, newton_stage(w, Kbest, 0.1 * o.tol, newton_iter, res.history), "newton");
+  if (!ok) consider(NashMethod::Newton, false, newton_stage(w, K0, 0.1 * o.tol, newton_iter, res.history), "newton");
+  LQNashOptions patient = oo;  // the slow fallbacks get a longer stall window
+  patient.stall_window = std::max(oo.stall_window, 200);
+  if (!ok)
+    consider(NashMethod::Lyapunov, false, lyapunov_stage(w, K0, inner, o.max_iter, false, patient, res.history),
+             "lyapunov");
+  if (!ok) {
+    consider(NashMethod::Riccati, false, riccati_stage(w, pb.Q, inner, o.max_iter, false, patient, res.history),
+             "riccati");
+  }
+  if (!ok) {
+    consider(NashMethod::Riccati, true, riccati_stage(w, pb.Q, inner, o.max_iter, true, patient, res.history),
+             "riccati+anderson");
+  }
+  // Report the best candidate (certified if ok).
+  if (std::isfinite(best)) {
+    K = Kbest;
+    res.K = best_res.K;
+    res.P = best_res.P;
+    res.res_K = best_res.res_K;
+    res.res_P = best_res.res_P;
+    res.residual = best_res.residual;
+    res.spectral_radius = best_res.spectral_radius;
+  } else {
+    K = K0;
+    certify(w, K, res, o.tol);
+  }
+  ok = res.residual <= o.tol && res.spectral_radius < 1.0;
+  if (name.empty()) name = "riccati+anderson";
+  // Newton polish: always when the Jacobian is cheap, else only if needed.
+  const bool cheap = double(m * n) * double(m * n) * N <= 4096.0;
+  if (o.polish && res.spectral_radius < 1.0 && (cheap || !ok)) {
+    for (int p = 0; p < 3; ++p) {
+      LQNashResult trial;
+      std::vector<double> h;
+      StageOut s = newton_stage(w, K, 0.0, 1, h);
+      if (s.iterations == 0 || (certify(w, s.K, trial, o.tol), !(trial.residual < res.residual))) break;
+      const double before = res.residual;
+      trial.iterations = res.iterations + 1;
+      trial.history = std::move(res.history);
+      trial.history.push_back(trial.residual);
+      trial.stages = std::move(res.stages);
+      trial.stages.push_back({NashMethod::Newton, false, 1, kNashConverged, trial.residual});
+      trial.status = res.status;
+      res = std::move(trial);
+      K = s.K;
+      if (name.find("newton") == std::string::npos) name += "+newton";
+      ok = res.residual <= o.tol;
+      if (res.residual > 0.1 * before) break;  // at round-off
+    }
+  }
+  res.converged = ok && res.residual <= o.tol && res.spectral_radius < 1.0;
+  res.status = res.converged ? kNashConverged : (res.status == kNashConverged ? kNashStalled : res.status);
+  res.method = name;
+  return res;
+}
+
+}  // namespace gamesolve

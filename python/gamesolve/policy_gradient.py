@@ -1,0 +1,274 @@
+"""Policy-gradient analysis of infinite-horizon LQ games (paper 000 III-IV, SPEC 3).
+
+Notation as in :mod:`gamesolve.lq_nash`: u = -K x, K (m x n) stacks the
+players' gains, A_K = A - B K, Sigma0 = E[x0 x0'] (n x n). For a stabilizing K
+
+    P_K^i   = Q^i + K'R^i K + A_K' P_K^i A_K            (value, Stein equation)
+    Sigma_K = Sigma0 + A_K Sigma_K A_K'                 (state second moment)
+    J^i(K)  = tr(P_K^i Sigma0)
+    w_i(K)  = grad_{K^i} J^i = 2 (R^i_[i,:] K - B^i' P_K^i A_K) Sigma_K   (paper 000 eq. 12)
+
+(with own-control weights R^i_[i,:] K = R^{ii} K^i). The guided pseudo-
+gradient (paper 000 eq. 13, Lemma 2 proof) adds 2 rho R^{ii} (K^i - Kg^i) Sigma_K
+to w_i, with P_K^i the guided value; it is the pseudo-gradient of the LQ game
+with the substitution of SPEC 3 (:func:`gamesolve.lq_nash.guided_cost_data`),
+which is how it is computed here.
+
+Simultaneous policy gradient (paper 000 eq. 7): K <- K - eta w(K).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _core
+from ._validate import as_float_array, check_shape, check_symmetric
+from .errors import InputError
+from .lq_nash import _prepare, guided_cost_data
+
+__all__ = ["lq_cost", "pseudo_gradient", "pseudo_gradient_jacobian", "PGTrajectory", "simulate_policy_gradient"]
+
+
+def _game(A, B, Q, R, K_guide, rho, dims):
+    if K_guide is None:
+        if rho != 0:
+            raise InputError(f"rho = {rho} needs K_guide (the guiding policy), got None")
+        A, B, Q, Rj, dims, _ = _prepare(A, B, Q, R, dims)
+        return A, B, Q, Rj, None, dims
+    A, B, Qh, Rh, M, dims, _ = guided_cost_data(A, B, Q, R, K_guide, rho, dims)
+    return A, B, Qh, Rh, M, dims
+
+
+def _check_K(K, m, n, name="K"):
+    K = as_float_array(name, K, ndim=2)
+    check_shape(name, K, (m, n))
+    return K
+
+
+def _check_sigma(Sigma0, n):
+    S = as_float_array("Sigma0", Sigma0, ndim=(1, 2))
+    if S.ndim == 1:
+        check_shape("Sigma0", S, (n,))
+        S = np.outer(S, S)
+    check_shape("Sigma0", S, (n, n))
+    check_symmetric("Sigma0", S)
+    return S
+
+
+def _value(A, B, Q, Rj, M, dims, K):
+    P, _ = _core.lq_policy_value(A, B, Q, Rj, M, list(dims), K)
+    if P is None:
+        rho = float(np.max(np.abs(np.linalg.eigvals(A - B @ K))))
+        raise InputError(f"K is not stabilizing: spectral radius of A - B K is {rho:.6g} >= 1")
+    return P
+
+
+def _sigma_K(AK, Sigma0):
+    X, _, _ = _core.stein_solve(np.ascontiguousarray(AK.T), Sigma0)  # X = A_K X A_K' + Sigma0
+    return X
+
+
+def _F(B, Rj, M, dims, K, P, AK):
+    """F(K) row block i = R^i_[i,:] K - M^i_[i] - B^i' P^i A_K  (w = 2 F Sigma_K)."""
+    off = np.concatenate(([0], np.cumsum(dims)))
+    F = np.empty_like(K)
+    for i in range(len(dims)):
+        s = slice(off[i], off[i + 1])
+        F[s] = Rj[i, s] @ K - B[:, s].T @ P[i] @ AK
+        if M is not None:
+            F[s] -= M[i, s]
+    return F
+
+
+def lq_cost(A, B, Q, R, K, Sigma0, *, dims=None) -> np.ndarray:
+    """Players' costs J^i(K) = tr(P_K^i Sigma0) of a stabilizing K (SPEC 3), shape (N,).
+
+    Parameters
+    ----------
+    A, B, Q, R, dims : as in :func:`gamesolve.lq_nash`
+    K : (m, n) array_like, stabilizing
+    Sigma0 : (n, n) array_like E[x0 x0'], or an (n,) initial state
+
+    Raises
+    ------
+    InputError
+        Bad shapes, or K not stabilizing.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gamesolve import lq_cost
+    >>> from gamesolve.examples import lq_example
+    >>> g = lq_example()
+    >>> bool(np.all(lq_cost(g.A, g.B, g.Q, g.R, np.zeros((2, 2)), g.Sigma0) > 0))
+    True
+    """
+    A, B, Q, Rj, M, dims = _game(A, B, Q, R, None, 0.0, dims)
+    n, m = A.shape[0], B.shape[1]
+    K = _check_K(K, m, n)
+    S0 = _check_sigma(Sigma0, n)
+    P = _value(A, B, Q, Rj, M, dims, K)
+    return np.einsum("kij,ji->k", P, S0)
+
+
+def pseudo_gradient(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, rho=0.0) -> np.ndarray:
+    """Pseudo-gradient w(K) of paper 000 eq. 12 (guided if ``rho > 0``), shape (m, n) like K.
+
+    w_i = 2 (R^{ii} K^i - B^i' P_K^i A_K) Sigma_K; with guidance weight rho and
+    guide Kg the gradient of the guided cost eq. 13,
+    w_i = 2 ((1 + rho) R^{ii} K^i - rho R^{ii} Kg^i - B^i' P-hat_K^i A_K) Sigma_K
+    (paper 000 Lemma 2 proof), P-hat the guided value.
+
+    Parameters
+    ----------
+    A, B, Q, R, dims : as in :func:`gamesolve.lq_nash`
+    K : (m, n) stabilizing gain
+    Sigma0 : (n, n) E[x0 x0'] (or an (n,) initial state)
+    K_guide : (m, n), optional; rho : float >= 0
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gamesolve import lq_nash, pseudo_gradient
+    >>> from gamesolve.examples import lq_example
+    >>> g = lq_example()
+    >>> K = lq_nash(g.A, g.B, g.Q, g.R).K
+    >>> bool(np.abs(pseudo_gradient(g.A, g.B, g.Q, g.R, K, g.Sigma0)).max() < 1e-12)
+    True
+    """
+    A, B, Q, Rj, M, dims = _game(A, B, Q, R, K_guide, rho, dims)
+    n, m = A.shape[0], B.shape[1]
+    K = _check_K(K, m, n)
+    S0 = _check_sigma(Sigma0, n)
+    P = _value(A, B, Q, Rj, M, dims, K)
+    AK = A - B @ K
+    return 2.0 * _F(B, Rj, M, dims, K, P, AK) @ _sigma_K(AK, S0)
+
+
+def pseudo_gradient_jacobian(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, rho=0.0) -> np.ndarray:
+    """Exact Jacobian of w(K) with respect to vec(K) (row-major), shape (m n, m n).
+
+    With w = 2 F(K) Sigma_K (row blocks F_i = R^i_[i,:] K - M^i_[i] - B^i'P^i A_K),
+
+        dw = 2 dF Sigma_K + 2 F dSigma_K,
+        dF = S dK - [B^i' dP^i A_K]_i,  dP^i = A_K'dP^i A_K + dK'G^i + G^i'dK   (C++, Newton's Jacobian)
+        dSigma_K = A_K dSigma_K A_K' - B dK Sigma_K A_K' - A_K Sigma_K dK'B'.
+
+    At a Nash equilibrium F = 0 and only the first term remains. Simultaneous
+    policy gradient (paper 000 eq. 7) is locally stable at a stationary point
+    iff every eigenvalue has positive real part (for small enough steps).
+    Guided if ``rho > 0`` (the Jacobian of the guided pseudo-gradient).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gamesolve import lq_nash, pseudo_gradient_jacobian
+    >>> from gamesolve.examples import lq_example
+    >>> g = lq_example()
+    >>> J = pseudo_gradient_jacobian(g.A, g.B, g.Q, g.R, lq_nash(g.A, g.B, g.Q, g.R).K, g.Sigma0)
+    >>> J.shape
+    (4, 4)
+    """
+    A, B, Q, Rj, M, dims = _game(A, B, Q, R, K_guide, rho, dims)
+    n, m = A.shape[0], B.shape[1]
+    K = _check_K(K, m, n)
+    S0 = _check_sigma(Sigma0, n)
+    out = _core.lq_nash_jacobian(A, B, Q, Rj, M, list(dims), K)
+    if out is None:
+        _value(A, B, Q, Rj, M, dims, K)  # raises the "not stabilizing" error
+    JF, F = out
+    AK = A - B @ K
+    Sig = _sigma_K(AK, S0)
+    mn = m * n
+    dF = JF.reshape(m, n, mn)                        # dF[a, b, col]
+    J = 2.0 * np.einsum("akc,kb->abc", dF, Sig)      # 2 dF Sigma_K
+    if np.abs(F).max() > 0:
+        # dSigma for each direction dK = e_a e_b': C = -B dK Sig A_K' - A_K Sig dK'B'
+        E = np.zeros((mn, n, n))
+        SA = Sig @ AK.T                              # (n, n)
+        for a in range(m):
+            for b in range(n):
+                Cm = -np.outer(B[:, a], SA[b])
+                E[a * n + b] = Cm + Cm.T
+        dSig, _, _ = _core.stein_solve(np.ascontiguousarray(AK.T), E)
+        J += 2.0 * np.einsum("ak,ckb->abc", F, dSig)
+    return J.reshape(mn, mn)
+
+
+@dataclass(frozen=True)
+class PGTrajectory:
+    """Trajectory of simultaneous policy gradient (paper 000 eq. 7).
+
+    Attributes
+    ----------
+    K : (k+1, m, n) array — the iterates, K[0] the start.
+    grad_norm : (k+1,) array — ||w(K_t)||_F (nan after instability).
+    converged : bool — ||w|| <= gtol was reached (then iteration stopped).
+    iterations : int — steps taken.
+    status : str — "converged", "max_iterations" or "lost_stability".
+    """
+
+    K: np.ndarray
+    grad_norm: np.ndarray
+    converged: bool
+    iterations: int
+    status: str
+
+
+def simulate_policy_gradient(A, B, Q, R, K0, Sigma0, *, eta, steps, dims=None, K_guide=None, rho=0.0,
+                             gtol=1e-10, progress=False) -> PGTrajectory:
+    """Simultaneous policy gradient K <- K - eta w(K) (paper 000 eq. 7), guided if rho > 0.
+
+    Every player follows its own exact cost gradient (eq. 12, or the guided
+    gradient of eq. 13 with weight ``rho`` towards ``K_guide``) with step ``eta``.
+    Stops at ||w||_F <= gtol (converged), after ``steps`` steps, or when an
+    iterate stops stabilizing the system.
+
+    Parameters
+    ----------
+    A, B, Q, R, dims : as in :func:`gamesolve.lq_nash`
+    K0 : (m, n) stabilizing start
+    Sigma0 : (n, n) E[x0 x0']
+    eta : float > 0; steps : int >= 0
+    K_guide, rho : guidance (paper 000 eq. 13)
+    gtol : float; progress : bool — print progress every 10% of the steps
+
+    Returns
+    -------
+    PGTrajectory
+    """
+    A, B, Q, Rj, M, dims = _game(A, B, Q, R, K_guide, rho, dims)
+    n, m = A.shape[0], B.shape[1]
+    K = _check_K(K0, m, n, "K0").copy()
+    S0 = _check_sigma(Sigma0, n)
+    if not (np.isfinite(eta) and eta > 0):
+        raise InputError(f"eta must be a positive number, got {eta}")
+    steps = int(steps)
+    if steps < 0:
+        raise InputError(f"steps must be >= 0, got {steps}")
+    Ks, gn = [K.copy()], []
+    status = "max_iterations"
+    dl = list(dims)
+    for t in range(steps + 1):
+        P, _ = _core.lq_policy_value(A, B, Q, Rj, M, dl, K)
+        if P is None:
+            status = "lost_stability"
+            gn.append(np.nan)
+            break
+        AK = A - B @ K
+        w = 2.0 * _F(B, Rj, M, dims, K, P, AK) @ _sigma_K(AK, S0)
+        g = float(np.linalg.norm(w))
+        gn.append(g)
+        if g <= gtol:
+            status = "converged"
+            break
+        if t == steps:
+            break
+        K = K - eta * w
+        Ks.append(K.copy())
+        if progress and steps >= 10 and (t + 1) % (steps // 10) == 0:
+            print(f"  policy gradient rho={rho:g}: step {t + 1}/{steps}, |w| = {g:.3e}", flush=True)
+    return PGTrajectory(K=np.array(Ks), grad_norm=np.array(gn), converged=(status == "converged"),
+                        iterations=len(Ks) - 1, status=status)

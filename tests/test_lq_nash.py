@@ -1,0 +1,259 @@
+"""Tests of gamesolve.lq_nash / guided_lq_nash (SPEC 3) against independent oracles."""
+
+import numpy as np
+import pytest
+import scipy.linalg as sla
+
+import gamesolve
+from gamesolve import ConvergenceError, InputError, guided_lq_nash, lq_nash
+from gamesolve.examples import lq_example
+
+import lq_nash_reference as ref
+
+METHODS = ["auto", "lyapunov", "riccati", "newton"]
+
+
+# ---------------------------------------------------------------- one player
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_one_player_equals_scipy_dare(method, seed):
+    rng = np.random.default_rng(seed)
+    n, m = 5, 2
+    A = rng.standard_normal((n, n)) * 0.6
+    B = rng.standard_normal((n, m))
+    L = rng.standard_normal((n, n))
+    Q = L @ L.T + 0.1 * np.eye(n)
+    R = np.diag([1.0, 2.0])
+    P = sla.solve_discrete_are(A, B, Q, R)
+    K = np.linalg.solve(R + B.T @ P @ B, B.T @ P @ A)
+    sol = lq_nash(A, [B], [Q], [R], method=method)
+    assert sol.converged and sol.status == "converged"
+    np.testing.assert_allclose(sol.K, K, rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(sol.P[0], P, rtol=1e-9, atol=1e-10)
+    assert sol.spectral_radius < 1
+
+
+# ------------------------------------------------------------ appendix A game
+def test_appendix_a_default_start_to_roundoff():
+    g = lq_example()
+    sol = lq_nash(g.A, g.B, g.Q, g.R)
+    assert sol.converged and sol.residual <= 1e-12
+    assert sol.residual_K <= 1e-12 and sol.residual_P <= 1e-12
+    # the same equilibrium as the numpy Li-Gajic iteration (paper 000 uses it) from K0 = 0
+    Rj = ref.joint_R(g.R, g.dims)
+    B = np.hstack(g.B)
+    K, P, _ = ref.lyapunov_iteration(g.A, B, g.Q, Rj, g.dims, np.zeros((2, 2)), tol=1e-14)
+    np.testing.assert_allclose(sol.K, K, atol=1e-11)
+    np.testing.assert_allclose(sol.P, P, rtol=1e-10)
+    assert [g_.shape for g_ in sol.gains] == [(1, 2), (1, 2)]
+    np.testing.assert_allclose(sol.costs(g.Sigma0), np.einsum("kij,ji->k", P, g.Sigma0), rtol=1e-10)
+
+
+@pytest.mark.parametrize("method", ["lyapunov", "newton"])
+def test_appendix_a_explicit_methods_agree(method):
+    g = lq_example()
+    ref_sol = lq_nash(g.A, g.B, g.Q, g.R)
+    sol = lq_nash(g.A, g.B, g.Q, g.R, method=method)
+    assert sol.converged and sol.method == method
+    np.testing.assert_allclose(sol.K, ref_sol.K, atol=1e-9)
+
+
+def test_appendix_a_finite_horizon_recursion_does_not_settle():
+    """From P = Q the Riccati (finite-horizon) recursion oscillates: reported, not answered."""
+    g = lq_example()
+    sol = lq_nash(g.A, g.B, g.Q, g.R, method="riccati", max_iter=400)
+    assert not sol.converged
+    assert sol.status in ("stalled", "max_iterations")
+    assert sol.residual > 1e-3
+    # the long-horizon finite solve also keeps oscillating: K_0 differs between T and T+1
+    s1 = gamesolve.solve_lq_game(g.A, g.B, g.Q, g.R, horizon=400)
+    s2 = gamesolve.solve_lq_game(g.A, g.B, g.Q, g.R, horizon=401)
+    assert np.abs(s1.K[0] - s2.K[0]).max() > 1e-2
+
+
+def test_slow_iteration_reported_as_unconverged():
+    g = lq_example()
+    sol = lq_nash(g.A, g.B, g.Q, g.R, method="lyapunov", max_iter=20)
+    assert not sol.converged and sol.status == "max_iterations" and sol.iterations == 20
+    assert sol.residual > 1e-10
+
+
+def test_auto_failure_raises():
+    g = lq_example()
+    with pytest.raises(ConvergenceError, match="no stabilizing Nash equilibrium"):
+        lq_nash(g.A, g.B, g.Q, g.R, max_iter=2, polish=False)
+
+
+def test_user_start_is_honoured():
+    g = lq_example()
+    sol = lq_nash(g.A, g.B, g.Q, g.R, method="lyapunov", K0=np.array([[0.5, 0.0], [0.0, 0.0]]))
+    assert sol.converged
+    np.testing.assert_allclose(sol.K, lq_nash(g.A, g.B, g.Q, g.R).K, atol=1e-9)
+
+
+# ------------------------------------------------------------- random games
+def _certify(A, B, Q, R, dims, sol):
+    Rj = ref.joint_R(R, dims)
+    assert sol.converged and sol.residual <= 1e-10
+    assert sol.spectral_radius < 1
+    np.testing.assert_allclose(sol.P, ref.policy_value(A, B, Q, Rj, sol.K), rtol=1e-8, atol=1e-10)
+    for i in range(len(dims)):
+        Ki, Pi = ref.best_response(A, B, Q, Rj, dims, sol.K, i)
+        np.testing.assert_allclose(sol.gains[i], Ki, atol=1e-8)
+        # the unilateral best response gains nothing
+        assert np.trace(sol.P[i]) <= np.trace(Pi) * (1 + 1e-9)
+
+
+@pytest.mark.parametrize("N,n,mi,seed", [(2, 4, 1, 0), (3, 6, 2, 1), (4, 8, 1, 2), (5, 6, 1, 3), (6, 12, 2, 4)])
+def test_random_games_certified(N, n, mi, seed):
+    A, B, Q, R, dims = ref.random_game(N, n, mi, seed)
+    sol = lq_nash(A, B, Q, R, dims=dims)
+    _certify(A, B, Q, R, dims, sol)
+
+
+@pytest.mark.parametrize("method", ["lyapunov", "riccati", "newton"])
+def test_random_game_every_method(method):
+    A, B, Q, R, dims = ref.random_game(3, 6, 2, 11)
+    sol = lq_nash(A, B, Q, R, dims=dims, method=method)
+    _certify(A, B, Q, R, dims, sol)
+    np.testing.assert_allclose(sol.K, lq_nash(A, B, Q, R, dims=dims).K, atol=1e-8)
+
+
+def test_long_horizon_finite_solve_agrees():
+    A, B, Q, R, dims = ref.random_game(3, 6, 2, 5)
+    sol = lq_nash(A, B, Q, R, dims=dims)
+    fin = gamesolve.solve_lq_game(A, B, Q, R, dims=dims, horizon=300)
+    np.testing.assert_allclose(fin.K[0], sol.K, atol=1e-9)
+    np.testing.assert_allclose(fin.Z[0], sol.P, rtol=1e-8)
+
+
+def test_joint_weights_and_stacked_input_agree():
+    A, B, Q, R, dims = ref.random_game(2, 4, 2, 8)
+    a = lq_nash(A, B, Q, R, dims=dims)
+    b = lq_nash(A, [B[:, :2], B[:, 2:]], list(Q), list(ref.joint_R(R, dims)))
+    np.testing.assert_allclose(a.K, b.K, atol=1e-12)
+
+
+def test_cpp_newton_jacobian_matches_finite_differences():
+    A, B, Q, R, dims = ref.random_game(2, 3, 1, 3, radius=0.8)
+    Rj = ref.joint_R(R, dims)
+    K = np.random.default_rng(0).standard_normal((2, 3)) * 0.1
+    J, F = gamesolve._core.lq_nash_jacobian(A, B, Q, Rj, None, list(dims), K)
+    h = 1e-6
+    Jfd = np.zeros_like(J)
+    for c in range(6):
+        E = np.zeros(6)
+        E[c] = h
+        Fp = gamesolve._core.lq_nash_jacobian(A, B, Q, Rj, None, list(dims), K + E.reshape(2, 3))[1]
+        Fm = gamesolve._core.lq_nash_jacobian(A, B, Q, Rj, None, list(dims), K - E.reshape(2, 3))[1]
+        Jfd[:, c] = ((Fp - Fm) / (2 * h)).ravel()
+    np.testing.assert_allclose(J, Jfd, atol=h ** (2 / 3) * max(1, np.abs(J).max()))
+
+
+# ------------------------------------------------------------------ guided
+@pytest.mark.parametrize("rho", [0.0, 0.01, 0.3, 3.0])
+def test_guided_equilibrium_satisfies_lemma2(rho):
+    g = lq_example()
+    Ks = lq_nash(g.A, g.B, g.Q, g.R).K
+    Kg = Ks + np.array([[0.1, 0.05], [-0.1, 0.05]])
+    sol = guided_lq_nash(g.A, g.B, g.Q, g.R, Kg, rho)
+    assert sol.converged and sol.residual <= 1e-12
+    B = np.hstack(g.B)
+    K = sol.K
+    AK = g.A - B @ K
+    for i in range(2):
+        Ri = g.R[i]
+        # P-hat independently: the guided cost's value (scipy Stein)
+        D = K[i:i + 1] - Kg[i:i + 1]
+        C = g.Q[i] + K[i:i + 1].T @ Ri @ K[i:i + 1] + rho * D.T @ Ri @ D
+        Ph = sla.solve_discrete_lyapunov(AK.T, C)
+        np.testing.assert_allclose(sol.P[i], Ph, rtol=1e-11)
+        lhs = Ri @ K[i:i + 1]
+        rhs = (B[:, i:i + 1].T @ Ph @ AK + rho * Ri @ Kg[i:i + 1]) / (1 + rho)
+        np.testing.assert_allclose(lhs, rhs, atol=1e-14)
+    if rho == 0:
+        np.testing.assert_allclose(K, Ks, atol=1e-13)
+
+
+# -------------------------------------------------------------- bad input
+def _game():
+    g = lq_example()
+    return g.A, g.B, g.Q, g.R
+
+
+@pytest.mark.parametrize("mutate,match", [
+    (lambda A, B, Q, R: (np.ones((2, 3)), B, Q, R), r"A must have shape \(2, 2\)"),
+    (lambda A, B, Q, R: (np.array([[np.nan, 0], [0, 0]]), B, Q, R), "A must be finite"),
+    (lambda A, B, Q, R: (A, [np.ones((3, 1)), np.ones((3, 1))], Q, R), "B must have 2 rows"),
+    (lambda A, B, Q, R: (A, np.hstack(B), Q, R), "dims is required"),
+    (lambda A, B, Q, R: (A, B, Q[:1], R), r"Q must have shape \(2, 2, 2\)"),
+    (lambda A, B, Q, R: (A, B, np.array([[[1, 1], [0, 1]], Q[1]]), R), "Q.* must be symmetric"),
+    (lambda A, B, Q, R: (A, B, Q, [np.array([[-1.0]]), R[1]]), "positive definite"),
+    (lambda A, B, Q, R: (A, B, Q, [R[0]]), "R must have one weight per player"),
+    (lambda A, B, Q, R: (A, B, Q, [np.ones((3, 3)), R[1]]), r"R\[0\] must have shape"),
+])
+def test_bad_input(mutate, match):
+    with pytest.raises(InputError, match=match):
+        lq_nash(*mutate(*_game()))
+
+
+def test_bad_options():
+    A, B, Q, R = _game()
+    with pytest.raises(InputError, match="method must be one of"):
+        lq_nash(A, B, Q, R, method="bogus")
+    with pytest.raises(InputError, match="tol must be a positive"):
+        lq_nash(A, B, Q, R, tol=-1)
+    with pytest.raises(InputError, match="max_iter must be"):
+        lq_nash(A, B, Q, R, max_iter=0)
+    with pytest.raises(InputError, match=r"K0 must have shape \(2, 2\)"):
+        lq_nash(A, B, Q, R, K0=np.zeros((2, 3)))
+
+
+def test_non_stabilizing_start():
+    A, B, Q, R = _game()
+    with pytest.raises(InputError, match="K0 is not stabilizing"):
+        lq_nash(A, B, Q, R, K0=np.full((2, 2), 10.0))
+
+
+def test_not_stabilizable():
+    A = np.diag([1.5, 0.5])
+    B = [np.array([[0.0], [1.0]])]
+    with pytest.raises(InputError, match="not stabilizable"):
+        lq_nash(A, B, [np.eye(2)], [np.eye(1)])
+
+
+def test_guided_bad_input():
+    A, B, Q, R = _game()
+    with pytest.raises(InputError, match="rho must be"):
+        guided_lq_nash(A, B, Q, R, np.zeros((2, 2)), -1.0)
+    with pytest.raises(InputError, match=r"K_guide must have shape \(2, 2\)"):
+        guided_lq_nash(A, B, Q, R, np.zeros((3, 2)), 0.1)
+
+
+# ------------------------------------------------------- auto's fallbacks
+def test_auto_falls_back_when_accelerated_iterations_stall():
+    """A hard random game (A with spectral radius 1.3): the accelerated iterations stall,
+    auto falls back to Newton, and the answer is certified by independent oracles."""
+    A, B, Q, R, dims = ref.random_game(4, 6, 1, 24, radius=1.3)
+    sol = lq_nash(A, B, Q, R, dims=dims)
+    assert [s.status for s in sol.stages[:2]] == ["stalled", "stalled"]
+    assert "newton" in sol.method
+    _certify(A, B, Q, R, dims, sol)
+
+
+def test_auto_slow_fallback_plain_lyapunov():
+    """Accelerated Riccati/Lyapunov and Newton stall; the plain Lyapunov iteration
+    from K0 (about 190 iterations) is what converges."""
+    A, B, Q, R, dims = ref.random_game(3, 4, 1, 5, radius=1.3)
+    sol = lq_nash(A, B, Q, R, dims=dims)
+    assert len(sol.stages) > 3
+    _certify(A, B, Q, R, dims, sol)
+
+
+def test_hard_game_without_certified_answer_is_reported():
+    A, B, Q, R, dims = ref.random_game(2, 3, 1, 14, radius=1.3)
+    for method in ["lyapunov", "riccati", "newton"]:
+        sol = lq_nash(A, B, Q, R, dims=dims, method=method)
+        assert not sol.converged and sol.status != "converged" and sol.residual > 1e-6
+    with pytest.raises(ConvergenceError, match="stalled"):
+        lq_nash(A, B, Q, R, dims=dims)
