@@ -27,7 +27,7 @@ LQWorkspace::LQWorkspace(const Dims& d) {
   using detail::padded;
   const Index N = d.N, n = d.n, m = d.m, np = padded(d.n), mp = padded(d.m);
   // Padded rows must start (and stay) zero: see small_gemm.hpp.
-  for (Mat* X : {&Ac, &At, &Ft, &F, &ZF, &H}) X->setZero(np, n);
+  for (Mat* X : {&Ac, &At, &Ft, &ZF, &H}) X->setZero(np, n);
   Zp.assign(static_cast<std::size_t>(N), Mat::Zero(np, n));
   Bc.setZero(np, m);
   ZB.setZero(np, m);
@@ -210,12 +210,13 @@ inline bool has_affine_terms(const LQGameData& g) {
 // that part is then skipped. Expects load_dynamics(t) done.
 void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& out, LQWorkspace& ws) {
   const Dims& d = g.dims;
-  const Index N = d.N, n = d.n, m = d.m, np = ws.F.rows(), mp = ws.G.rows(), ldx = ws.X.rows();
+  const Index N = d.N, n = d.n, m = d.m, np = ws.Ft.rows(), mp = ws.G.rows(), ldx = ws.X.rows();
   const bool affine = has_affine_terms(g);
   const double* Xd = ws.X.data();  // [K k]' : K(k, j) = Xd[k * ldx + j]
-  ws.F = ws.Ac;
-  detail::gemm(ws.F.data(), np, ws.Bc.data(), np, Xd, ldx, 1, np, m, n, -1.0, true);  // F = A - B K
-  ws.Ft.topRows(n) = ws.F.topRows(n).transpose();
+  // F' = A' - K'B' (K' is the top of X), formed directly so that no transpose
+  // is needed: F itself is read as the strided view F(k, j) = F'(j, k).
+  ws.Ft = ws.At;
+  detail::gemm(ws.Ft.data(), np, Xd, ldx, ws.Bt.data(), 1, mp, np, m, n, -1.0, true);
   auto k = ws.X.row(n).head(m).transpose();
   if (affine) {
     if (g.c.present())
@@ -256,7 +257,7 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
       out.s.at(b, t)[i] = 0.0;
     }
     if (g.M.present()) ws.G.topLeftCorner(m, n) -= 2.0 * CMap(g.M.at(b, t) + i * m * n, n, m).transpose();
-    detail::gemm(ws.ZF.data(), np, Zi.data(), np, ws.F.data(), 1, np, np, n, n, 1.0, false);  // Z F
+    detail::gemm(ws.ZF.data(), np, Zi.data(), np, ws.Ft.data(), np, 1, np, n, n, 1.0, false);  // Z F
     detail::gemm(ws.H.data(), np, ws.Ft.data(), np, ws.ZF.data(), 1, np, np, n, n, 1.0, false);  // F'Z F
     detail::gemm(ws.H.data(), np, Xd, ldx, ws.G.data(), 1, mp, np, m, n, 1.0, true);  // + K'(R K - 2 M)
     auto H = ws.H.topRows(n);
@@ -270,7 +271,7 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
 SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
                           const SolveOptions& opts) {
   const Dims& d = g.dims;
-  const Index N = d.N, n = d.n, m = d.m, T = g.T, np = ws.F.rows(), mp = ws.St.rows(), ldx = ws.X.rows();
+  const Index N = d.N, n = d.n, m = d.m, T = g.T, np = ws.Ft.rows(), mp = ws.St.rows(), ldx = ws.X.rows();
   const bool affine = has_affine_terms(g);
   SolveReport rep;
   ws.loaded_A = ws.loaded_B = nullptr;  // the caller may have changed the data since the last solve

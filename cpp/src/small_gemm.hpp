@@ -8,82 +8,82 @@
 // rows of the left operand, so they stay zero), which lets the kernel treat
 // the rows of an output column as a compile-time block of 8/16/24/32 values
 // held in registers: C(:, j) = sum_k A(:, k) B(k, j), one broadcast and R/8
-// FMAs per k. The compiler vectorizes the fixed-length loops with
-// -march=native (AVX-512 or AVX2).
+// vector FMAs per k (-march=native: AVX-512 or AVX2).
 #pragma once
 
 #include "gamesolve/lq_game.hpp"
 
 #include <algorithm>
+#include <cstring>
 
 namespace gamesolve::detail {
 
 constexpr Index kPad = 8;
 inline Index padded(Index r) { return (r + kPad - 1) / kPad * kPad; }
 
-// One pass over the columns of C for a compile-time block of R rows. Columns
-// are taken four at a time so that 4*R/8 accumulators are independent (FMA
-// latency, not throughput, bounds a single column's chain). B(k, j) is read as
-// B[k * brs + j * bcs], so B may be any strided view (e.g. a transpose).
-template <int R>
+// Eight doubles as one value (GCC/Clang vector extension): one zmm register
+// with AVX-512, two ymm with AVX2. Accumulators declared this way stay in
+// registers; plain arrays of doubles were kept on the stack by the compiler.
+typedef double v8d __attribute__((vector_size(64)));
+
+inline v8d load8(const double* p) {
+  v8d v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+inline void store8(double* p, v8d v) { std::memcpy(p, &v, sizeof v); }
+
+// One pass over the columns of C for a compile-time block of R = 8 V rows.
+// Columns are taken four at a time so that 4 V accumulators are independent
+// (FMA latency, not throughput, bounds a single column's chain); the remaining
+// columns use two accumulators per row block (even / odd k). B(k, j) is read
+// as B[k * brs + j * bcs], so B may be any strided view (e.g. a transpose).
+template <int V>
 inline void gemm_rows(double* __restrict C, Index ldc, const double* __restrict A, Index lda,
                       const double* __restrict B, Index brs, Index bcs, Index p, Index c, double alpha,
                       bool accumulate) {
   Index j = 0;
   for (; j + 4 <= c; j += 4) {
-    double acc0[R], acc1[R], acc2[R], acc3[R];
+    v8d acc[4][V];
     double* C0 = C + j * ldc;
-    for (int i = 0; i < R; ++i) {
-      acc0[i] = accumulate ? C0[i] : 0.0;
-      acc1[i] = accumulate ? C0[ldc + i] : 0.0;
-      acc2[i] = accumulate ? C0[2 * ldc + i] : 0.0;
-      acc3[i] = accumulate ? C0[3 * ldc + i] : 0.0;
-    }
+    for (int q = 0; q < 4; ++q)
+      for (int v = 0; v < V; ++v) acc[q][v] = accumulate ? load8(C0 + q * ldc + 8 * v) : v8d{};
     const double* Bj = B + j * bcs;
     for (Index k = 0; k < p; ++k) {
       const double* Bk = Bj + k * brs;
-      const double b0 = alpha * Bk[0], b1 = alpha * Bk[bcs], b2 = alpha * Bk[2 * bcs], b3 = alpha * Bk[3 * bcs];
+      const double b[4] = {alpha * Bk[0], alpha * Bk[bcs], alpha * Bk[2 * bcs], alpha * Bk[3 * bcs]};
       const double* Ak = A + k * lda;
-      for (int i = 0; i < R; ++i) {
-        const double a = Ak[i];
-        acc0[i] += a * b0;
-        acc1[i] += a * b1;
-        acc2[i] += a * b2;
-        acc3[i] += a * b3;
-      }
+      v8d a[V];
+      for (int v = 0; v < V; ++v) a[v] = load8(Ak + 8 * v);
+      for (int q = 0; q < 4; ++q)
+        for (int v = 0; v < V; ++v) acc[q][v] += a[v] * b[q];
     }
-    for (int i = 0; i < R; ++i) {
-      C0[i] = acc0[i];
-      C0[ldc + i] = acc1[i];
-      C0[2 * ldc + i] = acc2[i];
-      C0[3 * ldc + i] = acc3[i];
-    }
+    for (int q = 0; q < 4; ++q)
+      for (int v = 0; v < V; ++v) store8(C0 + q * ldc + 8 * v, acc[q][v]);
   }
-  // Remaining 1-3 columns (the common case c = m_i): two accumulators per
-  // column over even / odd k keep enough FMA chains in flight.
   for (; j < c; ++j) {
-    double acc[R], acc2[R];
+    v8d acc[V], acc2[V];
     double* Cj = C + j * ldc;
-    for (int i = 0; i < R; ++i) {
-      acc[i] = accumulate ? Cj[i] : 0.0;
-      acc2[i] = 0.0;
+    for (int v = 0; v < V; ++v) {
+      acc[v] = accumulate ? load8(Cj + 8 * v) : v8d{};
+      acc2[v] = v8d{};
     }
     const double* Bj = B + j * bcs;
     Index k = 0;
     for (; k + 2 <= p; k += 2) {
-      const double b = alpha * Bj[k * brs], b2 = alpha * Bj[(k + 1) * brs];
+      const double b0 = alpha * Bj[k * brs], b1 = alpha * Bj[(k + 1) * brs];
       const double* Ak = A + k * lda;
-      for (int i = 0; i < R; ++i) {
-        acc[i] += Ak[i] * b;
-        acc2[i] += Ak[lda + i] * b2;
+      for (int v = 0; v < V; ++v) {
+        acc[v] += load8(Ak + 8 * v) * b0;
+        acc2[v] += load8(Ak + lda + 8 * v) * b1;
       }
     }
     if (k < p) {
-      const double b = alpha * Bj[k * brs];
+      const double b0 = alpha * Bj[k * brs];
       const double* Ak = A + k * lda;
-      for (int i = 0; i < R; ++i) acc[i] += Ak[i] * b;
+      for (int v = 0; v < V; ++v) acc[v] += load8(Ak + 8 * v) * b0;
     }
-    for (int i = 0; i < R; ++i) Cj[i] = acc[i] + acc2[i];
+    for (int v = 0; v < V; ++v) store8(Cj + 8 * v, acc[v] + acc2[v]);
   }
 }
 
@@ -95,10 +95,10 @@ inline void gemm(double* C, Index ldc, const double* A, Index lda, const double*
                  Index p, Index c, double alpha, bool accumulate) {
   for (Index i0 = 0; i0 < rp; i0 += 32) {
     switch (std::min<Index>(32, rp - i0)) {
-      case 8: gemm_rows<8>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
-      case 16: gemm_rows<16>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
-      case 24: gemm_rows<24>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
-      default: gemm_rows<32>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
+      case 8: gemm_rows<1>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
+      case 16: gemm_rows<2>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
+      case 24: gemm_rows<3>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
+      default: gemm_rows<4>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
     }
   }
 }

@@ -111,7 +111,7 @@ struct LQWorkspace {
   LQWorkspace() = default;
   // Column-major; row counts of the matrices used as products' left operands
   // and outputs are padded to a multiple of 8 with zero rows (small_gemm.hpp).
-  Mat Ac, At, F, Ft, ZF, H;  // n x n (padded rows): A, A', F = A - BK, F', Z^i F, F'Z^i F + K'G
+  Mat Ac, At, Ft, ZF, H;     // n x n (padded rows): A, A', F' = (A - BK)', Z^i F, F'Z^i F + K'G
   std::vector<Mat> Zp;       // N x (n x n, padded rows): Z^i of the stage after the current one
   Mat Bc, ZB;                // n x m (padded rows): B, Z^i B^i
   Mat Bt, Rp, St;            // m x n, m x m, m x m (padded rows): B', R^i, S'
