@@ -34,6 +34,8 @@ def run_cpp() -> None:
 
 def run_python() -> None:
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    if env.get("PYTHONPATH"):  # the scripts run from bench/: make relative entries absolute
+        env["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in env["PYTHONPATH"].split(os.pathsep) if p)
     for script in sorted(HERE.glob("bench_*.py")):
         print(f"== {script.name}", flush=True)
         subprocess.run([sys.executable, str(script)], check=True, cwd=HERE, env=env)
