@@ -1,0 +1,118 @@
+// C++ tests of the value checks of LQ game data (cpp/include/gamesolve/validate.hpp).
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+#include "check.hpp"
+#include "gamesolve/validate.hpp"
+
+using namespace gamesolve;
+
+namespace {
+
+// N = 2 players, n = 2 states, dims (1, 2), T = 3; A time-varying, the rest time-invariant.
+struct Game {
+  std::vector<double> A, B, Q, R, QT, q;
+  LQGameData g;
+  Game() {
+    const Index N = 2, n = 2, m = 3, T = 3;
+    A.assign(T * n * n, 0.5);
+    B.assign(n * m, 1.0);
+    Q = {1, 0, 0, 1, 2, 0.5, 0.5, 2};
+    R.assign(N * m * m, 0.0);
+    for (Index i = 0; i < N; ++i)
+      for (Index a = 0; a < m; ++a) R[i * m * m + a * m + a] = 1.0 + i;
+    QT = Q;
+    q.assign(N * n, 0.1);
+    g.dims = Dims(n, {1, 2});
+    g.T = T;
+    g.A = {A.data(), Index(A.size()), n * n, 0};
+    g.B = {B.data(), Index(B.size()), 0, 0};
+    g.Q = {Q.data(), Index(Q.size()), 0, 0};
+    g.R = {R.data(), Index(R.size()), 0, 0};
+    g.QT = {QT.data(), Index(QT.size()), 0, 0};
+    g.q = {q.data(), Index(q.size()), 0, 0};
+  }
+};
+
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+const double kInf = std::numeric_limits<double>::infinity();
+
+}  // namespace
+
+int main() {
+  {
+    Game G;
+    CHECK(check_game_values(G.g).ok());
+  }
+  // Non-finite entries anywhere in any input, named.
+  for (double bad : {kNaN, kInf, -kInf}) {
+    Game G;
+    G.A[2 * 4 + 3] = bad;  // last stage of the time-varying A
+    const ValueCheck v = check_game_values(G.g);
+    CHECK(v.issue == ValueIssue::kNonFinite && std::string(v.name) == "A");
+    Game H;
+    H.q[3] = bad;
+    CHECK(check_game_values(H.g).issue == ValueIssue::kNonFinite);
+  }
+  {
+    std::vector<double> x(1000, 1.0);
+    CHECK(all_finite(x.data(), Index(x.size())));
+    x[777] = kNaN;
+    CHECK(!all_finite(x.data(), Index(x.size())));
+    CHECK(all_finite(x.data(), 777));
+    x[777] = std::numeric_limits<double>::max();
+    x[3] = std::numeric_limits<double>::denorm_min();
+    CHECK(all_finite(x.data(), Index(x.size())));
+  }
+  // Relative symmetry: the tolerance scales with max |X|.
+  {
+    const double X[4] = {1e8, 1e8 + 1e-3, 1e8, 1e8};  // asymmetry 1e-11 relative
+    CHECK(symmetric_rel(X, 2, 1e-10));
+    const double Y[4] = {1.0, 1.0 + 1e-9, 1.0, 1.0};
+    CHECK(!symmetric_rel(Y, 2, 1e-10));
+    Game G;
+    G.QT[1] = 1e-3;
+    const ValueCheck v = check_game_values(G.g);
+    CHECK(v.issue == ValueIssue::kAsymmetric && std::string(v.name) == "QT");
+    Game H;
+    H.R[9 + 1] = 0.25;  // player 1's R, entry (0, 1): joint weights must be symmetric too
+    CHECK(check_game_values(H.g).issue == ValueIssue::kAsymmetric);
+  }
+  // Definiteness of the own blocks only (with a margin near singularity).
+  {
+    Game G;
+    G.R[0] = 0.0;  // R^00 = 0
+    CHECK(check_game_values(G.g).issue == ValueIssue::kNotDefinite);
+    Game H;
+    H.R[9 + 2 * 3 + 2] = -1.0;  // R^11 indefinite
+    CHECK(check_game_values(H.g).issue == ValueIssue::kNotDefinite);
+    Game J;
+    J.R[9 + 0] = -5.0;  // player 1's weight on player 0's control: not an own block
+    CHECK(check_game_values(J.g).ok());
+    for (double delta : {1e-2, 1e-6}) {
+      const double X[4] = {1.0, 1.0 - delta, 1.0 - delta, 1.0};
+      CHECK(definite_with_margin(X, 2, 2));
+    }
+    const double X[4] = {1.0, 1.0 - 1e-12, 1.0 - 1e-12, 1.0};  // PD, but within the margin
+    CHECK(!definite_with_margin(X, 2, 2));
+    const double S[4] = {1e-300, 0.0, 0.0, 1e300};  // badly scaled but diagonal: fine
+    CHECK(definite_with_margin(S, 2, 2));
+    const double Z[4] = {1.0, 2.0, 2.0, 1.0};
+    CHECK(!definite_with_margin(Z, 2, 2));
+    // a larger block (heap scratch): I + 0.1 * ones is definite, ones is not
+    const Index k = 12;
+    std::vector<double> P(k * k, 0.1), O(k * k, 1.0);
+    for (Index i = 0; i < k; ++i) P[i * k + i] += 1.0;
+    CHECK(definite_with_margin(P.data(), k, k));
+    CHECK(!definite_with_margin(O.data(), k, k));
+  }
+  // Inconsistent buffers are still rejected by check_game.
+  {
+    Game G;
+    G.g.A.size = 4;
+    CHECK_THROWS(check_game_values(G.g), std::invalid_argument);
+  }
+  return gscheck::finish("test_validate");
+}
