@@ -1,10 +1,12 @@
 // Bindings of the finite-horizon LQ game kernel (cpp/include/gamesolve/lq_game.hpp).
 #include <pybind11/stl.h>
 
+#include <memory>
 #include <thread>
 
 #include "array_io.hpp"
 #include "bindings.hpp"
+#include "gamesolve/validate.hpp"
 
 namespace gamesolve_py {
 
@@ -12,6 +14,41 @@ namespace {
 
 using gamesolve::Index;
 
+// A workspace for games of size `d`, kept per thread for the next solve of the same size.
+struct WorkspaceCache {
+  std::unique_ptr<gamesolve::LQWorkspace> ws;
+  Index n = 0;
+  std::vector<Index> m_i;
+};
+thread_local WorkspaceCache ws_cache;
+
+gamesolve::LQWorkspace& cached_workspace(const gamesolve::Dims& d) {
+  WorkspaceCache& c = ws_cache;
+  if (!c.ws || c.n != d.n || c.m_i != d.m_i) {
+    c.ws.reset();
+    c.ws = std::make_unique<gamesolve::LQWorkspace>(d);
+    c.n = d.n;
+    c.m_i = d.m_i;
+  }
+  return *c.ws;
+}
+
+// gamesolve::solve_lq_games with the GIL released; one game goes to the kernel directly, on this
+// thread's cached workspace (LQWorkspace is documented reusable across solves), skipping the batch
+// driver's thread setup (std::thread::hardware_concurrency alone costs microseconds).
+gamesolve::SolveReport run_solve(const gamesolve::LQGameData& g, const gamesolve::LQSolutionView& out,
+                                 int n_threads, const gamesolve::SolveOptions& opts) {
+  py::gil_scoped_release release;
+  if (g.batch != 1) return gamesolve::solve_lq_games(g, out, n_threads, opts);
+  gamesolve::check_game(g);
+  gamesolve::check_solution(g, out, true);
+  try {
+    return gamesolve::solve_lq_game(g, 0, out, cached_workspace(g.dims), opts);
+  } catch (...) {
+    ws_cache.ws.reset();  // never reuse a workspace left mid-solve
+    throw;
+  }
+}
 
 gamesolve::LQGameData make_game(const std::vector<Index>& dims, Index n, Index T, Index batch, const CArray& A,
                                 const CArray& B, const CArray& Q, const std::optional<CArray>& q, const CArray& R,
@@ -59,11 +96,7 @@ py::tuple solve(const std::vector<Index>& dims, Index n, Index T, Index batch, c
   gamesolve::SolveOptions opts;
   opts.rcond_tol = rcond_tol;
   opts.rank_tol = rank_tol;
-  gamesolve::SolveReport rep;
-  {
-    py::gil_scoped_release release;
-    rep = gamesolve::solve_lq_games(g, out, n_threads, opts);
-  }
+  const gamesolve::SolveReport rep = run_solve(g, out, n_threads, opts);
   return py::make_tuple(K, k, Z, zeta, s, status, rep.min_rcond);
 }
 
@@ -95,6 +128,153 @@ py::tuple evaluate(const std::vector<Index>& dims, Index n, Index T, Index batch
   return py::make_tuple(Z, zeta, s);
 }
 
+// Fast path of gamesolve.solve_lq_game(s) (python/gamesolve/lq.py): the public
+// arguments as given. Recognizes the common case only -- every array a plain
+// float64 ndarray (see as_plain), B stacked with `dims` a list / tuple of ints,
+// R joint (..., N, m, m) -- with the shape rules of lq._normalize, checks every
+// value in one pass (validate.hpp), and solves into freshly allocated numpy
+// arrays of the final shapes. Returns None, having done nothing, for anything
+// else (other forms, bad shapes or values): the general path then converts,
+// validates and raises its messages. Otherwise
+// (K, k, Z, zeta, s, status, min_rcond, n_min_norm_stages, n_nonfinite_stages).
+py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,
+                      py::handle q_, py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_,
+                      py::handle dims_, bool batched, int n_threads, double rcond_tol, double rank_tol,
+                      double sym_rtol) {
+  const py::object decline = py::none();
+  Plain A, B, Q, R, q, r, M, c, QT, qT;
+  if (!as_plain(A_, A) || !as_plain(B_, B) || !as_plain(Q_, Q) || !as_plain(R_, R) || !as_plain_opt(q_, q) ||
+      !as_plain_opt(r_, r) || !as_plain_opt(M_, M) || !as_plain_opt(c_, c) || !as_plain_opt(QT_, QT) ||
+      !as_plain_opt(qT_, qT))
+    return decline;
+  // dims: a list or tuple of positive Python ints.
+  if (!PyList_CheckExact(dims_.ptr()) && !PyTuple_CheckExact(dims_.ptr())) return decline;
+  const bool is_list = PyList_CheckExact(dims_.ptr());
+  const py::ssize_t N = is_list ? PyList_GET_SIZE(dims_.ptr()) : PyTuple_GET_SIZE(dims_.ptr());
+  if (N < 1) return decline;
+  std::vector<Index> dims(static_cast<std::size_t>(N));
+  py::ssize_t m = 0;
+  for (py::ssize_t i = 0; i < N; ++i) {
+    py::ssize_t v;
+    PyObject* item = is_list ? PyList_GET_ITEM(dims_.ptr(), i) : PyTuple_GET_ITEM(dims_.ptr(), i);
+    if (!as_positive_int(item, v)) return decline;
+    dims[static_cast<std::size_t>(i)] = v;
+    m += v;
+  }
+  // Block shapes (lq._normalize, split_inputs, _normalize_R: joint R only).
+  if (A.nd < 2 || A.dim(-1) != A.dim(-2)) return decline;
+  const py::ssize_t n = A.dim(-1);
+  if (B.nd < 2 || B.dim(-1) != m || B.dim(-2) != n) return decline;
+  if (R.nd < 3 || R.dim(-1) != m || R.dim(-2) != m || R.dim(-3) != N) return decline;
+  if (Q.nd < 3 || Q.dim(-1) != n || Q.dim(-2) != n || Q.dim(-3) != N) return decline;
+  auto trailing = [](const Plain& a, std::initializer_list<py::ssize_t> blk) {
+    if (!a.present()) return true;
+    if (a.nd < static_cast<int>(blk.size())) return false;
+    int i = a.nd - static_cast<int>(blk.size());
+    for (auto v : blk)
+      if (a.shape[i++] != v) return false;
+    return true;
+  };
+  if (!trailing(q, {N, n}) || !trailing(r, {N, m}) || !trailing(M, {N, m, n}) || !trailing(c, {n})) return decline;
+  const int want = batched ? 2 : 1;  // leading axes: [batch,] [T]
+  if (QT.present() && (QT.nd != 3 + want - 1 || !trailing(QT, {N, n, n}))) return decline;
+  if (qT.present() && (qT.nd != 2 + want - 1 || !trailing(qT, {N, n}))) return decline;
+
+  // Time axes (lq._canon): every time axis, and the horizon, must agree.
+  py::ssize_t T = 0;
+  if (!horizon.is_none() && !as_positive_int(horizon, T)) return decline;
+  py::ssize_t batch = 1;
+  bool ok = true;
+  auto series = [&](const Plain& a, int block_nd, py::ssize_t blk, bool terminal) {
+    gamesolve::Series s;
+    if (!a.present() || !ok) return s;
+    const int extra = a.nd - block_nd;
+    if (!terminal && extra != want - 1 && extra != want) {
+      ok = false;
+      return s;
+    }
+    const py::ssize_t Bb = batched ? a.shape[0] : 1;
+    py::ssize_t Tt = 1;
+    if (!terminal && extra == want) {
+      Tt = a.shape[want - 1];
+      if (T == 0) T = Tt;
+      else if (Tt != T) ok = false;
+    }
+    if (Bb != 1) {
+      if (batch == 1) batch = Bb;
+      else if (Bb != batch) ok = false;
+    }
+    s.data = a.data;
+    s.size = static_cast<Index>(a.size);
+    s.t_stride = Tt == 1 ? 0 : blk;
+    s.b_stride = Bb == 1 ? 0 : Tt * blk;
+    return s;
+  };
+  gamesolve::LQGameData g;
+  g.A = series(A, 2, n * n, false);
+  g.B = series(B, 2, n * m, false);
+  g.Q = series(Q, 3, N * n * n, false);
+  g.R = series(R, 3, N * m * m, false);
+  g.q = series(q, 2, N * n, false);
+  g.r = series(r, 2, N * m, false);
+  g.M = series(M, 3, N * m * n, false);
+  g.c = series(c, 1, n, false);
+  g.QT = series(QT, 3, N * n * n, true);
+  g.qT = series(qT, 2, N * n, true);
+  if (!ok || T == 0) return decline;
+  // Terminal data default to the last stage of Q and q.
+  auto last_stage = [](const gamesolve::Series& s, Index blk) {
+    gamesolve::Series t = s;
+    if (s.t_stride != 0) {
+      const Index Tt = s.b_stride != 0 ? s.b_stride / blk : s.size / blk;
+      t.data = s.data + (Tt - 1) * blk;
+      t.size = s.size - (Tt - 1) * blk;
+      t.t_stride = 0;
+    }
+    return t;
+  };
+  if (!QT.present()) g.QT = last_stage(g.Q, N * n * n);
+  if (!qT.present() && q.present()) g.qT = last_stage(g.q, N * n);
+  g.dims = gamesolve::Dims(n, std::move(dims));
+  g.T = T;
+  g.batch = batch;
+  // Values: finite, symmetric, own blocks of R definite (validate.hpp).
+  if (!gamesolve::check_game_values(g, sym_rtol).ok()) return decline;
+
+  // Outputs in their final shapes: (batch, T, ...) or, unbatched, (T, ...).
+  auto shape = [&](std::initializer_list<py::ssize_t> tail) {
+    std::vector<py::ssize_t> s;
+    s.reserve(tail.size() + 1);
+    if (batched) s.push_back(batch);
+    s.insert(s.end(), tail);
+    return s;
+  };
+  py::array_t<double> K(shape({T, m, n})), k(shape({T, m})), Z(shape({T + 1, N, n, n})),
+      zeta(shape({T + 1, N, n})), s(shape({T + 1, N}));
+  py::array_t<std::int32_t> status(shape({T}));
+  auto out_series = [](py::array_t<double>& x, Index t_block, Index steps) {
+    return gamesolve::OutSeries{x.mutable_data(), static_cast<Index>(x.size()), t_block, steps * t_block};
+  };
+  gamesolve::LQSolutionView out;
+  out.K = out_series(K, m * n, T);
+  out.k = out_series(k, m, T);
+  out.Z = out_series(Z, N * n * n, T + 1);
+  out.zeta = out_series(zeta, N * n, T + 1);
+  out.s = out_series(s, N, T + 1);
+  out.status = status.mutable_data();
+  out.status_size = static_cast<Index>(status.size());
+  gamesolve::SolveOptions opts;
+  opts.rcond_tol = rcond_tol;
+  opts.rank_tol = rank_tol;
+  const gamesolve::SolveReport rep = run_solve(g, out, n_threads, opts);
+  Index n_min_norm = 0, n_nonfinite = 0;
+  for (Index i = 0; i < out.status_size; ++i) {
+    n_min_norm += out.status[i] == gamesolve::kStageMinNorm;
+    n_nonfinite += out.status[i] == gamesolve::kStageNonFinite;
+  }
+  return py::make_tuple(K, k, Z, zeta, s, status, rep.min_rcond, n_min_norm, n_nonfinite);
+}
+
 }  // namespace
 
 void bind_lq_game(py::module_& m) {
@@ -105,6 +285,11 @@ void bind_lq_game(py::module_& m) {
         arg("dims"), arg("n"), arg("T"), arg("batch"), arg("A"), arg("B"), arg("Q"), arg("q").none(true),
         arg("R"), arg("r").none(true), arg("M").none(true), arg("c").none(true), arg("QT"),
         arg("qT").none(true), arg("n_threads") = 0, arg("rcond_tol") = 1e-12, arg("rank_tol") = 1e-10);
+  m.def("solve_lq_fast", &solve_fast,
+        "Fast path of gamesolve.solve_lq_game(s): the public arguments (A, B, Q, R, horizon, q, r, M, c, QT, "
+        "qT, dims) as given, then batched, n_threads, rcond_tol, rank_tol, sym_rtol. Returns None unless every "
+        "array is a plain C-contiguous float64 ndarray, B is stacked with dims, R is joint and all shapes and "
+        "values are valid; else (K, k, Z, zeta, s, status, min_rcond, n_min_norm_stages, n_nonfinite_stages).");
   m.def("evaluate_strategies", &evaluate,
         "Value (Z, zeta, s) of given strategies K (batch, T, m, n), k (batch, T, m) (SPEC 2 policy "
         "evaluation).",

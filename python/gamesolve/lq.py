@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import _core
-from ._validate import as_float_array, check_positive_definite, check_symmetric, split_inputs
+from ._validate import SYM_RTOL, as_float_array, check_positive_definite, check_symmetric, split_inputs
 from .errors import InputError, SingularStageWarning, SolveError
 
 __all__ = [
@@ -299,8 +299,20 @@ class LQGameSolution:
     status: np.ndarray
     dims: tuple
     min_rcond: float
-    _game: _GameData = field(repr=False, compare=False)
+    _data: _GameData | None = field(default=None, repr=False, compare=False)
     _batched: bool = field(default=False, repr=False, compare=False)
+    #: Arguments of a fast-path solve, normalized into ``_data`` on first use of ``_game``.
+    _args: tuple | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def _game(self) -> _GameData:
+        """The normalized game (computed on first use after a fast-path solve, then kept)."""
+        g = self._data
+        if g is None:
+            (A, B, Q, R, kw) = self._args
+            g = _normalize(A, B, Q, R, batched=self._batched, **kw)
+            object.__setattr__(self, "_data", g)
+        return g
 
     @property
     def singular_stages(self) -> np.ndarray:
@@ -447,10 +459,48 @@ def _run(g: _GameData, batched: bool) -> LQGameSolution:
         warnings.warn(
             f"{n_sing} stage system(s) singular or ill-conditioned (min rcond {min_rcond:.2e}); the "
             f"minimum-norm equilibrium was returned there (see .singular_stages)", SingularStageWarning,
-            stacklevel=3)
+            stacklevel=4)
     sl = (lambda a: a) if batched else (lambda a: a[0])
     return LQGameSolution(K=sl(K), k=sl(k), Z=sl(Z), zeta=sl(zeta), s=sl(s), status=sl(status), dims=g.dims,
-                          min_rcond=float(min_rcond), _game=g, _batched=batched)
+                          min_rcond=float(min_rcond), _data=g, _batched=batched)
+
+
+def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool) -> LQGameSolution:
+    """solve_lq_game(s): the C++ fast path (lq.cpp's solve_lq_fast), else the general path.
+
+    The fast path takes the common case as given -- plain C-contiguous float64
+    ndarrays, B stacked with ``dims`` a list / tuple of ints, R joint -- checks
+    shapes with the rules of :func:`_normalize` and every value (finite;
+    symmetric Q, QT, R; R^{ii} positive definite) in one C++ pass, and solves
+    into the result arrays directly. It declines (returns None, having done
+    nothing) for anything else, including every invalid input, which then goes
+    through :func:`_normalize` and gets its message from there. The normalized
+    game that ``costs`` / ``rollout`` / ``nash_gap`` need is built lazily.
+    """
+    res = _core.solve_lq_fast(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, _num_threads, RCOND_TOL,
+                              RANK_TOL, SYM_RTOL)
+    if res is None:
+        return _run(_normalize(A, B, Q, R, horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims,
+                               batched=batched), batched)
+    K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = res
+    if n_bad:
+        bad = (status == 2) if batched else (status == 2)[None]
+        b, t = np.argwhere(bad)[0]
+        where = f"game {b}, " if batched else ""
+        raise SolveError(
+            f"non-finite values in the coupled Riccati recursion at {where}stage t={t} "
+            f"(the value functions overflowed: the horizon is too long for unstable dynamics, "
+            f"or the data are badly scaled)")
+    if n_sing:
+        warnings.warn(
+            f"{n_sing} stage system(s) singular or ill-conditioned (min rcond {min_rcond:.2e}); the "
+            f"minimum-norm equilibrium was returned there (see .singular_stages)", SingularStageWarning,
+            stacklevel=3)
+    sol = object.__new__(LQGameSolution)  # the frozen dataclass's fields, without its per-field __setattr__
+    sol.__dict__.update(K=K, k=k, Z=Z, zeta=zeta, s=s, status=status, dims=tuple(dims), min_rcond=min_rcond,
+                        _data=None, _batched=batched,
+                        _args=(A, B, Q, R, dict(horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims)))
+    return sol
 
 
 def solve_lq_game(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,
@@ -527,8 +577,7 @@ def solve_lq_game(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, Q
     >>> bool(sol.nash_gap(g.x0) < 1e-10)
     True
     """
-    return _run(_normalize(A, B, Q, R, horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims,
-                           batched=False), False)
+    return _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, False)
 
 
 def solve_lq_games(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,
@@ -552,8 +601,7 @@ def solve_lq_games(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, 
     >>> sol.K.shape
     (2, 30, 2, 2)
     """
-    return _run(_normalize(A, B, Q, R, horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims,
-                           batched=True), True)
+    return _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, True)
 
 
 def evaluate_lq_strategy(A, B, Q, R, K, k=None, *, horizon=None, q=None, r=None, M=None, c=None, QT=None,
