@@ -84,11 +84,28 @@ def game_args(rng, variant, T=5):
     elif variant == "one stage, no horizon":
         A, B, Q, R = A[:1], B[:1], Q[:1], R[:1]
         kw.update(q=g["q"][:1], qT=g["qT"])
+    elif variant == "B and own R as lists, no dims":
+        A, B, Q = A[0], [C(B[0, :, o]) for o in OWN], Q[0]
+        R = [C(R[0, i, o, o]) for i, o in enumerate(OWN)]
+        kw = dict(horizon=T, r=g["r"][0], c=g["c"][0])
+    elif variant == "time-varying lists, joint R list":
+        B, R = [C(B[..., o]) for o in OWN], [C(R[:, i]) for i in range(3)]
+        kw.update(q=g["q"], qT=g["qT"], dims=[2, 1, 1])
+    elif variant == "B list with dims, time-varying own R tuple":
+        B = [C(B[..., o]) for o in OWN]
+        R = tuple(C(R[:, i, o, o]) for i, o in enumerate(OWN))
+        kw.update(M=g["M"][0])
     return A, B, Q, R, kw
 
 
+C = np.ascontiguousarray
+OWN = (slice(0, 2), slice(2, 3), slice(3, 4))  # dims (2, 1, 1)
+
+
 VARIANTS = ["time-varying, all terms", "time-invariant, horizon", "mixed, terminal defaults",
-            "QT given, qT from the last q", "no optional terms, no horizon", "one stage, no horizon"]
+            "QT given, qT from the last q", "no optional terms, no horizon", "one stage, no horizon",
+            "B and own R as lists, no dims", "time-varying lists, joint R list",
+            "B list with dims, time-varying own R tuple"]
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -126,6 +143,27 @@ def test_fast_path_equals_general_path_batched(rng, spy):
         assert_same(sol, ref, x0[:sol.K.shape[0]])
 
 
+def test_own_control_R_stacked_fast(rng, spy):
+    g = random_lq_game(rng, 2, 3, (2, 2), 4, all_terms=False)
+    own = np.stack([g["R"][:, 0, :2, :2], g["R"][:, 1, 2:, 2:]], axis=1)  # (T, N, 2, 2)
+    sol = solve_lq_game(g["A"], g["B"], g["Q"], own, dims=(2, 2))
+    ref = general(solve_lq_game, g["A"], g["B"], g["Q"], g["R"], dims=(2, 2))
+    assert spy == [True]
+    assert_same(sol, ref, np.ones(3))
+
+
+def test_block_lists_batched_fast(rng, spy):
+    T, n, dims = 3, 3, (1, 2)
+    games = [random_lq_game(rng, 2, n, dims, T, all_terms=False) for _ in range(2)]
+    st = {k: np.stack([g[k] for g in games]) for k in games[0] if k != "dims"}
+    B = [C(st["B"][..., :1]), C(st["B"][..., 1:])]
+    R = [C(st["R"][:, :, 0, :1, :1]), C(st["R"][:, :, 1, 1:, 1:])]
+    sol = solve_lq_games(st["A"], B, st["Q"], R)
+    ref = general(solve_lq_games, st["A"], st["B"], st["Q"], st["R"], dims=dims)
+    assert spy == [True]
+    assert_same(sol, ref, np.ones((2, n)))
+
+
 def test_workspace_reuse_across_games_of_one_size(rng, spy):
     """The fast path keeps a workspace per size: solving other games in between changes nothing."""
     args = [game_args(rng, v) for v in VARIANTS[:3]]
@@ -144,14 +182,20 @@ class _Sub(np.ndarray):
     pass
 
 
-@pytest.mark.parametrize("form", ["B list", "R list", "float32 A", "int Q", "Fortran A", "reversed-stride B",
+@pytest.mark.parametrize("form", ["B list of views", "R list of views", "R list broadcast", "B list 1-D", "float32 A", "int Q", "Fortran A", "reversed-stride B",
                                   "subclass A", "numpy dims", "numpy horizon", "bool horizon"])
 def test_other_forms_decline_and_agree(rng, spy, form):
     A, B, Q, R, kw = game_args(rng, "time-invariant, horizon")
-    if form == "B list":
+    if form == "B list of views":
         B = [B[:, :2], B[:, 2:3], B[:, 3:]]
-    elif form == "R list":
+    elif form == "R list of views":
         R = [R[0, :2, :2], R[1, 2:3, 2:3], R[2, 3:, 3:]]
+    elif form == "R list broadcast":  # leading axes broadcast against each other
+        R = [C(R[0, :2, :2]), np.stack([R[1, 2:3, 2:3]] * kw["horizon"]), C(R[2, 3:, 3:])]
+    elif form == "B list 1-D":
+        A, Q, R = A[:3, :3], Q[:, :3, :3], [C(R[0, :2, :2]), C(R[1, 2:3, 2:3]), C(R[2, 3:, 3:])]
+        B = [C(B[:3, :2]), C(B[:3, 2]), C(B[:3, 3])]
+        kw = dict(horizon=kw["horizon"])
     elif form == "float32 A":
         A = A.astype(np.float32)
     elif form == "int Q":
@@ -171,7 +215,7 @@ def test_other_forms_decline_and_agree(rng, spy, form):
         kw["horizon"] = True
     sol = solve_lq_game(A, B, Q, R, **kw)
     assert spy == [False]
-    assert_same(sol, general(solve_lq_game, A, B, Q, R, **kw), np.ones(4))
+    assert_same(sol, general(solve_lq_game, A, B, Q, R, **kw), np.ones(A.shape[-1]))
 
 
 # --------------------------------------------------------------------------- #
@@ -243,6 +287,16 @@ BAD = {
     "dims players": _replace(dims=(1, 1, 1)),
     "no dims": _replace(dims=None),
     "empty dims": _replace(dims=()),
+    "R list too long": _replace(R=[np.eye(1), np.eye(2), np.eye(1)]),
+    "R list not square": _replace(R=[np.eye(1), np.ones((2, 3))]),
+    "R list own shapes swapped": _replace(R=[np.eye(2), np.eye(1)]),
+    "R list non-finite": _replace(R=[np.eye(1), np.array([[1.0, 0.0], [0.0, np.nan]])]),
+    "R list indefinite": _replace(R=[np.eye(1), -np.eye(2)]),
+    "R list asymmetric": _replace(R=[np.eye(1), np.array([[1.0, 0.1], [0.0, 1.0]])]),
+    "B list inconsistent": _replace(B=[np.ones((3, 1)), np.ones((4, 2))], dims=None),
+    "B list disagrees with dims": _replace(B=[np.ones((3, 1)), np.ones((3, 2))], dims=(2, 1)),
+    "B list non-finite": _replace(B=[np.full((3, 1), np.inf), np.ones((3, 2))], dims=None),
+    "B list empty": _replace(B=[], dims=None),
 }
 
 

@@ -3,6 +3,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
+#include <array>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,15 +50,25 @@ inline gamesolve::Series as_series(const char* name, const std::optional<CArray>
 // ---- Fast path (python/gamesolve/lq.py): plain arrays read in place, no conversion.
 
 // A C-contiguous, aligned, native float64 numpy.ndarray (exactly that type, no
-// subclass) with no empty axis: its buffer is read where it is. Anything else
-// makes the fast path decline (the general path converts and validates it).
+// subclass) with no empty axis and at most kMaxNd axes: its buffer is read where
+// it is. Anything else makes the fast path decline (the general path converts
+// and validates it). A Plain may also describe a buffer the fast path assembled
+// (stacked B blocks, joint R from own-control blocks).
+constexpr int kMaxNd = 8;
 struct Plain {
   const double* data = nullptr;
   int nd = 0;
-  const py::ssize_t* shape = nullptr;
+  std::array<py::ssize_t, kMaxNd> shape{};
   py::ssize_t size = 0;
   bool present() const { return data != nullptr; }
-  py::ssize_t dim(int i) const { return shape[i < 0 ? nd + i : i]; }  // i < 0 counts from the end
+  py::ssize_t dim(int i) const { return shape[static_cast<std::size_t>(i < 0 ? nd + i : i)]; }  // i < 0: from the end
+  // The leading axes before the last `k` agree with those of `o` before its last `ko`.
+  bool same_lead(int k, const Plain& o, int ko) const {
+    if (nd - k != o.nd - ko) return false;
+    for (int i = 0; i < nd - k; ++i)
+      if (shape[static_cast<std::size_t>(i)] != o.shape[static_cast<std::size_t>(i)]) return false;
+    return true;
+  }
 };
 
 inline bool as_plain(py::handle h, Plain& out) {
@@ -65,18 +77,82 @@ inline bool as_plain(py::handle h, Plain& out) {
   const auto* a = py::detail::array_proxy(h.ptr());
   const auto* d = py::detail::array_descriptor_proxy(a->descr);
   constexpr int need = py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_ | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
-  if (d->type_num != py::detail::npy_api::NPY_DOUBLE_ || d->byteorder != '=' || (a->flags & need) != need)
+  if (d->type_num != py::detail::npy_api::NPY_DOUBLE_ || d->byteorder != '=' || (a->flags & need) != need ||
+      a->nd > kMaxNd)
     return false;
   py::ssize_t size = 1;
   for (int i = 0; i < a->nd; ++i) {
     if (a->dimensions[i] < 1) return false;
     size *= a->dimensions[i];
+    out.shape[static_cast<std::size_t>(i)] = a->dimensions[i];
   }
   out.data = reinterpret_cast<const double*>(a->data);
   out.nd = a->nd;
-  out.shape = a->dimensions;
   out.size = size;
   return true;
+}
+
+// A list or tuple (exactly) of plain arrays.
+inline bool as_plain_list(py::handle h, std::vector<Plain>& out) {
+  PyObject* o = h.ptr();
+  const bool is_list = PyList_CheckExact(o);
+  if (!is_list && !PyTuple_CheckExact(o)) return false;
+  const py::ssize_t k = is_list ? PyList_GET_SIZE(o) : PyTuple_GET_SIZE(o);
+  if (k < 1) return false;
+  out.resize(static_cast<std::size_t>(k));
+  for (py::ssize_t i = 0; i < k; ++i)
+    if (!as_plain(is_list ? PyList_GET_ITEM(o, i) : PyTuple_GET_ITEM(o, i), out[static_cast<std::size_t>(i)]))
+      return false;
+  return true;
+}
+
+// validate.split_inputs for a list of B blocks (n, m_i) with equal leading axes: their
+// concatenation along the last axis, into `buf`; `widths` gets the m_i.
+inline bool concat_blocks(const std::vector<Plain>& blocks, Plain& out, std::vector<double>& buf,
+                          std::vector<gamesolve::Index>& widths) {
+  const Plain& b0 = blocks[0];
+  py::ssize_t W = 0;
+  widths.clear();
+  for (const Plain& b : blocks) {
+    if (b.nd < 2 || !b.same_lead(1, b0, 1)) return false;
+    widths.push_back(b.dim(-1));
+    W += b.dim(-1);
+  }
+  const py::ssize_t rows = b0.size / b0.dim(-1);
+  buf.resize(static_cast<std::size_t>(rows * W));
+  py::ssize_t off = 0;
+  for (const Plain& b : blocks) {
+    const py::ssize_t w = b.dim(-1);
+    for (py::ssize_t r = 0; r < rows; ++r) std::copy_n(b.data + r * w, w, buf.data() + r * W + off);
+    off += w;
+  }
+  out = b0;
+  out.shape[static_cast<std::size_t>(out.nd - 1)] = W;
+  out.data = buf.data();
+  out.size = rows * W;
+  return true;
+}
+
+// lq._normalize_R for N blocks (..., k_i, k_i) with `lead` leading entries: joint weights
+// (all k_i == m) are stacked, own-control weights (k_i == m_i) embedded into zeros; the
+// result (..., N, m, m) is written to `buf`. src[i] = (player i's first block, the
+// distance in doubles between its consecutive blocks).
+inline void assemble_R(const std::vector<std::pair<const double*, py::ssize_t>>& src, py::ssize_t lead,
+                       const std::vector<gamesolve::Index>& dims, bool joint, std::vector<double>& buf) {
+  const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
+  py::ssize_t m = 0;
+  for (auto d : dims) m += d;
+  buf.assign(static_cast<std::size_t>(lead * N * m * m), 0.0);
+  for (py::ssize_t l = 0; l < lead; ++l) {
+    py::ssize_t off = 0;
+    for (py::ssize_t i = 0; i < N; ++i) {
+      const py::ssize_t k = joint ? m : dims[static_cast<std::size_t>(i)], o = joint ? 0 : off;
+      const double* from = src[static_cast<std::size_t>(i)].first + l * src[static_cast<std::size_t>(i)].second;
+      double* to = buf.data() + (l * N + i) * m * m + o * m + o;
+      for (py::ssize_t a = 0; a < k; ++a) std::copy_n(from + a * k, k, to + a * m);
+      off += dims[static_cast<std::size_t>(i)];
+    }
+  }
 }
 
 // An optional plain array: None, or as_plain. False means "decline".

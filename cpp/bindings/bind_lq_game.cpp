@@ -129,43 +129,96 @@ py::tuple evaluate(const std::vector<Index>& dims, Index n, Index T, Index batch
 }
 
 // Fast path of gamesolve.solve_lq_game(s) (python/gamesolve/lq.py): the public
-// arguments as given. Recognizes the common case only -- every array a plain
-// float64 ndarray (see as_plain), B stacked with `dims` a list / tuple of ints,
-// R joint (..., N, m, m) -- with the shape rules of lq._normalize, checks every
-// value in one pass (validate.hpp), and solves into freshly allocated numpy
-// arrays of the final shapes. Returns None, having done nothing, for anything
-// else (other forms, bad shapes or values): the general path then converts,
-// validates and raises its messages. Otherwise
-// (K, k, Z, zeta, s, status, min_rcond, n_min_norm_stages, n_nonfinite_stages).
+// arguments as given. Recognizes the common forms only -- every array a plain
+// float64 ndarray (see as_plain); B stacked with `dims` a list / tuple of ints, or
+// a list of blocks; R joint, own-control (stacked or a list) or a list of joint
+// weights -- with the shape rules of lq._normalize, checks every value in one pass
+// (validate.hpp), and solves into freshly allocated numpy arrays of the final
+// shapes. Returns None, having done nothing, for anything else (other forms, bad
+// shapes or values): the general path then converts, validates and raises its
+// messages. Otherwise (K, k, Z, zeta, s, status, min_rcond, n_min_norm_stages,
+// n_nonfinite_stages, dims).
 py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,
                       py::handle q_, py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_,
                       py::handle dims_, bool batched, int n_threads, double rcond_tol, double rank_tol,
                       double sym_rtol) {
   const py::object decline = py::none();
   Plain A, B, Q, R, q, r, M, c, QT, qT;
-  if (!as_plain(A_, A) || !as_plain(B_, B) || !as_plain(Q_, Q) || !as_plain(R_, R) || !as_plain_opt(q_, q) ||
-      !as_plain_opt(r_, r) || !as_plain_opt(M_, M) || !as_plain_opt(c_, c) || !as_plain_opt(QT_, QT) ||
-      !as_plain_opt(qT_, qT))
+  if (!as_plain(A_, A) || !as_plain(Q_, Q) || !as_plain_opt(q_, q) || !as_plain_opt(r_, r) ||
+      !as_plain_opt(M_, M) || !as_plain_opt(c_, c) || !as_plain_opt(QT_, QT) || !as_plain_opt(qT_, qT))
     return decline;
-  // dims: a list or tuple of positive Python ints.
-  if (!PyList_CheckExact(dims_.ptr()) && !PyTuple_CheckExact(dims_.ptr())) return decline;
-  const bool is_list = PyList_CheckExact(dims_.ptr());
-  const py::ssize_t N = is_list ? PyList_GET_SIZE(dims_.ptr()) : PyTuple_GET_SIZE(dims_.ptr());
-  if (N < 1) return decline;
-  std::vector<Index> dims(static_cast<std::size_t>(N));
-  py::ssize_t m = 0;
-  for (py::ssize_t i = 0; i < N; ++i) {
-    py::ssize_t v;
-    PyObject* item = is_list ? PyList_GET_ITEM(dims_.ptr(), i) : PyTuple_GET_ITEM(dims_.ptr(), i);
-    if (!as_positive_int(item, v)) return decline;
-    dims[static_cast<std::size_t>(i)] = v;
-    m += v;
-  }
-  // Block shapes (lq._normalize, split_inputs, _normalize_R: joint R only).
   if (A.nd < 2 || A.dim(-1) != A.dim(-2)) return decline;
   const py::ssize_t n = A.dim(-1);
+  // dims: a list or tuple of positive Python ints (or None with B given as blocks).
+  std::vector<Index> dims;
+  if (!dims_.is_none()) {
+    PyObject* d = dims_.ptr();
+    const bool is_list = PyList_CheckExact(d);
+    if (!is_list && !PyTuple_CheckExact(d)) return decline;
+    const py::ssize_t k = is_list ? PyList_GET_SIZE(d) : PyTuple_GET_SIZE(d);
+    if (k < 1) return decline;
+    for (py::ssize_t i = 0; i < k; ++i) {
+      py::ssize_t v;
+      if (!as_positive_int(is_list ? PyList_GET_ITEM(d, i) : PyTuple_GET_ITEM(d, i), v)) return decline;
+      dims.push_back(v);
+    }
+  }
+  // B: stacked (..., n, m) with dims, or a list of N blocks (..., n, m_i) (split_inputs).
+  std::vector<double> B_buf, R_buf;  // assembled B and R (alive until the solve returns)
+  if (as_plain(B_, B)) {
+    if (dims.empty()) return decline;
+  } else {
+    std::vector<Plain> blocks;
+    std::vector<Index> widths;
+    if (!as_plain_list(B_, blocks) || !concat_blocks(blocks, B, B_buf, widths)) return decline;
+    if (!dims.empty() && dims != widths) return decline;
+    dims = widths;
+  }
+  const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
+  py::ssize_t m = 0;
+  for (auto d : dims) m += d;
   if (B.nd < 2 || B.dim(-1) != m || B.dim(-2) != n) return decline;
-  if (R.nd < 3 || R.dim(-1) != m || R.dim(-2) != m || R.dim(-3) != N) return decline;
+  // R (_normalize_R): joint (..., N, m, m) as given; own-control weights -- stacked
+  // (..., N, m_1, m_1) with equal m_i and N > 1, or a list of N (..., m_i, m_i) -- or a
+  // list of N joint (..., m, m), with equal leading axes, assembled into joint weights.
+  std::vector<std::pair<const double*, py::ssize_t>> src(static_cast<std::size_t>(N));
+  if (as_plain(R_, R)) {
+    const bool equal = std::all_of(dims.begin(), dims.end(), [&](Index d) { return d == dims[0]; });
+    const py::ssize_t d0 = dims[0];
+    if (R.nd >= 3 && R.dim(-1) == m && R.dim(-2) == m && R.dim(-3) == N) {
+      // joint, used in place
+    } else if (N > 1 && equal && R.nd >= 3 && R.dim(-1) == d0 && R.dim(-2) == d0 && R.dim(-3) == N) {
+      for (py::ssize_t i = 0; i < N; ++i) src[static_cast<std::size_t>(i)] = {R.data + i * d0 * d0, N * d0 * d0};
+      const py::ssize_t lead = R.size / (N * d0 * d0);
+      assemble_R(src, lead, dims, false, R_buf);
+      R.shape[static_cast<std::size_t>(R.nd - 1)] = R.shape[static_cast<std::size_t>(R.nd - 2)] = m;
+      R.data = R_buf.data();
+      R.size = lead * N * m * m;
+    } else {
+      return decline;
+    }
+  } else {
+    std::vector<Plain> blocks;
+    if (!as_plain_list(R_, blocks) || static_cast<py::ssize_t>(blocks.size()) != N) return decline;
+    const Plain& b0 = blocks[0];
+    bool joint = true, own = true;
+    for (py::ssize_t i = 0; i < N; ++i) {
+      const Plain& b = blocks[static_cast<std::size_t>(i)];
+      if (b.nd < 2 || b.dim(-1) != b.dim(-2) || !b.same_lead(2, b0, 2)) return decline;
+      joint = joint && b.dim(-1) == m;
+      own = own && b.dim(-1) == dims[static_cast<std::size_t>(i)];
+      src[static_cast<std::size_t>(i)] = {b.data, b.dim(-1) * b.dim(-1)};
+    }
+    if ((!joint && !own) || b0.nd + 1 > kMaxNd) return decline;
+    const py::ssize_t lead = b0.size / (b0.dim(-1) * b0.dim(-1));
+    assemble_R(src, lead, dims, joint, R_buf);
+    R = b0;
+    R.nd = b0.nd + 1;
+    R.shape[static_cast<std::size_t>(R.nd - 3)] = N;
+    R.shape[static_cast<std::size_t>(R.nd - 2)] = R.shape[static_cast<std::size_t>(R.nd - 1)] = m;
+    R.data = R_buf.data();
+    R.size = lead * N * m * m;
+  }
   if (Q.nd < 3 || Q.dim(-1) != n || Q.dim(-2) != n || Q.dim(-3) != N) return decline;
   auto trailing = [](const Plain& a, std::initializer_list<py::ssize_t> blk) {
     if (!a.present()) return true;
@@ -235,11 +288,16 @@ py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_
   };
   if (!QT.present()) g.QT = last_stage(g.Q, N * n * n);
   if (!qT.present() && q.present()) g.qT = last_stage(g.q, N * n);
-  g.dims = gamesolve::Dims(n, std::move(dims));
+  g.dims = gamesolve::Dims(n, dims);
   g.T = T;
   g.batch = batch;
-  // Values: finite, symmetric, own blocks of R definite (validate.hpp).
-  if (!gamesolve::check_game_values(g, sym_rtol).ok()) return decline;
+  // Values: finite, symmetric, own blocks of R definite (validate.hpp). The buffers were
+  // sized above; should check_game still object, the general path decides.
+  try {
+    if (!gamesolve::check_game_values(g, sym_rtol).ok()) return decline;
+  } catch (const std::invalid_argument&) {
+    return decline;
+  }
 
   // Outputs in their final shapes: (batch, T, ...) or, unbatched, (T, ...).
   auto shape = [&](std::initializer_list<py::ssize_t> tail) {
@@ -272,7 +330,9 @@ py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_
     n_min_norm += out.status[i] == gamesolve::kStageMinNorm;
     n_nonfinite += out.status[i] == gamesolve::kStageNonFinite;
   }
-  return py::make_tuple(K, k, Z, zeta, s, status, rep.min_rcond, n_min_norm, n_nonfinite);
+  py::tuple dims_out(N);
+  for (py::ssize_t i = 0; i < N; ++i) dims_out[static_cast<std::size_t>(i)] = py::int_(g.dims.m_i[static_cast<std::size_t>(i)]);
+  return py::make_tuple(K, k, Z, zeta, s, status, rep.min_rcond, n_min_norm, n_nonfinite, dims_out);
 }
 
 }  // namespace
@@ -288,8 +348,9 @@ void bind_lq_game(py::module_& m) {
   m.def("solve_lq_fast", &solve_fast,
         "Fast path of gamesolve.solve_lq_game(s): the public arguments (A, B, Q, R, horizon, q, r, M, c, QT, "
         "qT, dims) as given, then batched, n_threads, rcond_tol, rank_tol, sym_rtol. Returns None unless every "
-        "array is a plain C-contiguous float64 ndarray, B is stacked with dims, R is joint and all shapes and "
-        "values are valid; else (K, k, Z, zeta, s, status, min_rcond, n_min_norm_stages, n_nonfinite_stages).");
+        "array is a plain C-contiguous float64 ndarray (lists of them for B and R), dims a list / tuple of "
+        "ints, and all shapes and values are valid; else (K, k, Z, zeta, s, status, min_rcond, "
+        "n_min_norm_stages, n_nonfinite_stages, dims).");
   m.def("evaluate_strategies", &evaluate,
         "Value (Z, zeta, s) of given strategies K (batch, T, m, n), k (batch, T, m) (SPEC 2 policy "
         "evaluation).",

@@ -14,6 +14,13 @@ def solve_lq_games(
     n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]: ...
 
+def solve_lq_fast(
+    A: object, B: object, Q: object, R: object, horizon: object, q: object, r: object, M: object, c: object,
+    QT: object, qT: object, dims: object, batched: bool, n_threads: int, rcond_tol: float, rank_tol: float,
+    sym_rtol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int,
+           tuple[int, ...]] | None: ...
+
 def evaluate_strategies(
     dims: Sequence[int], n: int, T: int, batch: int,
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, q: npt.ArrayLike | None,

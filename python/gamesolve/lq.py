@@ -466,11 +466,11 @@ def _run(g: _GameData, batched: bool) -> LQGameSolution:
 
 
 def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool) -> LQGameSolution:
-    """solve_lq_game(s): the C++ fast path (lq.cpp's solve_lq_fast), else the general path.
+    """solve_lq_game(s): the C++ fast path (``_core.solve_lq_fast``), else the general path.
 
-    The fast path takes the common case as given -- plain C-contiguous float64
-    ndarrays, B stacked with ``dims`` a list / tuple of ints, R joint -- checks
-    shapes with the rules of :func:`_normalize` and every value (finite;
+    The fast path takes the common forms as given -- plain C-contiguous float64
+    ndarrays (lists of them for B and R), ``dims`` a list / tuple of ints --
+    checks shapes with the rules of :func:`_normalize` and every value (finite;
     symmetric Q, QT, R; R^{ii} positive definite) in one C++ pass, and solves
     into the result arrays directly. It declines (returns None, having done
     nothing) for anything else, including every invalid input, which then goes
@@ -482,7 +482,7 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool) -> LQGa
     if res is None:
         return _run(_normalize(A, B, Q, R, horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims,
                                batched=batched), batched)
-    K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = res
+    K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad, dims_used = res
     if n_bad:
         bad = (status == 2) if batched else (status == 2)[None]
         b, t = np.argwhere(bad)[0]
@@ -497,7 +497,7 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool) -> LQGa
             f"minimum-norm equilibrium was returned there (see .singular_stages)", SingularStageWarning,
             stacklevel=3)
     sol = object.__new__(LQGameSolution)  # the frozen dataclass's fields, without its per-field __setattr__
-    sol.__dict__.update(K=K, k=k, Z=Z, zeta=zeta, s=s, status=status, dims=tuple(dims), min_rcond=min_rcond,
+    sol.__dict__.update(K=K, k=k, Z=Z, zeta=zeta, s=s, status=status, dims=dims_used, min_rcond=min_rcond,
                         _data=None, _batched=batched,
                         _args=(A, B, Q, R, dict(horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims)))
     return sol
