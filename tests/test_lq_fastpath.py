@@ -405,3 +405,103 @@ def test_results_are_fresh_arrays_and_inputs_untouched(rng):
         np.testing.assert_array_equal(x, y)
     assert gamesolve.lq._core.solve_lq_fast(A, B, Q, R, None, None, None, None, None, None, None, [2, 1, 1],
                                             False, 1, 1e-12, 1e-10, 1e-10) is not None
+
+
+# --------------------------------------------------------------------------- #
+# Randomized: any mix of forms, axes and (sometimes) bad values, fast == general
+# --------------------------------------------------------------------------- #
+
+
+def random_call(rng):
+    """A random solve_lq_game(s) call: (fn, A, B, Q, R, kwargs), valid or (sometimes) not."""
+    N = int(rng.integers(1, 4))
+    dims = tuple(int(d) for d in rng.integers(1, 3, N))
+    if rng.random() < 0.3:
+        dims = (dims[0],) * N
+    n, m, T = int(rng.integers(1, 4)), sum(dims), int(rng.integers(1, 4))
+    batched = rng.random() < 0.4
+    batch = int(rng.integers(2, 4))
+    off = np.concatenate([[0], np.cumsum(dims)])
+
+    def lead(time):
+        b = (batch if rng.random() < 0.7 else 1,) if batched else ()
+        return b + ((T,) if time else ())
+
+    tv = {k: rng.random() < 0.5 for k in ("A", "B", "Q", "R", "q", "r", "M", "c")}
+    if not any(tv.values()) or rng.random() < 0.5:
+        horizon = T
+    else:
+        horizon = None
+    A = 0.5 * rng.standard_normal(lead(tv["A"]) + (n, n))
+    B = rng.standard_normal(lead(tv["B"]) + (n, m))
+    X = rng.standard_normal(lead(tv["Q"]) + (N, n, n))
+    Q = X @ np.swapaxes(X, -1, -2) + 0.1 * np.eye(n)
+    lr = lead(tv["R"])
+    Y = rng.standard_normal(lr + (N, m, m))
+    R = Y @ np.swapaxes(Y, -1, -2) + 0.5 * np.eye(m)
+    kw = dict(horizon=horizon, dims=dims)
+    for name, blk, p in (("q", (N, n), 0.5), ("r", (N, m), 0.5), ("M", (N, m, n), 0.3), ("c", (n,), 0.5)):
+        if rng.random() < p:
+            kw[name] = 0.3 * rng.standard_normal(lead(tv[name]) + blk)
+    if rng.random() < 0.4:
+        Z = rng.standard_normal(((batch,) if batched else ()) + (N, n, n))
+        kw["QT"] = Z @ np.swapaxes(Z, -1, -2) + np.eye(n)
+    if rng.random() < 0.3:
+        kw["qT"] = rng.standard_normal(((batch,) if batched else ()) + (N, n))
+    # forms of B and R
+    if rng.random() < 0.4:
+        B = [C(B[..., off[i]:off[i + 1]]) for i in range(N)]
+        if rng.random() < 0.5:
+            kw["dims"] = None
+        elif rng.random() < 0.5:
+            kw["dims"] = list(dims)
+    u = rng.random()
+    if u < 0.25:
+        R = [C(R[..., i, off[i]:off[i + 1], off[i]:off[i + 1]]) for i in range(N)]
+    elif u < 0.4:
+        R = tuple(C(R[..., i, :, :]) for i in range(N))
+    elif u < 0.55 and N > 1 and len(set(dims)) == 1:
+        R = C(np.stack([R[..., i, off[i]:off[i + 1], off[i]:off[i + 1]] for i in range(N)], axis=-3))
+    # sometimes break one thing
+    v = rng.random()
+    target = kw.get("q") if kw.get("q") is not None else A
+    if v < 0.08:
+        target.reshape(-1)[int(rng.integers(target.size))] = rng.choice([np.nan, np.inf])
+    elif v < 0.16:
+        Q.reshape(-1)[int(rng.integers(Q.size))] += rng.choice([1e-3, 1e-11])
+    elif v < 0.22:
+        R_arr = R if isinstance(R, np.ndarray) else R[0]
+        R_arr[..., 0, 0] = -R_arr[..., 0, 0] * rng.choice([1.0, 1e-14, 0.0])
+    elif v < 0.26:
+        kw["horizon"] = T + 1 if horizon is not None else None
+    fn = solve_lq_games if batched else solve_lq_game
+    return fn, A, B, Q, R, kw, (batch if batched else None, n)
+
+
+def _outcome(fn, A, B, Q, R, kw):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        try:
+            return fn(A, B, Q, R, **kw), [str(x.message) for x in w]
+        except (InputError, SolveError, ValueError) as exc:
+            return exc, [str(x.message) for x in w]
+
+
+def test_random_calls_fast_equals_general(spy):
+    rng = np.random.default_rng(20261201)
+    fast_count = 0
+    for trial in range(400):
+        fn, A, B, Q, R, kw, (batch, n) = random_call(rng)
+        spy.clear()
+        got, w1 = _outcome(fn, A, B, Q, R, kw)
+        fast_count += spy == [True]
+        want, w2 = _outcome(lambda *a, **k: general(fn, *a, **k), A, B, Q, R, kw)
+        assert w1 == w2, trial
+        if isinstance(want, Exception):
+            assert type(got) is type(want) and str(got) == str(want), (trial, got, want)
+            assert spy == [False] or isinstance(want, SolveError), trial
+            continue
+        assert not isinstance(got, Exception), (trial, got)
+        x0 = np.ones((batch, n) if batch else n)
+        assert_same(got, want, x0)
+    assert fast_count > 150  # most calls take the fast path
