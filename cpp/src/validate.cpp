@@ -64,7 +64,10 @@ bool definite_scratch(const double* X, Index k, Index ld, double* L, double* y) 
     }
   }
   // lambda_min(L L') = 1 / ||L^{-1}||_2^2 >= 1 / ||L^{-1}||_F^2; the computed L is the exact
-  // factor of H + E with ||E||_2 <= k (k + 1) eps (unit diagonal), hence the slack term.
+  // factor of H + E with ||E||_2 <= k (k + 1) eps (unit diagonal), hence the first slack term.
+  // The second keeps lambda_min(H) above the bound under which any backward-stable Cholesky
+  // (LAPACK's, on the unscaled matrix) is guaranteed to run to completion: 20 k^{3/2} eps
+  // kappa_2(H) < 1 with kappa_2(H) <= k / lambda_min(H) (Higham, Accuracy and Stability, 10.1).
   double fro = 0.0;
   for (Index c = 0; c < k; ++c) {  // column c of L^{-1}, rows c..k-1, by forward substitution
     y[c] = 1.0 / L[c * k + c];
@@ -76,7 +79,8 @@ bool definite_scratch(const double* X, Index k, Index ld, double* L, double* y) 
       fro += y[i] * y[i];
     }
   }
-  const double slack = 4.0 * double(k) * double(k + 1) * std::numeric_limits<double>::epsilon();
+  const double eps = std::numeric_limits<double>::epsilon(), kd = double(k);
+  const double slack = 4.0 * kd * (kd + 1.0) * eps + 20.0 * kd * kd * std::sqrt(kd) * eps;
   return fro * (kDefiniteMargin + slack) < 1.0;  // false for NaN / inf
 }
 

@@ -28,7 +28,8 @@ struct ValueCheck {
 
 /// Relative eigenvalue margin of the definiteness test: R^{ii} passes only if
 /// the smallest eigenvalue of its diagonally scaled symmetric part
-/// D^{-1/2} sym(R^{ii}) D^{-1/2} (unit diagonal) is provably above this.
+/// D^{-1/2} sym(R^{ii}) D^{-1/2} (unit diagonal) is provably above this (plus
+/// round-off terms that grow with the block size, see validate.cpp).
 /// That implies a successful Cholesky factorization in any backward-stable
 /// implementation (LAPACK's included); a block close to singular fails the
 /// test even if it is positive definite, so a caller that needs the exact
