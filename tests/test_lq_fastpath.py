@@ -143,6 +143,19 @@ def test_fast_path_equals_general_path_batched(rng, spy):
         assert_same(sol, ref, x0[:sol.K.shape[0]])
 
 
+def test_lazy_game_keeps_the_assembled_blocks(rng, spy):
+    """B / R given as blocks are copied on assembly (both paths): later edits of the blocks change nothing."""
+    A, B, Q, R, kw = game_args(rng, "B and own R as lists, no dims")
+    sol = solve_lq_game(A, B, Q, R, **kw)
+    ref = general(solve_lq_game, A, B, Q, R, **kw)
+    assert spy == [True] and sol._data is None
+    for b in B:
+        b *= 2.0
+    for x in R:
+        x *= 3.0
+    assert_same(sol, ref, np.ones(4))
+
+
 def test_own_control_R_stacked_fast(rng, spy):
     g = random_lq_game(rng, 2, 3, (2, 2), 4, all_terms=False)
     own = np.stack([g["R"][:, 0, :2, :2], g["R"][:, 1, 2:, 2:]], axis=1)  # (T, N, 2, 2)

@@ -106,49 +106,57 @@ inline bool as_plain_list(py::handle h, std::vector<Plain>& out) {
   return true;
 }
 
+// A fresh numpy array of the first `nd` axes of `shape`, described by `out`.
+inline py::array_t<double> new_plain(const std::array<py::ssize_t, kMaxNd>& shape, int nd, Plain& out) {
+  py::array_t<double> a(std::vector<py::ssize_t>(shape.begin(), shape.begin() + nd));
+  out.data = a.data();
+  out.nd = nd;
+  out.shape = shape;
+  out.size = a.size();
+  return a;
+}
+
 // validate.split_inputs for a list of B blocks (n, m_i) with equal leading axes: their
-// concatenation along the last axis, into `buf`; `widths` gets the m_i.
-inline bool concat_blocks(const std::vector<Plain>& blocks, Plain& out, std::vector<double>& buf,
-                          std::vector<gamesolve::Index>& widths) {
+// concatenation along the last axis, a new array (described by `out`); `widths` gets the m_i.
+inline py::object concat_blocks(const std::vector<Plain>& blocks, Plain& out, std::vector<gamesolve::Index>& widths) {
   const Plain& b0 = blocks[0];
   py::ssize_t W = 0;
   widths.clear();
   for (const Plain& b : blocks) {
-    if (b.nd < 2 || !b.same_lead(1, b0, 1)) return false;
+    if (b.nd < 2 || !b.same_lead(1, b0, 1)) return py::none();
     widths.push_back(b.dim(-1));
     W += b.dim(-1);
   }
+  std::array<py::ssize_t, kMaxNd> shape = b0.shape;
+  shape[static_cast<std::size_t>(b0.nd - 1)] = W;
+  py::array_t<double> a = new_plain(shape, b0.nd, out);
+  double* dst = a.mutable_data();
   const py::ssize_t rows = b0.size / b0.dim(-1);
-  buf.resize(static_cast<std::size_t>(rows * W));
   py::ssize_t off = 0;
   for (const Plain& b : blocks) {
     const py::ssize_t w = b.dim(-1);
-    for (py::ssize_t r = 0; r < rows; ++r) std::copy_n(b.data + r * w, w, buf.data() + r * W + off);
+    for (py::ssize_t r = 0; r < rows; ++r) std::copy_n(b.data + r * w, w, dst + r * W + off);
     off += w;
   }
-  out = b0;
-  out.shape[static_cast<std::size_t>(out.nd - 1)] = W;
-  out.data = buf.data();
-  out.size = rows * W;
-  return true;
+  return std::move(a);
 }
 
 // lq._normalize_R for N blocks (..., k_i, k_i) with `lead` leading entries: joint weights
 // (all k_i == m) are stacked, own-control weights (k_i == m_i) embedded into zeros; the
-// result (..., N, m, m) is written to `buf`. src[i] = (player i's first block, the
-// distance in doubles between its consecutive blocks).
+// result (..., N, m, m) is written to `dst` (lead * N * m * m doubles). src[i] = (player
+// i's first block, the distance in doubles between its consecutive blocks).
 inline void assemble_R(const std::vector<std::pair<const double*, py::ssize_t>>& src, py::ssize_t lead,
-                       const std::vector<gamesolve::Index>& dims, bool joint, std::vector<double>& buf) {
+                       const std::vector<gamesolve::Index>& dims, bool joint, double* dst) {
   const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
   py::ssize_t m = 0;
   for (auto d : dims) m += d;
-  buf.assign(static_cast<std::size_t>(lead * N * m * m), 0.0);
+  std::fill_n(dst, lead * N * m * m, 0.0);
   for (py::ssize_t l = 0; l < lead; ++l) {
     py::ssize_t off = 0;
     for (py::ssize_t i = 0; i < N; ++i) {
       const py::ssize_t k = joint ? m : dims[static_cast<std::size_t>(i)], o = joint ? 0 : off;
       const double* from = src[static_cast<std::size_t>(i)].first + l * src[static_cast<std::size_t>(i)].second;
-      double* to = buf.data() + (l * N + i) * m * m + o * m + o;
+      double* to = dst + (l * N + i) * m * m + o * m + o;
       for (py::ssize_t a = 0; a < k; ++a) std::copy_n(from + a * k, k, to + a * m);
       off += dims[static_cast<std::size_t>(i)];
     }

@@ -137,7 +137,8 @@ py::tuple evaluate(const std::vector<Index>& dims, Index n, Index T, Index batch
 // shapes. Returns None, having done nothing, for anything else (other forms, bad
 // shapes or values): the general path then converts, validates and raises its
 // messages. Otherwise (K, k, Z, zeta, s, status, min_rcond, n_min_norm_stages,
-// n_nonfinite_stages, dims).
+// n_nonfinite_stages, dims, B, R) with B and R the stacked / joint arrays assembled
+// from blocks (None where used as given), for the lazily normalized game.
 py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,
                       py::handle q_, py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_,
                       py::handle dims_, bool batched, int n_threads, double rcond_tol, double rank_tol,
@@ -164,13 +165,15 @@ py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_
     }
   }
   // B: stacked (..., n, m) with dims, or a list of N blocks (..., n, m_i) (split_inputs).
-  std::vector<double> B_buf, R_buf;  // assembled B and R (alive until the solve returns)
+  py::object B_new = py::none(), R_new = py::none();  // B and R assembled from blocks, else None
   if (as_plain(B_, B)) {
     if (dims.empty()) return decline;
   } else {
     std::vector<Plain> blocks;
     std::vector<Index> widths;
-    if (!as_plain_list(B_, blocks) || !concat_blocks(blocks, B, B_buf, widths)) return decline;
+    if (!as_plain_list(B_, blocks)) return decline;
+    B_new = concat_blocks(blocks, B, widths);
+    if (B_new.is_none()) return decline;
     if (!dims.empty() && dims != widths) return decline;
     dims = widths;
   }
@@ -190,10 +193,11 @@ py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_
     } else if (N > 1 && equal && R.nd >= 3 && R.dim(-1) == d0 && R.dim(-2) == d0 && R.dim(-3) == N) {
       for (py::ssize_t i = 0; i < N; ++i) src[static_cast<std::size_t>(i)] = {R.data + i * d0 * d0, N * d0 * d0};
       const py::ssize_t lead = R.size / (N * d0 * d0);
-      assemble_R(src, lead, dims, false, R_buf);
-      R.shape[static_cast<std::size_t>(R.nd - 1)] = R.shape[static_cast<std::size_t>(R.nd - 2)] = m;
-      R.data = R_buf.data();
-      R.size = lead * N * m * m;
+      std::array<py::ssize_t, kMaxNd> shape = R.shape;
+      shape[static_cast<std::size_t>(R.nd - 1)] = shape[static_cast<std::size_t>(R.nd - 2)] = m;
+      py::array_t<double> a = new_plain(shape, R.nd, R);
+      assemble_R(src, lead, dims, false, a.mutable_data());
+      R_new = std::move(a);
     } else {
       return decline;
     }
@@ -211,13 +215,13 @@ py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_
     }
     if ((!joint && !own) || b0.nd + 1 > kMaxNd) return decline;
     const py::ssize_t lead = b0.size / (b0.dim(-1) * b0.dim(-1));
-    assemble_R(src, lead, dims, joint, R_buf);
-    R = b0;
-    R.nd = b0.nd + 1;
-    R.shape[static_cast<std::size_t>(R.nd - 3)] = N;
-    R.shape[static_cast<std::size_t>(R.nd - 2)] = R.shape[static_cast<std::size_t>(R.nd - 1)] = m;
-    R.data = R_buf.data();
-    R.size = lead * N * m * m;
+    std::array<py::ssize_t, kMaxNd> shape = b0.shape;
+    const std::size_t nd = static_cast<std::size_t>(b0.nd) + 1;
+    shape[nd - 3] = N;
+    shape[nd - 2] = shape[nd - 1] = m;
+    py::array_t<double> a = new_plain(shape, static_cast<int>(nd), R);
+    assemble_R(src, lead, dims, joint, a.mutable_data());
+    R_new = std::move(a);
   }
   if (Q.nd < 3 || Q.dim(-1) != n || Q.dim(-2) != n || Q.dim(-3) != N) return decline;
   auto trailing = [](const Plain& a, std::initializer_list<py::ssize_t> blk) {
@@ -332,7 +336,7 @@ py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_
   }
   py::tuple dims_out(N);
   for (py::ssize_t i = 0; i < N; ++i) dims_out[static_cast<std::size_t>(i)] = py::int_(g.dims.m_i[static_cast<std::size_t>(i)]);
-  return py::make_tuple(K, k, Z, zeta, s, status, rep.min_rcond, n_min_norm, n_nonfinite, dims_out);
+  return py::make_tuple(K, k, Z, zeta, s, status, rep.min_rcond, n_min_norm, n_nonfinite, dims_out, B_new, R_new);
 }
 
 }  // namespace
@@ -350,7 +354,7 @@ void bind_lq_game(py::module_& m) {
         "qT, dims) as given, then batched, n_threads, rcond_tol, rank_tol, sym_rtol. Returns None unless every "
         "array is a plain C-contiguous float64 ndarray (lists of them for B and R), dims a list / tuple of "
         "ints, and all shapes and values are valid; else (K, k, Z, zeta, s, status, min_rcond, "
-        "n_min_norm_stages, n_nonfinite_stages, dims).");
+        "n_min_norm_stages, n_nonfinite_stages, dims, B, R); B / R: arrays assembled from blocks, else None.");
   m.def("evaluate_strategies", &evaluate,
         "Value (Z, zeta, s) of given strategies K (batch, T, m, n), k (batch, T, m) (SPEC 2 policy "
         "evaluation).",

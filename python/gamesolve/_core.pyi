@@ -19,7 +19,7 @@ def solve_lq_fast(
     QT: object, qT: object, dims: object, batched: bool, n_threads: int, rcond_tol: float, rank_tol: float,
     sym_rtol: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int,
-           tuple[int, ...]] | None: ...
+           tuple[int, ...], np.ndarray | None, np.ndarray | None] | None: ...
 
 def evaluate_strategies(
     dims: Sequence[int], n: int, T: int, batch: int,

@@ -482,7 +482,7 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool) -> LQGa
     if res is None:
         return _run(_normalize(A, B, Q, R, horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims,
                                batched=batched), batched)
-    K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad, dims_used = res
+    K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad, dims_used, B_used, R_used = res
     if n_bad:
         bad = (status == 2) if batched else (status == 2)[None]
         b, t = np.argwhere(bad)[0]
@@ -496,10 +496,12 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool) -> LQGa
             f"{n_sing} stage system(s) singular or ill-conditioned (min rcond {min_rcond:.2e}); the "
             f"minimum-norm equilibrium was returned there (see .singular_stages)", SingularStageWarning,
             stacklevel=3)
+    # Blocks of B / R were assembled (copied) in C++: keep those arrays, as the general path keeps its copies.
+    args = (A, B if B_used is None else B_used, Q, R if R_used is None else R_used,
+            dict(horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims_used))
     sol = object.__new__(LQGameSolution)  # the frozen dataclass's fields, without its per-field __setattr__
     sol.__dict__.update(K=K, k=k, Z=Z, zeta=zeta, s=s, status=status, dims=dims_used, min_rcond=min_rcond,
-                        _data=None, _batched=batched,
-                        _args=(A, B, Q, R, dict(horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims)))
+                        _data=None, _batched=batched, _args=args)
     return sol
 
 
