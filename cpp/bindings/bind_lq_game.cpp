@@ -50,6 +50,50 @@ gamesolve::SolveReport run_solve(const gamesolve::LQGameData& g, const gamesolve
   }
 }
 
+// The solve's result arrays, allocated once in their final shapes ((batch, T, ...) when
+// `lead_batch`, else (T, ...)) and written by the kernel directly.
+struct SolvedArrays {
+  py::array_t<double> K, k, Z, zeta, s;
+  py::array_t<std::int32_t> status;
+  gamesolve::SolveReport rep;
+  Index n_min_norm = 0, n_nonfinite = 0;
+};
+
+SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, int n_threads, double rcond_tol,
+                             double rank_tol) {
+  const py::ssize_t N = g.dims.N, m = g.dims.m, n = g.dims.n, T = g.T;
+  auto shape = [&](std::initializer_list<py::ssize_t> tail) {
+    std::vector<py::ssize_t> sh;
+    sh.reserve(tail.size() + 1);
+    if (lead_batch) sh.push_back(g.batch);
+    sh.insert(sh.end(), tail);
+    return sh;
+  };
+  SolvedArrays a{py::array_t<double>(shape({T, m, n})), py::array_t<double>(shape({T, m})),
+                 py::array_t<double>(shape({T + 1, N, n, n})), py::array_t<double>(shape({T + 1, N, n})),
+                 py::array_t<double>(shape({T + 1, N})), py::array_t<std::int32_t>(shape({T})), {}};
+  auto out_series = [](py::array_t<double>& x, Index t_block, Index steps) {
+    return gamesolve::OutSeries{x.mutable_data(), static_cast<Index>(x.size()), t_block, steps * t_block};
+  };
+  gamesolve::LQSolutionView out;
+  out.K = out_series(a.K, m * n, T);
+  out.k = out_series(a.k, m, T);
+  out.Z = out_series(a.Z, N * n * n, T + 1);
+  out.zeta = out_series(a.zeta, N * n, T + 1);
+  out.s = out_series(a.s, N, T + 1);
+  out.status = a.status.mutable_data();
+  out.status_size = static_cast<Index>(a.status.size());
+  gamesolve::SolveOptions opts;
+  opts.rcond_tol = rcond_tol;
+  opts.rank_tol = rank_tol;
+  a.rep = run_solve(g, out, n_threads, opts);
+  for (Index i = 0; i < out.status_size; ++i) {
+    a.n_min_norm += out.status[i] == gamesolve::kStageMinNorm;
+    a.n_nonfinite += out.status[i] == gamesolve::kStageNonFinite;
+  }
+  return a;
+}
+
 gamesolve::LQGameData make_game(const std::vector<Index>& dims, Index n, Index T, Index batch, const CArray& A,
                                 const CArray& B, const CArray& Q, const std::optional<CArray>& q, const CArray& R,
                                 const std::optional<CArray>& r, const std::optional<CArray>& M,
@@ -80,24 +124,9 @@ py::tuple solve(const std::vector<Index>& dims, Index n, Index T, Index batch, c
                 const CArray& Q, const std::optional<CArray>& q, const CArray& R, const std::optional<CArray>& r,
                 const std::optional<CArray>& M, const std::optional<CArray>& c, const CArray& QT,
                 const std::optional<CArray>& qT, int n_threads, double rcond_tol, double rank_tol) {
-  gamesolve::LQGameData g = make_game(dims, n, T, batch, A, B, Q, q, R, r, M, c, QT, qT);
-  const py::ssize_t N = g.dims.N, m = g.dims.m;
-  py::array_t<double> K({batch, T, m, n}), k({batch, T, m}), Z({batch, T + 1, N, n, n}),
-      zeta({batch, T + 1, N, n}), s({batch, T + 1, N});
-  py::array_t<std::int32_t> status({batch, T});
-  gamesolve::LQSolutionView out;
-  out.K = as_out(K, m * n);
-  out.k = as_out(k, m);
-  out.Z = as_out(Z, N * n * n);
-  out.zeta = as_out(zeta, N * n);
-  out.s = as_out(s, N);
-  out.status = status.mutable_data();
-  out.status_size = static_cast<Index>(status.size());
-  gamesolve::SolveOptions opts;
-  opts.rcond_tol = rcond_tol;
-  opts.rank_tol = rank_tol;
-  const gamesolve::SolveReport rep = run_solve(g, out, n_threads, opts);
-  return py::make_tuple(K, k, Z, zeta, s, status, rep.min_rcond);
+  const gamesolve::LQGameData g = make_game(dims, n, T, batch, A, B, Q, q, R, r, M, c, QT, qT);
+  SolvedArrays a = solve_to_arrays(g, true, n_threads, rcond_tol, rank_tol);
+  return py::make_tuple(a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond);
 }
 
 py::tuple evaluate(const std::vector<Index>& dims, Index n, Index T, Index batch, const CArray& A,
@@ -303,40 +332,11 @@ py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_
     return decline;
   }
 
-  // Outputs in their final shapes: (batch, T, ...) or, unbatched, (T, ...).
-  auto shape = [&](std::initializer_list<py::ssize_t> tail) {
-    std::vector<py::ssize_t> s;
-    s.reserve(tail.size() + 1);
-    if (batched) s.push_back(batch);
-    s.insert(s.end(), tail);
-    return s;
-  };
-  py::array_t<double> K(shape({T, m, n})), k(shape({T, m})), Z(shape({T + 1, N, n, n})),
-      zeta(shape({T + 1, N, n})), s(shape({T + 1, N}));
-  py::array_t<std::int32_t> status(shape({T}));
-  auto out_series = [](py::array_t<double>& x, Index t_block, Index steps) {
-    return gamesolve::OutSeries{x.mutable_data(), static_cast<Index>(x.size()), t_block, steps * t_block};
-  };
-  gamesolve::LQSolutionView out;
-  out.K = out_series(K, m * n, T);
-  out.k = out_series(k, m, T);
-  out.Z = out_series(Z, N * n * n, T + 1);
-  out.zeta = out_series(zeta, N * n, T + 1);
-  out.s = out_series(s, N, T + 1);
-  out.status = status.mutable_data();
-  out.status_size = static_cast<Index>(status.size());
-  gamesolve::SolveOptions opts;
-  opts.rcond_tol = rcond_tol;
-  opts.rank_tol = rank_tol;
-  const gamesolve::SolveReport rep = run_solve(g, out, n_threads, opts);
-  Index n_min_norm = 0, n_nonfinite = 0;
-  for (Index i = 0; i < out.status_size; ++i) {
-    n_min_norm += out.status[i] == gamesolve::kStageMinNorm;
-    n_nonfinite += out.status[i] == gamesolve::kStageNonFinite;
-  }
+  SolvedArrays a = solve_to_arrays(g, batched, n_threads, rcond_tol, rank_tol);
   py::tuple dims_out(N);
   for (py::ssize_t i = 0; i < N; ++i) dims_out[static_cast<std::size_t>(i)] = py::int_(g.dims.m_i[static_cast<std::size_t>(i)]);
-  return py::make_tuple(K, k, Z, zeta, s, status, rep.min_rcond, n_min_norm, n_nonfinite, dims_out, B_new, R_new);
+  return py::make_tuple(a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond, a.n_min_norm, a.n_nonfinite, dims_out,
+                        B_new, R_new);
 }
 
 }  // namespace

@@ -444,22 +444,29 @@ def _best_response_cost(g: _GameData, K, k, i: int, x0) -> np.ndarray:
 # --------------------------------------------------------------------------- #
 
 
-def _run(g: _GameData, batched: bool) -> LQGameSolution:
-    K, k, Z, zeta, s, status, min_rcond = _core.solve_lq_games(*g.core_args(), _num_threads, RCOND_TOL, RANK_TOL)
-    bad = status == 2
-    if bad.any():
-        b, t = np.argwhere(bad)[0]
+def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bool, stacklevel: int) -> None:
+    """Raise SolveError on a non-finite stage (status 2); warn on min-norm stages (status 1).
+
+    ``status`` has shape (batch, T) (a batch of one for a single game); ``stacklevel``
+    is counted from this function, so the warning points at the caller's line.
+    """
+    if n_bad:
+        b, t = np.argwhere(status == 2)[0]
         where = f"game {b}, " if batched else ""
         raise SolveError(
             f"non-finite values in the coupled Riccati recursion at {where}stage t={t} "
             f"(the value functions overflowed: the horizon is too long for unstable dynamics, "
             f"or the data are badly scaled)")
-    n_sing = int((status == 1).sum())
     if n_sing:
         warnings.warn(
             f"{n_sing} stage system(s) singular or ill-conditioned (min rcond {min_rcond:.2e}); the "
             f"minimum-norm equilibrium was returned there (see .singular_stages)", SingularStageWarning,
-            stacklevel=4)
+            stacklevel=stacklevel)
+
+
+def _run(g: _GameData, batched: bool) -> LQGameSolution:
+    K, k, Z, zeta, s, status, min_rcond = _core.solve_lq_games(*g.core_args(), _num_threads, RCOND_TOL, RANK_TOL)
+    _check_status(status, int((status == 2).sum()), int((status == 1).sum()), min_rcond, batched, stacklevel=5)
     sl = (lambda a: a) if batched else (lambda a: a[0])
     return LQGameSolution(K=sl(K), k=sl(k), Z=sl(Z), zeta=sl(zeta), s=sl(s), status=sl(status), dims=g.dims,
                           min_rcond=float(min_rcond), _data=g, _batched=batched)
@@ -483,19 +490,7 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool) -> LQGa
         return _run(_normalize(A, B, Q, R, horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims,
                                batched=batched), batched)
     K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad, dims_used, B_used, R_used = res
-    if n_bad:
-        bad = (status == 2) if batched else (status == 2)[None]
-        b, t = np.argwhere(bad)[0]
-        where = f"game {b}, " if batched else ""
-        raise SolveError(
-            f"non-finite values in the coupled Riccati recursion at {where}stage t={t} "
-            f"(the value functions overflowed: the horizon is too long for unstable dynamics, "
-            f"or the data are badly scaled)")
-    if n_sing:
-        warnings.warn(
-            f"{n_sing} stage system(s) singular or ill-conditioned (min rcond {min_rcond:.2e}); the "
-            f"minimum-norm equilibrium was returned there (see .singular_stages)", SingularStageWarning,
-            stacklevel=3)
+    _check_status(status if batched else status[None], n_bad, n_sing, min_rcond, batched, stacklevel=4)
     # Blocks of B / R were assembled (copied) in C++: keep those arrays, as the general path keeps its copies.
     args = (A, B if B_used is None else B_used, Q, R if R_used is None else R_used,
             dict(horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims_used))
