@@ -65,6 +65,23 @@ def _diag_blocks(A, count: int, k: int):
                                            writeable=True)
 
 
+def _add_curvature(out, base, count, scale, entries):
+    """Add ``scale * h`` to the entries ``(r, c, h)`` of every diagonal (4, 4) block of ``out`` in place.
+
+    With ``base`` (an array broadcastable to ``out``) the entries are instead *set* to
+    ``base + scale * h``: a buffer that already holds ``base`` everywhere else is then
+    updated without copying ``base`` into it again (iLQGames keeps one such copy of its
+    shared cost Hessians across iterations).
+    """
+    D = _diag_blocks(out, count, 4)
+    Db = None if base is None else _diag_blocks(base, count, 4)
+    for r, c, h in entries:
+        if Db is None:
+            D[..., r, c] += scale * h
+        else:
+            np.add(Db[..., r, c], scale * h, out=D[..., r, c])
+
+
 def _block_diag_indices(count: int, k_row: int, k_col: int, rows, cols):
     """Row/column indices of entries (rows[j], cols[j]) of every diagonal block."""
     rows, cols = np.asarray(rows), np.asarray(cols)
@@ -175,13 +192,14 @@ class Unicycle(_Model):
         """This model for the C++ rollout kernel (``_core.rollout_feedback``); None for subclasses."""
         return [(0, self.count, 2, float(self.dt), float(self.accel_gain))] if type(self) is Unicycle else None
 
-    def second_order(self, x, u, lam, out=None, scale=1.0):
+    def second_order(self, x, u, lam, out=None, scale=1.0, base=None):
         """``sum_k lam_k d^2 f_k``: only ``(v, theta)`` and ``(theta, theta)`` entries per copy.
 
         ``d2 px+/dv dtheta = -dt sin theta``, ``d2 px+/dtheta^2 = -dt v cos theta``,
         ``d2 py+/dv dtheta = dt cos theta``, ``d2 py+/dtheta^2 = -dt v sin theta``.
         With ``out`` (an ``(..., n, n)`` array of the full broadcast shape) ``scale`` times
-        the curvature is added to it in place and ``(out, None)`` returned.
+        the curvature is added to it in place and ``(out, None)`` returned (see :func:`_add_curvature`
+        for ``base``).
         """
         X, L = _split(x, self.count, 4), _split(lam, self.count, 4)
         c, s = np.cos(X[..., 3]), np.sin(X[..., 3])
@@ -189,10 +207,7 @@ class Unicycle(_Model):
         hvt = self.dt * (b * c - a * s)
         htt = -self.dt * X[..., 2] * (a * c + b * s)
         if out is not None:
-            D, shvt = _diag_blocks(out, self.count, 4), scale * hvt
-            D[..., 2, 3] += shvt
-            D[..., 3, 2] += shvt
-            D[..., 3, 3] += scale * htt
+            _add_curvature(out, base, self.count, scale, ((2, 3, hvt), (3, 2, hvt), (3, 3, htt)))
             return out, None
         iv = 4 * np.arange(self.count) + 2
         lead = np.broadcast_shapes(x.shape[:-1], lam.shape[:-1])
@@ -333,7 +348,7 @@ class Bicycle(_Model):
         return [(2, self.count, 2, float(self.dt), float(self.wheelbase))] if type(self) is Bicycle else None
 
 
-def _bicycle_second_order(self, x, u, lam, out=None, scale=1.0):
+def _bicycle_second_order(self, x, u, lam, out=None, scale=1.0, base=None):
     """``sum_k lam_k d^2 f_k`` of :class:`Bicycle`: ``(theta, theta)``, ``(theta, v)`` and ``(delta, v)`` entries.
 
     ``d2 px+/dtheta^2 = -dt v cos theta``, ``d2 px+/dtheta dv = -dt sin theta``,
@@ -350,10 +365,8 @@ def _bicycle_second_order(self, x, u, lam, out=None, scale=1.0):
     htt = -self.dt * v * (a * c + b * s)
     htv = self.dt * (b * c - a * s)
     if out is not None:
-        H, D, shtv = out, _diag_blocks(out, self.count, 4), scale * htv
-        D[..., 2, 2] += scale * htt
-        D[..., 2, 3] += shtv
-        D[..., 3, 2] += shtv
+        H = out
+        _add_curvature(out, base, self.count, scale, ((2, 2, htt), (2, 3, htv), (3, 2, htv)))
     else:
         H = np.zeros(lead + (self.n, self.n))
         H[..., it, it] = htt
@@ -422,7 +435,9 @@ class Product:
         return out
 
 
-def _product_second_order(self, x, u, lam, out=None, scale=1.0):
+def _product_second_order(self, x, u, lam, out=None, scale=1.0, base=None):
+    """The parts' curvatures on their diagonal blocks (``out``, ``scale``, ``base``: see
+    :meth:`Unicycle.second_order`; with ``base`` a part without ``out`` support sets its whole block)."""
     lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1], lam.shape[:-1])
     H = np.zeros(lead + (self.n, self.n)) if out is None else out
     M = np.zeros(lead + (self.m, self.n))
@@ -431,11 +446,17 @@ def _product_second_order(self, x, u, lam, out=None, scale=1.0):
         if not hasattr(p, "second_order"):
             continue
         if out is not None and getattr(p, "second_order_out", False):
-            res = p.second_order(x[..., sx], u[..., su], lam[..., sx], out=H[..., sx, sx], scale=scale)
+            res = p.second_order(x[..., sx], u[..., su], lam[..., sx], out=H[..., sx, sx], scale=scale,
+                                 base=None if base is None else base[..., sx, sx])
         else:
             res = p.second_order(x[..., sx], u[..., su], lam[..., sx])
             if res is not None:
-                H[..., sx, sx] += res[0] if out is None else scale * res[0]
+                if out is None:
+                    H[..., sx, sx] += res[0]
+                elif base is None:
+                    H[..., sx, sx] += scale * res[0]
+                else:
+                    H[..., sx, sx] = base[..., sx, sx] + scale * res[0]
         if res is None:
             continue
         any_ = True

@@ -169,7 +169,7 @@ class _Tables(NamedTuple):
         Hz = _Tables._times(H, inv, z)
         if Hz is None:
             Hz = (H[t] @ z[..., None, :, None])[..., 0]
-        return ((0.5 * Hz + o[t]) @ z[..., :, None])[..., 0] + c[t]
+        return np.einsum("...ik,...k->...i", 0.5 * Hz + o[t], z) + c[t]
 
     def value_x(self, x, t):
         """``x'H_t x/2 + o_t'x + c_t`` for all players, ``(..., N)``."""

@@ -40,7 +40,15 @@ section 4.2):
    (cosine < -0.3) without shrinking below half its norm -- the period-2
    oscillation full iLQGames steps fall into, e.g. on platooning -- the next
    ``alpha_0`` is half the accepted step, otherwise twice it (at most 1, at
-   least ``beta^3``).
+   least ``beta^3``). **Secant step**: once the trajectory change is at most 1
+   and two consecutive changes lie along one line (|cosine| > 0.8), the
+   iteration is treated as linear in its dominant mode: with unit steps
+   ``d = dX / alpha``, ``d_new = (1 + alpha_prev (rho - 1)) d_prev`` gives that
+   mode's rate ``rho``, and ``alpha_0 = 1 / (1 - rho)`` (for
+   ``0.05 < |rho| < 0.9``, at most 4) lands on its fixed point: a damped step
+   for the oscillating tail (``rho < 0``; platooning's is about -0.4), an
+   extrapolated one (``alpha_0 > 1``) for a monotone one. It changes only the
+   first trial step; the acceptance rule and the convergence test are the same.
 4. **Convergence** -- a member has converged when its last accepted step
    changed the trajectory by at most ``tol`` (inf-norm) AND its first-order
    Nash residual is at most ``grad_tol``. The residual is
@@ -68,6 +76,7 @@ iterating). Nothing unconverged is labelled converged.
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field, replace
 
@@ -85,6 +94,12 @@ __all__ = ["ilqgames", "ILQGamesResult", "IterationRecord"]
 _SO_SWITCH = 0.1
 #: Step control: a trajectory change whose cosine with the previous one is below this counts as a reversal.
 _REVERSAL = -0.3
+#: Step control, secant step: consecutive unit steps count as one direction when their |cosine| is above this,
+_PARALLEL = 0.8
+#: for trajectory changes at most this,
+_SECANT_LOCAL = 1.0
+#: and the secant step is at most this.
+_SECANT_MAX = 4.0
 #: Iteration records whose costs are still to be evaluated, at most this many member trajectories.
 _LOG_CHUNK = 4096
 _PHASES = ("rollout", "derivatives", "lq_solve", "line_search", "residual")
@@ -427,10 +442,13 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
 
     so = second_order and getattr(game.dynamics, "second_order", None) is not None
     if so:
+        so_base = "base" in inspect.signature(game.dynamics.second_order).parameters
         lam_prev = np.zeros((Bn, T, N, n))  # costates lam^i_{1..T} at the current trajectory (Newton term)
     amax = np.ones(Bn)  # first trial step of each member (step control)
     dX_prev = np.zeros_like(X)  # last accepted trajectory change
     dX_sq = np.zeros(Bn)  # and its squared norm
+    a_prev = np.zeros(Bn)  # and its step size
+    Q_keep = None  # (buffer, its base): the shared Q plus the Newton term, updated in place (built-in dynamics)
     checked = set()  # control Hessians R already checked (own blocks positive definite)
     for it in range(1, max_iter + 2):
         if active.size == 0:
@@ -478,9 +496,17 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
                 lam = lam_prev[active]
                 if not local.all():
                     lam[~local] = 0.0
-                Hxx = np.empty((active.size, T, N, n, n))
-                Hxx[...] = lq.Q
-                out = dyn.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam, out=Hxx, scale=0.5)
+                base = None
+                if lq.Q.shape[0] == 1 and so_base:  # Hessians shared by the batch: one buffer that keeps them between iterations
+                    if Q_keep is None or not np.array_equal(Q_keep[1], lq.Q):
+                        Q_keep = (np.empty((Bn, T, N, n, n)), np.array(lq.Q))
+                        Q_keep[0][...] = lq.Q
+                    Hxx, base = Q_keep[0][:active.size], Q_keep[1]
+                else:
+                    Hxx = np.empty((active.size, T, N, n, n))
+                    Hxx[...] = lq.Q
+                out = dyn.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam, out=Hxx, scale=0.5,
+                                       **({} if base is None else {"base": base}))
                 if out is not None:
                     lq = lq._replace(Q=out[0], M=None if out[1] is None else 0.5 * out[1])
             else:  # other dynamics: the curvature of the local members, scattered into the batch
@@ -549,9 +575,21 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         sq, sq_prev = np.einsum("btn,btn->b", dX, dX), dX_sq[active]
         dot = np.einsum("btn,btn->b", dX, dX_prev[active])
         rev = (dot < _REVERSAL * np.sqrt(sq * sq_prev)) & (sq > 0.25 * sq_prev)
-        nxt = np.where(rev, acc_alpha * ls_factor, acc_alpha / ls_factor)
-        amax[active] = np.where(good, np.minimum(np.maximum(nxt, alpha_floor), 1.0), amax[active])
-        dX_prev[active[good]], dX_sq[active[good]] = dX[good], sq[good]
+        nxt = np.minimum(np.maximum(np.where(rev, acc_alpha * ls_factor, acc_alpha / ls_factor), alpha_floor), 1.0)
+        # Secant step: once the changes are small (at most _SECANT_LOCAL) and two consecutive ones point along
+        # one line (|cosine| above _PARALLEL), the unit steps d = dX / alpha of a linear iteration's dominant
+        # mode obey d = (1 + alpha_prev (rho - 1)) d_prev; its rate rho follows, and the step 1 / (1 - rho)
+        # lands on the mode's fixed point (rho < 0, the oscillating tail of platooning: a damped step
+        # 1 / (1 - rho) < 1; rho > 0: an extrapolated one, at most _SECANT_MAX).
+        ap = a_prev[active]
+        par = good & (ap > 0.0) & (np.abs(dot) > _PARALLEL * np.sqrt(sq * sq_prev)) & (acc_dev <= _SECANT_LOCAL)
+        if par.any():
+            ratio = np.where(par, dot / np.where(par, sq_prev, 1.0) * ap / np.where(par, acc_alpha, 1.0), 0.0)
+            rho = 1.0 - (1.0 - ratio) / np.where(par, ap, 1.0)
+            sec = par & (np.abs(rho) > 0.05) & (np.abs(rho) < 0.9)
+            nxt = np.where(sec, np.minimum(1.0 / (1.0 - np.where(sec, rho, 0.0)), _SECANT_MAX), nxt)
+        amax[active] = np.where(good, nxt, amax[active])
+        dX_prev[active[good]], dX_sq[active[good]], a_prev[active[good]] = dX[good], sq[good], acc_alpha[good]
         timings["line_search"] += time.perf_counter() - tic
 
         upd = active[good]
