@@ -178,7 +178,13 @@ class _Tables(NamedTuple):
         Hz = _Tables._times(H, inv, z)
         if Hz is None:
             Hz = (H[t] @ z[..., None, :, None])[..., 0]
-        return _rowdot(0.5 * Hz + o[t], z) + c[t]
+        ot = o[t]
+        if np.broadcast_shapes(Hz.shape, ot.shape) == Hz.shape:  # Hz is a fresh product: update it in place
+            Hz *= 0.5
+            Hz += ot
+        else:
+            Hz = 0.5 * Hz + ot
+        return _rowdot(Hz, z) + c[t]
 
     def value_x(self, x, t):
         """``x'H_t x/2 + o_t'x + c_t`` for all players, ``(..., N)``."""

@@ -595,8 +595,11 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
         upd = active[good]
         if so:  # costates at the new trajectory for the members that will use the Newton term next
             near = np.flatnonzero(good & (acc_dev <= _SO_SWITCH))
-            if near.size == active.size:  # no copies of Z
-                lam_prev[active] = 2.0 * (zetas[:, 1:] + (Zs[:, 1:] @ dX[:, 1:, None, :, None])[..., 0])
+            if 2 * near.size >= active.size:  # no copies of Z: all members, the near ones kept
+                lam = (Zs[:, 1:] @ dX[:, 1:, None, :, None])[..., 0]
+                lam += zetas[:, 1:]
+                lam *= 2.0
+                lam_prev[active[near]] = lam if near.size == active.size else lam[near]
             elif near.size:
                 dxn = dX[near, 1:, None, :, None]  # (b, T, 1, n, 1): new minus linearization trajectory
                 lam_prev[active[near]] = 2.0 * (zetas[near, 1:] + (Zs[near, 1:] @ dxn)[..., 0])
