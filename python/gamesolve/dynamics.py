@@ -125,8 +125,20 @@ class _Model:
         return np.broadcast_to(A0, lead + A0.shape), np.broadcast_to(B0, lead + B0.shape)
 
 
+class _Vehicle(_Model):
+    """Planar vehicles (:class:`Unicycle`, :class:`Bicycle`): four states and two controls per copy."""
+
+    k = 4
+    l = 2
+
+    def _blocks(self, x, u):
+        """Checked ``x``, ``u`` and their per-copy views ``X (..., count, 4)``, ``U (..., count, 2)``."""
+        x, u = self._check(x, u)
+        return x, u, _split(x, self.count, 4), _split(u, self.count, 2)
+
+
 @dataclass(frozen=True)
-class Unicycle(_Model):
+class Unicycle(_Vehicle):
     """Unicycle (SPEC 10 platooning model), ``count`` independent copies.
 
     Parameters
@@ -157,13 +169,10 @@ class Unicycle(_Model):
     dt: float = 0.1
     accel_gain: float = 1.0
     count: int = 1
-    k = 4
-    l = 2
 
     def __call__(self, x, u):
         # x+ = x + B u + dt v [cos th, sin th] on the position rows (few numpy calls: this runs T times per rollout)
-        x, u = self._check(x, u)
-        X = _split(x, self.count, 4)
+        x, u, X, _ = self._blocks(x, u)
         cs = np.cos(X[..., 3:4] - _HALF_PI_SHIFT)  # (..., count, 2): cos th, sin th
         cs *= self.dt * X[..., 2:3]
         out = x + u @ self._B0.T
@@ -171,8 +180,7 @@ class Unicycle(_Model):
         return out
 
     def jacobians(self, x, u):
-        x, u = self._check(x, u)
-        X = _split(x, self.count, 4)
+        x, u, X, _ = self._blocks(x, u)
         lead = x.shape[:-1] if x.shape[:-1] == u.shape[:-1] else np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
         th, v = np.broadcast_to(X[..., 3], lead + (self.count,)), np.broadcast_to(X[..., 2], lead + (self.count,))
         c, s = np.cos(th), np.cos(th - _HALF_PI_SHIFT[1])  # cos th, sin th (as the step computes them)
@@ -297,7 +305,7 @@ class DoubleIntegrator(_Model):
 
 
 @dataclass(frozen=True)
-class Bicycle(_Model):
+class Bicycle(_Vehicle):
     """Kinematic bicycle, ``count`` copies; state ``(px, py, theta, v)``, control ``(a, delta)``.
 
     Notes
@@ -310,12 +318,9 @@ class Bicycle(_Model):
     dt: float = 0.1
     wheelbase: float = 1.0
     count: int = 1
-    k = 4
-    l = 2
 
     def __call__(self, x, u):
-        x, u = self._check(x, u)
-        X, U = _split(x, self.count, 4), _split(u, self.count, 2)
+        x, u, X, U = self._blocks(x, u)
         th, v = X[..., 2], X[..., 3]
         dv = self.dt * v
         out = np.empty(np.broadcast_shapes(X.shape, U.shape[:-1] + (4,)))
@@ -326,8 +331,7 @@ class Bicycle(_Model):
         return out.reshape(out.shape[:-2] + (self.n,))
 
     def jacobians(self, x, u):
-        x, u = self._check(x, u)
-        X, U = _split(x, self.count, 4), _split(u, self.count, 2)
+        x, u, X, U = self._blocks(x, u)
         lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
         th, v, de = X[..., 2], X[..., 3], U[..., 1]
         c, s, tn = np.cos(th), np.sin(th), np.tan(de)
