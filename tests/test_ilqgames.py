@@ -373,3 +373,17 @@ def test_secant_step_damps_the_oscillating_tail():
     secant = alphas[(alphas > 0.5) & (alphas < 1.0)]
     assert secant.size >= 1 and np.all(np.abs(np.log2(secant) - np.round(np.log2(secant))) > 1e-3)
     assert res.converged and res.nash_residual <= 1e-6 and res.iterations <= 14
+
+
+def test_batched_equals_single_with_mixed_statuses():
+    """Basketball starts that put a stage on the hinge's kink chatter (max-iterations) next to ones that
+    converge: in one batch each member keeps its own status, iterations and trajectory."""
+    g = ex.basketball()
+    X0 = np.stack([g.x0, g.sample_x0(3, seed=1)[0], g.sample_x0(3, seed=1)[2]])
+    batch = gamesolve.ilqgames(g, X0, horizon=60, max_iter=25)
+    assert "converged" in batch.status and len(set(batch.status)) > 1
+    for b in range(len(X0)):
+        one = gamesolve.ilqgames(g, X0[b], horizon=60, max_iter=25)
+        assert one.status == batch.status[b] and one.iterations == batch.iterations[b]
+        assert one.converged == batch.converged[b]
+        np.testing.assert_allclose(batch.xs[b], one.xs, atol=1e-9)
