@@ -15,7 +15,7 @@ section 4.2):
    (:meth:`gamesolve.games.Game.lq_approximation`); nonconvex cost terms
    contribute the PSD projection of their Hessians, plus ``reg`` on the
    diagonals (Hessian regularization). Once a member's last trajectory change
-   is below 0.1 the dynamics' curvature enters too (Newton / DDP term, for
+   is below 0.3 the dynamics' curvature enters too (Newton / DDP term, for
    models with ``second_order``; built-ins add it into Q in place): ``Q^i_t += lam^i_{t+1}' f_xx / 2``,
    ``M^i_t = lam^i_{t+1}' f_ux / 2``, with player i's costate taken from the
    previous LQ solve's value function, ``lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev))``
@@ -91,7 +91,7 @@ __all__ = ["ilqgames", "ILQGamesResult", "IterationRecord"]
 
 #: The second-order (Newton) dynamics terms are used once a member's last trajectory change is below this:
 #: far from a solution the lagged costates can make the local game's Hessians indefinite.
-_SO_SWITCH = 0.1
+_SO_SWITCH = 0.3
 #: Step control: a trajectory change whose cosine with the previous one is below this counts as a reversal.
 _REVERSAL = -0.3
 #: Step control, secant step: consecutive unit steps count as one direction when their |cosine| is above this,
