@@ -12,6 +12,10 @@ before writing).
 linear models); iLQGames adds it to the players' quadratic models (the
 Newton / DDP term a Gauss-Newton iLQGames drops). The control-control part is
 not returned (every built-in has none except :class:`Bicycle`, whose is left out).
+Models with ``second_order_out = True`` also take ``out=`` (add ``scale`` times
+the state curvature into that array in place) and ``base=`` (set the touched
+entries to ``base + scale * curvature`` instead: iLQGames keeps one buffer of
+the shared cost Hessians and rewrites only those entries each iteration).
 
 ``kernel_blocks()`` describes a built-in model (and products of them) to the
 C++ rollout kernel iLQGames uses (``_core.rollout_feedback``, the same
