@@ -387,3 +387,49 @@ def test_batched_equals_single_with_mixed_statuses():
         assert one.status == batch.status[b] and one.iterations == batch.iterations[b]
         assert one.converged == batch.converged[b]
         np.testing.assert_allclose(batch.xs[b], one.xs, atol=1e-9)
+
+
+def test_chunked_iteration_equals_one_chunk(monkeypatch):
+    """Large batches iterate in chunks of members (cache locality); the chunking changes nothing but the
+    grouping: the same statuses, iterations, log and solution as one chunk."""
+    import sys
+
+    ilq = sys.modules["gamesolve.ilqgames"]
+    g = ex.platooning()
+    X0 = g.sample_x0(13, seed=21)
+    monkeypatch.setattr(ilq, "_CHUNK", 10_000)
+    one = gamesolve.ilqgames(g, X0, horizon=20)
+    monkeypatch.setattr(ilq, "_CHUNK", 4)
+    many = gamesolve.ilqgames(g, X0, horizon=20, max_iter=100)
+    assert one.converged.all()
+    np.testing.assert_array_equal(many.status, one.status)
+    np.testing.assert_array_equal(many.iterations, one.iterations)
+    np.testing.assert_allclose(many.xs, one.xs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(many.K, one.K, rtol=0, atol=1e-10)
+    assert len(many.log) == len(one.log)
+    for a, b in zip(many.log, one.log):
+        np.testing.assert_array_equal(a.active, b.active)
+        np.testing.assert_allclose(a.alpha, b.alpha, rtol=1e-12)
+        np.testing.assert_allclose(a.costs, b.costs, rtol=1e-12)
+    # a chunk whose members all converge, and a batch of max-iterations members across chunks
+    cut = gamesolve.ilqgames(g, X0, horizon=20, max_iter=5)
+    assert list(cut.status) == ["max-iterations"] * 13 and (cut.iterations == 5).all()
+
+
+def test_indefinite_control_hessian_stops_every_member(monkeypatch):
+    """A local game whose R^{ii} is not positive definite (nonconvex control cost, convex=False) stops every
+    member still iterating with status diverged -- also when the batch is iterated in chunks."""
+    import sys
+
+    ilq = sys.modules["gamesolve.ilqgames"]
+    f = DoubleIntegrator(count=1)
+    g = Game(f, [lambda x, u: (x[..., 0] - 1.0) ** 2 - 0.1 * np.sum(u ** 2, axis=-1) + np.sum(u ** 4, axis=-1)],
+             dims=(2,), state_dims=(4,))
+    X0 = np.zeros((3, 4))
+    for chunk in (10_000, 1):
+        monkeypatch.setattr(ilq, "_CHUNK", chunk)
+        res = gamesolve.ilqgames(g, X0, horizon=5, convex=False)
+        assert list(res.status) == ["diverged"] * 3 and not res.converged.any()
+        assert (res.iterations == 0).all()
+    ok = gamesolve.ilqgames(g, X0[0], horizon=5, reg=0.1, max_iter=300)  # projection + regularization: well-posed
+    assert ok.status != "diverged"
