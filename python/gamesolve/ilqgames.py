@@ -510,7 +510,7 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
                     base = None
                     if lq.Q.shape[0] == 1 and so_base:  # Hessians shared by the batch: one buffer that keeps them between iterations
                         if Q_keep is None or not np.array_equal(Q_keep[1], lq.Q):
-                            Q_keep = (np.empty((Bn, T, N, n, n)), np.array(lq.Q))
+                            Q_keep = (np.empty((min(Bn, _CHUNK), T, N, n, n)), np.array(lq.Q))
                             Q_keep[0][...] = lq.Q
                         Hxx, base = Q_keep[0][:active.size], Q_keep[1]
                     else:
