@@ -508,7 +508,8 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
                     if not local.all():
                         lam[~local] = 0.0
                     base = None
-                    if lq.Q.shape[0] == 1 and so_base:  # Hessians shared by the batch: one buffer that keeps them between iterations
+                    # Hessians shared by the batch: one buffer that keeps them between chunks and iterations
+                    if lq.Q.shape[0] == 1 and so_base:
                         if Q_keep is None or not np.array_equal(Q_keep[1], lq.Q):
                             Q_keep = (np.empty((min(Bn, _CHUNK), T, N, n, n)), np.array(lq.Q))
                             Q_keep[0][...] = lq.Q
@@ -544,7 +545,8 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
             tic = time.perf_counter()
             try:
                 K, kdev, Zs, zetas, n_sing, bad = _solve_lq(lq, game.dims, checked)
-            except InputError:  # a local game with some R^{ii} not positive definite: every member still iterating stops
+            except InputError:  # a local game with some R^{ii} not positive definite: every member still
+                # iterating stops
                 for a in [active] + nxt_active + list(chunks[ci + 1:]):
                     status[a[status[a] == "max-iterations"]] = "diverged"
                 stop = True
@@ -553,7 +555,8 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
             if bad.any():  # the recursion overflowed (or met NaN data) for these members: they diverged
                 status[active[bad]] = "diverged"
                 sel = np.flatnonzero(~bad)
-                active, xa, ua, K, kdev, Zs, zetas = active[sel], xa[sel], ua[sel], K[sel], kdev[sel], Zs[sel], zetas[sel]
+                active, xa, ua, K, kdev = active[sel], xa[sel], ua[sel], K[sel], kdev[sel]
+                Zs, zetas = Zs[sel], zetas[sel]
                 if active.size == 0:
                     continue
 
