@@ -143,3 +143,22 @@ def test_navigation_local_nash_collision_free(N):
 def test_navigation_bad_players():
     with pytest.raises(InputError, match="n_players must be an integer >= 2"):
         ex.navigation(1)
+
+
+def test_gallery_script_solves_every_example(tmp_path, monkeypatch, capsys):
+    """examples/ilqgames_gallery.py: every SPEC 10 nonlinear example converges (and the figure is written
+    when matplotlib is available)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "ilqgames_gallery.py"
+    spec = importlib.util.spec_from_file_location("ilqgames_gallery", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    solved = mod.solve_all()
+    assert [g.name for g, _ in solved] == ["platooning", "basketball", "formation", "navigation4", "navigation8"]
+    assert all(res.converged and res.nash_residual <= 1e-6 for _, res in solved)
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "gallery.png"
+    mod.plot(solved, out)
+    assert out.stat().st_size > 0

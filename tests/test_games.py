@@ -72,6 +72,45 @@ def test_dynamics_second_order_accumulates_in_place(f):
         np.testing.assert_array_equal(res[1], out[1])
 
 
+class _PlainCurved:
+    """A user-defined model with ``second_order`` but no ``out``/``base`` support (a Bicycle underneath)."""
+
+    def __init__(self):
+        self._f = Bicycle(wheelbase=2.0)
+        self.n, self.m, self.dims, self.state_dims = 4, 2, (2,), (4,)
+
+    def __call__(self, x, u):
+        return self._f(x, u)
+
+    def jacobians(self, x, u):
+        return self._f.jacobians(x, u)
+
+    def second_order(self, x, u, lam):
+        return self._f.second_order(x, u, lam)
+
+
+@pytest.mark.parametrize("f", MODELS + [Product((Unicycle(count=2), _PlainCurved()))],
+                         ids=lambda f: type(f).__name__)
+def test_dynamics_second_order_base_sets_instead_of_adding(f):
+    """``second_order(..., out=buf, scale=s, base=Q)`` on a buffer holding Q sets the curvature entries to
+    ``Q + s * curvature``: repeated calls (iLQGames' kept Newton-term buffer) do not accumulate."""
+    if not getattr(f, "second_order_out", False):
+        return
+    x, u = _rand_xu(f, (5,))
+    base = RNG.normal(size=(1, f.n, f.n))
+    buf = np.empty((5, f.n, f.n))
+    buf[...] = base
+    for _ in range(2):  # a first call with another costate, then the one checked
+        lam = RNG.normal(size=(5, f.n))
+        res = f.second_order(x, u, lam, out=buf, scale=0.5, base=base)
+    ref = base + 0.5 * f.second_order(x, u, lam)[0]
+    assert res[0] is buf
+    np.testing.assert_allclose(buf, ref, rtol=1e-15, atol=1e-15)
+    added = np.broadcast_to(base, buf.shape).copy()
+    f.second_order(x, u, lam, out=added, scale=0.5)
+    np.testing.assert_array_equal(buf, added)  # the same floating-point operations as the adding mode
+
+
 def test_unicycle_and_double_integrator_formulas():
     f = Unicycle(dt=0.1, accel_gain=2.0)
     x, u = np.array([1.0, 2.0, 0.5, 0.3]), np.array([0.2, -0.4])

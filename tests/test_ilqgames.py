@@ -339,3 +339,97 @@ def test_a_nonfinite_local_game_stops_only_its_member():
     assert res.iterations[0] >= 1 and np.isfinite(res.xs[0]).all()
     single = gamesolve.ilqgames(g, x0[1], horizon=10)
     np.testing.assert_allclose(res.xs[1], single.xs, atol=1e-12)
+
+
+class _UnicycleNoBase(Unicycle):
+    """A Unicycle subclass whose ``second_order`` has no ``base``: iLQGames copies Q each iteration
+    (and, as a subclass, rolls out in numpy)."""
+
+    def second_order(self, x, u, lam, out=None, scale=1.0):
+        return Unicycle.second_order(self, x, u, lam, out=out, scale=scale)
+
+
+def test_kept_newton_buffer_equals_the_copying_path():
+    """Built-in dynamics keep one Q buffer and rewrite only the curvature entries; a model without
+    ``base`` support gets a fresh copy of Q per iteration. Same iterations, same solution."""
+    g = ex.platooning()
+    g2 = Game(_UnicycleNoBase(dt=0.1, accel_gain=2.0, count=3), g.costs, dims=g.dims, state_dims=g.state_dims)
+    X0 = g.sample_x0(6, seed=11)
+    a = gamesolve.ilqgames(g, X0, horizon=20)
+    b = gamesolve.ilqgames(g2, X0, horizon=20)
+    assert a.converged.all() and b.converged.all()
+    np.testing.assert_array_equal(a.iterations, b.iterations)
+    np.testing.assert_allclose(a.xs, b.xs, atol=1e-9)
+    np.testing.assert_allclose(a.K, b.K, atol=1e-8)
+
+
+def test_secant_step_damps_the_oscillating_tail():
+    """Platooning's tail oscillates (consecutive changes reverse, rate about -0.4): the secant rule's first
+    trial steps 1 / (1 - rho) are damped steps that are not powers of the backtracking factor, and the
+    member converges in fewer iterations than with halving/doubling alone would (16 before the rule)."""
+    g = ex.platooning()
+    res = gamesolve.ilqgames(g, g.x0, horizon=20)
+    alphas = np.array([rec.alpha[0] for rec in res.log])
+    secant = alphas[(alphas > 0.5) & (alphas < 1.0)]
+    assert secant.size >= 1 and np.all(np.abs(np.log2(secant) - np.round(np.log2(secant))) > 1e-3)
+    assert res.converged and res.nash_residual <= 1e-6 and res.iterations <= 14
+
+
+def test_batched_equals_single_with_mixed_statuses():
+    """Basketball starts that put a stage on the hinge's kink chatter (max-iterations) next to ones that
+    converge: in one batch each member keeps its own status, iterations and trajectory."""
+    g = ex.basketball()
+    X0 = np.stack([g.x0, g.sample_x0(3, seed=1)[0], g.sample_x0(3, seed=1)[2]])
+    batch = gamesolve.ilqgames(g, X0, horizon=60, max_iter=25)
+    assert "converged" in batch.status and len(set(batch.status)) > 1
+    for b in range(len(X0)):
+        one = gamesolve.ilqgames(g, X0[b], horizon=60, max_iter=25)
+        assert one.status == batch.status[b] and one.iterations == batch.iterations[b]
+        assert one.converged == batch.converged[b]
+        np.testing.assert_allclose(batch.xs[b], one.xs, atol=1e-9)
+
+
+def test_chunked_iteration_equals_one_chunk(monkeypatch):
+    """Large batches iterate in chunks of members (cache locality); the chunking changes nothing but the
+    grouping: the same statuses, iterations, log and solution as one chunk."""
+    import sys
+
+    ilq = sys.modules["gamesolve.ilqgames"]
+    g = ex.platooning()
+    X0 = g.sample_x0(13, seed=21)
+    monkeypatch.setattr(ilq, "_CHUNK", 10_000)
+    one = gamesolve.ilqgames(g, X0, horizon=20)
+    monkeypatch.setattr(ilq, "_CHUNK", 4)
+    many = gamesolve.ilqgames(g, X0, horizon=20, max_iter=100)
+    assert one.converged.all()
+    np.testing.assert_array_equal(many.status, one.status)
+    np.testing.assert_array_equal(many.iterations, one.iterations)
+    np.testing.assert_allclose(many.xs, one.xs, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(many.K, one.K, rtol=0, atol=1e-10)
+    assert len(many.log) == len(one.log)
+    for a, b in zip(many.log, one.log):
+        np.testing.assert_array_equal(a.active, b.active)
+        np.testing.assert_allclose(a.alpha, b.alpha, rtol=1e-12)
+        np.testing.assert_allclose(a.costs, b.costs, rtol=1e-12)
+    # a chunk whose members all converge, and a batch of max-iterations members across chunks
+    cut = gamesolve.ilqgames(g, X0, horizon=20, max_iter=5)
+    assert list(cut.status) == ["max-iterations"] * 13 and (cut.iterations == 5).all()
+
+
+def test_indefinite_control_hessian_stops_every_member(monkeypatch):
+    """A local game whose R^{ii} is not positive definite (nonconvex control cost, convex=False) stops every
+    member still iterating with status diverged -- also when the batch is iterated in chunks."""
+    import sys
+
+    ilq = sys.modules["gamesolve.ilqgames"]
+    f = DoubleIntegrator(count=1)
+    g = Game(f, [lambda x, u: (x[..., 0] - 1.0) ** 2 - 0.1 * np.sum(u ** 2, axis=-1) + np.sum(u ** 4, axis=-1)],
+             dims=(2,), state_dims=(4,))
+    X0 = np.zeros((3, 4))
+    for chunk in (10_000, 1):
+        monkeypatch.setattr(ilq, "_CHUNK", chunk)
+        res = gamesolve.ilqgames(g, X0, horizon=5, convex=False)
+        assert list(res.status) == ["diverged"] * 3 and not res.converged.any()
+        assert (res.iterations == 0).all()
+    ok = gamesolve.ilqgames(g, X0[0], horizon=5, reg=0.1, max_iter=300)  # projection + regularization: well-posed
+    assert ok.status != "diverged"

@@ -12,6 +12,10 @@ before writing).
 linear models); iLQGames adds it to the players' quadratic models (the
 Newton / DDP term a Gauss-Newton iLQGames drops). The control-control part is
 not returned (every built-in has none except :class:`Bicycle`, whose is left out).
+Models with ``second_order_out = True`` also take ``out=`` (add ``scale`` times
+the state curvature into that array in place) and ``base=`` (set the touched
+entries to ``base + scale * curvature`` instead: iLQGames keeps one buffer of
+the shared cost Hessians and rewrites only those entries each iteration).
 
 ``kernel_blocks()`` describes a built-in model (and products of them) to the
 C++ rollout kernel iLQGames uses (``_core.rollout_feedback``, the same
@@ -65,6 +69,23 @@ def _diag_blocks(A, count: int, k: int):
                                            writeable=True)
 
 
+def _add_curvature(out, base, count, scale, entries):
+    """Add ``scale * h`` to the entries ``(r, c, h)`` of every diagonal (4, 4) block of ``out`` in place.
+
+    With ``base`` (an array broadcastable to ``out``) the entries are instead *set* to
+    ``base + scale * h``: a buffer that already holds ``base`` everywhere else is then
+    updated without copying ``base`` into it again (iLQGames keeps one such copy of its
+    shared cost Hessians across iterations).
+    """
+    D = _diag_blocks(out, count, 4)
+    Db = None if base is None else _diag_blocks(base, count, 4)
+    for r, c, h in entries:
+        if Db is None:
+            D[..., r, c] += scale * h
+        else:
+            np.add(Db[..., r, c], scale * h, out=D[..., r, c])
+
+
 def _block_diag_indices(count: int, k_row: int, k_col: int, rows, cols):
     """Row/column indices of entries (rows[j], cols[j]) of every diagonal block."""
     rows, cols = np.asarray(rows), np.asarray(cols)
@@ -108,8 +129,20 @@ class _Model:
         return np.broadcast_to(A0, lead + A0.shape), np.broadcast_to(B0, lead + B0.shape)
 
 
+class _Vehicle(_Model):
+    """Planar vehicles (:class:`Unicycle`, :class:`Bicycle`): four states and two controls per copy."""
+
+    k = 4
+    l = 2
+
+    def _blocks(self, x, u):
+        """Checked ``x``, ``u`` and their per-copy views ``X (..., count, 4)``, ``U (..., count, 2)``."""
+        x, u = self._check(x, u)
+        return x, u, _split(x, self.count, 4), _split(u, self.count, 2)
+
+
 @dataclass(frozen=True)
-class Unicycle(_Model):
+class Unicycle(_Vehicle):
     """Unicycle (SPEC 10 platooning model), ``count`` independent copies.
 
     Parameters
@@ -140,13 +173,10 @@ class Unicycle(_Model):
     dt: float = 0.1
     accel_gain: float = 1.0
     count: int = 1
-    k = 4
-    l = 2
 
     def __call__(self, x, u):
         # x+ = x + B u + dt v [cos th, sin th] on the position rows (few numpy calls: this runs T times per rollout)
-        x, u = self._check(x, u)
-        X = _split(x, self.count, 4)
+        x, u, X, _ = self._blocks(x, u)
         cs = np.cos(X[..., 3:4] - _HALF_PI_SHIFT)  # (..., count, 2): cos th, sin th
         cs *= self.dt * X[..., 2:3]
         out = x + u @ self._B0.T
@@ -154,14 +184,13 @@ class Unicycle(_Model):
         return out
 
     def jacobians(self, x, u):
-        x, u = self._check(x, u)
-        X = _split(x, self.count, 4)
+        x, u, X, _ = self._blocks(x, u)
         lead = x.shape[:-1] if x.shape[:-1] == u.shape[:-1] else np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
         th, v = np.broadcast_to(X[..., 3], lead + (self.count,)), np.broadcast_to(X[..., 2], lead + (self.count,))
         c, s = np.cos(th), np.cos(th - _HALF_PI_SHIFT[1])  # cos th, sin th (as the step computes them)
         dt = self.dt
         A = np.empty(lead + (self.n, self.n))
-        A[...] = self._A0
+        A.reshape(-1, self.n * self.n)[:] = self._A0.ravel()  # (a flat broadcast copy is faster than A[...] = A0)
         D = _diag_blocks(A, self.count, 4)  # the copies' (4, 4) diagonal blocks
         np.multiply(c, dt, out=D[..., 0, 2])  # dpx/dv
         np.multiply(s, dt, out=D[..., 1, 2])  # dpy/dv
@@ -175,13 +204,14 @@ class Unicycle(_Model):
         """This model for the C++ rollout kernel (``_core.rollout_feedback``); None for subclasses."""
         return [(0, self.count, 2, float(self.dt), float(self.accel_gain))] if type(self) is Unicycle else None
 
-    def second_order(self, x, u, lam, out=None, scale=1.0):
+    def second_order(self, x, u, lam, out=None, scale=1.0, base=None):
         """``sum_k lam_k d^2 f_k``: only ``(v, theta)`` and ``(theta, theta)`` entries per copy.
 
         ``d2 px+/dv dtheta = -dt sin theta``, ``d2 px+/dtheta^2 = -dt v cos theta``,
         ``d2 py+/dv dtheta = dt cos theta``, ``d2 py+/dtheta^2 = -dt v sin theta``.
         With ``out`` (an ``(..., n, n)`` array of the full broadcast shape) ``scale`` times
-        the curvature is added to it in place and ``(out, None)`` returned.
+        the curvature is added to it in place and ``(out, None)`` returned (see :func:`_add_curvature`
+        for ``base``).
         """
         X, L = _split(x, self.count, 4), _split(lam, self.count, 4)
         c, s = np.cos(X[..., 3]), np.sin(X[..., 3])
@@ -189,10 +219,7 @@ class Unicycle(_Model):
         hvt = self.dt * (b * c - a * s)
         htt = -self.dt * X[..., 2] * (a * c + b * s)
         if out is not None:
-            D, shvt = _diag_blocks(out, self.count, 4), scale * hvt
-            D[..., 2, 3] += shvt
-            D[..., 3, 2] += shvt
-            D[..., 3, 3] += scale * htt
+            _add_curvature(out, base, self.count, scale, ((2, 3, hvt), (3, 2, hvt), (3, 3, htt)))
             return out, None
         iv = 4 * np.arange(self.count) + 2
         lead = np.broadcast_shapes(x.shape[:-1], lam.shape[:-1])
@@ -282,7 +309,7 @@ class DoubleIntegrator(_Model):
 
 
 @dataclass(frozen=True)
-class Bicycle(_Model):
+class Bicycle(_Vehicle):
     """Kinematic bicycle, ``count`` copies; state ``(px, py, theta, v)``, control ``(a, delta)``.
 
     Notes
@@ -295,12 +322,9 @@ class Bicycle(_Model):
     dt: float = 0.1
     wheelbase: float = 1.0
     count: int = 1
-    k = 4
-    l = 2
 
     def __call__(self, x, u):
-        x, u = self._check(x, u)
-        X, U = _split(x, self.count, 4), _split(u, self.count, 2)
+        x, u, X, U = self._blocks(x, u)
         th, v = X[..., 2], X[..., 3]
         dv = self.dt * v
         out = np.empty(np.broadcast_shapes(X.shape, U.shape[:-1] + (4,)))
@@ -311,8 +335,7 @@ class Bicycle(_Model):
         return out.reshape(out.shape[:-2] + (self.n,))
 
     def jacobians(self, x, u):
-        x, u = self._check(x, u)
-        X, U = _split(x, self.count, 4), _split(u, self.count, 2)
+        x, u, X, U = self._blocks(x, u)
         lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1])
         th, v, de = X[..., 2], X[..., 3], U[..., 1]
         c, s, tn = np.cos(th), np.sin(th), np.tan(de)
@@ -333,7 +356,7 @@ class Bicycle(_Model):
         return [(2, self.count, 2, float(self.dt), float(self.wheelbase))] if type(self) is Bicycle else None
 
 
-def _bicycle_second_order(self, x, u, lam, out=None, scale=1.0):
+def _bicycle_second_order(self, x, u, lam, out=None, scale=1.0, base=None):
     """``sum_k lam_k d^2 f_k`` of :class:`Bicycle`: ``(theta, theta)``, ``(theta, v)`` and ``(delta, v)`` entries.
 
     ``d2 px+/dtheta^2 = -dt v cos theta``, ``d2 px+/dtheta dv = -dt sin theta``,
@@ -350,10 +373,8 @@ def _bicycle_second_order(self, x, u, lam, out=None, scale=1.0):
     htt = -self.dt * v * (a * c + b * s)
     htv = self.dt * (b * c - a * s)
     if out is not None:
-        H, D, shtv = out, _diag_blocks(out, self.count, 4), scale * htv
-        D[..., 2, 2] += scale * htt
-        D[..., 2, 3] += shtv
-        D[..., 3, 2] += shtv
+        H = out
+        _add_curvature(out, base, self.count, scale, ((2, 2, htt), (2, 3, htv), (3, 2, htv)))
     else:
         H = np.zeros(lead + (self.n, self.n))
         H[..., it, it] = htt
@@ -422,7 +443,9 @@ class Product:
         return out
 
 
-def _product_second_order(self, x, u, lam, out=None, scale=1.0):
+def _product_second_order(self, x, u, lam, out=None, scale=1.0, base=None):
+    """The parts' curvatures on their diagonal blocks (``out``, ``scale``, ``base``: see
+    :meth:`Unicycle.second_order`; with ``base`` a part without ``out`` support sets its whole block)."""
     lead = np.broadcast_shapes(x.shape[:-1], u.shape[:-1], lam.shape[:-1])
     H = np.zeros(lead + (self.n, self.n)) if out is None else out
     M = np.zeros(lead + (self.m, self.n))
@@ -431,11 +454,17 @@ def _product_second_order(self, x, u, lam, out=None, scale=1.0):
         if not hasattr(p, "second_order"):
             continue
         if out is not None and getattr(p, "second_order_out", False):
-            res = p.second_order(x[..., sx], u[..., su], lam[..., sx], out=H[..., sx, sx], scale=scale)
+            res = p.second_order(x[..., sx], u[..., su], lam[..., sx], out=H[..., sx, sx], scale=scale,
+                                 base=None if base is None else base[..., sx, sx])
         else:
             res = p.second_order(x[..., sx], u[..., su], lam[..., sx])
             if res is not None:
-                H[..., sx, sx] += res[0] if out is None else scale * res[0]
+                if out is None:
+                    H[..., sx, sx] += res[0]
+                elif base is None:
+                    H[..., sx, sx] += scale * res[0]
+                else:
+                    H[..., sx, sx] = base[..., sx, sx] + scale * res[0]
         if res is None:
             continue
         any_ = True

@@ -77,6 +77,15 @@ def fd_hessian(fun, z):
     return g, 0.5 * (H + np.swapaxes(H, -1, -2))
 
 
+def _rowdot(W, z):
+    """``sum_k W[..., i, k] z[..., k]``, ``(..., I)``; an einsum with explicit subscripts when the leading
+    axes agree (about twice as fast as the ellipsis form or a stacked matmul)."""
+    if W.shape[:-2] == z.shape[:-1] and W.ndim <= 20:
+        lead = "abcdefghjlmnopqrsuvw"[:W.ndim - 2]
+        return np.einsum(f"{lead}ik,{lead}k->{lead}i", W, z)
+    return np.einsum("...ik,...k->...i", W, z)
+
+
 def _psd_project(H):
     """Clip the eigenvalues of symmetric ``H (..., k, k)`` at zero."""
     w, V = np.linalg.eigh(0.5 * (H + np.swapaxes(H, -1, -2)))
@@ -169,7 +178,13 @@ class _Tables(NamedTuple):
         Hz = _Tables._times(H, inv, z)
         if Hz is None:
             Hz = (H[t] @ z[..., None, :, None])[..., 0]
-        return ((0.5 * Hz + o[t]) @ z[..., :, None])[..., 0] + c[t]
+        ot = o[t]
+        if np.broadcast_shapes(Hz.shape, ot.shape) == Hz.shape:  # Hz is a fresh product: update it in place
+            Hz *= 0.5
+            Hz += ot
+        else:
+            Hz = 0.5 * Hz + ot
+        return _rowdot(Hz, z) + c[t]
 
     def value_x(self, x, t):
         """``x'H_t x/2 + o_t'x + c_t`` for all players, ``(..., N)``."""

@@ -8,14 +8,18 @@ feedback laws around a nominal trajectory (xs, us)::
     u_t = us_t - K_t (x_t - xs_t) - alpha k_t
 
 Each iteration (Fridovich-Keil et al. 2020; paper 000 section V; paper 003
-section 4.2):
+section 4.2) runs steps 1-3 on chunks of at most 64 active batch members at a
+time (every member's iteration is independent of the others'; a chunk's
+derivative arrays, local game, LQ solution and costates (about 12 MB) then stay
+in cache from one step to the next -- on the 1024-start platooning batch the
+LQ core's time per member drops by about a quarter):
 
 1. **Derivatives** -- linearize f and quadraticize every c^i along (xs, us),
-   all stages and batch members in one vectorized call
+   all stages and the chunk's members in one vectorized call
    (:meth:`gamesolve.games.Game.lq_approximation`); nonconvex cost terms
    contribute the PSD projection of their Hessians, plus ``reg`` on the
    diagonals (Hessian regularization). Once a member's last trajectory change
-   is below 0.1 the dynamics' curvature enters too (Newton / DDP term, for
+   is below 0.3 the dynamics' curvature enters too (Newton / DDP term, for
    models with ``second_order``; built-ins add it into Q in place): ``Q^i_t += lam^i_{t+1}' f_xx / 2``,
    ``M^i_t = lam^i_{t+1}' f_ux / 2``, with player i's costate taken from the
    previous LQ solve's value function, ``lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev))``
@@ -23,8 +27,8 @@ section 4.2):
    (linear convergence on unicycles).
 2. **LQ solve** -- the local LQ game in deviation coordinates by the C++ core
    (the kernel behind :func:`gamesolve.solve_lq_games`, called directly on the
-   already well-formed arrays: ONE call for all active batch members, shared
-   and time-invariant blocks passed once), giving K_t and the feedforward step k_t.
+   already well-formed arrays: one call per chunk, solved on the core's threads;
+   shared and time-invariant blocks passed once), giving K_t and the feedforward step k_t.
 3. **Line search** on the feedforward step: trial steps
    ``alpha_0, alpha_0 beta, alpha_0 beta^2, ...`` (``beta = ls_factor``,
    ``ls_steps`` of them). **Acceptance rule**: the first trial whose
@@ -40,7 +44,15 @@ section 4.2):
    (cosine < -0.3) without shrinking below half its norm -- the period-2
    oscillation full iLQGames steps fall into, e.g. on platooning -- the next
    ``alpha_0`` is half the accepted step, otherwise twice it (at most 1, at
-   least ``beta^3``).
+   least ``beta^3``). **Secant step**: once the trajectory change is at most 1
+   and two consecutive changes lie along one line (|cosine| > 0.8), the
+   iteration is treated as linear in its dominant mode: with unit steps
+   ``d = dX / alpha``, ``d_new = (1 + alpha_prev (rho - 1)) d_prev`` gives that
+   mode's rate ``rho``, and ``alpha_0 = 1 / (1 - rho)`` (for
+   ``0.05 < |rho| < 0.9``, at most 4) lands on its fixed point: a damped step
+   for the oscillating tail (``rho < 0``; platooning's is about -0.4), an
+   extrapolated one (``alpha_0 > 1``) for a monotone one. It changes only the
+   first trial step; the acceptance rule and the convergence test are the same.
 4. **Convergence** -- a member has converged when its last accepted step
    changed the trajectory by at most ``tol`` (inf-norm) AND its first-order
    Nash residual is at most ``grad_tol``. The residual is
@@ -68,6 +80,7 @@ iterating). Nothing unconverged is labelled converged.
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field, replace
 
@@ -82,11 +95,19 @@ __all__ = ["ilqgames", "ILQGamesResult", "IterationRecord"]
 
 #: The second-order (Newton) dynamics terms are used once a member's last trajectory change is below this:
 #: far from a solution the lagged costates can make the local game's Hessians indefinite.
-_SO_SWITCH = 0.1
+_SO_SWITCH = 0.3
 #: Step control: a trajectory change whose cosine with the previous one is below this counts as a reversal.
 _REVERSAL = -0.3
+#: Step control, secant step: consecutive unit steps count as one direction when their |cosine| is above this,
+_PARALLEL = 0.8
+#: for trajectory changes at most this,
+_SECANT_LOCAL = 1.0
+#: and the secant step is at most this.
+_SECANT_MAX = 4.0
 #: Iteration records whose costs are still to be evaluated, at most this many member trajectories.
 _LOG_CHUNK = 4096
+#: Members per chunk of an iteration (their arrays stay in cache from the derivatives to the costates).
+_CHUNK = 64
 _PHASES = ("rollout", "derivatives", "lq_solve", "line_search", "residual")
 
 
@@ -312,9 +333,9 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
         :mod:`gamesolve.examples`).
     x0 : (n,) or (B, n) array_like
         Initial state, or a batch of initial states solved together (each
-        member iterates until its own convergence; all active members share
-        one vectorized rollout, one derivative call and one C++ LQ call per
-        iteration).
+        member iterates until its own convergence; the active members share
+        vectorized rollouts, derivative calls and C++ LQ calls, one per
+        chunk of at most 64 members per iteration).
     horizon : int
         T, the number of stages.
     us0 : (T, m) or (B, T, m) array_like, optional
@@ -427,159 +448,204 @@ def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_fact
 
     so = second_order and getattr(game.dynamics, "second_order", None) is not None
     if so:
+        so_base = "base" in inspect.signature(game.dynamics.second_order).parameters
         lam_prev = np.zeros((Bn, T, N, n))  # costates lam^i_{1..T} at the current trajectory (Newton term)
     amax = np.ones(Bn)  # first trial step of each member (step control)
     dX_prev = np.zeros_like(X)  # last accepted trajectory change
     dX_sq = np.zeros(Bn)  # and its squared norm
+    a_prev = np.zeros(Bn)  # and its step size
+    Q_keep = None  # (buffer, its base): the shared Q plus the Newton term, updated in place (built-in dynamics)
     checked = set()  # control Hessians R already checked (own blocks positive definite)
     for it in range(1, max_iter + 2):
         if active.size == 0:
             break
-        xa, ua = X[active], U[active]
-        tic = time.perf_counter()
-        lq = LQApproximation(*(_compact(a) for a in game.lq_approximation(xa, ua, convex=convex, reg=reg)))
-        timings["derivatives"] += time.perf_counter() - tic
-        # non-finite trajectories or gradients (Hessians and Jacobians of finite points are finite for the
-        # built-ins; a callable that returns NaN there shows up in the LQ solve as a non-finite stage)
-        finite = (np.isfinite(xa).all(axis=(1, 2)) & np.isfinite(lq.q).all(axis=(1, 2, 3))
-                  & np.isfinite(lq.A).all(axis=(1, 2, 3)))
-
-        # Nash residual at the current trajectory (with the strategies that produced it), once the
-        # trajectory has settled.
-        tic = time.perf_counter()
-        check = have_K[active] & finite & (step[active] <= tol)
-        if check.any():
-            sel = np.flatnonzero(check)
-            r_sel = _nash_residual(LQApproximation(*(_take(a, sel) for a in lq)), Kf[active[sel]], own)
-            resid[active[sel]] = r_sel
-            status[active[sel[r_sel <= grad_tol]]] = "converged"
-        timings["residual"] += time.perf_counter() - tic
-        status[active[~finite]] = "diverged"
-        keep = status[active] == "max-iterations"
-        if it > max_iter:
-            break
-        if not keep.all():
-            sel = np.flatnonzero(keep)
-            active, xa, ua = active[sel], xa[sel], ua[sel]
-            if active.size == 0:
-                break
-            lq = LQApproximation(*(_take(a, sel) for a in lq))
-        local = have_K[active] & (step[active] <= _SO_SWITCH)
-        if so and local.any():
-            # Newton (DDP) term: Q^i_t += lam^i_{t+1}' d2f_xx / 2 and M^i_t = lam^i_{t+1}' d2f_ux / 2 with the
-            # costate lam^i = dV^i/dx of the last LQ solve moved to the current trajectory,
-            # lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev)) (formed right after that solve's line search);
-            # exact at a fixed point (k = 0). Only the members near convergence ("local") get it.
+        # The members are processed in chunks of at most _CHUNK (each member's iteration is independent of the
+        # others'): a chunk's derivatives, local game, LQ solution and costates stay in cache between the steps.
+        chunks = [active] if active.size <= _CHUNK else np.array_split(active, -(-active.size // _CHUNK))
+        nxt_active, parts, stop = [], [], False
+        for ci, active in enumerate(chunks):
+            xa, ua = X[active], U[active]
             tic = time.perf_counter()
-            dyn = game.dynamics
-            if getattr(dyn, "second_order_out", False):
-                # built-ins add 0.5 * curvature into one copy of Q in place; the members that are not local
-                # get a zero costate, i.e. their Q unchanged and M = 0
-                lam = lam_prev[active]
-                if not local.all():
-                    lam[~local] = 0.0
-                Hxx = np.empty((active.size, T, N, n, n))
-                Hxx[...] = lq.Q
-                out = dyn.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam, out=Hxx, scale=0.5)
-                if out is not None:
-                    lq = lq._replace(Q=out[0], M=None if out[1] is None else 0.5 * out[1])
-            else:  # other dynamics: the curvature of the local members, scattered into the batch
-                li = np.flatnonzero(local)
-                whole = li.size == active.size
-                xl, ul = (xa, ua) if whole else (xa[li], ua[li])
-                lam = lam_prev[active] if whole else lam_prev[active[li]]
-                out = dyn.second_order(xl[:, :T, None, :], ul[:, :T, None, :], lam)
-                if out is not None:
-                    Hxx = 0.5 * out[0] + (lq.Q if whole else _take(lq.Q, li))  # (B_local, T, N, n, n)
-                    Mh = None if out[1] is None else 0.5 * out[1]
-                    if not whole:  # the others keep Q, M = 0
-                        Qf = np.empty((active.size,) + Hxx.shape[1:])
-                        Qf[...] = lq.Q
-                        Qf[li] = Hxx
-                        Hxx = Qf
-                        if Mh is not None:
-                            Mf = np.zeros((active.size,) + Mh.shape[1:])
-                            Mf[li] = Mh
-                            Mh = Mf
-                    lq = lq._replace(Q=Hxx, M=Mh)
+            lq = LQApproximation(*(_compact(a) for a in game.lq_approximation(xa, ua, convex=convex, reg=reg)))
             timings["derivatives"] += time.perf_counter() - tic
+            # non-finite trajectories or gradients (Hessians and Jacobians of finite points are finite for the
+            # built-ins; a callable that returns NaN there shows up in the LQ solve as a non-finite stage)
+            finite = (np.isfinite(xa).all(axis=(1, 2)) & np.isfinite(lq.q).all(axis=(1, 2, 3))
+                      & np.isfinite(lq.A).all(axis=(1, 2, 3)))
 
-        tic = time.perf_counter()
-        try:
-            K, kdev, Zs, zetas, n_sing, bad = _solve_lq(lq, game.dims, checked)
-        except InputError:  # a local game with some R^{ii} not positive definite
-            status[active] = "diverged"
-            break
-        timings["lq_solve"] += time.perf_counter() - tic
-        if bad.any():  # the recursion overflowed (or met NaN data) for these members: they diverged
-            status[active[bad]] = "diverged"
-            sel = np.flatnonzero(~bad)
-            active, xa, ua, K, kdev, Zs, zetas = active[sel], xa[sel], ua[sel], K[sel], kdev[sel], Zs[sel], zetas[sel]
-            if active.size == 0:
+            # Nash residual at the current trajectory (with the strategies that produced it), once the
+            # trajectory has settled.
+            tic = time.perf_counter()
+            check = have_K[active] & finite & (step[active] <= tol)
+            if check.any():
+                sel = np.flatnonzero(check)
+                r_sel = _nash_residual(LQApproximation(*(_take(a, sel) for a in lq)), Kf[active[sel]], own)
+                resid[active[sel]] = r_sel
+                status[active[sel[r_sel <= grad_tol]]] = "converged"
+            timings["residual"] += time.perf_counter() - tic
+            status[active[~finite]] = "diverged"
+            keep = status[active] == "max-iterations"
+            if it > max_iter:
+                continue
+            if not keep.all():
+                sel = np.flatnonzero(keep)
+                active, xa, ua = active[sel], xa[sel], ua[sel]
+                if active.size == 0:
+                    continue
+                lq = LQApproximation(*(_take(a, sel) for a in lq))
+            local = have_K[active] & (step[active] <= _SO_SWITCH)
+            if so and local.any():
+                # Newton (DDP) term: Q^i_t += lam^i_{t+1}' d2f_xx / 2 and M^i_t = lam^i_{t+1}' d2f_ux / 2 with the
+                # costate lam^i = dV^i/dx of the last LQ solve moved to the current trajectory,
+                # lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev)) (formed right after that solve's line search);
+                # exact at a fixed point (k = 0). Only the members near convergence ("local") get it.
+                tic = time.perf_counter()
+                dyn = game.dynamics
+                if getattr(dyn, "second_order_out", False):
+                    # built-ins add 0.5 * curvature into one copy of Q in place; the members that are not local
+                    # get a zero costate, i.e. their Q unchanged and M = 0
+                    lam = lam_prev[active]
+                    if not local.all():
+                        lam[~local] = 0.0
+                    base = None
+                    # Hessians shared by the batch: one buffer that keeps them between chunks and iterations
+                    if lq.Q.shape[0] == 1 and so_base:
+                        if Q_keep is None or not np.array_equal(Q_keep[1], lq.Q):
+                            Q_keep = (np.empty((min(Bn, _CHUNK), T, N, n, n)), np.array(lq.Q))
+                            Q_keep[0][...] = lq.Q
+                        Hxx, base = Q_keep[0][:active.size], Q_keep[1]
+                    else:
+                        Hxx = np.empty((active.size, T, N, n, n))
+                        Hxx[...] = lq.Q
+                    out = dyn.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam, out=Hxx, scale=0.5,
+                                           **({} if base is None else {"base": base}))
+                    if out is not None:
+                        lq = lq._replace(Q=out[0], M=None if out[1] is None else 0.5 * out[1])
+                else:  # other dynamics: the curvature of the local members, scattered into the batch
+                    li = np.flatnonzero(local)
+                    whole = li.size == active.size
+                    xl, ul = (xa, ua) if whole else (xa[li], ua[li])
+                    lam = lam_prev[active] if whole else lam_prev[active[li]]
+                    out = dyn.second_order(xl[:, :T, None, :], ul[:, :T, None, :], lam)
+                    if out is not None:
+                        Hxx = 0.5 * out[0] + (lq.Q if whole else _take(lq.Q, li))  # (B_local, T, N, n, n)
+                        Mh = None if out[1] is None else 0.5 * out[1]
+                        if not whole:  # the others keep Q, M = 0
+                            Qf = np.empty((active.size,) + Hxx.shape[1:])
+                            Qf[...] = lq.Q
+                            Qf[li] = Hxx
+                            Hxx = Qf
+                            if Mh is not None:
+                                Mf = np.zeros((active.size,) + Mh.shape[1:])
+                                Mf[li] = Mh
+                                Mh = Mf
+                        lq = lq._replace(Q=Hxx, M=Mh)
+                timings["derivatives"] += time.perf_counter() - tic
+
+            tic = time.perf_counter()
+            try:
+                K, kdev, Zs, zetas, n_sing, bad = _solve_lq(lq, game.dims, checked)
+            except InputError:  # a local game with some R^{ii} not positive definite: every member still
+                # iterating stops
+                for a in [active] + nxt_active + list(chunks[ci + 1:]):
+                    status[a[status[a] == "max-iterations"]] = "diverged"
+                stop = True
                 break
+            timings["lq_solve"] += time.perf_counter() - tic
+            if bad.any():  # the recursion overflowed (or met NaN data) for these members: they diverged
+                status[active[bad]] = "diverged"
+                sel = np.flatnonzero(~bad)
+                active, xa, ua, K, kdev = active[sel], xa[sel], ua[sel], K[sel], kdev[sel]
+                Zs, zetas = Zs[sel], zetas[sel]
+                if active.size == 0:
+                    continue
 
-        # Line search: the first trial step for every member, the smaller ones for those who reject it.
-        tic = time.perf_counter()
-        a0 = amax[active]
-        Xn, Un = _rollout(game, X0[active], xa, ua, K, kdev, a0[None])
-        timings["rollout"] += time.perf_counter() - tic
-        tic = time.perf_counter()
-        newX, newU = Xn[0], Un[0]
-        dev = np.abs(newX - xa).max(axis=(1, 2))
-        ok = np.isfinite(dev) & (dev <= max_step)
-        acc_alpha = np.where(ok, a0, 0.0)
-        acc_dev = np.where(ok, dev, np.inf)
-        if not ok.all() and ls_steps > 1:
-            rej = np.flatnonzero(~ok)
-            cand = a0[rej][None] * ls_factor ** np.arange(1, ls_steps)[:, None]  # (C, R)
-            Xc, Uc = _rollout(game, X0[active[rej]], xa[rej], ua[rej], K[rej], kdev[rej], cand)
-            devc = np.abs(Xc - xa[rej][None]).max(axis=(2, 3))  # (C, R)
-            okc = np.isfinite(devc) & (devc <= max_step)
-            first = np.argmax(okc, axis=0)
-            cols = np.flatnonzero(okc[first, np.arange(rej.size)])
-            pick = rej[cols]
-            newX[pick], newU[pick] = Xc[first[cols], cols], Uc[first[cols], cols]
-            acc_alpha[pick] = cand[first[cols], cols]
-            acc_dev[pick] = devc[first[cols], cols]
-        good = acc_alpha > 0.0
-        # Step control: if the accepted change reverses the previous one (cosine below _REVERSAL) without
-        # shrinking to half its size -- a period-2 oscillation of full steps -- the next line search starts
-        # at half the accepted step, otherwise at twice it (at most 1).
-        dX = newX - xa
-        sq, sq_prev = np.einsum("btn,btn->b", dX, dX), dX_sq[active]
-        dot = np.einsum("btn,btn->b", dX, dX_prev[active])
-        rev = (dot < _REVERSAL * np.sqrt(sq * sq_prev)) & (sq > 0.25 * sq_prev)
-        nxt = np.where(rev, acc_alpha * ls_factor, acc_alpha / ls_factor)
-        amax[active] = np.where(good, np.minimum(np.maximum(nxt, alpha_floor), 1.0), amax[active])
-        dX_prev[active[good]], dX_sq[active[good]] = dX[good], sq[good]
-        timings["line_search"] += time.perf_counter() - tic
+            # Line search: the first trial step for every member, the smaller ones for those who reject it.
+            tic = time.perf_counter()
+            a0 = amax[active]
+            Xn, Un = _rollout(game, X0[active], xa, ua, K, kdev, a0[None])
+            timings["rollout"] += time.perf_counter() - tic
+            tic = time.perf_counter()
+            newX, newU = Xn[0], Un[0]
+            dev = np.abs(newX - xa).max(axis=(1, 2))
+            ok = np.isfinite(dev) & (dev <= max_step)
+            acc_alpha = np.where(ok, a0, 0.0)
+            acc_dev = np.where(ok, dev, np.inf)
+            if not ok.all() and ls_steps > 1:
+                rej = np.flatnonzero(~ok)
+                cand = a0[rej][None] * ls_factor ** np.arange(1, ls_steps)[:, None]  # (C, R)
+                Xc, Uc = _rollout(game, X0[active[rej]], xa[rej], ua[rej], K[rej], kdev[rej], cand)
+                devc = np.abs(Xc - xa[rej][None]).max(axis=(2, 3))  # (C, R)
+                okc = np.isfinite(devc) & (devc <= max_step)
+                first = np.argmax(okc, axis=0)
+                cols = np.flatnonzero(okc[first, np.arange(rej.size)])
+                pick = rej[cols]
+                newX[pick], newU[pick] = Xc[first[cols], cols], Uc[first[cols], cols]
+                acc_alpha[pick] = cand[first[cols], cols]
+                acc_dev[pick] = devc[first[cols], cols]
+            good = acc_alpha > 0.0
+            # Step control: if the accepted change reverses the previous one (cosine below _REVERSAL) without
+            # shrinking to half its size -- a period-2 oscillation of full steps -- the next line search starts
+            # at half the accepted step, otherwise at twice it (at most 1).
+            dX = newX - xa
+            sq, sq_prev = np.einsum("btn,btn->b", dX, dX), dX_sq[active]
+            dot = np.einsum("btn,btn->b", dX, dX_prev[active])
+            rev = (dot < _REVERSAL * np.sqrt(sq * sq_prev)) & (sq > 0.25 * sq_prev)
+            nxt = np.minimum(np.maximum(np.where(rev, acc_alpha * ls_factor, acc_alpha / ls_factor), alpha_floor), 1.0)
+            # Secant step: once the changes are small (at most _SECANT_LOCAL) and two consecutive ones point along
+            # one line (|cosine| above _PARALLEL), the unit steps d = dX / alpha of a linear iteration's dominant
+            # mode obey d = (1 + alpha_prev (rho - 1)) d_prev; its rate rho follows, and the step 1 / (1 - rho)
+            # lands on the mode's fixed point (rho < 0, the oscillating tail of platooning: a damped step
+            # 1 / (1 - rho) < 1; rho > 0: an extrapolated one, at most _SECANT_MAX).
+            ap = a_prev[active]
+            par = good & (ap > 0.0) & (np.abs(dot) > _PARALLEL * np.sqrt(sq * sq_prev)) & (acc_dev <= _SECANT_LOCAL)
+            if par.any():
+                ratio = np.where(par, dot / np.where(par, sq_prev, 1.0) * ap / np.where(par, acc_alpha, 1.0), 0.0)
+                rho = 1.0 - (1.0 - ratio) / np.where(par, ap, 1.0)
+                sec = par & (np.abs(rho) > 0.05) & (np.abs(rho) < 0.9)
+                nxt = np.where(sec, np.minimum(1.0 / (1.0 - np.where(sec, rho, 0.0)), _SECANT_MAX), nxt)
+            amax[active] = np.where(good, nxt, amax[active])
+            dX_prev[active[good]], dX_sq[active[good]], a_prev[active[good]] = dX[good], sq[good], acc_alpha[good]
+            timings["line_search"] += time.perf_counter() - tic
 
-        upd = active[good]
-        if so:  # costates at the new trajectory for the members that will use the Newton term next
-            near = np.flatnonzero(good & (acc_dev <= _SO_SWITCH))
-            if near.size == active.size:  # no copies of Z
-                lam_prev[active] = 2.0 * (zetas[:, 1:] + (Zs[:, 1:] @ dX[:, 1:, None, :, None])[..., 0])
-            elif near.size:
-                dxn = dX[near, 1:, None, :, None]  # (b, T, 1, n, 1): new minus linearization trajectory
-                lam_prev[active[near]] = 2.0 * (zetas[near, 1:] + (Zs[near, 1:] @ dxn)[..., 0])
-        X[upd], U[upd], Kf[upd] = newX[good], newU[good], K[good]
-        have_K[upd] = True
-        iters[active] += 1
-        step[active] = acc_dev
-        status[active[~good]] = "line-search-failed"
+            upd = active[good]
+            if so:  # costates at the new trajectory for the members that will use the Newton term next
+                near = np.flatnonzero(good & (acc_dev <= _SO_SWITCH))
+                if 2 * near.size >= active.size:  # no copies of Z: all members, the near ones kept
+                    lam = (Zs[:, 1:] @ dX[:, 1:, None, :, None])[..., 0]
+                    lam += zetas[:, 1:]
+                    lam *= 2.0
+                    lam_prev[active[near]] = lam if near.size == active.size else lam[near]
+                elif near.size:
+                    dxn = dX[near, 1:, None, :, None]  # (b, T, 1, n, 1): new minus linearization trajectory
+                    lam_prev[active[near]] = 2.0 * (zetas[near, 1:] + (Zs[near, 1:] @ dxn)[..., 0])
+            X[upd], U[upd], Kf[upd] = newX[good], newU[good], K[good]
+            have_K[upd] = True
+            iters[active] += 1
+            step[active] = acc_dev
+            status[active[~good]] = "line-search-failed"
+            parts.append((active.copy(), acc_alpha, acc_dev, resid[active].copy(), n_sing))
+            nxt_active.append(active[good])
+        if stop or it > max_iter:
+            break
+        active = np.concatenate(nxt_active) if nxt_active else np.zeros(0, dtype=int)
+        if not parts:
+            continue
+        act = np.concatenate([p[0] for p in parts])
+        acc_alpha, acc_dev = np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
+        n_sing = sum(p[4] for p in parts)
         # the log's costs are evaluated in batches of iterations (one vectorized call instead of one per iteration)
-        pending.append((IterationRecord(it, active.copy(), acc_alpha, acc_dev, resid[active].copy(), None, n_sing),
-                        X[active], U[active]))
-        n_pending += active.size
+        pending.append((IterationRecord(it, act, acc_alpha, acc_dev, np.concatenate([p[3] for p in parts]), None,
+                                        n_sing), X[act], U[act]))
+        n_pending += act.size
         if verbose or n_pending >= _LOG_CHUNK:
             _flush_log(game, pending, log)
             n_pending = 0
         if verbose:
             costs_now = log[-1].costs
-            print(f"iLQGames it {it:3d}: active {active.size:5d}  alpha min {acc_alpha.min():.3g}  "
-                  f"step max {np.max(acc_dev):.3e}  residual max {np.nanmax(resid[active], initial=0.0):.3e}  "
+            print(f"iLQGames it {it:3d}: active {act.size:5d}  alpha min {acc_alpha.min():.3g}  "
+                  f"step max {np.max(acc_dev):.3e}  residual max {np.nanmax(resid[act], initial=0.0):.3e}  "
                   f"costs[0] {np.array2string(costs_now[0], precision=4)}")
-        active = active[good]
 
     _flush_log(game, pending, log)
     costs = game.total_costs(X, U)
