@@ -218,7 +218,7 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
   Index mmax = 0;
   for (Index i = 0; i < N; ++i) mmax = std::max(mmax, d.m_i[i]);
   Mat Bc = Mat::Zero(np, m);      // B_t, padded rows
-  Mat Pp = Mat::Zero(np, n);      // P^i_{t+1}, padded rows
+  Mat Pp = Mat::Zero(np, N * n);  // column block i: P^i_{t+1}, padded rows (contiguous np * n doubles)
   Mat PB = Mat::Zero(np, mmax);   // P^i B^i
   Mat V = Mat::Zero(np, m);       // column block i: V_i = B^i Ls_i'
   Mat Omega = Mat::Zero(np, n);   // W + V V'
@@ -246,14 +246,15 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
 
     for (Index i = 0; i < N; ++i) {
       const Index mi = d.m_i[i], oi = d.off[i];
-      Pp.topRows(n) = CMap(Pn + i * n * n, n, n);
+      double* Ppi = Pp.data() + i * np * n;
+      Pp.middleCols(i * n, n).topRows(n) = CMap(Pn + i * n * n, n, n);
       // PB = P^i B^i, B^i read in place from the row-major B_t: B^i(k, j) = B[k * m + oi + j].
-      gemm(PB.data(), np, Pp.data(), np, B + oi, m, 1, np, n, mi, 1.0, false);
+      gemm(PB.data(), np, Ppi, np, B + oi, m, 1, np, n, mi, 1.0, false);
       // S_i (lower triangle) and its Cholesky factor, in place in L.
       const double* Rii = Rt + i * m * m + oi * m + oi;
       for (Index c = 0; c < mi; ++c)
         for (Index e = 0; e <= c; ++e)
-          L[c * mi + e] = Bc.col(oi + c).head(n).dot(PB.col(e).head(n)) + Rii[c * m + e];
+          L[c * mi + e] = Bc.col(oi + c).dot(PB.col(e)) + Rii[c * m + e];  // padded rows are zero
       if (!cholesky(L.data(), mi)) {
         rep.bad_stage = t;
         rep.bad_player = i;
@@ -307,10 +308,10 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
     double* p_t = out.p.at(0, t);
     double nP2 = 0.0;
     for (Index i = 0; i < N; ++i) {
-      const double* P = Pn + i * n * n;
-      double s = 0.0;  // <Omega, P^i>, column b of Omega against row b of P^i (= column b)
-      for (Index b = 0; b < n; ++b) s += Omega.col(b).head(n).dot(CMapVec(P + b * n, n));
-      nP2 = std::max(nP2, CMapVec(P, n * n).squaredNorm());
+      // <Omega, P^i> and ||P^i||_F^2 over the padded buffers (padded rows are zero in both).
+      CMapVec Pi(Pp.data() + i * np * n, np * n);
+      const double s = CMapVec(Omega.data(), np * n).dot(Pi);
+      nP2 = std::max(nP2, Pi.squaredNorm());
       p_t[i] = p_next[i] + rs[i] - half_tau * (static_cast<double>(d.m_i[i]) + logdet[i]) + s;
     }
     gP2 = std::max(gP2, nP2);
