@@ -627,3 +627,11 @@ def test_game_is_immutable_and_lazy():
     np.testing.assert_array_equal(g2.shifted_R()[0, 0], np.diag([2.0, 0.0]))
     np.testing.assert_array_equal(g.shifted_R()[0, 0], np.diag([1.0, 0.0]))
     assert "EntropyLQGame(N=2" in repr(g)
+    import copy
+    import pickle
+
+    for h in (pickle.loads(pickle.dumps(g)), copy.deepcopy(g), copy.copy(g)):
+        for f in ("A", "B", "Q", "R", "QT", "W"):
+            np.testing.assert_array_equal(getattr(h, f), getattr(g, f))
+        assert (h.T, h.dims, h.tau) == (g.T, g.dims, g.tau)
+        np.testing.assert_array_equal(gs.entropy_lq_nash(h).p, sol.p)

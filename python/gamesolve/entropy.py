@@ -148,6 +148,10 @@ class EntropyLQGame:
     def __setattr__(self, name, value):
         raise AttributeError(f"EntropyLQGame is immutable (cannot set {name!r}); use with_tau or entropy_lq_game")
 
+    def __reduce__(self):  # pickle / copy without going through __setattr__
+        return (EntropyLQGame._make, (self._A, self._B, self._Q, self._R, self._QT, self._W, self._tau, self._dims,
+                                      self._T, {}))
+
     def __repr__(self) -> str:
         return f"EntropyLQGame(N={self.N}, n={self.n}, dims={self.dims}, T={self.T}, tau={self.tau:g})"
 
