@@ -616,6 +616,17 @@ def test_fast_path_rejects_unusual_forms_to_the_general_path():
         np.testing.assert_allclose(sol.K, ref.K, rtol=1e-14)
 
 
+def test_fast_path_dims_forms():
+    kw = _bad()
+    ref = gs.entropy_lq_nash(**kw)
+    for dims in ([1, 1], np.array([1, 1]), (np.int64(1), np.int64(1))):
+        for B in (kw["B"], [kw["B"][:, :1].copy(), kw["B"][:, 1:].copy()]):
+            sol = gs.entropy_lq_nash(**dict(kw, B=B, dims=dims))
+            assert sol.game.dims == (1, 1) and all(type(d) is int for d in sol.game.dims)
+            assert sol.game.slices == (slice(0, 1), slice(1, 2))
+            np.testing.assert_array_equal(sol.p, ref.p)
+
+
 def test_game_is_immutable_and_lazy():
     sol = gs.entropy_lq_nash(**_bad())
     g = sol.game

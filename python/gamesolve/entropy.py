@@ -453,15 +453,14 @@ def _fast_nash(A, B, Q, R, tau, W, horizon, QT, dims):
             B = np.concatenate(B, axis=-1)
         except (AttributeError, IndexError, ValueError, TypeError):
             return None
-        if dims is None:
-            dims = widths
-        elif tuple(dims) != widths:
+        if dims is not None and tuple(dims) != widths:
             return None
+        dims = widths
     elif dims is None or tB is not np.ndarray:
         return None
-    elif type(dims) is not tuple:
+    else:
         try:
-            dims = tuple([int(d) for d in dims])
+            dims = tuple(map(int, dims))  # as the general path reads dims
         except (TypeError, ValueError):
             return None
     tR = type(R)
