@@ -81,6 +81,26 @@ bool cholesky(double* s, Index k) {
   return true;
 }
 
+// Positive definite: the k x k block at x (leading dimension ld), symmetrized as (X + X')/2 like
+// the Python layer, has an LDL' factorization with every pivot D_j > 0 (Cholesky's pivots,
+// without the square roots). `work` holds k * k + k doubles. NaN fails.
+bool positive_definite(const double* x, Index k, Index ld, double* work) {
+  double* L = work;       // unit lower triangular, row-major k x k (strictly lower part used)
+  double* D = work + k * k;
+  for (Index j = 0; j < k; ++j) {
+    double dj = x[j * ld + j];
+    for (Index l = 0; l < j; ++l) dj -= L[j * k + l] * L[j * k + l] * D[l];
+    if (!(dj > 0.0)) return false;
+    D[j] = dj;
+    for (Index i = j + 1; i < k; ++i) {
+      double v = 0.5 * (x[i * ld + j] + x[j * ld + i]);
+      for (Index l = 0; l < j; ++l) v -= L[i * k + l] * L[j * k + l] * D[l];
+      L[i * k + j] = v / dj;
+    }
+  }
+  return true;
+}
+
 inline Index distinct_stages(const Series& s, Index T) { return s.t_stride == 0 ? 1 : T; }
 
 }  // namespace
@@ -126,7 +146,7 @@ EntropyCheck check_entropy_values(const EntropyLQData& data) {
     for (Index a = d.off[j]; a < d.off[j] + d.m_i[j]; ++a)
       for (Index b = d.off[j]; b < d.off[j] + d.m_i[j]; ++b) off[a * m + b] = 0;
   }
-  std::vector<double> own(static_cast<size_t>(mmax * mmax));
+  std::vector<double> work(static_cast<size_t>(mmax * mmax + mmax));
   for (Index t = 0; t < distinct_stages(g.R, T); ++t)
     for (Index i = 0; i < N; ++i) {
       const double* R = g.R.at(0, t) + i * m * m;
@@ -134,11 +154,7 @@ EntropyCheck check_entropy_values(const EntropyLQData& data) {
       for (Index k = 0; k < m * m; ++k) bad |= static_cast<long>(R[k] != 0.0) & off[k];
       if (bad) return fail(kRNotBlockDiagonal, t, i);
       if (!symmetric(R, m)) return fail(kRAsymmetric, t, i);
-      const Index mi = d.m_i[i], o = d.off[i];
-      for (Index a = 0; a < mi; ++a)
-        for (Index b = 0; b < mi; ++b)
-          own[a * mi + b] = 0.5 * (R[(o + a) * m + o + b] + R[(o + b) * m + o + a]);
-      if (!cholesky(own.data(), mi)) return fail(kROwnNotPD, t, i);
+      if (!positive_definite(R + d.off[i] * (m + 1), d.m_i[i], m, work.data())) return fail(kROwnNotPD, t, i);
     }
   if (data.W.present()) {
     Eigen::LLT<Mat> llt(n);
