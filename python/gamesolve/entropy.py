@@ -166,11 +166,6 @@ class EntropyLQGame:
             self._cache[name] = a
         return a
 
-    def _compact(self, name: str) -> np.ndarray:
-        """The array itself if time-invariant (no time axis), else the (T, ...) array."""
-        a = getattr(self, "_" + name)
-        return np.zeros((self.n, self.n)) if a is None else a
-
     A = property(lambda self: self._full("A"), doc="(T, n, n) dynamics")
     B = property(lambda self: self._full("B"), doc="(T, n, m) stacked input matrices")
     Q = property(lambda self: self._full("Q"), doc="(T, N, n, n) state weights")
