@@ -1,13 +1,17 @@
 // Entropy-regularized LQ games (SPEC 4): the core recursion on the shifted-R
-// game for the means and P, then one backward pass for Sigma and p.
+// game for the means and P, then one backward pass for Sigma, p and the
+// contraction factors; plus the value checks of the data (check_entropy_values).
 #include "gamesolve/entropy.hpp"
 
 #include "small_gemm.hpp"
 
 #include <Eigen/Cholesky>
+#include <Eigen/Eigenvalues>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -17,18 +21,87 @@ namespace {
 
 using CMap = Eigen::Map<const Mat>;
 
-void require(bool ok, const std::string& what) {
-  if (!ok) throw std::invalid_argument("solve_entropy_lq_game: " + what);
+constexpr double kSymRtol = 1e-10;  // gamesolve._validate.SYM_RTOL
+constexpr double kPsdRtol = 1e-12;  // gamesolve.entropy: noise_cov eigenvalue tolerance
+
+// The message is only built on failure (these checks run on every solve).
+void require(bool ok, const char* what, const char* name = nullptr) {
+  if (!ok)
+    throw std::invalid_argument(std::string("solve_entropy_lq_game: ") + (name ? std::string(name) + " " : "") +
+                                what);
 }
 
 // Every block at stages 0..stages-1 of `block` doubles lies inside the buffer.
 template <class S>
 void check_series(const S& s, Index stages, Index block, const char* name) {
-  require(s.data != nullptr, std::string(name) + " is missing");
-  require(s.t_stride >= 0, std::string(name) + " has a negative time stride");
-  require((stages - 1) * s.t_stride + block <= s.size,
-          std::string(name) + " buffer is too small for its shape and strides");
+  require(s.data != nullptr, "is missing", name);
+  require(s.t_stride >= 0, "has a negative time stride", name);
+  require((stages - 1) * s.t_stride + block <= s.size, "buffer is too small for its shape and strides", name);
 }
+
+// Symmetric (row-major n x n block, leading dimension ld) to the Python layer's criterion:
+// max |X - X'| <= rtol * max |X|, every entry finite. Exact symmetry is decided first, in one
+// branch-free pass (row b's head against column b; an integer OR vectorizes, a bool AND chain
+// does not); only an inexact block pays for the tolerance check.
+bool symmetric(const double* x, Index n, Index ld) {
+  long bad = 0;
+  for (Index b = 1; b < n; ++b) {
+    const double* row = x + b * ld;
+    for (Index a = 0; a < b; ++a) bad |= (row[a] != x[a * ld + b]);
+  }
+  if (!bad) return true;
+  double diff = 0.0, scale = 0.0;
+  bool finite = true;
+  for (Index a = 0; a < n; ++a)
+    for (Index b = 0; b < n; ++b) {
+      const double v = x[a * ld + b];
+      finite &= std::isfinite(v);
+      diff = std::max(diff, std::fabs(v - x[b * ld + a]));
+      scale = std::max(scale, std::fabs(v));
+    }
+  return finite && diff <= kSymRtol * std::max(scale, 1e-300);
+}
+bool symmetric(const double* x, Index n) { return symmetric(x, n, n); }
+
+// In-place lower Cholesky factor of the k x k row-major s (lower triangle read);
+// false unless every pivot is positive (NaN fails).
+bool cholesky(double* s, Index k) {
+  for (Index j = 0; j < k; ++j) {
+    double d = s[j * k + j];
+    for (Index l = 0; l < j; ++l) d -= s[j * k + l] * s[j * k + l];
+    if (!(d > 0.0)) return false;
+    const double ljj = std::sqrt(d);
+    s[j * k + j] = ljj;
+    for (Index i = j + 1; i < k; ++i) {
+      double v = s[i * k + j];
+      for (Index l = 0; l < j; ++l) v -= s[i * k + l] * s[j * k + l];
+      s[i * k + j] = v / ljj;
+    }
+  }
+  return true;
+}
+
+// Positive definite: the k x k block at x (leading dimension ld), symmetrized as (X + X')/2 like
+// the Python layer, has an LDL' factorization with every pivot D_j > 0 (Cholesky's pivots,
+// without the square roots). `work` holds k * k + k doubles. NaN fails.
+bool positive_definite(const double* x, Index k, Index ld, double* work) {
+  double* L = work;       // unit lower triangular, row-major k x k (strictly lower part used)
+  double* D = work + k * k;
+  for (Index j = 0; j < k; ++j) {
+    double dj = x[j * ld + j];
+    for (Index l = 0; l < j; ++l) dj -= L[j * k + l] * L[j * k + l] * D[l];
+    if (!(dj > 0.0)) return false;
+    D[j] = dj;
+    for (Index i = j + 1; i < k; ++i) {
+      double v = 0.5 * (x[i * ld + j] + x[j * ld + i]);
+      for (Index l = 0; l < j; ++l) v -= L[i * k + l] * L[j * k + l] * D[l];
+      L[i * k + j] = v / dj;
+    }
+  }
+  return true;
+}
+
+inline Index distinct_stages(const Series& s, Index T) { return s.t_stride == 0 ? 1 : T; }
 
 }  // namespace
 
@@ -45,7 +118,62 @@ void check_entropy_game(const EntropyLQData& data, const EntropySolutionView& ou
   check_series(out.Sigma, T, m * m, "Sigma");
   check_series(out.P, T + 1, N * n * n, "P");
   check_series(out.p, T + 1, N, "p");
+  if (out.contraction.data != nullptr) check_series(out.contraction, T, 1, "contraction");
   require(out.status != nullptr && out.status_size >= T, "status buffer is too small");
+}
+
+EntropyCheck check_entropy_values(const EntropyLQData& data) {
+  const LQGameData& g = data.game;
+  const Dims& d = g.dims;
+  const Index N = d.N, n = d.n, m = d.m, T = g.T;
+  EntropyCheck c;
+  auto fail = [&c](int code, Index t, Index i) {
+    c.code = code;
+    c.t = t;
+    c.i = i;
+    return c;
+  };
+  for (Index t = 0; t < distinct_stages(g.Q, T); ++t)
+    for (Index i = 0; i < N; ++i)
+      if (!symmetric(g.Q.at(0, t) + i * n * n, n)) return fail(kQAsymmetric, t, i);
+  for (Index i = 0; i < N; ++i)
+    if (!symmetric(g.QT.at(0, 0) + i * n * n, n)) return fail(kQTAsymmetric, -1, i);
+  // off[a * m + b] = 1 where rows a and b belong to different players (must be zero in R^i).
+  std::vector<long> off(static_cast<size_t>(m * m), 1);
+  Index mmax = 0;
+  for (Index j = 0; j < N; ++j) {
+    mmax = std::max(mmax, d.m_i[j]);
+    for (Index a = d.off[j]; a < d.off[j] + d.m_i[j]; ++a)
+      for (Index b = d.off[j]; b < d.off[j] + d.m_i[j]; ++b) off[a * m + b] = 0;
+  }
+  std::vector<double> work(static_cast<size_t>(mmax * mmax + mmax));
+  for (Index t = 0; t < distinct_stages(g.R, T); ++t)
+    for (Index i = 0; i < N; ++i) {
+      const double* R = g.R.at(0, t) + i * m * m;
+      long bad = 0;
+      for (Index k = 0; k < m * m; ++k) bad |= static_cast<long>(R[k] != 0.0) & off[k];
+      if (bad) return fail(kRNotBlockDiagonal, t, i);
+      if (!symmetric(R, m)) return fail(kRAsymmetric, t, i);
+      if (!positive_definite(R + d.off[i] * (m + 1), d.m_i[i], m, work.data())) return fail(kROwnNotPD, t, i);
+    }
+  if (data.W.present()) {
+    Eigen::LLT<Mat> llt(n);
+    Mat Ws(n, n);
+    for (Index t = 0; t < distinct_stages(data.W, T); ++t) {
+      const double* W = data.W.at(0, t);
+      if (!symmetric(W, n)) return fail(kWAsymmetric, t, -1);
+      CMapRow Wt(W, n, n);
+      Ws = 0.5 * (Wt + Wt.transpose());
+      llt.compute(Ws);
+      if (llt.info() == Eigen::Success) continue;  // positive definite
+      Eigen::SelfAdjointEigenSolver<Mat> eig(Ws, Eigen::EigenvaluesOnly);
+      const Vec& lam = eig.eigenvalues();
+      if (eig.info() != Eigen::Success ||
+          lam[0] < -kPsdRtol * std::max(lam.cwiseAbs().maxCoeff(), 1e-300))
+        return fail(kWNotPSD, t, -1);
+    }
+  }
+  return c;
 }
 
 EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolutionView& out,
@@ -54,34 +182,35 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
   const LQGameData& g = data.game;
   const Dims& d = g.dims;
   const Index N = d.N, n = d.n, m = d.m, T = g.T;
-  const double half_tau = 0.5 * data.tau;
+  const double tau = data.tau, half_tau = 0.5 * tau;
 
   // The shifted weights R~^i = R^i + tau/2 (own block of player i), one block
   // of N*m*m per distinct stage (one if R is time-invariant).
   const Index blk = N * m * m;
-  const Index n_r = g.R.t_stride == 0 ? 1 : T;
-  std::vector<double> r_shift(static_cast<size_t>(n_r * blk));
+  const Index n_r = distinct_stages(g.R, T);
+  // Scratch buffers are left uninitialized (fully written before being read).
+  std::unique_ptr<double[]> r_shift(new double[static_cast<size_t>(n_r * blk)]);
   for (Index s = 0; s < n_r; ++s) {
     const double* src = g.R.at(0, s);
-    double* dst = r_shift.data() + s * blk;
+    double* dst = r_shift.get() + s * blk;
     std::copy(src, src + blk, dst);
     for (Index i = 0; i < N; ++i)
       for (Index a = 0; a < d.m_i[i]; ++a) dst[i * m * m + (d.off[i] + a) * (m + 1)] += half_tau;
   }
   LQGameData shifted = g;
   shifted.batch = 1;
-  shifted.R = Series{r_shift.data(), n_r * blk, n_r == 1 ? 0 : blk, 0};
+  shifted.R = Series{r_shift.get(), n_r * blk, n_r == 1 ? 0 : blk, 0};
 
   // The core writes K and Z (= P) straight into the outputs; k, zeta, s are
   // zero for this game and go to scratch.
-  std::vector<double> k_buf(static_cast<size_t>(T * m)), zeta_buf(static_cast<size_t>((T + 1) * N * n)),
-      s_buf(static_cast<size_t>((T + 1) * N));
+  std::unique_ptr<double[]> k_buf(new double[static_cast<size_t>(T * m)]),
+      zeta_buf(new double[static_cast<size_t>((T + 1) * N * n)]), s_buf(new double[static_cast<size_t>((T + 1) * N)]);
   LQSolutionView core_out;
   core_out.K = out.K;
   core_out.Z = out.P;
-  core_out.k = OutSeries{k_buf.data(), T * m, m, 0};
-  core_out.zeta = OutSeries{zeta_buf.data(), (T + 1) * N * n, N * n, 0};
-  core_out.s = OutSeries{s_buf.data(), (T + 1) * N, N, 0};
+  core_out.k = OutSeries{k_buf.get(), T * m, m, 0};
+  core_out.zeta = OutSeries{zeta_buf.get(), (T + 1) * N * n, N * n, 0};
+  core_out.s = OutSeries{s_buf.get(), (T + 1) * N, N, 0};
   core_out.status = out.status;
   core_out.status_size = out.status_size;
   check_solution(shifted, core_out, true);
@@ -92,83 +221,140 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
     rep.core = solve_lq_game(shifted, 0, core_out, ws, opts);
   }
 
-  // Second backward pass: Sigma_t and p_t from P_{t+1}. Scratch sized once; the
-  // products use the core's padded column-major kernel (small_gemm.hpp), whose
-  // operands' padded rows stay zero. P^i is symmetric, so its row-major buffer
-  // is also its column-major one.
+  // Second backward pass, for t = T-1..0 with P_{t+1} from the core:
+  //   PB_i = P^i B^i, S_i = B^i'PB_i + R~_[ii] = L L',  Sigma^i = tau/2 S_i^{-1} = Ls'Ls, Ls = sqrt(tau/2) L^{-1},
+  //   V_i = B^i Ls', so B^i Sigma^i B^i' = V_i V_i',  Omega = W + V V' = W + sum_j B^j Sigma^j B^j',
+  //   p^i = p^i_{t+1} + <R~^i, Sigma> - tau/2 (m_i + log det Sigma^i) + <Omega, P^i>.
+  // The two n-sized products use the core's padded column-major kernel (small_gemm.hpp; padded
+  // rows of its left operands stay zero); the m_i-sized factorizations are plain loops (Eigen's
+  // dynamic-size LLT costs more than the arithmetic at these sizes). P^i is symmetric, so its
+  // row-major buffer is also its column-major one. Nothing is allocated in the loop.
   using detail::gemm;
   const Index np = detail::padded(n);
-  Mat Bc = Mat::Zero(np, m);   // B_t, padded rows
-  Mat Pp = Mat::Zero(np, n);   // P^i_{t+1}, padded rows
-  Mat PB = Mat::Zero(np, m);   // column block i: P^i B^i
-  Mat V = Mat::Zero(np, m);    // column block i: B^i L_i^{-T}, so B^i Sigma^i B^i' = tau/2 V_i V_i'
-  Mat Vt = Mat::Zero(m, n);    // V' (top rows of V)
-  Mat Omega = Mat::Zero(np, n);  // W + sum_j B^j Sigma^j B^j'
-  std::vector<Mat> S(N), LinvT(N);
-  std::vector<Eigen::LLT<Mat>> llt;
-  llt.reserve(N);
-  for (Index i = 0; i < N; ++i) {
-    S[i].resize(d.m_i[i], d.m_i[i]);
-    LinvT[i].resize(d.m_i[i], d.m_i[i]);
-    llt.emplace_back(d.m_i[i]);
-  }
-  Vec logdet_sigma(N);
+  Index mmax = 0;
+  for (Index i = 0; i < N; ++i) mmax = std::max(mmax, d.m_i[i]);
+  Mat Bc = Mat::Zero(np, m);      // B_t, padded rows
+  Mat Pp = Mat::Zero(np, N * n);  // column block i: P^i_{t+1}, padded rows (contiguous np * n doubles)
+  Mat PB = Mat::Zero(np, mmax);   // P^i B^i
+  Mat V = Mat::Zero(np, m);       // column block i: V_i = B^i Ls_i'
+  Mat Omega = Mat::Zero(np, n);   // W + V V'
+  std::vector<double> L(static_cast<size_t>(mmax * mmax)), Ls(static_cast<size_t>(mmax * mmax));
+  std::vector<double> logdet(static_cast<size_t>(N)), rs(static_cast<size_t>(N));
+  const double log_half_tau = std::log(half_tau), sqrt_half_tau = std::sqrt(half_tau);
   const double nan = std::numeric_limits<double>::quiet_NaN();
   const double* loaded_B = nullptr;
+  double gP2 = 0.0, gB2 = 0.0;
 
-  MapVec(out.p.at(0, T), N).setZero();
+  double* pT = out.p.at(0, T);
+  for (Index i = 0; i < N; ++i) pT[i] = 0.0;
   for (Index t = T - 1; t >= 0; --t) {
-    if (g.B.at(0, t) != loaded_B) {  // time-invariant B is loaded once
-      loaded_B = g.B.at(0, t);
-      Bc.topRows(n) = CMapRow(loaded_B, n, m);
+    const double* B = g.B.at(0, t);
+    if (B != loaded_B) {  // time-invariant B is loaded once; gamma_B = max_{t,i} ||B_t^i||_F
+      loaded_B = B;
+      Bc.topRows(n) = CMapRow(B, n, m);
+      for (Index i = 0; i < N; ++i) gB2 = std::max(gB2, Bc.middleCols(d.off[i], d.m_i[i]).squaredNorm());
     }
-    const double* Rt = r_shift.data() + (n_r == 1 ? 0 : t * blk);
-    MapRow Sig(out.Sigma.at(0, t), m, m);
-    Sig.setZero();
+    const double* Rt = r_shift.get() + (n_r == 1 ? 0 : t * blk);
+    const double* Pn = out.P.at(0, t + 1);
+    double* Sig = out.Sigma.at(0, t);
+    std::fill(Sig, Sig + m * m, 0.0);
+    std::fill(rs.begin(), rs.end(), 0.0);
 
     for (Index i = 0; i < N; ++i) {
       const Index mi = d.m_i[i], oi = d.off[i];
-      Pp.topRows(n) = CMap(out.P.at(0, t + 1) + i * n * n, n, n);
-      auto PBi = PB.middleCols(oi, mi);
-      gemm(PBi, Pp, Bc.middleCols(oi, mi).topRows(n));
-      S[i].noalias() = Bc.middleCols(oi, mi).topRows(n).transpose() * PBi.topRows(n);
-      S[i] += CMapRow(Rt + i * m * m, m, m).block(oi, oi, mi, mi);
-      llt[i].compute(S[i]);
-      if (llt[i].info() != Eigen::Success || !S[i].allFinite()) {
+      double* Ppi = Pp.data() + i * np * n;
+      Pp.middleCols(i * n, n).topRows(n) = CMap(Pn + i * n * n, n, n);
+      // PB = P^i B^i, B^i read in place from the row-major B_t: B^i(k, j) = B[k * m + oi + j].
+      gemm(PB.data(), np, Ppi, np, B + oi, m, 1, np, n, mi, 1.0, false);
+      // S_i (lower triangle) and its Cholesky factor, in place in L.
+      const double* Rii = Rt + i * m * m + oi * m + oi;
+      for (Index c = 0; c < mi; ++c)
+        for (Index e = 0; e <= c; ++e)
+          L[c * mi + e] = Bc.col(oi + c).dot(PB.col(e)) + Rii[c * m + e];  // padded rows are zero
+      if (!cholesky(L.data(), mi)) {
         rep.bad_stage = t;
         rep.bad_player = i;
         break;
       }
-      // Sigma^i = tau/2 S^{-1} = tau/2 L^{-T} L^{-1}.
-      LinvT[i].setIdentity();
-      llt[i].matrixU().solveInPlace(LinvT[i]);  // L' X = I: X = L^{-T}
-      Sig.block(oi, oi, mi, mi).noalias() = half_tau * LinvT[i] * LinvT[i].transpose();
-      gemm(V.middleCols(oi, mi), Bc.middleCols(oi, mi), LinvT[i]);
-      logdet_sigma[i] = static_cast<double>(mi) * std::log(half_tau) -
-                        2.0 * llt[i].matrixLLT().diagonal().array().log().sum();
+      // log det L as the log of the product of the pivots (one log call, guarded against over/underflow).
+      double ld = 0.0, prod = 1.0;
+      for (Index c = 0; c < mi; ++c) {
+        prod *= L[c * mi + c];
+        if (prod > 1e150 || prod < 1e-150) {
+          ld += std::log(prod);
+          prod = 1.0;
+        }
+      }
+      ld += std::log(prod);
+      logdet[i] = static_cast<double>(mi) * log_half_tau - 2.0 * ld;
+      // Ls = sqrt(tau/2) L^{-1} (lower triangular), column e from L Ls(:, e) = sqrt(tau/2) e_e.
+      for (Index e = 0; e < mi; ++e)
+        for (Index c = 0; c < mi; ++c) {
+          if (c < e) {
+            Ls[c * mi + e] = 0.0;
+            continue;
+          }
+          double v = (c == e) ? sqrt_half_tau : 0.0;
+          for (Index l = e; l < c; ++l) v -= L[c * mi + l] * Ls[l * mi + e];
+          Ls[c * mi + e] = v / L[c * mi + c];
+        }
+      // Sigma^i = Ls'Ls (symmetric by construction), and its part of every player's
+      // <R~^k, Sigma> (Sigma is block-diagonal): rs[k] += <R~^k_[ii], Sigma^i>.
+      for (Index c = 0; c < mi; ++c)
+        for (Index e = 0; e <= c; ++e) {
+          double s = 0.0;
+          for (Index k = c; k < mi; ++k) s += Ls[k * mi + c] * Ls[k * mi + e];
+          Sig[(oi + c) * m + oi + e] = s;
+          Sig[(oi + e) * m + oi + c] = s;
+          const Index ce = (oi + c) * m + oi + e, ec = (oi + e) * m + oi + c;
+          for (Index k = 0; k < N; ++k) {
+            const double* Rk = Rt + k * m * m;
+            rs[k] += (c == e ? Rk[ce] : Rk[ce] + Rk[ec]) * s;
+          }
+        }
+      // V_i = B^i Ls': Ls'(k, j) = Ls[j * mi + k].
+      gemm(V.data() + oi * np, np, Bc.data() + oi * np, np, Ls.data(), 1, mi, np, mi, mi, 1.0, false);
     }
     if (rep.bad_stage >= 0) break;
-    if (data.W.present())
-      Omega.topRows(n) = CMap(data.W.at(0, t), n, n);
-    Vt = V.topRows(n).transpose();
-    gemm(Omega, V, Vt, half_tau, data.W.present());
+    // Omega = W + V V' (V'(k, j) = V(j, k)); its padded rows stay zero.
+    if (data.W.present()) Omega.topRows(n) = CMap(data.W.at(0, t), n, n);
+    gemm(Omega.data(), np, V.data(), np, V.data(), np, 1, np, m, n, 1.0, data.W.present());
 
-    MapVec p_t(out.p.at(0, t), N);
-    CMapVec p_next(out.p.at(0, t + 1), N);
+    const double* p_next = out.p.at(0, t + 1);
+    double* p_t = out.p.at(0, t);
+    double nP2 = 0.0;
     for (Index i = 0; i < N; ++i) {
-      CMap P(out.P.at(0, t + 1) + i * n * n, n, n);
-      CMapRow Rti(Rt + i * m * m, m, m);
-      p_t[i] = p_next[i] + Rti.cwiseProduct(Sig).sum() -
-               half_tau * (static_cast<double>(d.m_i[i]) + logdet_sigma[i]) +
-               Omega.topRows(n).cwiseProduct(P).sum();
+      // <Omega, P^i> and ||P^i||_F^2 over the padded buffers (padded rows are zero in both).
+      CMapVec Pi(Pp.data() + i * np * n, np * n);
+      const double s = CMapVec(Omega.data(), np * n).dot(Pi);
+      nP2 = std::max(nP2, Pi.squaredNorm());
+      p_t[i] = p_next[i] + rs[i] - half_tau * (static_cast<double>(d.m_i[i]) + logdet[i]) + s;
     }
+    gP2 = std::max(gP2, nP2);
+    if (out.contraction.data != nullptr) *out.contraction.at(0, t) = std::sqrt(nP2);  // scaled below
   }
   if (rep.bad_stage >= 0) {
     for (Index t = rep.bad_stage; t >= 0; --t) {
-      MapRow(out.Sigma.at(0, t), m, m).setConstant(nan);
-      MapVec(out.p.at(0, t), N).setConstant(nan);
+      double* Sig = out.Sigma.at(0, t);
+      std::fill(Sig, Sig + m * m, nan);
+      double* p_t = out.p.at(0, t);
+      for (Index i = 0; i < N; ++i) p_t[i] = nan;
     }
+    if (out.contraction.data != nullptr)
+      for (Index t = 0; t < T; ++t) *out.contraction.at(0, t) = nan;
+    rep.gamma_B = nan;  // B of the stages below the failure was not read
+    rep.gamma_P = nan;
+    rep.assumption_holds = false;
+    return rep;
   }
+  for (Index i = 0; i < N; ++i) gP2 = std::max(gP2, CMapVec(out.P.at(0, 0) + i * n * n, n * n).squaredNorm());
+  // Paper 001 Lemma IV.1: factor_t = 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau.
+  rep.gamma_B = std::sqrt(gB2);
+  const double lemma = 2.0 * gB2 * static_cast<double>(N - 1) / tau;
+  if (out.contraction.data != nullptr)
+    for (Index t = 0; t < T; ++t) *out.contraction.at(0, t) *= lemma;
+  rep.gamma_P = std::sqrt(gP2);
+  rep.assumption_holds = tau > 2.0 * gB2 * rep.gamma_P * static_cast<double>(N - 1);
   return rep;
 }
 

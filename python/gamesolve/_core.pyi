@@ -29,11 +29,15 @@ def evaluate_strategies(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
 # entropy-regularized LQ games (SPEC 4), cpp/bindings/bind_entropy.cpp
-def entropy_lq_nash(
+def entropy_solve(
+    dims: Sequence[int], A: object, B: object, Q: object, R: object, QT: object | None, W: object | None,
+    tau: float, horizon: int, validate: bool,
+) -> int | tuple: ...
+def entropy_check_values(
     dims: Sequence[int], n: int, T: int,
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, QT: npt.ArrayLike,
-    W: npt.ArrayLike | None, tau: float,
-) -> dict[str, np.ndarray | int | float]: ...
+    W: npt.ArrayLike | None,
+) -> tuple[int, int, int]: ...
 # ---- issue 3: infinite-horizon LQ Nash (cpp/bindings/bind_lq_nash.cpp)
 def lq_nash(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, M: npt.ArrayLike | None,

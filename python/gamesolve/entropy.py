@@ -75,13 +75,16 @@ __all__ = [
 
 # --------------------------------------------------------------------------- game data
 
+_F64 = np.dtype(np.float64)
+_BLOCK_NDIM = {"A": 2, "B": 2, "Q": 3, "R": 3, "W": 2}
 
-@dataclass(frozen=True)
+
 class EntropyLQGame:
     """A validated entropy-regularized LQ game (SPEC 4).
 
-    Every time-indexed array carries a leading axis of length T; time-invariant
-    inputs are read-only broadcast views (stride 0), so nothing is copied T times.
+    Every time-indexed attribute has a leading axis of length T; time-invariant
+    data are read-only broadcast views (stride 0), made on first access, so
+    nothing is copied T times. The game is immutable.
 
     Attributes
     ----------
@@ -93,67 +96,144 @@ class EntropyLQGame:
     W : (T, n, n) array, process-noise covariance (zeros when none was given)
     tau : float, entropy weight > 0
     dims : tuple of int, (m_1, ..., m_N)
+    T, N, n, m : int
     """
 
-    A: np.ndarray
-    B: np.ndarray
-    Q: np.ndarray
-    R: np.ndarray
-    QT: np.ndarray
-    W: np.ndarray
-    tau: float
-    dims: tuple
+    # Each of _A, _B, _Q, _R, _W is stored either compact (no time axis) or with
+    # its time axis of length T; _W None means no noise, _QT None means Q's last stage.
+    __slots__ = ("_A", "_B", "_Q", "_R", "_W", "_QT", "_tau", "_dims", "_T", "_cache")
+
+    def __init__(self, A, B, Q, R, QT, W, tau, dims, T=None):
+        arrs = {}
+        for name, a in (("A", A), ("B", B), ("Q", Q), ("R", R), ("W", W)):
+            if a is None:
+                arrs[name] = None
+                continue
+            a = np.asarray(a, dtype=np.float64)
+            if a.ndim == _BLOCK_NDIM[name] + 1:
+                if a.shape[0] == 1 or a.strides[0] == 0:
+                    if T is None and a.shape[0] > 1:
+                        T = a.shape[0]
+                    a = a[0]  # compact
+                elif T is None:
+                    T = a.shape[0]
+                elif a.shape[0] != T:
+                    raise InputError(f"{name} has {a.shape[0]} time steps, expected {T}")
+            arrs[name] = a
+        if T is None:
+            T = 1
+        self._init(arrs["A"], arrs["B"], arrs["Q"], arrs["R"], None if QT is None else np.asarray(QT, np.float64),
+                   arrs["W"], float(tau), tuple(int(d) for d in dims), int(T), {})
+
+    def _init(self, A, B, Q, R, QT, W, tau, dims, T, cache):
+        _set = object.__setattr__
+        _set(self, "_A", A)
+        _set(self, "_B", B)
+        _set(self, "_Q", Q)
+        _set(self, "_R", R)
+        _set(self, "_QT", QT)
+        _set(self, "_W", W)
+        _set(self, "_tau", tau)
+        _set(self, "_dims", dims)
+        _set(self, "_T", T)
+        _set(self, "_cache", cache)
+
+    @classmethod
+    def _make(cls, A, B, Q, R, QT, W, tau, dims, T, cache):
+        """Trusted constructor: arrays compact or with a time axis of length T (no checks, no copies)."""
+        self = object.__new__(cls)
+        self._init(A, B, Q, R, QT, W, tau, dims, T, cache)
+        return self
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"EntropyLQGame is immutable (cannot set {name!r}); use with_tau or entropy_lq_game")
+
+    def __reduce__(self):  # pickle / copy without going through __setattr__
+        return (EntropyLQGame._make, (self._A, self._B, self._Q, self._R, self._QT, self._W, self._tau, self._dims,
+                                      self._T, {}))
+
+    def __repr__(self) -> str:
+        return f"EntropyLQGame(N={self.N}, n={self.n}, dims={self.dims}, T={self.T}, tau={self.tau:g})"
+
+    def _full(self, name: str) -> np.ndarray:
+        a = self._cache.get(name)
+        if a is None:
+            a = getattr(self, "_" + name)
+            if a is None:  # no noise
+                a = np.zeros((self.n, self.n))
+            if a.ndim == _BLOCK_NDIM[name]:
+                a = np.broadcast_to(a, (self._T,) + a.shape)
+            self._cache[name] = a
+        return a
+
+    A = property(lambda self: self._full("A"), doc="(T, n, n) dynamics")
+    B = property(lambda self: self._full("B"), doc="(T, n, m) stacked input matrices")
+    Q = property(lambda self: self._full("Q"), doc="(T, N, n, n) state weights")
+    R = property(lambda self: self._full("R"), doc="(T, N, m, m) joint block-diagonal control weights")
+    W = property(lambda self: self._full("W"), doc="(T, n, n) process-noise covariance")
+    tau = property(lambda self: self._tau, doc="entropy weight > 0")
+    dims = property(lambda self: self._dims, doc="(m_1, ..., m_N)")
+    T = property(lambda self: self._T, doc="horizon")
 
     @property
-    def T(self) -> int:
-        return int(self.A.shape[0])
+    def QT(self) -> np.ndarray:
+        """(N, n, n) terminal weights."""
+        if self._QT is not None:
+            return self._QT
+        return self._Q if self._Q.ndim == 3 else self._Q[-1]
 
     @property
     def N(self) -> int:
-        return len(self.dims)
+        return len(self._dims)
 
     @property
     def n(self) -> int:
-        return int(self.A.shape[-1])
+        return int(self._A.shape[-1])
 
     @property
     def m(self) -> int:
-        return int(sum(self.dims))
+        return int(sum(self._dims))
 
     @property
     def slices(self) -> tuple[slice, ...]:
         """Rows of each player's control in the joint control."""
-        return _slices(tuple(self.dims))
+        return _slices(self._dims)
 
     def with_tau(self, tau: float) -> "EntropyLQGame":
         """The same game with another entropy weight (e.g. tau + delta, paper 001 IV-A)."""
-        return dataclasses.replace(self, tau=_check_tau(tau))
+        cache = {k: v for k, v in self._cache.items() if k != "shifted_R"}
+        return EntropyLQGame._make(self._A, self._B, self._Q, self._R, self._QT, self._W, _check_tau(tau), self._dims,
+                                   self._T, cache)
 
     def shifted_R(self) -> np.ndarray:
-        """R~^i = R^i + tau/2 on player i's own block, shape (T, N, m, m) (compact if R is constant)."""
-        R = _compact(self.R).copy()
-        for i, sl in enumerate(self.slices):
-            idx = np.arange(sl.start, sl.stop)
-            R[:, i, idx, idx] += 0.5 * self.tau
-        return np.broadcast_to(R, self.R.shape) if R.shape[0] != self.T else R
+        """R~^i = R^i + tau/2 on player i's own block, shape (T, N, m, m) (a broadcast view if R is constant)."""
+        R = self._cache.get("shifted_R")
+        if R is None:
+            R = np.array(self._R)
+            for i, sl in enumerate(self.slices):
+                idx = np.arange(sl.start, sl.stop)
+                R[..., i, idx, idx] += 0.5 * self._tau
+            if R.ndim == 3:
+                R = np.broadcast_to(R, (self._T,) + R.shape)
+            self._cache["shifted_R"] = R
+        return R
 
-    @functools.cached_property
+    @property
     def gamma_B(self) -> float:
         """gamma_B = max_{i,t} ||B_t^i||_F (paper 001 Assumption III.3)."""
-        Bc = _compact(self.B)
-        col2 = np.einsum("tkj,tkj->tj", Bc, Bc)  # squared column norms
-        return float(np.sqrt(np.add.reduceat(col2, [sl.start for sl in self.slices], axis=1).max()))
+        g = self._cache.get("gamma_B")
+        if g is None:
+            Bc = self._B if self._B.ndim == 3 else self._B[None]
+            col2 = np.einsum("tkj,tkj->tj", Bc, Bc)  # squared column norms
+            g = float(np.sqrt(np.add.reduceat(col2, [sl.start for sl in self.slices], axis=1).max()))
+            self._cache["gamma_B"] = g
+        return g
 
 
 @functools.lru_cache(maxsize=64)
 def _slices(dims: tuple) -> tuple[slice, ...]:
     off = np.concatenate([[0], np.cumsum(dims)]).astype(int)
     return tuple(slice(int(off[i]), int(off[i + 1])) for i in range(len(dims)))
-
-
-def _compact(a: np.ndarray) -> np.ndarray:
-    """The first time slice of a broadcast (stride-0) array, else the array itself."""
-    return a[:1] if a.ndim and a.shape[0] > 1 and a.strides[0] == 0 else a
 
 
 def _check_tau(tau) -> float:
@@ -212,24 +292,25 @@ def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, d
                 "for the entropy-regularized game"
             )
     if noise_cov is None:
-        W = np.zeros((1, n, n))
+        W = None
     else:
         W = as_float_array("noise_cov", noise_cov, ndim=(2, 3))
         if W.shape[-2:] != (n, n) or (W.ndim == 3 and W.shape[0] != T):
             raise InputError(f"noise_cov must have shape ({n}, {n}) or ({T}, {n}, {n}), got {W.shape}")
         check_symmetric("noise_cov", W)
-        W = W if W.ndim == 3 else W[None]
-        lam = np.linalg.eigvalsh(0.5 * (W + np.swapaxes(W, -1, -2)))
+        W3 = W if W.ndim == 3 else W[None]
+        lam = np.linalg.eigvalsh(0.5 * (W3 + np.swapaxes(W3, -1, -2)))
         bad = lam[:, 0] < -1e-12 * np.maximum(np.abs(lam).max(axis=-1), 1e-300)
         if np.any(bad):
             t = int(np.argmax(bad))
-            where = f"noise_cov[{t}]" if W.shape[0] > 1 else "noise_cov"
+            where = f"noise_cov[{t}]" if W.ndim == 3 else "noise_cov"
             raise InputError(f"{where} must be positive semidefinite, smallest eigenvalue is {lam[t, 0]:.3g}")
+        W = np.ascontiguousarray(W)
 
-    def tv(a):  # (Tt, ...) with Tt in {1, T} -> (T, ...), a view
-        return a if a.shape[0] == T else np.broadcast_to(a, (T,) + a.shape[1:])
+    def tv(a):  # (Tt, ...) with Tt in {1, T} -> compact (no time axis) or (T, ...)
+        return a[0] if a.shape[0] == 1 and T > 1 else a
 
-    return EntropyLQGame(tv(g.A[0]), tv(g.B[0]), tv(g.Q[0]), tv(g.R[0]), g.QT[0, 0], tv(W), tau, g.dims)
+    return EntropyLQGame._make(tv(g.A[0]), tv(g.B[0]), tv(g.Q[0]), tv(g.R[0]), g.QT[0, 0], W, tau, g.dims, T, {})
 
 
 def _as_game(game_or_A, B, Q, R, kw) -> EntropyLQGame:
@@ -292,7 +373,7 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
     ----------
     A, B, Q, R, tau, noise_cov, horizon, QT, dims
         The game, as in :func:`entropy_lq_game`. ``A`` may instead be an
-        :class:`EntropyLQGame` (then the other arguments are ignored).
+        :class:`EntropyLQGame` (then the other arguments must be left out).
 
     Returns
     -------
@@ -327,6 +408,12 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
     :class:`SingularStageWarning`. Paper 001 writes u ~ N(K x, Sigma); its K is
     our -K.
 
+    Float64 C-contiguous arrays (B stacked or a list of blocks, R joint or a
+    list of own blocks) take a fast path: one C++ call reads them in place and
+    checks their values (symmetry, definiteness, block structure) itself. Any
+    other input, and any input whose checks or solve do not pass cleanly, goes
+    through :func:`entropy_lq_game`, which raises the precise error.
+
     Examples
     --------
     >>> import numpy as np, gamesolve as gs
@@ -336,44 +423,115 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
     >>> bool(br.epsilon < 1e-10)
     True
     """
+    if not isinstance(A, EntropyLQGame):
+        sol = _fast_nash(A, B, Q, R, tau, noise_cov, horizon, QT, dims)
+        if sol is not None:
+            return sol
     game = _as_game(A, B, Q, R, dict(tau=tau, noise_cov=noise_cov, horizon=horizon, QT=QT, dims=dims))
     return _solve(game)
+
+
+def _fast_nash(A, B, Q, R, tau, W, horizon, QT, dims):
+    """The whole solve in one C++ call when the inputs can be read in place; None to take the general path.
+
+    None is returned (and the general path then validates, raising the precise
+    error, or solves) for any input form other than float64 C-contiguous arrays
+    with B stacked or a list of (n, m_i) blocks and R joint or a list of
+    (m_i, m_i) blocks, for data failing a value check, and for solves with
+    non-finite values, an unbounded stage or a singular stage (so that every
+    error and warning comes from the one general code path).
+    """
+    tB = type(B)
+    if tB is list or tB is tuple:
+        try:
+            widths = tuple([b.shape[-1] for b in B])
+            B = np.concatenate(B, axis=-1)
+        except (AttributeError, IndexError, ValueError, TypeError):
+            return None
+        if dims is not None and tuple(dims) != widths:
+            return None
+        dims = widths
+    elif dims is None or tB is not np.ndarray:
+        return None
+    else:
+        try:
+            dims = tuple(map(int, dims))  # as the general path reads dims
+        except (TypeError, ValueError):
+            return None
+    tR = type(R)
+    if tR is list or tR is tuple:
+        N = len(dims)
+        if len(R) != N:
+            return None
+        m = sum(dims)
+        Rj = np.zeros((N, m, m))
+        off = 0
+        for i, d in enumerate(dims):
+            r = R[i]
+            if type(r) is not np.ndarray or r.dtype is not _F64 or r.shape != (d, d):
+                return None
+            Rj[i, off:off + d, off:off + d] = r
+            off += d
+        R = Rj
+    if type(tau) is not float:
+        try:
+            tau = float(tau)
+        except (TypeError, ValueError):
+            return None
+    if horizon is None:
+        h = 0
+    elif type(horizon) is int and horizon >= 1:
+        h = horizon
+    else:
+        return None
+    from . import _core
+
+    try:
+        res = _core.entropy_solve(dims, A, B, Q, R, QT, W, tau, h, True)
+    except TypeError:  # e.g. dims not integers
+        return None
+    if type(res) is int:
+        return None
+    if not res[0]:  # a warning or an error to report
+        return None
+    _, K, Sig, P, p, status, contraction, holds, gB, _, _, _, _, _, T = res
+    game = EntropyLQGame._make(A, B, Q, R, QT, W, tau, dims, T, {"gamma_B": gB})
+    return EntropyLQSolution(K, Sig, P, p, status, contraction, holds, game)
 
 
 def _solve(game: EntropyLQGame) -> EntropyLQSolution:
     from . import _core
 
-    def lead(a):  # (1, Tt, *block), Tt in {1, T}
-        return np.ascontiguousarray(_compact(a)[None])
-
-    W = _compact(game.W)
-    res = _core.entropy_lq_nash(list(game.dims), game.n, game.T, lead(game.A), lead(game.B), lead(game.Q),
-                                lead(game.R), np.ascontiguousarray(game.QT[None, None]),
-                                lead(game.W) if W.any() else None, game.tau)
-    if res["nonfinite_stages"] > 0:
+    c = np.ascontiguousarray
+    W = game._W
+    res = _core.entropy_solve(game.dims, c(game._A), c(game._B), c(game._Q), c(game._R), c(game.QT),
+                              None if W is None else c(W), game.tau, game.T, False)
+    if type(res) is int:  # cannot happen for a validated game
+        raise SolveError(f"entropy_lq_nash: the core rejected the game's arrays (code {res})")
+    _, K, Sig, P, p, status, contraction, holds, gB, n_min_norm, n_nonfinite, min_rcond, bad_stage, bad_player, _ = res
+    if n_nonfinite > 0:
         raise SolveError(
-            f"entropy_lq_nash: non-finite numbers in {res['nonfinite_stages']} stage(s) of the recursion "
+            f"entropy_lq_nash: non-finite numbers in {n_nonfinite} stage(s) of the recursion "
             "(overflow: check the scale of A, B, Q)"
         )
-    if res["bad_stage"] >= 0:
+    if bad_stage >= 0:
         raise SolveError(
-            f"entropy_lq_nash: at stage t={res['bad_stage']} player {res['bad_player']}'s regularized "
+            f"entropy_lq_nash: at stage t={bad_stage} player {bad_player}'s regularized "
             "problem is unbounded below (tau/2 I + R^ii + B^i'P^i B^i is not positive definite; "
             "is Q or QT indefinite?)"
         )
-    status = np.asarray(res["status"])
-    if res["min_norm_stages"] > 0:
+    if n_min_norm > 0:
         import warnings
 
         warnings.warn(
-            f"entropy_lq_nash: {res['min_norm_stages']} stage(s) with a singular mean system "
-            f"(min rcond {res['min_rcond']:.2e}); minimum-norm solution returned (stages "
+            f"entropy_lq_nash: {n_min_norm} stage(s) with a singular mean system "
+            f"(min rcond {min_rcond:.2e}); minimum-norm solution returned (stages "
             f"{np.flatnonzero(status == 1).tolist()})",
             SingularStageWarning,
             stacklevel=3,
         )
-    factor, holds = _contraction(game, res["P"])
-    return EntropyLQSolution(res["K"], res["Sigma"], res["P"], res["p"], status, factor, holds, game)
+    game._cache.setdefault("gamma_B", gB)
+    return EntropyLQSolution(K, Sig, P, p, status, contraction, holds, game)
 
 
 # --------------------------------------------------------------------------- policy value, best response, epsilon

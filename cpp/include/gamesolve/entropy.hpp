@@ -36,9 +36,11 @@ struct EntropyLQData {
 
 /// Output buffers (one game): K (T, m, n), Sigma (T, m, m) (written
 /// block-diagonal, off-diagonal blocks zero), P (T+1, N, n, n), p (T+1, N),
-/// status (T) with the core's StageStatus codes.
+/// status (T) with the core's StageStatus codes; optional `contraction` (T):
+/// paper 001 Lemma IV.1's factor 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau.
 struct EntropySolutionView {
   OutSeries K, Sigma, P, p;
+  OutSeries contraction;  ///< optional (data == nullptr: not written)
   std::int32_t* status = nullptr;
   Index status_size = 0;
 };
@@ -48,13 +50,43 @@ struct EntropyReport {
   SolveReport core;           ///< the mean (shifted-R) recursion's report
   Index bad_stage = -1;       ///< first stage (from the end) where S_ii was not positive definite
   Index bad_player = -1;      ///< the player at that stage
+  double gamma_B = 0.0;       ///< max_{t,i} ||B_t^i||_F
+  double gamma_P = 0.0;       ///< max_{t=0..T,i} ||P_t^i||_F (NaN if the pass stopped early)
+  /// Paper 001 Assumption III.3, tau > 2 gamma_B^2 gamma_P (N-1) (uniqueness of this equilibrium).
+  bool assumption_holds = false;
 };
+
+/// Result of `check_entropy_values`: `code` is 0 when the data pass, else the
+/// first failed check, at stage `t` (-1 for QT) and player `i` (-1 if none).
+enum EntropyCheckCode : int {
+  kEntropyOk = 0,
+  kQAsymmetric = 1,       ///< Q_t^i not symmetric (relative tolerance 1e-10, as the Python layer)
+  kQTAsymmetric = 2,      ///< Q_T^i not symmetric
+  kRAsymmetric = 3,       ///< R_t^i not symmetric
+  kRNotBlockDiagonal = 4, ///< R_t^i weighs a product u^j'u^k, j != k
+  kROwnNotPD = 5,         ///< own block R_t^{ii} not positive definite
+  kWAsymmetric = 6,       ///< W_t not symmetric
+  kWNotPSD = 7            ///< W_t has an eigenvalue < -1e-12 max |eig|
+};
+struct EntropyCheck {
+  int code = kEntropyOk;
+  Index t = -1, i = -1;
+};
+
+/// Value checks of the data, the ones `gamesolve.entropy_lq_game` makes in
+/// Python (except finiteness: non-finite data make the solve report
+/// non-finite stages or NaN values): symmetry of Q, QT, R, W; R^i
+/// block-diagonal with positive-definite own blocks; W positive semidefinite.
+/// Sizes must already be consistent (`check_entropy_game`). Each distinct
+/// stage block is checked once.
+EntropyCheck check_entropy_values(const EntropyLQData& data);
 
 /// Throws std::invalid_argument unless the data and output buffers are
 /// consistent (tau > 0 and finite, no linear terms, every access in bounds).
 void check_entropy_game(const EntropyLQData& data, const EntropySolutionView& out);
 
-/// Linear-Gaussian Nash equilibrium of SPEC 4. If some S_ii is not positive
+/// Linear-Gaussian Nash equilibrium of SPEC 4 (values are not checked: see
+/// `check_entropy_values`). If some S_ii is not positive
 /// definite (the player's stage problem is unbounded below: possible only if
 /// a Q^i or Q_T^i is indefinite), the pass stops there, the report names the
 /// stage and player and the remaining Sigma, p entries are NaN.
