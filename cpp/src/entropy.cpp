@@ -2,6 +2,7 @@
 // game for the means and P, then one backward pass for Sigma, p and the
 // contraction factors; plus the value checks of the data (check_entropy_values).
 #include "gamesolve/entropy.hpp"
+#include "gamesolve/validate.hpp"
 
 #include "small_gemm.hpp"
 
@@ -39,29 +40,8 @@ void check_series(const S& s, Index stages, Index block, const char* name) {
   require((stages - 1) * s.t_stride + block <= s.size, "buffer is too small for its shape and strides", name);
 }
 
-// Symmetric (row-major n x n block, leading dimension ld) to the Python layer's criterion:
-// max |X - X'| <= rtol * max |X|, every entry finite. Exact symmetry is decided first, in one
-// branch-free pass (row b's head against column b; an integer OR vectorizes, a bool AND chain
-// does not); only an inexact block pays for the tolerance check.
-bool symmetric(const double* x, Index n, Index ld) {
-  long bad = 0;
-  for (Index b = 1; b < n; ++b) {
-    const double* row = x + b * ld;
-    for (Index a = 0; a < b; ++a) bad |= (row[a] != x[a * ld + b]);
-  }
-  if (!bad) return true;
-  double diff = 0.0, scale = 0.0;
-  bool finite = true;
-  for (Index a = 0; a < n; ++a)
-    for (Index b = 0; b < n; ++b) {
-      const double v = x[a * ld + b];
-      finite &= std::isfinite(v);
-      diff = std::max(diff, std::fabs(v - x[b * ld + a]));
-      scale = std::max(scale, std::fabs(v));
-    }
-  return finite && diff <= kSymRtol * std::max(scale, 1e-300);
-}
-bool symmetric(const double* x, Index n) { return symmetric(x, n, n); }
+// Every entry finite and symmetric to the Python layer's relative criterion (validate.hpp).
+bool symmetric(const double* x, Index n) { return all_finite(x, n * n) && symmetric_rel(x, n, kSymRtol); }
 
 // In-place lower Cholesky factor of the k x k row-major s (lower triangle read);
 // false unless every pivot is positive (NaN fails).
@@ -76,26 +56,6 @@ bool cholesky(double* s, Index k) {
       double v = s[i * k + j];
       for (Index l = 0; l < j; ++l) v -= s[i * k + l] * s[j * k + l];
       s[i * k + j] = v / ljj;
-    }
-  }
-  return true;
-}
-
-// Positive definite: the k x k block at x (leading dimension ld), symmetrized as (X + X')/2 like
-// the Python layer, has an LDL' factorization with every pivot D_j > 0 (Cholesky's pivots,
-// without the square roots). `work` holds k * k + k doubles. NaN fails.
-bool positive_definite(const double* x, Index k, Index ld, double* work) {
-  double* L = work;       // unit lower triangular, row-major k x k (strictly lower part used)
-  double* D = work + k * k;
-  for (Index j = 0; j < k; ++j) {
-    double dj = x[j * ld + j];
-    for (Index l = 0; l < j; ++l) dj -= L[j * k + l] * L[j * k + l] * D[l];
-    if (!(dj > 0.0)) return false;
-    D[j] = dj;
-    for (Index i = j + 1; i < k; ++i) {
-      double v = 0.5 * (x[i * ld + j] + x[j * ld + i]);
-      for (Index l = 0; l < j; ++l) v -= L[i * k + l] * L[j * k + l] * D[l];
-      L[i * k + j] = v / dj;
     }
   }
   return true;
@@ -140,13 +100,10 @@ EntropyCheck check_entropy_values(const EntropyLQData& data) {
     if (!symmetric(g.QT.at(0, 0) + i * n * n, n)) return fail(kQTAsymmetric, -1, i);
   // off[a * m + b] = 1 where rows a and b belong to different players (must be zero in R^i).
   std::vector<long> off(static_cast<size_t>(m * m), 1);
-  Index mmax = 0;
   for (Index j = 0; j < N; ++j) {
-    mmax = std::max(mmax, d.m_i[j]);
     for (Index a = d.off[j]; a < d.off[j] + d.m_i[j]; ++a)
       for (Index b = d.off[j]; b < d.off[j] + d.m_i[j]; ++b) off[a * m + b] = 0;
   }
-  std::vector<double> work(static_cast<size_t>(mmax * mmax + mmax));
   for (Index t = 0; t < distinct_stages(g.R, T); ++t)
     for (Index i = 0; i < N; ++i) {
       const double* R = g.R.at(0, t) + i * m * m;
@@ -154,7 +111,7 @@ EntropyCheck check_entropy_values(const EntropyLQData& data) {
       for (Index k = 0; k < m * m; ++k) bad |= static_cast<long>(R[k] != 0.0) & off[k];
       if (bad) return fail(kRNotBlockDiagonal, t, i);
       if (!symmetric(R, m)) return fail(kRAsymmetric, t, i);
-      if (!positive_definite(R + d.off[i] * (m + 1), d.m_i[i], m, work.data())) return fail(kROwnNotPD, t, i);
+      if (!definite_with_margin(R + d.off[i] * (m + 1), d.m_i[i], m)) return fail(kROwnNotPD, t, i);
     }
   if (data.W.present()) {
     Eigen::LLT<Mat> llt(n);

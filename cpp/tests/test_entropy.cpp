@@ -191,8 +191,8 @@ void test_value_checks() {
   R[1] = 0.0;
   R[7] = -2.0;  // R^1's own block
   CHECK(code().code == gamesolve::kROwnNotPD && code().i == 1);
-  R[7] = std::nan("");
-  CHECK(code().code == gamesolve::kROwnNotPD);
+  R[7] = std::nan("");  // non-finite: caught with the symmetry test
+  CHECK(code().code == gamesolve::kRAsymmetric && code().i == 1);
   R[7] = 2.0;
   W[3] = -1e-3;
   CHECK(code().code == gamesolve::kWNotPSD && code().t == 0);

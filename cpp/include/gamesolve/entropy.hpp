@@ -60,12 +60,12 @@ struct EntropyReport {
 /// first failed check, at stage `t` (-1 for QT) and player `i` (-1 if none).
 enum EntropyCheckCode : int {
   kEntropyOk = 0,
-  kQAsymmetric = 1,       ///< Q_t^i not symmetric (relative tolerance 1e-10, as the Python layer)
-  kQTAsymmetric = 2,      ///< Q_T^i not symmetric
-  kRAsymmetric = 3,       ///< R_t^i not symmetric
+  kQAsymmetric = 1,       ///< Q_t^i non-finite or not symmetric (relative tolerance 1e-10, as the Python layer)
+  kQTAsymmetric = 2,      ///< Q_T^i non-finite or not symmetric
+  kRAsymmetric = 3,       ///< R_t^i non-finite or not symmetric
   kRNotBlockDiagonal = 4, ///< R_t^i weighs a product u^j'u^k, j != k
-  kROwnNotPD = 5,         ///< own block R_t^{ii} not positive definite
-  kWAsymmetric = 6,       ///< W_t not symmetric
+  kROwnNotPD = 5,         ///< own block R_t^{ii} not safely positive definite (validate.hpp definite_with_margin)
+  kWAsymmetric = 6,       ///< W_t non-finite or not symmetric
   kWNotPSD = 7            ///< W_t has an eigenvalue < -1e-12 max |eig|
 };
 struct EntropyCheck {
