@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 namespace gamesolve {
@@ -27,6 +29,68 @@ void symmetrize(M& P) {
     }
 }
 
+// ------------------------------------------------------- Riccati stage map
+// P -> Phi(P) of the Riccati iteration: one stage (T = 1) of the finite-horizon
+// coupled recursion (SPEC 2, riccati.cpp) with terminal values P, run in the
+// kernel's preallocated workspace. The stage gain K comes with it.
+struct StageMap {
+  RowMat A, B;                    // row-major copies (the kernel's layout)
+  std::vector<double> Q, R, M;    // column-major blocks: symmetric Q, R map either way
+  LQGameData g;
+  LQWorkspace ws;
+  SolveOptions so;
+  std::vector<double> K, k, Z, zeta, s;
+  std::vector<std::int32_t> status;
+  LQSolutionView v;
+  Index nz;  // N n^2
+
+  explicit StageMap(const LQNashProblem& pb)
+      : A(pb.A), B(pb.B), ws(pb.dims), nz(pb.dims.N * pb.dims.n * pb.dims.n) {
+    const Index N = pb.dims.N, n = pb.dims.n, m = pb.dims.m;
+    for (Index i = 0; i < N; ++i) {
+      Q.insert(Q.end(), pb.Q[i].data(), pb.Q[i].data() + n * n);
+      R.insert(R.end(), pb.R[i].data(), pb.R[i].data() + m * m);
+      if (!pb.M.empty()) {
+        const RowMat Mi = pb.M[i];
+        M.insert(M.end(), Mi.data(), Mi.data() + m * n);
+      }
+    }
+    g.dims = pb.dims;
+    g.T = 1;
+    g.A = {A.data(), n * n, 0, 0};
+    g.B = {B.data(), n * m, 0, 0};
+    g.Q = {Q.data(), N * n * n, 0, 0};
+    g.R = {R.data(), N * m * m, 0, 0};
+    if (!M.empty()) g.M = {M.data(), N * m * n, 0, 0};
+    g.QT = {nullptr, nz, 0, 0};
+    K.resize(m * n);
+    k.resize(m);
+    Z.resize(2 * nz);
+    zeta.resize(2 * N * n);
+    s.resize(2 * N);
+    status.resize(1);
+    v.K = {K.data(), m * n, m * n, 0};
+    v.k = {k.data(), m, m, 0};
+    v.Z = {Z.data(), 2 * nz, nz, 0};
+    v.zeta = {zeta.data(), 2 * N * n, N * n, 0};
+    v.s = {s.data(), 2 * N, N, 0};
+    v.status = status.data();
+    v.status_size = 1;
+    so.rcond_tol = 1e-14;  // below: singular stage system (no min-norm answers here)
+  }
+
+  // gout = Phi(x) (both N stacked symmetric n x n blocks), Kout its gain. False if
+  // the stage system is singular or a value is not finite.
+  bool apply(const double* x, double* gout, Mat& Kout) {
+    g.QT.data = x;
+    const SolveReport rep = solve_lq_game(g, 0, v, ws, so);
+    if (rep.min_norm_stages > 0 || rep.nonfinite_stages > 0) return false;
+    std::copy(Z.data(), Z.data() + nz, gout);
+    Kout = CMapRow(K.data(), g.dims.m, g.dims.n);
+    return true;
+  }
+};
+
 // ---------------------------------------------------------------- workspace
 struct Work {
   const LQNashProblem& pb;
@@ -35,11 +99,16 @@ struct Work {
   Mat AK, Ak, S, Y, Kn, C, tmp_nn, tmp_mn, BtP;
   bool schur_valid = false;
   Eigen::PartialPivLU<Mat> lu;
+  std::unique_ptr<StageMap> riccati;  // built on first use
   explicit Work(const LQNashProblem& p)
       : pb(p), N(p.dims.N), n(p.dims.n), m(p.dims.m), stein(p.dims.n), AK(n, n), S(m, m),
         Y(m, n), Kn(m, n), C(n, n), tmp_nn(n, n), tmp_mn(m, n), BtP(m, n), lu(m) {}
 
   bool has_M() const { return !pb.M.empty(); }
+  StageMap& stage_map() {
+    if (!riccati) riccati = std::make_unique<StageMap>(pb);
+    return *riccati;
+  }
 
   // C = Q^i + K'R^i K - K'M^i - M^i'K
   void stage_cost(Index i, const Mat& K, Mat& out) {
@@ -141,44 +210,38 @@ struct Work {
     }
     return r;
   }
-
-  // Riccati stage map: P -> Phi(P); also returns the stage K. False if S singular.
-  bool riccati_map(const std::vector<Mat>& P, std::vector<Mat>& Pn, Mat& K) {
-    build_SY(P);
-    if (!solve_K(K)) return false;
-    AK = pb.A;
-    AK.noalias() -= pb.B * K;
-    for (Index i = 0; i < N; ++i) {
-      stage_cost(i, K, Pn[i]);
-      tmp_nn.noalias() = P[i] * AK;
-      Pn[i].noalias() += AK.transpose() * tmp_nn;
-      symmetrize(Pn[i]);
-    }
-    return true;
-  }
 };
 
 // --------------------------------------------------------- Anderson mixing
 // Type-II Anderson acceleration of x <- g(x) with depth d (circular history of
-// differences, least squares by regularized normal equations).
+// differences, least squares by regularized normal equations). The Gram matrix
+// dF'dF is kept up to date column by column (one new column per step).
 struct Anderson {
   Index L, d, count = 0, head = 0;
-  Mat dF, dG;
+  Mat dF, dG, H, Hk;
   Vec f, f_prev, g_prev, gamma, rhs;
-  Mat H;
   Eigen::LDLT<Mat> ldlt;
   Anderson(Index len, Index depth)
-      : L(len), d(depth), dF(len, depth), dG(len, depth), f(len), f_prev(len), g_prev(len), gamma(depth),
-        rhs(depth), H(depth, depth), ldlt(depth) {}
+      : L(len), d(depth), dF(len, depth), dG(len, depth), H(depth, depth), Hk(depth, depth), f(len),
+        f_prev(len), g_prev(len), gamma(depth), rhs(depth), ldlt(depth) {}
   void reset() { count = 0; head = 0; }
+  // After a failed evaluation of g at an extrapolated x: restart from the last
+  // plain iterate g_prev if there is one (returns false otherwise).
+  bool restart_plain(Vec& x) {
+    if (d == 0 || count <= 1) return false;
+    reset();
+    x = g_prev;
+    return true;
+  }
   // Given x and g = g(x), overwrite x with the next iterate (the first step is plain).
-  template <class V>
-  void step(V& x, const Vec& g) {
+  void step(Vec& x, const Vec& g) {
     if (d == 0) { x = g; return; }
     f = g - x;
     if (count > 0) {
       dF.col(head) = f - f_prev;
       dG.col(head) = g - g_prev;
+      const Index filled = std::min<Index>(count, d);
+      for (Index j = 0; j < filled; ++j) H(j, head) = H(head, j) = dF.col(j).dot(dF.col(head));
       head = (head + 1) % d;
     }
     f_prev = f;
@@ -187,11 +250,12 @@ struct Anderson {
     ++count;
     if (k == 0) { x = g; return; }
     auto F = dF.leftCols(k);
-    H.topLeftCorner(k, k).noalias() = F.transpose() * F;
-    const double reg = 1e-13 * std::max(H.topLeftCorner(k, k).trace(), kTiny);
-    H.topLeftCorner(k, k).diagonal().array() += reg;
+    auto Hkk = Hk.topLeftCorner(k, k);
+    Hkk = H.topLeftCorner(k, k);
+    const double reg = 1e-13 * std::max(Hkk.trace(), kTiny);
+    Hkk.diagonal().array() += reg;
     rhs.head(k).noalias() = F.transpose() * f;
-    ldlt.compute(H.topLeftCorner(k, k));
+    ldlt.compute(Hkk);
     gamma.head(k) = ldlt.solve(rhs.head(k));
     if (!gamma.head(k).allFinite()) { x = g; reset(); return; }
     x = g;
@@ -199,16 +263,10 @@ struct Anderson {
   }
 };
 
-void pack(const std::vector<Mat>& P, Vec& v) {
-  const Index n2 = P[0].size();
-  for (size_t i = 0; i < P.size(); ++i) v.segment(i * n2, n2) = Eigen::Map<const Vec>(P[i].data(), n2);
-}
-void unpack(const Vec& v, std::vector<Mat>& P) {
-  const Index n2 = P[0].size();
-  for (size_t i = 0; i < P.size(); ++i) {
-    P[i] = Eigen::Map<const Mat>(v.data() + i * n2, P[i].rows(), P[i].cols());
-    symmetrize(P[i]);
-  }
+// N stacked n x n blocks of a vector as matrices.
+void unpack(const Vec& v, std::vector<Mat>& P, Index n) {
+  P.resize(v.size() / (n * n));
+  for (size_t i = 0; i < P.size(); ++i) P[i] = Eigen::Map<const Mat>(v.data() + i * n * n, n, n);
 }
 
 struct StageOut {
@@ -237,46 +295,48 @@ struct Monitor {
 };
 
 // ------------------------------------------------------------ Riccati stage
+// The iterate x stacks the N value matrices; its residual is ||Phi(x) - x|| / ||Phi(x)||.
 StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int max_iter,
                        bool accelerate, const LQNashOptions& o, std::vector<double>& hist) {
-  const Index N = w.N, n = w.n;
-  std::vector<Mat> P = P0, Pn = P0;
+  const Index N = w.N, n = w.n, n2 = n * n;
+  StageMap& map = w.stage_map();
   StageOut out;
   out.K = Mat::Zero(w.m, n);
-  Vec x(N * n * n), g(N * n * n);
-  pack(P, x);
-  Anderson aa(N * n * n, accelerate ? o.anderson_depth : 0);
+  Vec x(N * n2), g(N * n2), gbest(N * n2);
+  for (Index i = 0; i < N; ++i) x.segment(i * n2, n2) = Eigen::Map<const Vec>(P0[i].data(), n2);
+  Anderson aa(N * n2, accelerate ? o.anderson_depth : 0);
   Monitor mon(o.stall_window);
   double best = std::numeric_limits<double>::infinity();
   Mat Kbest = out.K;
+  auto finish = [&](int status, bool current) {
+    out.status = status;
+    if (!current) out.K = Kbest;
+    if (std::isfinite(best)) unpack(current ? g : gbest, out.P, n);
+    return out;
+  };
   for (int it = 1; it <= max_iter; ++it) {
-    unpack(x, P);
-    if (!w.riccati_map(P, Pn, out.K)) {
-      if (accelerate && aa.count > 1) {  // retry from the last plain iterate
-        aa.reset();
-        x = aa.g_prev;
-        continue;
-      }
-      out.status = kNashSingular;
+    if (!map.apply(x.data(), g.data(), out.K)) {
+      if (accelerate && aa.restart_plain(x)) continue;
       out.iterations = it;
-      return out;
+      out.K = Kbest;
+      return finish(kNashSingular, false);
     }
-    pack(Pn, g);
     const double r = (g - x).norm() / std::max(g.norm(), kTiny);
     hist.push_back(r);
     out.iterations = it;
     out.residual = r;
-    if (r < best) { best = r; Kbest = out.K; out.P = Pn; }
-    if (r <= target) { out.status = kNashConverged; return out; }
+    if (r <= target) {
+      best = std::min(best, r);
+      return finish(kNashConverged, true);
+    }
+    if (r < best) { best = r; Kbest = out.K; gbest = g; }
     const int s = mon.update(r, it);
-    if (s >= 0) { out.status = s; out.K = Kbest; return out; }
+    if (s >= 0) return finish(s, false);
     if (accelerate && r > 1e3 * best) aa.reset();
     aa.step(x, g);
     if (!x.allFinite()) { aa.reset(); x = g; }
   }
-  out.status = kNashMaxIter;
-  out.K = Kbest;
-  return out;
+  return finish(kNashMaxIter, false);
 }
 
 // ----------------------------------------------------------- Lyapunov stage
@@ -295,11 +355,7 @@ StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, boo
   for (int it = 1; it <= max_iter; ++it) {
     K = Eigen::Map<const Mat>(x.data(), m, n);
     if (!w.evaluate(K, P)) {
-      if (accelerate && aa.count > 1) {  // the extrapolated K lost stability: plain step
-        aa.reset();
-        x = aa.g_prev;
-        continue;
-      }
+      if (accelerate && aa.restart_plain(x)) continue;  // the extrapolated K lost stability
       out.status = kNashLostStability;
       out.iterations = it;
       return out;
@@ -436,14 +492,19 @@ bool certify(Work& w, const Mat& K, LQNashResult& res, double tol) {
   return res.residual <= tol;
 }
 
-// Schur stability of A by repeated squaring (||A^(2^k)|| -> 0), with the Schur
-// form as the referee when squaring is inconclusive.
+// Schur stability of A by repeated squaring, p = 2^k: ||A^p||_F^2 <= 1e-18
+// proves rho(A) < 1 (rho^p <= ||A^p||), |tr A^p| >= n proves rho(A) >= 1
+// (|tr A^p| = |sum lambda^p| <= n rho^p). The Schur form is the referee when
+// neither bound decides.
 bool is_schur_stable(const Mat& A) {
+  if (!A.allFinite()) return false;
   Mat Ak = A, T(A.rows(), A.cols());
+  const double n = double(A.rows());
   for (int k = 0; k < 20; ++k) {
     const double a2 = Ak.squaredNorm();
     if (!(a2 < 1e30)) break;
     if (a2 <= 1e-18) return true;
+    if (std::abs(Ak.trace()) >= n) return false;
     T.noalias() = Ak * Ak;
     Ak.swap(T);
   }
