@@ -605,20 +605,26 @@ bool default_start(const LQNashProblem& pb, Mat& K0) {
   Mat G = pb.B * llt.solve(pb.B.transpose());
   // Structure-preserving doubling: A_{k+1} = A W^-1 A, G_{k+1} = G + A W^-1 G A',
   // H_{k+1} = H + A' H W^-1 A, W = I + G H; H -> stabilizing DARE solution.
-  Mat Ak = Ah, I = Mat::Identity(n, n);
+  Mat Ak = Ah, W(n, n), WA(n, n), WG(n, n), T1(n, n), Hn(n, n);
   Eigen::PartialPivLU<Mat> lu(n);
   for (int it = 0; it < 100; ++it) {
-    lu.compute(I + G * H);
-    Mat WA = lu.solve(Ak);             // W^-1 A
-    Mat WG = lu.solve(G);              // W^-1 G
-    Mat Hn = H + Ak.transpose() * H * WA;
-    G = G + Ak * WG * Ak.transpose();
-    Ak = Ak * WA;
-    Hn = 0.5 * (Hn + Hn.transpose()).eval();
-    G = 0.5 * (G + G.transpose()).eval();
+    W.setIdentity();
+    W.noalias() += G * H;
+    lu.compute(W);
+    WA = lu.solve(Ak);  // W^-1 A
+    WG = lu.solve(G);   // W^-1 G
+    T1.noalias() = H * WA;
+    Hn = H;
+    Hn.noalias() += Ak.transpose() * T1;
+    T1.noalias() = Ak * WG;
+    G.noalias() += T1 * Ak.transpose();
+    T1.noalias() = Ak * WA;
+    Ak.swap(T1);
+    symmetrize(Hn);
+    symmetrize(G);
     if (!Hn.allFinite()) return false;
     const double d = (Hn - H).norm();
-    H = Hn;
+    H.swap(Hn);
     if (d <= 1e-14 * std::max(H.norm(), kTiny)) break;
   }
   Mat Sm = Rs + pb.B.transpose() * H * pb.B;
