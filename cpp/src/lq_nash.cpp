@@ -529,6 +529,16 @@ bool certify_pair(Work& w, const Mat& K, const std::vector<Mat>& P, LQNashResult
   return true;
 }
 
+// The certified part of a result: K, P, the residuals and the spectral radius.
+void copy_certificate(const LQNashResult& from, LQNashResult& to) {
+  to.K = from.K;
+  to.P = from.P;
+  to.res_K = from.res_K;
+  to.res_P = from.res_P;
+  to.residual = from.residual;
+  to.spectral_radius = from.spectral_radius;
+}
+
 const char* method_name(NashMethod m, bool acc) {
   switch (m) {
     case NashMethod::Lyapunov: return acc ? "lyapunov+anderson" : "lyapunov";
@@ -722,12 +732,7 @@ LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOpti
       best = res.residual;
       Kbest = s.K;
       name = label;
-      best_res.K = res.K;
-      best_res.P = res.P;
-      best_res.res_K = res.res_K;
-      best_res.res_P = res.res_P;
-      best_res.residual = res.residual;
-      best_res.spectral_radius = res.spectral_radius;
+      copy_certificate(res, best_res);
     }
     ok = ok || c;
   };
@@ -758,12 +763,7 @@ LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOpti
   // Report the best candidate (certified if ok).
   if (std::isfinite(best)) {
     K = Kbest;
-    res.K = best_res.K;
-    res.P = best_res.P;
-    res.res_K = best_res.res_K;
-    res.res_P = best_res.res_P;
-    res.residual = best_res.residual;
-    res.spectral_radius = best_res.spectral_radius;
+    copy_certificate(best_res, res);
   } else {
     K = K0;
     certify(w, K, res, o.tol);

@@ -343,12 +343,15 @@ def guided_lq_nash(A, B, Q, R, K_guide, rho, *, dims=None, method="auto", K0=Non
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from gamesolve import guided_lq_nash
+    Guiding towards the Nash gain itself leaves the equilibrium in place (the
+    extra cost and its gradient vanish there):
+
+    >>> from gamesolve import guided_lq_nash, lq_nash
     >>> from gamesolve.examples import lq_example
     >>> g = lq_example()
-    >>> sol = guided_lq_nash(g.A, g.B, g.Q, g.R, np.zeros((2, 2)), 0.1)
-    >>> sol.residual <= 1e-12
+    >>> Kg = lq_nash(g.A, g.B, g.Q, g.R).K
+    >>> sol = guided_lq_nash(g.A, g.B, g.Q, g.R, Kg, 0.1)
+    >>> bool(sol.residual <= 1e-12 and abs(sol.K - Kg).max() <= 1e-12)
     True
     """
     A, B, Qh, Rh, M, dims, _ = guided_cost_data(A, B, Q, R, K_guide, rho, dims)

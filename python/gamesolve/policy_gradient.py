@@ -98,11 +98,14 @@ def lq_cost(A, B, Q, R, K, Sigma0, *, dims=None) -> np.ndarray:
 
     Examples
     --------
+    One player, x' = 0.5 x + u, cost x^2 + u^2, u = -0.25 x from x0 = 1: the
+    closed loop is 0.25, so J = (1 + 0.25^2) / (1 - 0.25^2).
+
     >>> import numpy as np
     >>> from gamesolve import lq_cost
-    >>> from gamesolve.examples import lq_example
-    >>> g = lq_example()
-    >>> bool(np.all(lq_cost(g.A, g.B, g.Q, g.R, np.zeros((2, 2)), g.Sigma0) > 0))
+    >>> A, B, Q, R = np.array([[0.5]]), [np.array([[1.0]])], [np.eye(1)], [np.eye(1)]
+    >>> J = lq_cost(A, B, Q, R, np.array([[0.25]]), np.ones(1))
+    >>> bool(abs(J[0] - 1.0625 / 0.9375) < 1e-14)
     True
     """
     A, B, Q, Rj, M, dims = _game(A, B, Q, R, None, 0.0, dims)
@@ -163,7 +166,6 @@ def pseudo_gradient_jacobian(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, 
 
     Examples
     --------
-    >>> import numpy as np
     >>> from gamesolve import lq_nash, pseudo_gradient_jacobian
     >>> from gamesolve.examples import lq_example
     >>> g = lq_example()
