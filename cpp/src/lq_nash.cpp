@@ -79,15 +79,40 @@ struct StageMap {
     so.rcond_tol = 1e-14;  // below: singular stage system (no min-norm answers here)
   }
 
-  // gout = Phi(x) (both N stacked symmetric n x n blocks), Kout its gain. False if
-  // the stage system is singular or a value is not finite.
-  bool apply(const double* x, double* gout, Mat& Kout) {
-    g.QT.data = x;
+  // Phi(P) into values() (N stacked symmetric n x n blocks, P likewise), Kout its
+  // gain. False if the stage system is singular or a value is not finite.
+  bool apply(const double* P, Mat& Kout) {
+    g.QT.data = P;
     const SolveReport rep = solve_lq_game(g, 0, v, ws, so);
     if (rep.min_norm_stages > 0 || rep.nonfinite_stages > 0) return false;
-    std::copy(Z.data(), Z.data() + nz, gout);
     Kout = CMapRow(K.data(), g.dims.m, g.dims.n);
     return true;
+  }
+  const double* values() const { return Z.data(); }
+};
+
+// Symmetric value matrices as vectors for the Riccati iteration: the N n
+// diagonal entries first, then the N n(n-1)/2 strictly upper ones, so that the
+// Frobenius inner product of the matrices is a.head(nd).b.head(nd) +
+// 2 a.tail.b.tail (see `wdot`), at about half the length of the full matrices.
+struct SymPack {
+  Index N, n, nd, L;
+  SymPack(Index N_, Index n_) : N(N_), n(n_), nd(N_ * n_), L(N_ * n_ * (n_ + 1) / 2) {}
+  void pack(const double* full, double* v) const {  // full: N column-major n x n blocks
+    double* off = v + nd;
+    for (Index i = 0; i < N; ++i, full += n * n)
+      for (Index c = 0; c < n; ++c) {
+        v[i * n + c] = full[c * n + c];
+        for (Index r = 0; r < c; ++r) *off++ = full[c * n + r];
+      }
+  }
+  void unpack(const double* v, double* full) const {
+    const double* off = v + nd;
+    for (Index i = 0; i < N; ++i, full += n * n)
+      for (Index c = 0; c < n; ++c) {
+        full[c * n + c] = v[i * n + c];
+        for (Index r = 0; r < c; ++r, ++off) full[c * n + r] = full[r * n + c] = *off;
+      }
   }
 };
 
@@ -215,15 +240,20 @@ struct Work {
 // --------------------------------------------------------- Anderson mixing
 // Type-II Anderson acceleration of x <- g(x) with depth d (circular history of
 // differences, least squares by regularized normal equations). The Gram matrix
-// dF'dF is kept up to date column by column (one new column per step).
+// dF'dF is kept up to date column by column (one new column per step). Inner
+// products weigh the first `nd` entries by 1 and the rest by 2 (SymPack).
 struct Anderson {
-  Index L, d, count = 0, head = 0;
+  Index L, d, nd, count = 0, head = 0;
   Mat dF, dG, H, Hk;
-  Vec f, f_prev, g_prev, gamma, rhs;
+  Vec f_prev, g_prev, gamma, rhs;
   Eigen::LDLT<Mat> ldlt;
-  Anderson(Index len, Index depth)
-      : L(len), d(depth), dF(len, depth), dG(len, depth), H(depth, depth), Hk(depth, depth), f(len),
+  Anderson(Index len, Index depth, Index unit_weight)
+      : L(len), d(depth), nd(unit_weight), dF(len, depth), dG(len, depth), H(depth, depth), Hk(depth, depth),
         f_prev(len), g_prev(len), gamma(depth), rhs(depth), ldlt(depth) {}
+  template <class A, class B>
+  double wdot(const A& a, const B& b) const {
+    return a.head(nd).dot(b.head(nd)) + 2.0 * a.tail(L - nd).dot(b.tail(L - nd));
+  }
   void reset() { count = 0; head = 0; }
   // After a failed evaluation of g at an extrapolated x: restart from the last
   // plain iterate g_prev if there is one (returns false otherwise).
@@ -236,25 +266,36 @@ struct Anderson {
   // Given x and g = g(x), overwrite x with the next iterate (the first step is plain).
   void step(Vec& x, const Vec& g) {
     if (d == 0) { x = g; return; }
-    f = g - x;
+    const Index k = std::min<Index>(count, d);  // history columns after this step
+    double* fp = f_prev.data();
+    double* gp = g_prev.data();
+    const double* xv = x.data();
+    const double* gv = g.data();
     if (count > 0) {
-      dF.col(head) = f - f_prev;
-      dG.col(head) = g - g_prev;
-      const Index filled = std::min<Index>(count, d);
-      for (Index j = 0; j < filled; ++j) H(j, head) = H(head, j) = dF.col(j).dot(dF.col(head));
+      double* df = dF.col(head).data();
+      double* dg = dG.col(head).data();
+      for (Index i = 0; i < L; ++i) {
+        const double fi = gv[i] - xv[i];
+        df[i] = fi - fp[i];
+        dg[i] = gv[i] - gp[i];
+        fp[i] = fi;
+        gp[i] = gv[i];
+      }
+      for (Index j = 0; j < k; ++j) H(j, head) = H(head, j) = wdot(dF.col(j), dF.col(head));
       head = (head + 1) % d;
+    } else {
+      for (Index i = 0; i < L; ++i) {
+        fp[i] = gv[i] - xv[i];
+        gp[i] = gv[i];
+      }
     }
-    f_prev = f;
-    g_prev = g;
-    const Index k = std::min<Index>(count, d);
     ++count;
     if (k == 0) { x = g; return; }
-    auto F = dF.leftCols(k);
     auto Hkk = Hk.topLeftCorner(k, k);
     Hkk = H.topLeftCorner(k, k);
     const double reg = 1e-13 * std::max(Hkk.trace(), kTiny);
     Hkk.diagonal().array() += reg;
-    rhs.head(k).noalias() = F.transpose() * f;
+    for (Index j = 0; j < k; ++j) rhs(j) = wdot(dF.col(j), f_prev);
     ldlt.compute(Hkk);
     gamma.head(k) = ldlt.solve(rhs.head(k));
     if (!gamma.head(k).allFinite()) { x = g; reset(); return; }
@@ -295,33 +336,41 @@ struct Monitor {
 };
 
 // ------------------------------------------------------------ Riccati stage
-// The iterate x stacks the N value matrices; its residual is ||Phi(x) - x|| / ||Phi(x)||.
+// The iterate x packs the N value matrices (SymPack); its residual is
+// ||Phi(P) - P||_F / ||Phi(P)||_F.
 StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int max_iter,
                        bool accelerate, const LQNashOptions& o, std::vector<double>& hist) {
   const Index N = w.N, n = w.n, n2 = n * n;
   StageMap& map = w.stage_map();
+  const SymPack sp(N, n);
   StageOut out;
   out.K = Mat::Zero(w.m, n);
-  Vec x(N * n2), g(N * n2), gbest(N * n2);
-  for (Index i = 0; i < N; ++i) x.segment(i * n2, n2) = Eigen::Map<const Vec>(P0[i].data(), n2);
-  Anderson aa(N * n2, accelerate ? o.anderson_depth : 0);
+  Vec x(sp.L), g(sp.L), gbest(sp.L), full(N * n2);
+  for (Index i = 0; i < N; ++i) full.segment(i * n2, n2) = Eigen::Map<const Vec>(P0[i].data(), n2);
+  sp.pack(full.data(), x.data());
+  Anderson aa(sp.L, accelerate ? o.anderson_depth : 0, sp.nd);
   Monitor mon(o.stall_window);
   double best = std::numeric_limits<double>::infinity();
   Mat Kbest = out.K;
   auto finish = [&](int status, bool current) {
     out.status = status;
     if (!current) out.K = Kbest;
-    if (std::isfinite(best)) unpack(current ? g : gbest, out.P, n);
+    if (std::isfinite(best)) {
+      sp.unpack((current ? g : gbest).data(), full.data());
+      unpack(full, out.P, n);
+    }
     return out;
   };
   for (int it = 1; it <= max_iter; ++it) {
-    if (!map.apply(x.data(), g.data(), out.K)) {
+    sp.unpack(x.data(), full.data());
+    if (!map.apply(full.data(), out.K)) {
       if (accelerate && aa.restart_plain(x)) continue;
       out.iterations = it;
       out.K = Kbest;
       return finish(kNashSingular, false);
     }
-    const double r = (g - x).norm() / std::max(g.norm(), kTiny);
+    sp.pack(map.values(), g.data());
+    const double r = std::sqrt(aa.wdot(g - x, g - x)) / std::max(std::sqrt(aa.wdot(g, g)), kTiny);
     hist.push_back(r);
     out.iterations = it;
     out.residual = r;
@@ -349,7 +398,7 @@ StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, boo
   Mat K = K0, Kn(m, n);
   Vec x(m * n), g(m * n);
   x = Eigen::Map<const Vec>(K.data(), m * n);
-  Anderson aa(m * n, accelerate ? o.anderson_depth : 0);
+  Anderson aa(m * n, accelerate ? o.anderson_depth : 0, m * n);
   Monitor mon(o.stall_window);
   double best = std::numeric_limits<double>::infinity();
   for (int it = 1; it <= max_iter; ++it) {
@@ -586,7 +635,11 @@ bool lq_nash_jacobian(const LQNashProblem& pb, const Mat& K, Mat& J, Mat* F) {
   return true;
 }
 
-bool default_start(const LQNashProblem& pb, Mat& K0) {
+namespace {
+// The default start's gain (0 for a Schur-stable A, else the summed-cost LQR
+// gain) without the final stability check: lq_nash checks it by evaluating
+// P(K0), which proves stability by the same squarings. False if no gain results.
+bool start_gain(const LQNashProblem& pb, Mat& K0) {
   const Index n = pb.dims.n, m = pb.dims.m, N = pb.dims.N;
   K0 = Mat::Zero(m, n);
   if (is_schur_stable(pb.A)) return true;
@@ -639,8 +692,12 @@ bool default_start(const LQNashProblem& pb, Mat& K0) {
   }
   Mat Sm = Rs + pb.B.transpose() * H * pb.B;
   K0 = Sm.partialPivLu().solve(pb.B.transpose() * H * pb.A + Ms);
-  if (!K0.allFinite()) return false;
-  return is_schur_stable(pb.A - pb.B * K0);
+  return K0.allFinite();
+}
+}  // namespace
+
+bool default_start(const LQNashProblem& pb, Mat& K0) {
+  return start_gain(pb, K0) && is_schur_stable(pb.A - pb.B * K0);
 }
 
 LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOptions& o) {
@@ -654,9 +711,11 @@ LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOpti
   oo.stall_window = window;
   Mat K0 = K0_in;
   bool have_K0 = user_start;
-  auto need_K0 = [&]() -> bool {  // the default stabilizing start, computed on demand
+  // The default start, computed on demand. Its stability is checked by the
+  // evaluation of P(K0) that always follows.
+  auto need_K0 = [&]() -> bool {
     if (!have_K0) {
-      if (!default_start(pb, K0)) {
+      if (!start_gain(pb, K0)) {
         res.status = kNashNoStabilizingStart;
         certify(w, K0, res, o.tol);
         return false;
