@@ -96,6 +96,8 @@ void bind_lq_nash(py::module_& m) {
           stages.append(py::make_tuple(int(s.method), s.accelerated, s.iterations, s.status, s.residual));
         py::dict d;
         d["K"] = to_numpy(r.K);
+        const bool has_K = r.K.rows() == pb.dims.m && r.K.cols() == pb.dims.n;  // always, by lq_nash's contract
+        d["closed_loop"] = to_numpy(has_K ? Mat(pb.A - pb.B * r.K) : pb.A);
         d["P"] = r.P.empty() ? py::array_t<double>(std::vector<py::ssize_t>{pb.dims.N, pb.dims.n, pb.dims.n})
                              : stack(r.P, pb.dims.n, pb.dims.n);
         d["converged"] = r.converged;

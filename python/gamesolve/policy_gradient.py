@@ -26,7 +26,7 @@ import numpy as np
 from . import _core
 from ._validate import as_float_array, check_shape, check_symmetric
 from .errors import InputError
-from .lq_nash import _prepare, guided_cost_data
+from .lq_nash import _offsets, _prepare, guided_cost_data
 
 __all__ = ["lq_cost", "pseudo_gradient", "pseudo_gradient_jacobian", "PGTrajectory", "simulate_policy_gradient"]
 
@@ -72,7 +72,7 @@ def _sigma_K(AK, Sigma0):
 
 def _F(B, Rj, M, dims, K, P, AK):
     """F(K) row block i = R^i_[i,:] K - M^i_[i] - B^i' P^i A_K  (w = 2 F Sigma_K)."""
-    off = np.concatenate(([0], np.cumsum(dims)))
+    off = _offsets(dims)
     F = np.empty_like(K)
     for i in range(len(dims)):
         s = slice(off[i], off[i + 1])
