@@ -80,13 +80,15 @@ struct StageMap {
   }
 
   // Phi(P) into values() (N stacked symmetric n x n blocks, P likewise), Kout its
-  // gain. False if the stage system is singular or a value is not finite.
-  bool apply(const double* P, Mat& Kout) {
+  // gain. Returns -1, or kNashNonFinite / kNashSingular (the stage system is
+  // singular or ill-conditioned).
+  int apply(const double* P, Mat& Kout) {
     g.QT.data = P;
     const SolveReport rep = solve_lq_game(g, 0, v, ws, so);
-    if (rep.min_norm_stages > 0 || rep.nonfinite_stages > 0) return false;
+    if (rep.nonfinite_stages > 0) return kNashNonFinite;
+    if (rep.min_norm_stages > 0) return kNashSingular;
     Kout = CMapRow(K.data(), g.dims.m, g.dims.n);
-    return true;
+    return -1;
   }
   const double* values() const { return Z.data(); }
 };
@@ -363,11 +365,10 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
   };
   for (int it = 1; it <= max_iter; ++it) {
     sp.unpack(x.data(), full.data());
-    if (!map.apply(full.data(), out.K)) {
+    if (const int fail = map.apply(full.data(), out.K); fail >= 0) {
       if (accelerate && aa.restart_plain(x)) continue;
       out.iterations = it;
-      out.K = Kbest;
-      return finish(kNashSingular, false);
+      return finish(fail, false);
     }
     sp.pack(map.values(), g.data());
     const double r = std::sqrt(aa.wdot(g - x, g - x)) / std::max(std::sqrt(aa.wdot(g, g)), kTiny);
