@@ -284,3 +284,18 @@ def test_bench_games_solved_by_the_first_stage(N, n, mi):
     assert sol.stages[0].status == "converged" and sol.iterations <= 50
     assert sol.residual_K <= 1e-12 and sol.residual_P <= 1e-12 and sol.spectral_radius < 1
     np.testing.assert_allclose(sol.closed_loop, A - B @ sol.K, atol=1e-14)
+
+
+def test_nearly_symmetric_weights_are_accepted_and_solved():
+    """Q and joint R symmetric only to round-off (within the validation tolerance): the
+    Riccati stage map uses sym(Q) and R's rows as the K-equation does, so the answer is
+    certified and equals the one for the symmetrized data."""
+    A, B, Q, R, dims = ref.random_game(3, 6, 2, 1)
+    Rj = ref.joint_R(R, dims)
+    rng = np.random.default_rng(3)
+    Qa = Q + 1e-13 * rng.standard_normal(Q.shape)
+    Ra = Rj + 1e-13 * rng.standard_normal(Rj.shape)
+    a = lq_nash(A, B, Qa, Ra, dims=dims, method="riccati", K0=lq_nash(A, B, Q, R, dims=dims).K)
+    b = lq_nash(A, B, Q, Rj, dims=dims, method="riccati", K0=a.K)
+    assert a.converged and a.residual_K <= 1e-11 and a.residual_P <= 1e-11
+    np.testing.assert_allclose(a.K, b.K, atol=1e-10)

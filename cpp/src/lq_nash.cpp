@@ -34,8 +34,8 @@ void symmetrize(M& P) {
 // coupled recursion (SPEC 2, riccati.cpp) with terminal values P, run in the
 // kernel's preallocated workspace. The stage gain K comes with it.
 struct StageMap {
-  RowMat A, B;                    // row-major copies (the kernel's layout)
-  std::vector<double> Q, R, M;    // column-major blocks: symmetric Q, R map either way
+  RowMat A, B;                  // row-major copies (the kernel's layout)
+  std::vector<double> Q, R, M;  // sym(Q^i); R^i, M^i row-major (S's rows are R^i's, as in build_SY)
   LQGameData g;
   LQWorkspace ws;
   SolveOptions so;
@@ -48,8 +48,11 @@ struct StageMap {
       : A(pb.A), B(pb.B), ws(pb.dims), nz(pb.dims.N * pb.dims.n * pb.dims.n) {
     const Index N = pb.dims.N, n = pb.dims.n, m = pb.dims.m;
     for (Index i = 0; i < N; ++i) {
-      Q.insert(Q.end(), pb.Q[i].data(), pb.Q[i].data() + n * n);
-      R.insert(R.end(), pb.R[i].data(), pb.R[i].data() + m * m);
+      Mat Qi = pb.Q[i];
+      symmetrize(Qi);  // Phi(P) exactly symmetric, as sym(Q + ...) before
+      Q.insert(Q.end(), Qi.data(), Qi.data() + n * n);
+      const RowMat Ri = pb.R[i];
+      R.insert(R.end(), Ri.data(), Ri.data() + m * m);
       if (!pb.M.empty()) {
         const RowMat Mi = pb.M[i];
         M.insert(M.end(), Mi.data(), Mi.data() + m * n);
