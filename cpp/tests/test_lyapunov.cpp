@@ -206,7 +206,26 @@ static void test_methods_agree_with_cross_terms(std::mt19937& g) {
       CHECK(res.method.rfind("riccati+anderson", 0) == 0);
       CHECK(res.stages.size() >= 1 && res.stages[0].status == kNashConverged);
     }
+    // The other stage map (Eigen products instead of the finite-horizon kernel, or
+    // the reverse): the same iteration to round-off.
+    LQNashOptions other = o;
+    other.riccati_kernel = !o.riccati_kernel;
+    LQNashResult alt = lq_nash(pb, K0, other);
+    CHECK(alt.converged);
+    CHECK((alt.K - res.K).norm() <= 1e-10 * ref.K.norm());
+    CHECK(std::abs(alt.stages[0].iterations - res.stages[0].iterations) <= 2);
+    for (Index i = 0; i < N; ++i) CHECK((alt.P[i] - res.P[i]).norm() <= 1e-10 * ref.P[i].norm());
   }
+  // Plain Riccati from P = Q, 5 steps: both maps give the same (unconverged) iterates.
+  o.method = NashMethod::Riccati;
+  o.max_iter = 5;
+  LQNashResult a = lq_nash(pb, Mat(), o);
+  o.riccati_kernel = !o.riccati_kernel;
+  LQNashResult b = lq_nash(pb, Mat(), o);
+  CHECK(a.history.size() == b.history.size());
+  for (size_t k = 0; k < a.history.size() && k < b.history.size(); ++k)
+    CHECK(std::abs(a.history[k] - b.history[k]) <= 1e-12 * std::max(1.0, a.history[k]));
+  CHECK((a.K - b.K).norm() <= 1e-12 * std::max(1.0, a.K.norm()));
 }
 
 int main() {
