@@ -257,3 +257,45 @@ def test_hard_game_without_certified_answer_is_reported():
         assert not sol.converged and sol.status != "converged" and sol.residual > 1e-6
     with pytest.raises(ConvergenceError, match="stalled"):
         lq_nash(A, B, Q, R, dims=dims)
+
+
+# ------------------------------------------------------ the Riccati fast path
+def test_riccati_iteration_with_cross_terms_matches_newton():
+    """The Riccati iteration (one finite-horizon stage per step, here with the guided game's
+    cross terms M) and Newton reach the same certified guided equilibrium."""
+    A, B, Q, R, dims = ref.random_game(3, 6, 2, 11)
+    K = lq_nash(A, B, Q, R, dims=dims).K
+    Kg = 0.8 * K
+    a = guided_lq_nash(A, B, Q, R, Kg, 0.3, dims=dims, method="newton", K0=K)
+    b = guided_lq_nash(A, B, Q, R, Kg, 0.3, dims=dims, method="riccati", K0=K)
+    assert a.converged and b.converged and b.method == "riccati"
+    assert b.residual_K <= 1e-12 and b.residual_P <= 1e-12
+    np.testing.assert_allclose(b.K, a.K, atol=1e-10)
+    np.testing.assert_allclose(b.P, a.P, rtol=1e-10)
+
+
+@pytest.mark.parametrize("N,n,mi", [(3, 12, 2), (6, 24, 2)])
+def test_bench_games_solved_by_the_first_stage(N, n, mi):
+    """The benchmark games: auto's first attempt (accelerated Riccati from P(K0)) certifies,
+    with the residual of both equations at round-off and the closed loop stable."""
+    A, B, Q, R, dims = ref.random_game(N, n, mi, seed=0)
+    sol = lq_nash(A, B, Q, R, dims=dims)
+    assert len(sol.stages) == 1 and sol.stages[0].method == "riccati" and sol.stages[0].accelerated
+    assert sol.stages[0].status == "converged" and sol.iterations <= 50
+    assert sol.residual_K <= 1e-12 and sol.residual_P <= 1e-12 and sol.spectral_radius < 1
+    np.testing.assert_allclose(sol.closed_loop, A - B @ sol.K, atol=1e-14)
+
+
+def test_nearly_symmetric_weights_are_accepted_and_solved():
+    """Q and joint R symmetric only to round-off (within the validation tolerance): the
+    Riccati stage map uses sym(Q) and R's rows as the K-equation does, so the answer is
+    certified and equals the one for the symmetrized data."""
+    A, B, Q, R, dims = ref.random_game(3, 6, 2, 1)
+    Rj = ref.joint_R(R, dims)
+    rng = np.random.default_rng(3)
+    Qa = Q + 1e-13 * rng.standard_normal(Q.shape)
+    Ra = Rj + 1e-13 * rng.standard_normal(Rj.shape)
+    a = lq_nash(A, B, Qa, Ra, dims=dims, method="riccati", K0=lq_nash(A, B, Q, R, dims=dims).K)
+    b = lq_nash(A, B, Q, Rj, dims=dims, method="riccati", K0=a.K)
+    assert a.converged and a.residual_K <= 1e-11 and a.residual_P <= 1e-11
+    np.testing.assert_allclose(a.K, b.K, atol=1e-10)

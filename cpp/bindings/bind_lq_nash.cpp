@@ -54,6 +54,19 @@ Mat from_numpy(const Arr& a, Index r, Index c, const char* name) {
                                 std::to_string(c) + ")");
   return CMapRow(a.data(), r, c);
 }
+// A function of a policy K of the game (A, B, Q, R, M, dims), bound as
+// name(A, B, Q, R, M, dims, K) -> f(problem, K).
+template <class F>
+void def_policy(py::module_& m, const char* name, F f, const char* doc) {
+  m.def(
+      name,
+      [f](const Arr& A, const Arr& B, const Arr& Q, const Arr& R, const std::optional<Arr>& M,
+          const std::vector<Index>& dims, const Arr& K) -> py::object {
+        LQNashProblem pb = problem(A, B, Q, R, M, dims);
+        return f(pb, from_numpy(K, pb.dims.m, pb.dims.n, "K"));
+      },
+      doc);
+}
 }  // namespace
 
 namespace gamesolve_py {
@@ -83,6 +96,8 @@ void bind_lq_nash(py::module_& m) {
           stages.append(py::make_tuple(int(s.method), s.accelerated, s.iterations, s.status, s.residual));
         py::dict d;
         d["K"] = to_numpy(r.K);
+        const bool has_K = r.K.rows() == pb.dims.m && r.K.cols() == pb.dims.n;  // always, by lq_nash's contract
+        d["closed_loop"] = to_numpy(has_K ? Mat(pb.A - pb.B * r.K) : pb.A);
         d["P"] = r.P.empty() ? py::array_t<double>(std::vector<py::ssize_t>{pb.dims.N, pb.dims.n, pb.dims.n})
                              : stack(r.P, pb.dims.n, pb.dims.n);
         d["converged"] = r.converged;
@@ -102,27 +117,21 @@ void bind_lq_nash(py::module_& m) {
       py::arg("stall_window"), py::arg("polish"),
       "Infinite-horizon LQ Nash (SPEC 3); see gamesolve.lq_nash. R, M joint (N,m,m), (N,m,n).");
 
-  m.def(
-      "lq_policy_value",
-      [](const Arr& A, const Arr& B, const Arr& Q, const Arr& R, const std::optional<Arr>& M,
-         const std::vector<Index>& dims, const Arr& K) -> py::object {
-        LQNashProblem pb = problem(A, B, Q, R, M, dims);
-        Mat Km = from_numpy(K, pb.dims.m, pb.dims.n, "K");
+  def_policy(
+      m, "lq_policy_value",
+      [](const LQNashProblem& pb, const Mat& K) -> py::object {
         std::vector<Mat> P;
         double rho = 0;
-        if (!lq_policy_value(pb, Km, P, &rho)) return py::make_tuple(py::none(), rho);
+        if (!lq_policy_value(pb, K, P, &rho)) return py::make_tuple(py::none(), rho);
         return py::make_tuple(stack(P, pb.dims.n, pb.dims.n), rho);
       },
       "P^i(K) by Stein equations and the spectral radius of A - B K; P is None if not stable.");
 
-  m.def(
-      "lq_nash_jacobian",
-      [](const Arr& A, const Arr& B, const Arr& Q, const Arr& R, const std::optional<Arr>& M,
-         const std::vector<Index>& dims, const Arr& K) -> py::object {
-        LQNashProblem pb = problem(A, B, Q, R, M, dims);
-        Mat Km = from_numpy(K, pb.dims.m, pb.dims.n, "K");
+  def_policy(
+      m, "lq_nash_jacobian",
+      [](const LQNashProblem& pb, const Mat& K) -> py::object {
         Mat J, F;
-        if (!lq_nash_jacobian(pb, Km, J, &F)) return py::none();
+        if (!lq_nash_jacobian(pb, K, J, &F)) return py::none();
         return py::make_tuple(to_numpy(J), to_numpy(F));
       },
       "Exact Jacobian of F(K) = S(P(K)) K - Y(P(K)) w.r.t. row-major vec(K); None if not stable.");

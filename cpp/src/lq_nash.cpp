@@ -7,7 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <limits>
+#include <memory>
 #include <stdexcept>
 
 namespace gamesolve {
@@ -27,6 +29,98 @@ void symmetrize(M& P) {
     }
 }
 
+// ------------------------------------------------------- Riccati stage map
+// P -> Phi(P) of the Riccati iteration: one stage (T = 1) of the finite-horizon
+// coupled recursion (SPEC 2, riccati.cpp) with terminal values P, run in the
+// kernel's preallocated workspace. The stage gain K comes with it.
+struct StageMap {
+  RowMat A, B;                  // row-major copies (the kernel's layout)
+  std::vector<double> Q, R, M;  // sym(Q^i); R^i, M^i row-major (S's rows are R^i's, as in build_SY)
+  LQGameData g;
+  LQWorkspace ws;
+  SolveOptions so;
+  std::vector<double> K, k, Z, zeta, s;
+  std::vector<std::int32_t> status;
+  LQSolutionView v;
+  Index nz;  // N n^2
+
+  explicit StageMap(const LQNashProblem& pb)
+      : A(pb.A), B(pb.B), ws(pb.dims), nz(pb.dims.N * pb.dims.n * pb.dims.n) {
+    const Index N = pb.dims.N, n = pb.dims.n, m = pb.dims.m;
+    for (Index i = 0; i < N; ++i) {
+      Mat Qi = pb.Q[i];
+      symmetrize(Qi);  // Phi(P) exactly symmetric, as sym(Q + ...) before
+      Q.insert(Q.end(), Qi.data(), Qi.data() + n * n);
+      const RowMat Ri = pb.R[i];
+      R.insert(R.end(), Ri.data(), Ri.data() + m * m);
+      if (!pb.M.empty()) {
+        const RowMat Mi = pb.M[i];
+        M.insert(M.end(), Mi.data(), Mi.data() + m * n);
+      }
+    }
+    g.dims = pb.dims;
+    g.T = 1;
+    g.A = {A.data(), n * n, 0, 0};
+    g.B = {B.data(), n * m, 0, 0};
+    g.Q = {Q.data(), N * n * n, 0, 0};
+    g.R = {R.data(), N * m * m, 0, 0};
+    if (!M.empty()) g.M = {M.data(), N * m * n, 0, 0};
+    g.QT = {nullptr, nz, 0, 0};
+    K.resize(m * n);
+    k.resize(m);
+    Z.resize(2 * nz);
+    zeta.resize(2 * N * n);
+    s.resize(2 * N);
+    status.resize(1);
+    v.K = {K.data(), m * n, m * n, 0};
+    v.k = {k.data(), m, m, 0};
+    v.Z = {Z.data(), 2 * nz, nz, 0};
+    v.zeta = {zeta.data(), 2 * N * n, N * n, 0};
+    v.s = {s.data(), 2 * N, N, 0};
+    v.status = status.data();
+    v.status_size = 1;
+    so.rcond_tol = 1e-14;  // below: singular stage system (no min-norm answers here)
+  }
+
+  // Phi(P) into values() (N stacked symmetric n x n blocks, P likewise), Kout its
+  // gain. Returns -1, or kNashNonFinite / kNashSingular (the stage system is
+  // singular or ill-conditioned).
+  int apply(const double* P, Mat& Kout) {
+    g.QT.data = P;
+    const SolveReport rep = solve_lq_game(g, 0, v, ws, so);
+    if (rep.nonfinite_stages > 0) return kNashNonFinite;
+    if (rep.min_norm_stages > 0) return kNashSingular;
+    Kout = CMapRow(K.data(), g.dims.m, g.dims.n);
+    return -1;
+  }
+  const double* values() const { return Z.data(); }
+};
+
+// Symmetric value matrices as vectors for the Riccati iteration: the N n
+// diagonal entries first, then the N n(n-1)/2 strictly upper ones, so that the
+// Frobenius inner product of the matrices is a.head(nd).b.head(nd) +
+// 2 a.tail.b.tail (see `wdot`), at about half the length of the full matrices.
+struct SymPack {
+  Index N, n, nd, L;
+  SymPack(Index N_, Index n_) : N(N_), n(n_), nd(N_ * n_), L(N_ * n_ * (n_ + 1) / 2) {}
+  void pack(const double* full, double* v) const {  // full: N column-major n x n blocks
+    double* off = v + nd;
+    for (Index i = 0; i < N; ++i, full += n * n)
+      for (Index c = 0; c < n; ++c) {
+        v[i * n + c] = full[c * n + c];
+        for (Index r = 0; r < c; ++r) *off++ = full[c * n + r];
+      }
+  }
+  void unpack(const double* v, double* full) const {
+    const double* off = v + nd;
+    for (Index i = 0; i < N; ++i, full += n * n)
+      for (Index c = 0; c < n; ++c) {
+        full[c * n + c] = v[i * n + c];
+        for (Index r = 0; r < c; ++r, ++off) full[c * n + r] = full[r * n + c] = *off;
+      }
+  }
+};
+
 // ---------------------------------------------------------------- workspace
 struct Work {
   const LQNashProblem& pb;
@@ -35,11 +129,16 @@ struct Work {
   Mat AK, Ak, S, Y, Kn, C, tmp_nn, tmp_mn, BtP;
   bool schur_valid = false;
   Eigen::PartialPivLU<Mat> lu;
+  std::unique_ptr<StageMap> riccati;  // built on first use
   explicit Work(const LQNashProblem& p)
       : pb(p), N(p.dims.N), n(p.dims.n), m(p.dims.m), stein(p.dims.n), AK(n, n), S(m, m),
         Y(m, n), Kn(m, n), C(n, n), tmp_nn(n, n), tmp_mn(m, n), BtP(m, n), lu(m) {}
 
   bool has_M() const { return !pb.M.empty(); }
+  StageMap& stage_map() {
+    if (!riccati) riccati = std::make_unique<StageMap>(pb);
+    return *riccati;
+  }
 
   // C = Q^i + K'R^i K - K'M^i - M^i'K
   void stage_cost(Index i, const Mat& K, Mat& out) {
@@ -99,9 +198,14 @@ struct Work {
 
   // Stacked S, Y of SPEC 2/3 from P.
   void build_SY(const std::vector<Mat>& P) {
+    build_SY([&](Index i) -> const Mat& { return P[i]; });
+  }
+  // The same with P^i = Pi(i) (a matrix or a map).
+  template <class GetP>
+  void build_SY(GetP Pi) {
     for (Index i = 0; i < N; ++i) {
       const Index o = pb.dims.off[i], mi = pb.dims.m_i[i];
-      BtP.middleRows(o, mi).noalias() = pb.B.middleCols(o, mi).transpose() * P[i];
+      BtP.middleRows(o, mi).noalias() = pb.B.middleCols(o, mi).transpose() * Pi(i);
     }
     S.noalias() = BtP * pb.B;
     Y.noalias() = BtP * pb.A;
@@ -130,6 +234,26 @@ struct Work {
     return num / den;
   }
 
+  // The Riccati stage map Pn = Phi(P) by Eigen products (P, Pn: N stacked
+  // column-major n x n blocks) with its gain K: the path for builds without
+  // AVX-512 (see LQNashOptions::riccati_kernel). Returns -1, kNashSingular or
+  // kNashNonFinite, as StageMap::apply.
+  int riccati_map(const double* P, double* Pn, Mat& K) {
+    auto Pi = [&](Index i) { return Eigen::Map<const Mat>(P + i * n * n, n, n); };
+    build_SY(Pi);
+    if (!solve_K(K)) return kNashSingular;
+    AK = pb.A;
+    AK.noalias() -= pb.B * K;
+    for (Index i = 0; i < N; ++i) {
+      stage_cost(i, K, C);
+      tmp_nn.noalias() = Pi(i) * AK;
+      C.noalias() += AK.transpose() * tmp_nn;
+      symmetrize(C);
+      Eigen::Map<Mat>(Pn + i * n * n, n, n) = C;
+    }
+    return Eigen::Map<const Vec>(Pn, N * n * n).allFinite() ? -1 : kNashNonFinite;
+  }
+
   // Relative residual of the P-equations at (K, P) (A_K must be current).
   double res_P(const Mat& K, const std::vector<Mat>& P) {
     double r = 0;
@@ -141,57 +265,68 @@ struct Work {
     }
     return r;
   }
-
-  // Riccati stage map: P -> Phi(P); also returns the stage K. False if S singular.
-  bool riccati_map(const std::vector<Mat>& P, std::vector<Mat>& Pn, Mat& K) {
-    build_SY(P);
-    if (!solve_K(K)) return false;
-    AK = pb.A;
-    AK.noalias() -= pb.B * K;
-    for (Index i = 0; i < N; ++i) {
-      stage_cost(i, K, Pn[i]);
-      tmp_nn.noalias() = P[i] * AK;
-      Pn[i].noalias() += AK.transpose() * tmp_nn;
-      symmetrize(Pn[i]);
-    }
-    return true;
-  }
 };
 
 // --------------------------------------------------------- Anderson mixing
 // Type-II Anderson acceleration of x <- g(x) with depth d (circular history of
-// differences, least squares by regularized normal equations).
+// differences, least squares by regularized normal equations). The Gram matrix
+// dF'dF is kept up to date column by column (one new column per step). Inner
+// products weigh the first `nd` entries by 1 and the rest by 2 (SymPack).
 struct Anderson {
-  Index L, d, count = 0, head = 0;
-  Mat dF, dG;
-  Vec f, f_prev, g_prev, gamma, rhs;
-  Mat H;
+  Index L, d, nd, count = 0, head = 0;
+  Mat dF, dG, H, Hk;
+  Vec f_prev, g_prev, gamma, rhs;
   Eigen::LDLT<Mat> ldlt;
-  Anderson(Index len, Index depth)
-      : L(len), d(depth), dF(len, depth), dG(len, depth), f(len), f_prev(len), g_prev(len), gamma(depth),
-        rhs(depth), H(depth, depth), ldlt(depth) {}
+  Anderson(Index len, Index depth, Index unit_weight)
+      : L(len), d(depth), nd(unit_weight), dF(len, depth), dG(len, depth), H(depth, depth), Hk(depth, depth),
+        f_prev(len), g_prev(len), gamma(depth), rhs(depth), ldlt(depth) {}
+  template <class A, class B>
+  double wdot(const A& a, const B& b) const {
+    return a.head(nd).dot(b.head(nd)) + 2.0 * a.tail(L - nd).dot(b.tail(L - nd));
+  }
   void reset() { count = 0; head = 0; }
+  // After a failed evaluation of g at an extrapolated x: restart from the last
+  // plain iterate g_prev if there is one (returns false otherwise).
+  bool restart_plain(Vec& x) {
+    if (d == 0 || count <= 1) return false;
+    reset();
+    x = g_prev;
+    return true;
+  }
   // Given x and g = g(x), overwrite x with the next iterate (the first step is plain).
-  template <class V>
-  void step(V& x, const Vec& g) {
+  void step(Vec& x, const Vec& g) {
     if (d == 0) { x = g; return; }
-    f = g - x;
+    const Index k = std::min<Index>(count, d);  // history columns after this step
+    double* fp = f_prev.data();
+    double* gp = g_prev.data();
+    const double* xv = x.data();
+    const double* gv = g.data();
     if (count > 0) {
-      dF.col(head) = f - f_prev;
-      dG.col(head) = g - g_prev;
+      double* df = dF.col(head).data();
+      double* dg = dG.col(head).data();
+      for (Index i = 0; i < L; ++i) {
+        const double fi = gv[i] - xv[i];
+        df[i] = fi - fp[i];
+        dg[i] = gv[i] - gp[i];
+        fp[i] = fi;
+        gp[i] = gv[i];
+      }
+      for (Index j = 0; j < k; ++j) H(j, head) = H(head, j) = wdot(dF.col(j), dF.col(head));
       head = (head + 1) % d;
+    } else {
+      for (Index i = 0; i < L; ++i) {
+        fp[i] = gv[i] - xv[i];
+        gp[i] = gv[i];
+      }
     }
-    f_prev = f;
-    g_prev = g;
-    const Index k = std::min<Index>(count, d);
     ++count;
     if (k == 0) { x = g; return; }
-    auto F = dF.leftCols(k);
-    H.topLeftCorner(k, k).noalias() = F.transpose() * F;
-    const double reg = 1e-13 * std::max(H.topLeftCorner(k, k).trace(), kTiny);
-    H.topLeftCorner(k, k).diagonal().array() += reg;
-    rhs.head(k).noalias() = F.transpose() * f;
-    ldlt.compute(H.topLeftCorner(k, k));
+    auto Hkk = Hk.topLeftCorner(k, k);
+    Hkk = H.topLeftCorner(k, k);
+    const double reg = 1e-13 * std::max(Hkk.trace(), kTiny);
+    Hkk.diagonal().array() += reg;
+    for (Index j = 0; j < k; ++j) rhs(j) = wdot(dF.col(j), f_prev);
+    ldlt.compute(Hkk);
     gamma.head(k) = ldlt.solve(rhs.head(k));
     if (!gamma.head(k).allFinite()) { x = g; reset(); return; }
     x = g;
@@ -199,16 +334,10 @@ struct Anderson {
   }
 };
 
-void pack(const std::vector<Mat>& P, Vec& v) {
-  const Index n2 = P[0].size();
-  for (size_t i = 0; i < P.size(); ++i) v.segment(i * n2, n2) = Eigen::Map<const Vec>(P[i].data(), n2);
-}
-void unpack(const Vec& v, std::vector<Mat>& P) {
-  const Index n2 = P[0].size();
-  for (size_t i = 0; i < P.size(); ++i) {
-    P[i] = Eigen::Map<const Mat>(v.data() + i * n2, P[i].rows(), P[i].cols());
-    symmetrize(P[i]);
-  }
+// N stacked n x n blocks of a vector as matrices.
+void unpack(const Vec& v, std::vector<Mat>& P, Index n) {
+  P.resize(v.size() / (n * n));
+  for (size_t i = 0; i < P.size(); ++i) P[i] = Eigen::Map<const Mat>(v.data() + i * n * n, n, n);
 }
 
 struct StageOut {
@@ -237,46 +366,56 @@ struct Monitor {
 };
 
 // ------------------------------------------------------------ Riccati stage
+// The iterate x packs the N value matrices (SymPack); its residual is
+// ||Phi(P) - P||_F / ||Phi(P)||_F.
 StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int max_iter,
                        bool accelerate, const LQNashOptions& o, std::vector<double>& hist) {
-  const Index N = w.N, n = w.n;
-  std::vector<Mat> P = P0, Pn = P0;
+  const Index N = w.N, n = w.n, n2 = n * n;
+  StageMap* map = o.riccati_kernel ? &w.stage_map() : nullptr;
+  const SymPack sp(N, n);
   StageOut out;
   out.K = Mat::Zero(w.m, n);
-  Vec x(N * n * n), g(N * n * n);
-  pack(P, x);
-  Anderson aa(N * n * n, accelerate ? o.anderson_depth : 0);
+  Vec x(sp.L), g(sp.L), gbest(sp.L), full(N * n2), phi(map ? 0 : N * n2);
+  for (Index i = 0; i < N; ++i) full.segment(i * n2, n2) = Eigen::Map<const Vec>(P0[i].data(), n2);
+  sp.pack(full.data(), x.data());
+  Anderson aa(sp.L, accelerate ? o.anderson_depth : 0, sp.nd);
   Monitor mon(o.stall_window);
   double best = std::numeric_limits<double>::infinity();
   Mat Kbest = out.K;
-  for (int it = 1; it <= max_iter; ++it) {
-    unpack(x, P);
-    if (!w.riccati_map(P, Pn, out.K)) {
-      if (accelerate && aa.count > 1) {  // retry from the last plain iterate
-        aa.reset();
-        x = aa.g_prev;
-        continue;
-      }
-      out.status = kNashSingular;
-      out.iterations = it;
-      return out;
+  auto finish = [&](int status, bool current) {
+    out.status = status;
+    if (!current) out.K = Kbest;
+    if (std::isfinite(best)) {
+      sp.unpack((current ? g : gbest).data(), full.data());
+      unpack(full, out.P, n);
     }
-    pack(Pn, g);
-    const double r = (g - x).norm() / std::max(g.norm(), kTiny);
+    return out;
+  };
+  for (int it = 1; it <= max_iter; ++it) {
+    sp.unpack(x.data(), full.data());
+    const int fail = map ? map->apply(full.data(), out.K) : w.riccati_map(full.data(), phi.data(), out.K);
+    if (fail >= 0) {
+      if (accelerate && aa.restart_plain(x)) continue;
+      out.iterations = it;
+      return finish(fail, false);
+    }
+    sp.pack(map ? map->values() : phi.data(), g.data());
+    const double r = std::sqrt(aa.wdot(g - x, g - x)) / std::max(std::sqrt(aa.wdot(g, g)), kTiny);
     hist.push_back(r);
     out.iterations = it;
     out.residual = r;
-    if (r < best) { best = r; Kbest = out.K; out.P = Pn; }
-    if (r <= target) { out.status = kNashConverged; return out; }
+    if (r <= target) {
+      best = std::min(best, r);
+      return finish(kNashConverged, true);
+    }
+    if (r < best) { best = r; Kbest = out.K; gbest = g; }
     const int s = mon.update(r, it);
-    if (s >= 0) { out.status = s; out.K = Kbest; return out; }
+    if (s >= 0) return finish(s, false);
     if (accelerate && r > 1e3 * best) aa.reset();
     aa.step(x, g);
     if (!x.allFinite()) { aa.reset(); x = g; }
   }
-  out.status = kNashMaxIter;
-  out.K = Kbest;
-  return out;
+  return finish(kNashMaxIter, false);
 }
 
 // ----------------------------------------------------------- Lyapunov stage
@@ -289,17 +428,13 @@ StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, boo
   Mat K = K0, Kn(m, n);
   Vec x(m * n), g(m * n);
   x = Eigen::Map<const Vec>(K.data(), m * n);
-  Anderson aa(m * n, accelerate ? o.anderson_depth : 0);
+  Anderson aa(m * n, accelerate ? o.anderson_depth : 0, m * n);
   Monitor mon(o.stall_window);
   double best = std::numeric_limits<double>::infinity();
   for (int it = 1; it <= max_iter; ++it) {
     K = Eigen::Map<const Mat>(x.data(), m, n);
     if (!w.evaluate(K, P)) {
-      if (accelerate && aa.count > 1) {  // the extrapolated K lost stability: plain step
-        aa.reset();
-        x = aa.g_prev;
-        continue;
-      }
+      if (accelerate && aa.restart_plain(x)) continue;  // the extrapolated K lost stability
       out.status = kNashLostStability;
       out.iterations = it;
       return out;
@@ -436,14 +571,19 @@ bool certify(Work& w, const Mat& K, LQNashResult& res, double tol) {
   return res.residual <= tol;
 }
 
-// Schur stability of A by repeated squaring (||A^(2^k)|| -> 0), with the Schur
-// form as the referee when squaring is inconclusive.
+// Schur stability of A by repeated squaring, p = 2^k: ||A^p||_F^2 <= 1e-18
+// proves rho(A) < 1 (rho^p <= ||A^p||), |tr A^p| >= n proves rho(A) >= 1
+// (|tr A^p| = |sum lambda^p| <= n rho^p). The Schur form is the referee when
+// neither bound decides.
 bool is_schur_stable(const Mat& A) {
+  if (!A.allFinite()) return false;
   Mat Ak = A, T(A.rows(), A.cols());
+  const double n = double(A.rows());
   for (int k = 0; k < 20; ++k) {
     const double a2 = Ak.squaredNorm();
     if (!(a2 < 1e30)) break;
     if (a2 <= 1e-18) return true;
+    if (std::abs(Ak.trace()) >= n) return false;
     T.noalias() = Ak * Ak;
     Ak.swap(T);
   }
@@ -466,6 +606,16 @@ bool certify_pair(Work& w, const Mat& K, const std::vector<Mat>& P, LQNashResult
   res.residual = std::max(rp, rk);
   res.spectral_radius = -1.0;
   return true;
+}
+
+// The certified part of a result: K, P, the residuals and the spectral radius.
+void copy_certificate(const LQNashResult& from, LQNashResult& to) {
+  to.K = from.K;
+  to.P = from.P;
+  to.res_K = from.res_K;
+  to.res_P = from.res_P;
+  to.residual = from.residual;
+  to.spectral_radius = from.spectral_radius;
 }
 
 const char* method_name(NashMethod m, bool acc) {
@@ -515,7 +665,11 @@ bool lq_nash_jacobian(const LQNashProblem& pb, const Mat& K, Mat& J, Mat* F) {
   return true;
 }
 
-bool default_start(const LQNashProblem& pb, Mat& K0) {
+namespace {
+// The default start's gain (0 for a Schur-stable A, else the summed-cost LQR
+// gain) without the final stability check: lq_nash checks it by evaluating
+// P(K0), which proves stability by the same squarings. False if no gain results.
+bool start_gain(const LQNashProblem& pb, Mat& K0) {
   const Index n = pb.dims.n, m = pb.dims.m, N = pb.dims.N;
   K0 = Mat::Zero(m, n);
   if (is_schur_stable(pb.A)) return true;
@@ -544,26 +698,36 @@ bool default_start(const LQNashProblem& pb, Mat& K0) {
   Mat G = pb.B * llt.solve(pb.B.transpose());
   // Structure-preserving doubling: A_{k+1} = A W^-1 A, G_{k+1} = G + A W^-1 G A',
   // H_{k+1} = H + A' H W^-1 A, W = I + G H; H -> stabilizing DARE solution.
-  Mat Ak = Ah, I = Mat::Identity(n, n);
+  Mat Ak = Ah, W(n, n), WA(n, n), WG(n, n), T1(n, n), Hn(n, n);
   Eigen::PartialPivLU<Mat> lu(n);
   for (int it = 0; it < 100; ++it) {
-    lu.compute(I + G * H);
-    Mat WA = lu.solve(Ak);             // W^-1 A
-    Mat WG = lu.solve(G);              // W^-1 G
-    Mat Hn = H + Ak.transpose() * H * WA;
-    G = G + Ak * WG * Ak.transpose();
-    Ak = Ak * WA;
-    Hn = 0.5 * (Hn + Hn.transpose()).eval();
-    G = 0.5 * (G + G.transpose()).eval();
+    W.setIdentity();
+    W.noalias() += G * H;
+    lu.compute(W);
+    WA = lu.solve(Ak);  // W^-1 A
+    WG = lu.solve(G);   // W^-1 G
+    T1.noalias() = H * WA;
+    Hn = H;
+    Hn.noalias() += Ak.transpose() * T1;
+    T1.noalias() = Ak * WG;
+    G.noalias() += T1 * Ak.transpose();
+    T1.noalias() = Ak * WA;
+    Ak.swap(T1);
+    symmetrize(Hn);
+    symmetrize(G);
     if (!Hn.allFinite()) return false;
     const double d = (Hn - H).norm();
-    H = Hn;
+    H.swap(Hn);
     if (d <= 1e-14 * std::max(H.norm(), kTiny)) break;
   }
   Mat Sm = Rs + pb.B.transpose() * H * pb.B;
   K0 = Sm.partialPivLu().solve(pb.B.transpose() * H * pb.A + Ms);
-  if (!K0.allFinite()) return false;
-  return is_schur_stable(pb.A - pb.B * K0);
+  return K0.allFinite();
+}
+}  // namespace
+
+bool default_start(const LQNashProblem& pb, Mat& K0) {
+  return start_gain(pb, K0) && is_schur_stable(pb.A - pb.B * K0);
 }
 
 LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOptions& o) {
@@ -577,9 +741,11 @@ LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOpti
   oo.stall_window = window;
   Mat K0 = K0_in;
   bool have_K0 = user_start;
-  auto need_K0 = [&]() -> bool {  // the default stabilizing start, computed on demand
+  // The default start, computed on demand. Its stability is checked by the
+  // evaluation of P(K0) that always follows.
+  auto need_K0 = [&]() -> bool {
     if (!have_K0) {
-      if (!default_start(pb, K0)) {
+      if (!start_gain(pb, K0)) {
         res.status = kNashNoStabilizingStart;
         certify(w, K0, res, o.tol);
         return false;
@@ -655,12 +821,7 @@ LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOpti
       best = res.residual;
       Kbest = s.K;
       name = label;
-      best_res.K = res.K;
-      best_res.P = res.P;
-      best_res.res_K = res.res_K;
-      best_res.res_P = res.res_P;
-      best_res.residual = res.residual;
-      best_res.spectral_radius = res.spectral_radius;
+      copy_certificate(res, best_res);
     }
     ok = ok || c;
   };
@@ -691,12 +852,7 @@ LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOpti
   // Report the best candidate (certified if ok).
   if (std::isfinite(best)) {
     K = Kbest;
-    res.K = best_res.K;
-    res.P = best_res.P;
-    res.res_K = best_res.res_K;
-    res.res_P = best_res.res_P;
-    res.residual = best_res.residual;
-    res.spectral_radius = best_res.spectral_radius;
+    copy_certificate(best_res, res);
   } else {
     K = K0;
     certify(w, K, res, o.tol);

@@ -108,10 +108,132 @@ static void test_jacobian(std::mt19937& g) {
   CHECK(bad.status == kNashBadStart);
 }
 
+static double spectral_radius(const Mat& A) { return A.eigenvalues().cwiseAbs().maxCoeff(); }
+
+// One player: the default start is the DARE gain (oracle: value iteration
+// P <- Q + A'PA - A'PB (R + B'PB)^-1 B'PA run to its fixed point), or 0 for a
+// Schur-stable A. The A's cover the stability test's three verdicts: decay of
+// ||A^p|| (stable), |tr A^p| >= n (a dominant real eigenvalue or complex pair,
+// also |lambda| = 1.001 after ten squarings), and the Schur referee (a stable
+// A with ||A||_F^2 > 1e30, where squaring decides nothing).
+static void test_default_start(std::mt19937& g) {
+  const Index n = 4, m = 2;
+  const Mat V = Mat::Identity(n, n) + 0.3 * randn(n, n, g);  // mildly non-normal A = V D V^-1
+  auto rot = [](double rho, double th) {
+    Mat Rm(2, 2);
+    Rm << std::cos(th), -std::sin(th), std::sin(th), std::cos(th);
+    return Mat(rho * Rm);
+  };
+  std::vector<Mat> As;
+  Mat D = Mat::Zero(n, n);
+  D.diagonal() << 0.9, -0.5, 0.3, 0.1;
+  As.push_back(V * D * V.inverse());  // stable
+  Mat Huge = 0.5 * Mat::Identity(n, n);
+  Huge(0, 1) = 1e16;
+  As.push_back(Huge);                 // stable, decided by the Schur form
+  D.diagonal() << 1.2, -0.5, 0.3, 0.1;
+  As.push_back(V * D * V.inverse());  // real unstable
+  for (double rho : {1.3, 1.001}) {   // complex pair
+    Mat Bl = Mat::Zero(n, n);
+    Bl.topLeftCorner(2, 2) = rot(rho, 1.0);
+    Bl(2, 2) = 0.5;
+    Bl(3, 3) = -0.2;
+    As.push_back(V * Bl * V.inverse());
+  }
+  const Mat B = randn(n, m, g), Q = Mat::Identity(n, n), R = Mat::Identity(m, m);
+  for (size_t c = 0; c < As.size(); ++c) {
+    RowMat Ar = As[c], Br = B;
+    LQNashProblem pb = make_lq_nash_problem(n, {m}, Ar.data(), Br.data(), Q.data(), R.data(), nullptr);
+    Mat K0;
+    CHECK(default_start(pb, K0));
+    if (c <= 1) {
+      CHECK(K0.norm() == 0.0);
+      continue;
+    }
+    Mat P = Q;
+    for (int it = 0; it < 20000; ++it) {
+      const Mat S = R + B.transpose() * P * B;
+      const Mat Pn = Q + As[c].transpose() * P * As[c] -
+                     As[c].transpose() * P * B * S.ldlt().solve(B.transpose() * P * As[c]);
+      const double d = (Pn - P).norm();
+      P = 0.5 * (Pn + Pn.transpose());
+      if (d <= 1e-15 * P.norm()) break;
+    }
+    const Mat K = (R + B.transpose() * P * B).ldlt().solve(B.transpose() * P * As[c]);
+    CHECK((K0 - K).norm() <= 1e-9 * std::max(1.0, K.norm()));
+    CHECK(spectral_radius(As[c] - B * K0) < 1.0);
+  }
+}
+
+// Three players with cross weights M: the Riccati iteration (the finite-horizon
+// stage map, with and without Anderson) and Newton reach the same certified
+// equilibrium.
+static void test_methods_agree_with_cross_terms(std::mt19937& g) {
+  const Index n = 5, N = 3;
+  std::vector<Index> dims = {1, 2, 1};
+  const Index m = 4;
+  Mat A = randn(n, n, g);
+  A *= 1.05 / spectral_radius(A);
+  Mat B = randn(n, m, g);
+  std::vector<double> Q, R(N * m * m, 0.0), M;
+  for (Index i = 0; i < N; ++i) {
+    Mat L = randn(n, n, g);
+    Mat Qi = L * L.transpose() / double(n) + 0.1 * Mat::Identity(n, n);
+    Q.insert(Q.end(), Qi.data(), Qi.data() + n * n);
+    RowMat Mi = 0.05 * randn(m, n, g);
+    M.insert(M.end(), Mi.data(), Mi.data() + m * n);
+  }
+  const Index off[] = {0, 1, 3};  // player i's own block of R^i: (1 + i) I
+  for (Index i = 0; i < N; ++i)
+    for (Index k = off[i]; k < off[i] + dims[i]; ++k) R[i * m * m + k * m + k] = 1.0 + i;
+  RowMat Ar = A, Br = B;
+  LQNashProblem pb = make_lq_nash_problem(n, dims, Ar.data(), Br.data(), Q.data(), R.data(), M.data());
+  LQNashOptions o;
+  o.method = NashMethod::Newton;
+  LQNashResult ref = lq_nash(pb, Mat(), o);
+  CHECK(ref.converged);
+  CHECK(ref.residual <= 1e-12);
+  Mat K0;
+  CHECK(default_start(pb, K0));
+  for (NashMethod mth : {NashMethod::Auto, NashMethod::Riccati}) {
+    o.method = mth;
+    LQNashResult res = lq_nash(pb, K0, o);  // from P(K0)
+    CHECK(res.converged);
+    CHECK(res.residual <= 1e-12);
+    CHECK((res.K - ref.K).norm() <= 1e-9 * ref.K.norm());
+    for (Index i = 0; i < N; ++i) CHECK((res.P[i] - ref.P[i]).norm() <= 1e-9 * ref.P[i].norm());
+    if (mth == NashMethod::Auto) {
+      CHECK(res.method.rfind("riccati+anderson", 0) == 0);
+      CHECK(res.stages.size() >= 1 && res.stages[0].status == kNashConverged);
+    }
+    // The other stage map (Eigen products instead of the finite-horizon kernel, or
+    // the reverse): the same iteration to round-off.
+    LQNashOptions other = o;
+    other.riccati_kernel = !o.riccati_kernel;
+    LQNashResult alt = lq_nash(pb, K0, other);
+    CHECK(alt.converged);
+    CHECK((alt.K - res.K).norm() <= 1e-10 * ref.K.norm());
+    CHECK(std::abs(alt.stages[0].iterations - res.stages[0].iterations) <= 2);
+    for (Index i = 0; i < N; ++i) CHECK((alt.P[i] - res.P[i]).norm() <= 1e-10 * ref.P[i].norm());
+  }
+  // Plain Riccati from P = Q, 5 steps: both maps give the same (unconverged) iterates.
+  o.method = NashMethod::Riccati;
+  o.max_iter = 5;
+  LQNashResult a = lq_nash(pb, Mat(), o);
+  o.riccati_kernel = !o.riccati_kernel;
+  LQNashResult b = lq_nash(pb, Mat(), o);
+  CHECK(a.history.size() == b.history.size());
+  for (size_t k = 0; k < a.history.size() && k < b.history.size(); ++k)
+    CHECK(std::abs(a.history[k] - b.history[k]) <= 1e-12 * std::max(1.0, a.history[k]));
+  CHECK((a.K - b.K).norm() <= 1e-12 * std::max(1.0, a.K.norm()));
+}
+
 int main() {
   std::mt19937 g(7);
   test_stein(g);
   test_scalar_game();
   test_jacobian(g);
+  test_default_start(g);
+  test_methods_agree_with_cross_terms(g);
   return gscheck::finish("test_lyapunov");
 }

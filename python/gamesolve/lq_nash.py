@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import accumulate
 
 import numpy as np
 
@@ -108,6 +109,11 @@ class LQNashSolution:
         return np.einsum("kij,ji->k", self.P, Sigma0)
 
 
+def _offsets(dims):
+    """First joint-control row of each player, and m: [0, m_1, m_1 + m_2, ..., m]."""
+    return list(accumulate(dims, initial=0))
+
+
 def _prepare(A, B, Q, R, dims):
     """Validate (A, B, Q, R); return A, stacked B, Q (N,n,n), joint R (N,m,m), dims, own R blocks."""
     A = as_float_array("A", A, ndim=2)
@@ -115,7 +121,7 @@ def _prepare(A, B, Q, R, dims):
     check_shape("A", A, (n, n))
     B, dims = split_inputs(B, dims, n)
     N, m = len(dims), sum(dims)
-    off = np.concatenate(([0], np.cumsum(dims)))
+    off = _offsets(dims)
     if isinstance(Q, (list, tuple)):
         Ql = [as_float_array(f"Q[{i}]", q, ndim=2) for i, q in enumerate(Q)]
         if len({q.shape for q in Ql}) > 1:
@@ -175,16 +181,14 @@ def _solve(A, B, Q, Rj, M, dims, *, method, K0, tol, max_iter, anderson_depth, s
                              "is not controllable (PBH test)")
         raise SolveError("no stabilizing start gain found (the summed-cost LQR did not stabilize A - B K); "
                          "give a stabilizing K0")
-    off = [0]
-    for d in dims:
-        off.append(off[-1] + d)
+    off = _offsets(dims)
     stages = tuple(NashStage(_METHOD_NAMES[s[0]], bool(s[1]), int(s[2]), STATUS[s[3]], float(s[4]))
                    for s in out["stages"])
     sol = LQNashSolution(
         K=K, gains=[K[off[i]:off[i + 1]] for i in range(len(dims))], P=out["P"],
         converged=bool(out["converged"]), iterations=int(out["iterations"]), residual=float(out["residual"]),
         method=out["method"], residual_K=float(out["res_K"]), residual_P=float(out["res_P"]), status=status,
-        history=out["history"], stages=stages, closed_loop=A - B @ K)
+        history=out["history"], stages=stages, closed_loop=out["closed_loop"])
     if raise_on_failure and not sol.converged:
         summary = ", ".join(f"{s.method}{'+anderson' if s.accelerated else ''}: {s.status} after "
                             f"{s.iterations} it (residual {s.residual:.2e})" for s in stages)
@@ -306,7 +310,7 @@ def guided_cost_data(A, B, Q, R, K_guide, rho, dims=None):
     rho = float(rho)
     if not (np.isfinite(rho) and rho >= 0):
         raise InputError(f"rho must be a finite number >= 0, got {rho}")
-    off = np.concatenate(([0], np.cumsum(dims)))
+    off = _offsets(dims)
     Qh, Rh, M = Q.copy(), Rj.copy(), np.zeros((len(dims), m, n))
     for i in range(len(dims)):
         s = slice(off[i], off[i + 1])
@@ -343,12 +347,15 @@ def guided_lq_nash(A, B, Q, R, K_guide, rho, *, dims=None, method="auto", K0=Non
 
     Examples
     --------
-    >>> import numpy as np
-    >>> from gamesolve import guided_lq_nash
+    Guiding towards the Nash gain itself leaves the equilibrium in place (the
+    extra cost and its gradient vanish there):
+
+    >>> from gamesolve import guided_lq_nash, lq_nash
     >>> from gamesolve.examples import lq_example
     >>> g = lq_example()
-    >>> sol = guided_lq_nash(g.A, g.B, g.Q, g.R, np.zeros((2, 2)), 0.1)
-    >>> sol.residual <= 1e-12
+    >>> Kg = lq_nash(g.A, g.B, g.Q, g.R).K
+    >>> sol = guided_lq_nash(g.A, g.B, g.Q, g.R, Kg, 0.1)
+    >>> bool(sol.residual <= 1e-12 and abs(sol.K - Kg).max() <= 1e-12)
     True
     """
     A, B, Qh, Rh, M, dims, _ = guided_cost_data(A, B, Q, R, K_guide, rho, dims)

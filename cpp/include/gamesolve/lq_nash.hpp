@@ -10,7 +10,9 @@
 //  * Lyapunov iteration (Li & Gajic): P^i(K) by N Stein equations sharing one
 //    Schur factorization of A_K, then K <- S^{-1} Y.
 //  * Riccati iteration: the finite-horizon stage map P <- Phi(P) of SPEC 2 to a
-//    fixed point.
+//    fixed point, each step one T = 1 stage of the finite-horizon kernel
+//    (solve_lq_game) with terminal values P; Anderson mixing acts on the packed
+//    symmetric P^i (diagonal, then the strict upper triangle with weight 2).
 //  * Newton on F(K) = S(P(K)) K - Y(P(K)) with the exact Jacobian
 //        dF = S dK - [B^i' dP^i A_K]_i,   dP^i = A_K' dP^i A_K + dK'G^i + G^i'dK,
 //        G^i = R^i K - M^i - B'P^i A_K,
@@ -66,6 +68,14 @@ struct LQNashOptions {
   int anderson_depth = 5;
   int stall_window = 40;  ///< iterations without halving the best residual = stalled
   bool polish = true;     ///< Auto: Newton polish steps when cheap or needed
+  /// Riccati iteration's stage map: the finite-horizon kernel (solve_lq_game,
+  /// T = 1; fast with AVX-512, where its 8-wide register blocks fit) or Eigen
+  /// products (faster without AVX-512). Same map, to round-off.
+#ifdef __AVX512F__
+  bool riccati_kernel = true;
+#else
+  bool riccati_kernel = false;
+#endif
 };
 
 /// One stage (method run) of a solve.
@@ -93,6 +103,8 @@ struct LQNashResult {
 /// Default stabilizing start (SPEC 3): 0 if A is Schur stable, otherwise the
 /// LQR gain of the summed costs with all controls (DARE by the structure-
 /// preserving doubling algorithm). Returns false if no stabilizing gain results.
+/// Stability is decided by repeated squaring (||A^p|| -> 0 proves rho < 1,
+/// |tr A^p| >= n proves rho >= 1), the complex Schur form when neither bound does.
 bool default_start(const LQNashProblem& pb, Mat& K0);
 
 /// Solve the coupled AREs. K0 (m x n) may be empty (then `default_start`).
