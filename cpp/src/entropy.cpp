@@ -43,24 +43,6 @@ void check_series(const S& s, Index stages, Index block, const char* name) {
 // Every entry finite and symmetric to the Python layer's relative criterion (validate.hpp).
 bool symmetric(const double* x, Index n) { return all_finite(x, n * n) && symmetric_rel(x, n, kSymRtol); }
 
-// In-place lower Cholesky factor of the k x k row-major s (lower triangle read);
-// false unless every pivot is positive (NaN fails).
-bool cholesky(double* s, Index k) {
-  for (Index j = 0; j < k; ++j) {
-    double d = s[j * k + j];
-    for (Index l = 0; l < j; ++l) d -= s[j * k + l] * s[j * k + l];
-    if (!(d > 0.0)) return false;
-    const double ljj = std::sqrt(d);
-    s[j * k + j] = ljj;
-    for (Index i = j + 1; i < k; ++i) {
-      double v = s[i * k + j];
-      for (Index l = 0; l < j; ++l) v -= s[i * k + l] * s[j * k + l];
-      s[i * k + j] = v / ljj;
-    }
-  }
-  return true;
-}
-
 inline Index distinct_stages(const Series& s, Index T) { return s.t_stride == 0 ? 1 : T; }
 
 }  // namespace
@@ -228,7 +210,7 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
       for (Index c = 0; c < mi; ++c)
         for (Index e = 0; e <= c; ++e)
           L[c * mi + e] = Bc.col(oi + c).dot(PB.col(e)) + Rii[c * m + e];  // padded rows are zero
-      if (!cholesky(L.data(), mi)) {
+      if (!cholesky_inplace(L.data(), mi)) {
         rep.bad_stage = t;
         rep.bad_player = i;
         break;

@@ -29,6 +29,22 @@ bool all_finite(const double* x, Index size) {
   return true;
 }
 
+bool cholesky_inplace(double* s, Index k) {
+  for (Index j = 0; j < k; ++j) {
+    double d = s[j * k + j];
+    for (Index l = 0; l < j; ++l) d -= s[j * k + l] * s[j * k + l];
+    if (!(d > 0.0)) return false;
+    const double ljj = std::sqrt(d);
+    s[j * k + j] = ljj;
+    for (Index i = j + 1; i < k; ++i) {
+      double v = s[i * k + j];
+      for (Index l = 0; l < j; ++l) v -= s[i * k + l] * s[j * k + l];
+      s[i * k + j] = v / ljj;
+    }
+  }
+  return true;
+}
+
 bool symmetric_rel(const double* X, Index n, double rtol) {
   double diff = 0.0, scale = 0.0;
   for (Index i = 0; i < n; ++i) {
@@ -50,19 +66,7 @@ bool definite_scratch(const double* X, Index k, Index ld, double* L, double* y) 
     for (Index j = 0; j <= i; ++j)
       L[i * k + j] = 0.5 * (X[i * ld + j] + X[j * ld + i]) * si / std::sqrt(X[j * ld + j]);
   }
-  // Cholesky H = L L' in place (lower triangle, row-major).
-  for (Index j = 0; j < k; ++j) {
-    double p = L[j * k + j];
-    for (Index c = 0; c < j; ++c) p -= L[j * k + c] * L[j * k + c];
-    if (!(p > 0.0)) return false;
-    const double ljj = std::sqrt(p);
-    L[j * k + j] = ljj;
-    for (Index i = j + 1; i < k; ++i) {
-      double v = L[i * k + j];
-      for (Index c = 0; c < j; ++c) v -= L[i * k + c] * L[j * k + c];
-      L[i * k + j] = v / ljj;
-    }
-  }
+  if (!cholesky_inplace(L, k)) return false;  // H = L L'
   // lambda_min(L L') = 1 / ||L^{-1}||_2^2 >= 1 / ||L^{-1}||_F^2; the computed L is the exact
   // factor of H + E with ||E||_2 <= k (k + 1) eps (unit diagonal), hence the first slack term.
   // The second keeps lambda_min(H) above the bound under which any backward-stable Cholesky

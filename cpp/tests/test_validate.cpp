@@ -1,4 +1,5 @@
 // C++ tests of the value checks of LQ game data (cpp/include/gamesolve/validate.hpp).
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -107,6 +108,24 @@ int main() {
     for (Index i = 0; i < k; ++i) P[i * k + i] += 1.0;
     CHECK(definite_with_margin(P.data(), k, k));
     CHECK(!definite_with_margin(O.data(), k, k));
+  }
+  // cholesky_inplace: L L' reproduces a definite matrix; indefinite and NaN pivots fail.
+  {
+    const Index k = 3;
+    double S[9] = {4, 0, 0, 2, 5, 0, -2, 1, 6};  // lower triangle of a definite matrix (upper unused)
+    double X[9];
+    std::copy(S, S + 9, X);
+    CHECK(cholesky_inplace(X, k));
+    for (Index i = 0; i < k; ++i)
+      for (Index j = 0; j <= i; ++j) {
+        double v = 0.0;
+        for (Index l = 0; l <= j; ++l) v += X[i * k + l] * X[j * k + l];
+        CHECK(std::fabs(v - S[i * k + j]) <= 1e-14 * 6);
+      }
+    double Y[4] = {1, 0, 2, 1};  // [[1, 2], [2, 1]]: indefinite
+    CHECK(!cholesky_inplace(Y, 2));
+    double Z[4] = {kNaN, 0, 0, 1};
+    CHECK(!cholesky_inplace(Z, 2));
   }
   // Inconsistent buffers are still rejected by check_game.
   {

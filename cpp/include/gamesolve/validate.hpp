@@ -43,6 +43,11 @@ bool all_finite(const double* x, Index size);
 /// for one row-major n x n matrix: false iff max|X - X'| > rtol * max(max|X|, 1e-300).
 bool symmetric_rel(const double* X, Index n, double rtol);
 
+/// In-place lower Cholesky factor of the k x k row-major `s` (its lower triangle
+/// is read and overwritten; the strict upper triangle is untouched). False, with
+/// `s` partly overwritten, unless every pivot is positive (NaN fails).
+bool cholesky_inplace(double* s, Index k);
+
 /// Whether the symmetric part of the k x k block at `X` (row-major, leading
 /// dimension `ld`) is positive definite with the margin `kDefiniteMargin`.
 bool definite_with_margin(const double* X, Index k, Index ld);
