@@ -4,7 +4,8 @@
 // warm-up, then repeated timed runs; min / median / max per solve.
 //
 //   bench_lq_game [OUT.json] [FILTER]   JSON to OUT.json (default stdout); only the
-//                                        configurations whose name contains FILTER
+//                                        configuration named FILTER, or else those
+//                                        whose name contains FILTER
 //   bench_lq_game --iters N [FILTER]     no timing: N solves of each configuration
 //                                        (for valgrind --tool=callgrind)
 //   bench_lq_game --help
@@ -142,7 +143,7 @@ void usage(const char* prog) {
       "       %s --iters N [FILTER]\n"
       "Benchmarks the C++ coupled Riccati kernel (SPEC 2) against the targets of issue 2.\n"
       "  OUT.json   write the JSON records there (default: stdout)\n"
-      "  FILTER     run only the configurations whose name contains FILTER\n"
+      "  FILTER     run only the configuration named FILTER, else those containing it\n"
       "  --iters N  no timing: N solves of each configuration (for callgrind)\n"
       "  -h, --help print this message\n",
       prog, prog);
@@ -190,11 +191,14 @@ int main(int argc, char** argv) {
   std::ostringstream js;
   js << "{\n  \"name\": \"cpp_lq_game\",\n  \"title\": \"C++ coupled Riccati kernel (SPEC 2)\",\n"
      << "  \"hardware_threads\": " << std::thread::hardware_concurrency() << ",\n  \"records\": [\n";
+  // FILTER selects one configuration if it is a full name, else every name containing it.
+  bool exact = false;
+  for (const auto& cf : configs) exact = exact || config_name(cf.first) == only;
   bool first = true;
   for (std::size_t ci = 0; ci < configs.size(); ++ci) {
     const Config c = configs[ci].first;
     const std::string cfg = config_name(c);
-    if (!only.empty() && cfg.find(only) == std::string::npos) continue;
+    if (!only.empty() && (exact ? cfg != only : cfg.find(only) == std::string::npos)) continue;
     const double target = configs[ci].second;
     Game g = random_game(c, rng);
     const Index N = c.N, n = c.n, m = c.N * c.mi, T = c.T, B = c.batch;
