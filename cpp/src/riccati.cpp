@@ -345,6 +345,37 @@ void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Vi
   }
 }
 
+// Z~ = Q~ + H from the upper triangle of H (pv x nv): Z~(a, j) = H(min, max) + Q~(a, j),
+// with Q(a, j) read as Q[a + j * n] (symmetric) and Q~ = [[Q, q], [q', 0]]. Writes the
+// padded Z~ (ld pv) and the outputs Z (n x n), zeta (0 unless nv = n + 1), s.
+void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q, const double* __restrict q,
+                Index n, Index nv, double* __restrict Z, double* __restrict Zo, double* __restrict zo,
+                double* __restrict so) {
+  for (Index j = 0; j < n; ++j) {
+    const double* __restrict Hj = H + j * pv;
+    const double* __restrict Qj = Q + j * n;
+    double* __restrict Zj = Z + j * pv;
+    double* __restrict Zoj = Zo + j * n;
+    for (Index a = 0; a <= j; ++a) Zj[a] = Hj[a] + Qj[a];
+    for (Index a = j + 1; a < n; ++a) Zj[a] = H[j + a * pv] + Qj[a];
+    for (Index a = 0; a < n; ++a) Zoj[a] = Zj[a];
+  }
+  if (nv > n) {
+    const double* __restrict Hn = H + n * pv;
+    double* __restrict Zn = Z + n * pv;
+    for (Index a = 0; a < n; ++a) {
+      const double z = Hn[a] + (q ? q[a] : 0.0);
+      Zn[a] = z;
+      Z[n + a * pv] = z;
+      zo[a] = z;
+    }
+    *so = Zn[n] = Hn[n];
+  } else {
+    for (Index a = 0; a < n; ++a) zo[a] = 0.0;
+    *so = 0.0;
+  }
+}
+
 // Value update of stage t for the gains in X (rows 0..n-1 = K', row n = k'
 // when nv = n + 1), SPEC 2 in the augmented form of `Views`:
 //   F~' = A~' - K~'B~'
@@ -397,28 +428,8 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
       v.H[n + n * pv] -= rk;
     }
     // Z~ = Q~ + H, mirrored from the upper triangle; Z, zeta, s out.
-    const double* Qi = g.Q.at(b, t) + i * n * n;  // Q(a, j) read as Qi[a + j * n] (symmetric)
-    const double* qi = g.q.present() ? g.q.at(b, t) + i * n : nullptr;
-    double* Zo = out.Z.at(b, t) + i * n * n;
-    for (Index j = 0; j < n; ++j) {
-      const double* Hj = v.H + j * pv;
-      for (Index a = 0; a <= j; ++a) {
-        const double h = Hj[a];
-        Zi[a + j * pv] = h + Qi[a + j * n];
-        Zi[j + a * pv] = h + Qi[j + a * n];
-      }
-    }
-    for (Index j = 0; j < n; ++j)
-      for (Index a = 0; a < n; ++a) Zo[a + j * n] = Zi[a + j * pv];
-    double* zo = out.zeta.at(b, t) + i * n;
-    if (aug) {
-      const double* Hn = v.H + n * pv;
-      for (Index a = 0; a < n; ++a) zo[a] = Zi[a + n * pv] = Zi[n + a * pv] = Hn[a] + (qi ? qi[a] : 0.0);
-      out.s.at(b, t)[i] = Zi[n + n * pv] = Hn[n];
-    } else {
-      for (Index a = 0; a < n; ++a) zo[a] = 0.0;
-      out.s.at(b, t)[i] = 0.0;
-    }
+    mirror_out(v.H, pv, g.Q.at(b, t) + i * n * n, g.q.present() ? g.q.at(b, t) + i * n : nullptr, n, nv, Zi,
+               out.Z.at(b, t) + i * n * n, out.zeta.at(b, t) + i * n, out.s.at(b, t) + i);
   }
 }
 
@@ -426,10 +437,17 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
 // (Finite entries whose sum overflows also count as non-finite; the recursion
 // could not continue with them anyway.)
 inline bool finite_block(const double* p, Index rows, Index cols, Index ld) {
-  double s = 0.0;
-  for (Index j = 0; j < cols; ++j)
-    for (Index a = 0; a < rows; ++a) s += p[a + j * ld];
-  return std::isfinite(s);
+  // kW independent partial sums (vectorized; the order does not matter for the test).
+  detail::vd acc{};
+  double tail = 0.0;
+  const Index rv = rows / detail::kW * detail::kW;
+  for (Index j = 0; j < cols; ++j) {
+    const double* c = p + j * ld;
+    for (Index a = 0; a < rv; a += detail::kW) acc += detail::loadv(c + a);
+    for (Index a = rv; a < rows; ++a) tail += c[a];
+  }
+  for (int w = 0; w < detail::kW; ++w) tail += acc[w];
+  return std::isfinite(tail);
 }
 
 }  // namespace
