@@ -62,6 +62,8 @@ LQWorkspace::LQWorkspace(const Dims& d) : N(d.N), n(d.n), m(d.m) {
   S.setZero(m, m);
   LU.setZero(m, m);
   piv.assign(static_cast<std::size_t>(m), 0);
+  R_rows.assign(static_cast<std::size_t>(2 * N), 0);
+  R_cols.assign(static_cast<std::size_t>(2 * N), 0);
   rhs.setZero(m, n + 1);
   sol.setZero(m, n + 1);
   cx.setZero(m);
@@ -339,9 +341,24 @@ void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Vi
   const double* R = g.R.at(b, t);
   if (R != ws.loaded_R) {
     ws.loaded_R = R;
-    for (Index i = 0; i < v.N; ++i)
+    for (Index i = 0; i < v.N; ++i) {
+      Index r0 = m, r1 = 0, c0 = m, c1 = 0;
       for (Index j = 0; j < m; ++j)
-        for (Index a = 0; a < m; ++a) v.R(i)[a + j * v.pm] = R[i * m * m + a + j * m];
+        for (Index a = 0; a < m; ++a) {
+          const double x = R[i * m * m + a + j * m];
+          v.R(i)[a + j * v.pm] = x;
+          if (x != 0.0) {
+            r0 = std::min(r0, a);
+            r1 = std::max(r1, a + 1);
+            c0 = std::min(c0, j);
+            c1 = std::max(c1, j + 1);
+          }
+        }
+      ws.R_rows[2 * i] = r0;
+      ws.R_rows[2 * i + 1] = std::max(r0, r1);
+      ws.R_cols[2 * i] = c0;
+      ws.R_cols[2 * i + 1] = std::max(c0, c1);
+    }
   }
 }
 
@@ -356,9 +373,8 @@ void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q
     const double* __restrict Qj = Q + j * n;
     double* __restrict Zj = Z + j * pv;
     double* __restrict Zoj = Zo + j * n;
-    for (Index a = 0; a <= j; ++a) Zj[a] = Hj[a] + Qj[a];
-    for (Index a = j + 1; a < n; ++a) Zj[a] = H[j + a * pv] + Qj[a];
-    for (Index a = 0; a < n; ++a) Zoj[a] = Zj[a];
+    for (Index a = 0; a <= j; ++a) Zoj[a] = Zj[a] = Hj[a] + Qj[a];
+    for (Index a = j + 1; a < n; ++a) Zoj[a] = Zj[a] = H[j + a * pv] + Qj[a];
   }
   if (nv > n) {
     const double* __restrict Hn = H + n * pv;
@@ -383,7 +399,8 @@ void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q
 //   Z~  = Q~ + H (mirrored: exactly symmetric)
 // with Z~_{t+1} in Zp, replaced by Z~_t, and written out (Z, zeta, s).
 // F~'Z~F~ costs 3 nv^3 (W = Z~F~ in full, then the upper half of F~'W).
-void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& out, const Views& v) {
+void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& out, const Views& v,
+                  const LQWorkspace& ws) {
   const Index N = v.N, n = v.n, m = v.m, nv = v.nv, pv = v.pv, pm = v.pm, ld = v.ld;
   const bool aug = nv > n;
   // F~' = A~' - X B~' (column n of F~' is that of A~': e_n).
@@ -396,23 +413,42 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
     double* Zi = v.Z(i);
     const double* Mi = g.M.present() ? g.M.at(b, t) + i * m * n : nullptr;  // row-major m x n
     const double* ri = g.r.present() ? g.r.at(b, t) + i * m : nullptr;
-    // G = R^i K~ - M~^i
+    // G = R^i K~ - M~^i; only R^i's non-zero columns c0..c1 enter, and only the rows
+    // g0..g1 of G that R^i or M~^i touch can be non-zero.
+    const Index c0 = ws.R_cols[2 * i], c1 = ws.R_cols[2 * i + 1];
+    Index g0 = ws.R_rows[2 * i], g1 = ws.R_rows[2 * i + 1];
     {
-      const Term tr{v.R(i), pm, K, ld, 1, m, false};
+      const Term tr{v.R(i) + c0 * pm, pm, K + c0 * ld, ld, 1, c1 - c0, false};
       detail::gemm_terms(v.G, pm, pm, nv, &tr, 1, false);
     }
+    auto touch = [&](Index a) {
+      if (g1 <= g0) g0 = a, g1 = a + 1;
+      g0 = std::min(g0, a);
+      g1 = std::max(g1, a + 1);
+    };
     if (Mi)
-      for (Index j = 0; j < n; ++j)
-        for (Index a = 0; a < m; ++a) v.G[a + j * pm] -= Mi[a * n + j];
+      for (Index a = 0; a < m; ++a) {
+        bool nz = false;
+        for (Index j = 0; j < n; ++j) {
+          v.G[a + j * pm] -= Mi[a * n + j];
+          nz = nz || Mi[a * n + j] != 0.0;
+        }
+        if (nz) touch(a);
+      }
     if (aug && ri)
-      for (Index a = 0; a < m; ++a) v.G[a + n * pm] -= ri[a];
+      for (Index a = 0; a < m; ++a) {
+        v.G[a + n * pm] -= ri[a];
+        if (ri[a] != 0.0) touch(a);
+      }
     // W = Z~ F~
     {
       const Term tw{Zi, pv, v.Ft, pv, 1, nv, false};
       detail::gemm_terms(v.W, pv, pv, nv, &tw, 1, false);
     }
     // H = F~'W + K~'G - M~'K~, upper triangle.
-    Term th[3] = {{v.Ft, pv, v.W, 1, pv, nv, false}, {v.X, ld, v.G, 1, pm, m, false}, {v.Mt, pv, K, ld, 1, m, true}};
+    Term th[3] = {{v.Ft, pv, v.W, 1, pv, nv, false},
+                  {v.X + g0 * ld, ld, v.G + g0, 1, pm, std::max<Index>(0, g1 - g0), false},
+                  {v.Mt, pv, K, ld, 1, m, true}};
     int nt = 2;
     if (Mi) {  // M~' (nv x m) = [M'; r']
       for (Index a = 0; a < m; ++a) {
@@ -553,7 +589,7 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
       for (Index j = 0; j < n; ++j) Ko[a * n + j] = xa[j];
       ko[a] = aug ? xa[n] : st == kStageNonFinite ? std::numeric_limits<double>::quiet_NaN() : 0.0;
     }
-    value_update(g, b, t, out, v);
+    value_update(g, b, t, out, v, ws);
     // Every value of the stage must be finite (also on min-norm stages, and zeta / every s^i:
     // an overflow there would otherwise go unflagged at t = 0).
     if (st != kStageNonFinite) {
@@ -588,7 +624,7 @@ void evaluate_strategy(const LQGameData& g, Index b, const LQSolutionView& out, 
       for (Index j = 0; j < n; ++j) xa[j] = K[a * n + j];
       if (aug) xa[n] = k[a];
     }
-    value_update(g, b, t, out, v);
+    value_update(g, b, t, out, v, ws);
   }
 }
 

@@ -119,6 +119,9 @@ struct LQWorkspace {
   Vec buf;        ///< padded matrices (rows padded to 8 with zeros, see small_gemm.hpp)
   Mat S, LU;      ///< m x m: S, and its LU factors (partial pivoting, P S = L U)
   std::vector<Index> piv;  ///< row interchanges of the LU
+  /// Per player: first / end row and column of R^i's non-zero part (commonly R^i
+  /// weighs only u^i): products with R^i and R^i K skip the zero rows and columns.
+  std::vector<Index> R_rows, R_cols;
   Mat rhs, sol;            ///< min-norm path
   Vec cx, cy, cz;          ///< condition-number estimator
   const double* loaded_A = nullptr;  ///< dynamics currently in the workspace (time-invariant reuse)
