@@ -34,6 +34,7 @@ struct Layout {
   Layout(Index N, Index n, Index m, Index mmax, Index nv_) : nv(nv_) {
     using detail::padded;
     (void)n;
+    (void)mmax;
     pv = padded(nv);
     pm = padded(m);
     ld = pm + pv;
@@ -44,7 +45,7 @@ struct Layout {
     W = take(pv * nv);
     H = take(pv * nv);
     Zp = take(N * pv * nv);
-    ZB = take(pv * mmax);
+    ZB = take(pv * m);
     SX = take(ld * m);
     Rp = take(N * pm * m);
     G = take(pm * nv);
@@ -524,16 +525,17 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
     // column block i of [S'; X] is [B~'; A~'] ZB^i + [R^i_[:,i]; (M~^i_[i])'],
     // i.e. S' block i = B'ZB^i + R^i_[:,i], X = [Y y]' block i = A~'ZB^i + M~^i_[i]'
     // (the last row of ZB^i is zeta^i'B^i, and A~'s last row brings c'ZB^i).
+    for (Index i = 0; i < N; ++i) {  // ZB = [Z~^1 B^1, ..., Z~^N B^N]
+      const Index o = d.off[i], mi = d.m_i[i];
+      const Term tz{v.Z(i), pv, g.B.at(b, t) + o, m, 1, n, false};  // B^i(k, j) = B[k * m + o + j]
+      detail::gemm_terms(v.ZB + o * pv, pv, pv, mi, &tz, 1, false);
+    }
+    {
+      const Term ts{v.BA, ld, v.ZB, 1, pv, nv, false};
+      detail::gemm_terms(v.SX, ld, ld, m, &ts, 1, false);
+    }
     for (Index i = 0; i < N; ++i) {
       const Index o = d.off[i], mi = d.m_i[i];
-      {
-        const Term tz{v.Z(i), pv, g.B.at(b, t) + o, m, 1, n, false};  // B^i(k, j) = B[k * m + o + j]
-        detail::gemm_terms(v.ZB, pv, pv, mi, &tz, 1, false);
-      }
-      {
-        const Term ts{v.BA, ld, v.ZB, 1, pv, nv, false};
-        detail::gemm_terms(v.SX + o * ld, ld, ld, mi, &ts, 1, false);
-      }
       const double* Ri = v.R(i);
       for (Index j = o; j < o + mi; ++j)
         for (Index a = 0; a < m; ++a) v.SX[a + j * ld] += Ri[a + j * pm];
