@@ -30,7 +30,7 @@ namespace {
 // (column-major; leading dimensions padded to multiples of 8 rows).
 struct Layout {
   Index nv, pv, pm, ld;          // ld = pm + pv: rows of the stacked [B~'; A~'] and [S'; X]
-  Index BA, Ft, W, H, Zp, ZB, SX, Rp, G, Mt, size;
+  Index BA, NB, Ft, W, H, Zp, ZB, SX, Rp, G, Mt, size;
   Layout(Index N, Index n, Index m, Index mmax, Index nv_) : nv(nv_) {
     using detail::padded;
     (void)n;
@@ -41,6 +41,7 @@ struct Layout {
     Index o = 0;
     auto take = [&](Index sz) { const Index at = o; o += sz; return at; };
     BA = take(ld * nv);
+    NB = take(pm * nv);
     Ft = take(pv * nv);
     W = take(pv * nv);
     H = take(pv * nv);
@@ -259,7 +260,7 @@ inline bool has_affine_terms(const LQGameData& g) {
 //   Z~ <- Q~ + F~'Z~F~ + K~'R K~ - K~'M~ - M~'K~,   S [K k] = [Y y] = B~^i'Z~ A~ + M~_[i].
 struct Views {
   Index N, n, m, nv, pv, pm, ld;
-  double *BA, *Bt, *At, *Ft, *W, *H, *Zp, *ZB, *SX, *X, *Rp, *G, *Mt;
+  double *BA, *Bt, *At, *NB, *Ft, *W, *H, *Zp, *ZB, *SX, *X, *Rp, *G, *Mt;
   double* Z(Index i) const { return Zp + i * pv * nv; }
   double* R(Index i) const { return Rp + i * pm * m; }
 };
@@ -282,6 +283,7 @@ Views views(LQWorkspace& ws, Index nv) {
   v.BA = b + L.BA;
   v.Bt = v.BA;           // rows 0..pm-1 of BA: B~' (m x nv)
   v.At = v.BA + L.pm;    // rows pm.. of BA: A~' (nv x nv)
+  v.NB = b + L.NB;       // -B~' (m x nv, ld pm)
   v.Ft = b + L.Ft;
   v.W = b + L.W;
   v.H = b + L.H;
@@ -329,14 +331,17 @@ void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Vi
     ws.loaded_B = B;
     ws.loaded_c = c;
     for (Index j = 0; j < n; ++j) {
-      for (Index a = 0; a < m; ++a) v.Bt[a + j * ld] = B[j * m + a];  // B'(a, j) = B(j, a)
+      for (Index a = 0; a < m; ++a) {
+        v.Bt[a + j * ld] = B[j * m + a];  // B'(a, j) = B(j, a)
+        v.NB[a + j * v.pm] = -B[j * m + a];
+      }
       for (Index a = 0; a < n; ++a) v.At[a + j * ld] = A[j * n + a];  // A'(a, j) = A(j, a)
     }
     if (v.nv > n) {  // A~' = [[A', 0], [c', 1]], B~' = [B', 0]
       for (Index j = 0; j < n; ++j) v.At[n + j * ld] = c ? c[j] : 0.0;
       for (Index a = 0; a < n; ++a) v.At[a + n * ld] = 0.0;
       v.At[n + n * ld] = 1.0;
-      for (Index a = 0; a < m; ++a) v.Bt[a + n * ld] = 0.0;
+      for (Index a = 0; a < m; ++a) v.Bt[a + n * ld] = v.NB[a + n * v.pm] = 0.0;
     }
   }
   const double* R = g.R.at(b, t);
@@ -398,7 +403,8 @@ void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q
 //   F~' = A~' - K~'B~'
 //   H   = F~'(Z~ F~) + K~'(R K~ - M~) - M~'K~      (upper triangle only)
 //   Z~  = Q~ + H (mirrored: exactly symmetric)
-// with Z~_{t+1} in Zp, replaced by Z~_t, and written out (Z, zeta, s).
+// with Z~_{t+1} in Zp, replaced by Z~_t, and written out (Z, zeta, s). (Subtracted
+// terms are added with a negated operand: -B~' and -M~' are kept for that.)
 // F~'Z~F~ costs 3 nv^3 (W = Z~F~ in full, then the upper half of F~'W).
 void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& out, const Views& v,
                   const LQWorkspace& ws) {
@@ -407,7 +413,10 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
   // F~' = A~' - X B~' (column n of F~' is that of A~': e_n).
   for (Index j = 0; j < nv; ++j)
     for (Index a = 0; a < pv; ++a) v.Ft[a + j * pv] = v.At[a + j * ld];
-  detail::gemm(v.Ft, pv, v.X, ld, v.Bt, 1, ld, pv, m, n, -1.0, true);
+  {
+    const Term tf{v.X, ld, v.NB, 1, pm, m};
+    detail::gemm_terms(v.Ft, pv, pv, n, &tf, 1, true);
+  }
 
   const double* K = v.X;  // K~(a, j) = X(j, a) = X[a * ld + j]
   for (Index i = 0; i < N; ++i) {
@@ -419,7 +428,7 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
     const Index c0 = ws.R_cols[2 * i], c1 = ws.R_cols[2 * i + 1];
     Index g0 = ws.R_rows[2 * i], g1 = ws.R_rows[2 * i + 1];
     {
-      const Term tr{v.R(i) + c0 * pm, pm, K + c0 * ld, ld, 1, c1 - c0, false};
+      const Term tr{v.R(i) + c0 * pm, pm, K + c0 * ld, ld, 1, c1 - c0};
       detail::gemm_terms(v.G, pm, pm, nv, &tr, 1, false);
     }
     auto touch = [&](Index a) {
@@ -443,18 +452,18 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
       }
     // W = Z~ F~
     {
-      const Term tw{Zi, pv, v.Ft, pv, 1, nv, false};
+      const Term tw{Zi, pv, v.Ft, pv, 1, nv};
       detail::gemm_terms(v.W, pv, pv, nv, &tw, 1, false);
     }
-    // H = F~'W + K~'G - M~'K~, upper triangle.
-    Term th[3] = {{v.Ft, pv, v.W, 1, pv, nv, false},
-                  {v.X + g0 * ld, ld, v.G + g0, 1, pm, std::max<Index>(0, g1 - g0), false},
-                  {v.Mt, pv, K, ld, 1, m, true}};
+    // H = F~'W + K~'G + (-M~')K~, upper triangle.
+    Term th[3] = {{v.Ft, pv, v.W, 1, pv, nv},
+                  {v.X + g0 * ld, ld, v.G + g0, 1, pm, std::max<Index>(0, g1 - g0)},
+                  {v.Mt, pv, K, ld, 1, m}};
     int nt = 2;
-    if (Mi) {  // M~' (nv x m) = [M'; r']
+    if (Mi) {  // -M~' (nv x m) = -[M'; r']
       for (Index a = 0; a < m; ++a) {
-        for (Index j = 0; j < n; ++j) v.Mt[j + a * pv] = Mi[a * n + j];
-        if (aug) v.Mt[n + a * pv] = ri ? ri[a] : 0.0;
+        for (Index j = 0; j < n; ++j) v.Mt[j + a * pv] = -Mi[a * n + j];
+        if (aug) v.Mt[n + a * pv] = ri ? -ri[a] : 0.0;
       }
       nt = 3;
     }
@@ -527,11 +536,11 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
     // (the last row of ZB^i is zeta^i'B^i, and A~'s last row brings c'ZB^i).
     for (Index i = 0; i < N; ++i) {  // ZB = [Z~^1 B^1, ..., Z~^N B^N]
       const Index o = d.off[i], mi = d.m_i[i];
-      const Term tz{v.Z(i), pv, g.B.at(b, t) + o, m, 1, n, false};  // B^i(k, j) = B[k * m + o + j]
+      const Term tz{v.Z(i), pv, g.B.at(b, t) + o, m, 1, n};  // B^i(k, j) = B[k * m + o + j]
       detail::gemm_terms(v.ZB + o * pv, pv, pv, mi, &tz, 1, false);
     }
     {
-      const Term ts{v.BA, ld, v.ZB, 1, pv, nv, false};
+      const Term ts{v.BA, ld, v.ZB, 1, pv, nv};
       detail::gemm_terms(v.SX, ld, ld, m, &ts, 1, false);
     }
     for (Index i = 0; i < N; ++i) {

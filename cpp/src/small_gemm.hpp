@@ -14,7 +14,7 @@
 // 4 with AVX/AVX2, 2 otherwise), so the same code is register-resident on any
 // x86-64 (and under valgrind, which has no AVX-512).
 //
-// A product may be a sum of terms, C [+]= sum_t +-A_t B_t (fused: C is loaded
+// A product may be a sum of terms, C [+]= sum_t A_t B_t (fused: C is loaded
 // and stored once), and may be restricted to the upper triangle of a square C
 // (column j computes only the 8-row blocks covering rows 0..j; the rest of
 // that column is left unspecified and must be ignored by the caller).
@@ -23,7 +23,9 @@
 #include "gamesolve/lq_game.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 namespace gamesolve::detail {
 
@@ -54,79 +56,88 @@ inline void storev(double* p, vd v) { std::memcpy(p, &v, sizeof v); }
 
 /// One term A * B of a product: A column-major (lda), B(k, j) = B[k * brs + j * bcs]
 /// (brs = 1, bcs = ldb: column-major B; brs = ldb, bcs = 1: its transpose), inner size p.
+/// (A term to subtract is passed with a negated operand.)
 struct Term {
   const double* A;
   Index lda;
   const double* B;
   Index brs, bcs;
   Index p;
-  bool negate = false;  ///< subtract the term
 };
 
-// A tile of C: rows 0..8R-1 (R blocks of 8) of CW columns.
-template <int R, int CW>
-void tile(double* __restrict C, Index ldc, const Term* terms, int nterms, Index i0, Index j0, bool load_c,
-          double alpha) {
+// Complete unrolling of the compile-time loops of a tile, requested explicitly: GCC
+// otherwise unrolls them only after deciding to keep the accumulator array in memory
+// (a load and a store of every accumulator around each inner loop).
+#define GS_UNROLL _Pragma("GCC unroll 32")
+
+// A tile of C: rows 0..8R-1 (R blocks of 8) of CW columns, NT terms. DIRECT (alpha = 1):
+// the terms accumulate straight onto C; otherwise C = [C +] alpha * (sum of the terms).
+// (Every loop bound but the inner sizes is a compile-time constant, so that the
+// accumulators stay in registers.)
+template <int NT, int R, int CW, bool DIRECT>
+void tile(double* __restrict C, Index ldc, const Term* terms, Index i0, Index j0, bool load_c, double alpha) {
   constexpr int NV = R * kVB;
   vd acc[CW][NV];
-  const bool direct = alpha == 1.0;  // accumulate straight onto C
-  for (int q = 0; q < CW; ++q)
-    for (int v = 0; v < NV; ++v) acc[q][v] = direct && load_c ? loadv(C + (j0 + q) * ldc + i0 + kW * v) : vd{};
-  for (int t = 0; t < nterms; ++t) {
+  GS_UNROLL for (int q = 0; q < CW; ++q)
+    GS_UNROLL for (int v = 0; v < NV; ++v) acc[q][v] = DIRECT && load_c ? loadv(C + (j0 + q) * ldc + i0 + kW * v) : vd{};
+  GS_UNROLL for (int t = 0; t < NT; ++t) {
     const Term& T = terms[t];
     const double* __restrict A = T.A + i0;
     const double* __restrict B = T.B + j0 * T.bcs;
     const Index lda = T.lda, brs = T.brs, bcs = T.bcs, p = T.p;
-    if (!T.negate) {
-      for (Index k = 0; k < p; ++k) {
-        vd a[NV];
-        for (int v = 0; v < NV; ++v) a[v] = loadv(A + k * lda + kW * v);
-        for (int q = 0; q < CW; ++q) {
-          const double b = B[k * brs + q * bcs];
-          for (int v = 0; v < NV; ++v) acc[q][v] += a[v] * b;
-        }
-      }
-    } else {
-      for (Index k = 0; k < p; ++k) {
-        vd a[NV];
-        for (int v = 0; v < NV; ++v) a[v] = loadv(A + k * lda + kW * v);
-        for (int q = 0; q < CW; ++q) {
-          const double b = B[k * brs + q * bcs];
-          for (int v = 0; v < NV; ++v) acc[q][v] -= a[v] * b;
-        }
+    for (Index k = 0; k < p; ++k) {
+      vd a[NV];
+      GS_UNROLL for (int v = 0; v < NV; ++v) a[v] = loadv(A + k * lda + kW * v);
+      GS_UNROLL for (int q = 0; q < CW; ++q) {
+        const double b = B[k * brs + q * bcs];
+        GS_UNROLL for (int v = 0; v < NV; ++v) acc[q][v] += a[v] * b;
       }
     }
   }
-  for (int q = 0; q < CW; ++q)
-    for (int v = 0; v < NV; ++v) {
+  GS_UNROLL for (int q = 0; q < CW; ++q)
+    GS_UNROLL for (int v = 0; v < NV; ++v) {
       double* c = C + (j0 + q) * ldc + i0 + kW * v;
-      storev(c, direct ? acc[q][v] : (load_c ? loadv(c) : vd{}) + alpha * acc[q][v]);
+      if constexpr (DIRECT)
+        storev(c, acc[q][v]);
+      else
+        storev(c, (load_c ? loadv(c) : vd{}) + alpha * acc[q][v]);
     }
 }
 
-using TileFn = void (*)(double*, Index, const Term*, int, Index, Index, bool, double);
+using TileFn = void (*)(double*, Index, const Term*, Index, Index, bool, double);
 
 constexpr int kMaxCW = 8;
+constexpr int kMaxTerms = 3;
+using TileTable = std::array<std::array<TileFn, kMaxCW>, 4>;
 
-template <int R, int... CW>
-constexpr auto tile_row(std::integer_sequence<int, CW...>) {
-  return std::array<TileFn, sizeof...(CW)>{&tile<R, CW + 1>...};
+template <int NT, int R, bool DIRECT, int... CW>
+constexpr std::array<TileFn, kMaxCW> tile_row(std::integer_sequence<int, CW...>) {
+  return {&tile<NT, R, CW + 1, DIRECT>...};
 }
-inline const std::array<std::array<TileFn, kMaxCW>, 4>& tile_table() {
-  static constexpr std::array<std::array<TileFn, kMaxCW>, 4> t = {
-      tile_row<1>(std::make_integer_sequence<int, kMaxCW>{}), tile_row<2>(std::make_integer_sequence<int, kMaxCW>{}),
-      tile_row<3>(std::make_integer_sequence<int, kMaxCW>{}), tile_row<4>(std::make_integer_sequence<int, kMaxCW>{})};
-  return t;
+template <int NT, bool DIRECT>
+constexpr TileTable make_table() {
+  using S = std::make_integer_sequence<int, kMaxCW>;
+  return {tile_row<NT, 1, DIRECT>(S{}), tile_row<NT, 2, DIRECT>(S{}), tile_row<NT, 3, DIRECT>(S{}),
+          tile_row<NT, 4, DIRECT>(S{})};
+}
+// Tiles for 1..kMaxTerms terms with alpha = 1, and for one term with any alpha.
+inline const TileTable& tile_table(int nterms, bool direct) {
+  static constexpr TileTable t1 = make_table<1, true>(), t2 = make_table<2, true>(), t3 = make_table<3, true>(),
+                             ta = make_table<1, false>();
+  if (!direct) return ta;
+  return nterms == 1 ? t1 : nterms == 2 ? t2 : t3;
 }
 
 // Columns per tile for R row blocks: as many as the accumulator registers allow.
 constexpr int tile_cols(int R) { return std::min(kMaxCW, std::max(1, kAccRegs / (R * kVB))); }
 
-/// C (rp x c, ldc) [+]= alpha * sum_t (+-A_t B_t); every A_t has rp (padded) rows.
+/// C (rp x c, ldc) [+]= alpha * sum_t A_t B_t; every A_t has rp (padded) rows;
+/// 1..kMaxTerms terms, alpha != 1 only with one term.
 /// upper: C is square (rp = padded(c)) and only its upper triangle is needed.
 inline void gemm_terms(double* C, Index ldc, Index rp, Index c, const Term* terms, int nterms, bool accumulate,
                        bool upper = false, double alpha = 1.0) {
-  const auto& tab = tile_table();
+  eigen_assert(nterms >= 1 && nterms <= kMaxTerms && (alpha == 1.0 || nterms == 1));
+  const TileTable& tab = tile_table(nterms, alpha == 1.0);
   for (Index i0 = 0; i0 < rp; i0 += 32) {
     Index j = upper ? i0 : 0;
     while (j < c) {
@@ -144,7 +155,7 @@ inline void gemm_terms(double* C, Index ldc, Index rp, Index c, const Term* term
         }
       }
       cw = std::min<Index>(cw, c - j);
-      tab[rows / kPad - 1][cw - 1](C, ldc, terms, nterms, i0, j, accumulate, alpha);
+      tab[rows / kPad - 1][cw - 1](C, ldc, terms, i0, j, accumulate, alpha);
       j += cw;
     }
   }
@@ -156,13 +167,8 @@ inline void gemm_terms(double* C, Index ldc, Index rp, Index c, const Term* term
 /// bcs = 1 for the transpose of a column-major matrix).
 inline void gemm(double* C, Index ldc, const double* A, Index lda, const double* B, Index brs, Index bcs, Index rp,
                  Index p, Index c, double alpha, bool accumulate) {
-  if (alpha == -1.0) {
-    const Term t{A, lda, B, brs, bcs, p, true};
-    gemm_terms(C, ldc, rp, c, &t, 1, accumulate);
-  } else {
-    const Term t{A, lda, B, brs, bcs, p, false};
-    gemm_terms(C, ldc, rp, c, &t, 1, accumulate, false, alpha);
-  }
+  const Term t{A, lda, B, brs, bcs, p};
+  gemm_terms(C, ldc, rp, c, &t, 1, accumulate, false, alpha);
 }
 
 /// Eigen-facing wrapper: C and A are padded workspace matrices (or column

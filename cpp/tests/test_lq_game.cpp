@@ -422,8 +422,8 @@ void test_small_gemm_against_eigen() {
       Mat B2t = Mat::NullaryExpr(r, p + 2, [&]() { return nd(rng); });  // B2 = B2t' (read transposed)
       Mat C0 = Mat::NullaryExpr(rp, r, [&]() { return nd(rng); });
       Mat want = C0.topRows(r) + A1.topRows(r) * B1 - A2.topRows(r) * B2t.transpose();
-      const detail::Term terms[2] = {{A1.data(), rp, B1.data(), 1, p, p, false},
-                                     {A2.data(), rp, B2t.data(), r, 1, p + 2, true}};
+      Mat nA2 = -A2;  // a subtracted term: negated operand
+      const detail::Term terms[2] = {{A1.data(), rp, B1.data(), 1, p, p}, {nA2.data(), rp, B2t.data(), r, 1, p + 2}};
       for (int upper = 0; upper < 2; ++upper) {
         Mat C = C0;
         detail::gemm_terms(C.data(), rp, rp, r, terms, 2, true, upper == 1);
@@ -434,9 +434,14 @@ void test_small_gemm_against_eigen() {
         if (!upper && rp > r)  // padded rows: zero rows of A add nothing
           CHECK((C0.bottomRows(rp - r) - C.bottomRows(rp - r)).cwiseAbs().maxCoeff() == 0.0);
       }
-      Mat C = C0;
-      detail::gemm(C.data(), rp, A1.data(), rp, B1.data(), 1, p, rp, p, r, 0.5, true);
-      CHECK((C.topRows(r) - (C0.topRows(r) + 0.5 * A1.topRows(r) * B1)).cwiseAbs().maxCoeff() < 1e-12 * (1.0 + p));
+      for (double alpha : {0.5, -1.0}) {
+        Mat C = C0;
+        detail::gemm(C.data(), rp, A1.data(), rp, B1.data(), 1, p, rp, p, r, alpha, true);
+        CHECK((C.topRows(r) - (C0.topRows(r) + alpha * A1.topRows(r) * B1)).cwiseAbs().maxCoeff() <
+              1e-12 * (1.0 + p));
+        detail::gemm(C.data(), rp, A1.data(), rp, B1.data(), 1, p, rp, p, r, alpha, false);
+        CHECK((C.topRows(r) - alpha * A1.topRows(r) * B1).cwiseAbs().maxCoeff() < 1e-12 * (1.0 + p));
+      }
     }
 }
 
