@@ -10,8 +10,10 @@
 //                                        (for valgrind --tool=callgrind)
 //   bench_lq_game --help
 //
-// FLOP count per stage (what the recursion must do, counting F'ZF once per
-// player as a full product): sum_i [2 m_i n^2 (B^i'Z) + 2 m_i n m (S) + 2 m_i n^2 (Y)]
+// FLOP count per stage (nominal: the plain recursion, counting F'ZF once per
+// player as two full products; the kernel itself forms only the upper half of
+// F'(ZF), skips zero blocks of R^i and works on padded rows, so "GFLOP/s" is this
+// nominal count over the time, kept fixed for comparisons across versions): sum_i [2 m_i n^2 (B^i'Z) + 2 m_i n m (S) + 2 m_i n^2 (Y)]
 // + 2/3 m^3 + 2 m^2 (n+1) (LU + solve) + 2 m n^2 (F) + N [4 n^3 (ZF, F'ZF)
 // + 2 m^2 n + 2 m n^2 (K'RK)].
 #include <algorithm>

@@ -348,17 +348,31 @@ void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Vi
   if (R != ws.loaded_R) {
     ws.loaded_R = R;
     for (Index i = 0; i < v.N; ++i) {
-      Index r0 = m, r1 = 0, c0 = m, c1 = 0;
-      for (Index j = 0; j < m; ++j)
+      // Copy R^i, marking its non-zero rows (row_nz, in cx) and columns (branch-free).
+      double* row_nz = ws.cx.data();
+      for (Index a = 0; a < m; ++a) row_nz[a] = 0.0;
+      Index c0 = m, c1 = 0;
+      for (Index j = 0; j < m; ++j) {
+        const double* Rj = R + i * m * m + j * m;
+        double* Pj = v.R(i) + j * v.pm;
+        double col_nz = 0.0;
         for (Index a = 0; a < m; ++a) {
-          const double x = R[i * m * m + a + j * m];
-          v.R(i)[a + j * v.pm] = x;
-          if (x != 0.0) {
-            r0 = std::min(r0, a);
-            r1 = std::max(r1, a + 1);
-            c0 = std::min(c0, j);
-            c1 = std::max(c1, j + 1);
-          }
+          const double x = Rj[a];
+          Pj[a] = x;
+          const double nz = x != 0.0 ? 1.0 : 0.0;
+          row_nz[a] = std::max(row_nz[a], nz);
+          col_nz = std::max(col_nz, nz);
+        }
+        if (col_nz != 0.0) {
+          c0 = std::min(c0, j);
+          c1 = j + 1;
+        }
+      }
+      Index r0 = m, r1 = 0;
+      for (Index a = 0; a < m; ++a)
+        if (row_nz[a] != 0.0) {
+          r0 = std::min(r0, a);
+          r1 = a + 1;
         }
       ws.R_rows[2 * i] = r0;
       ws.R_rows[2 * i + 1] = std::max(r0, r1);
