@@ -2,6 +2,7 @@
 #include "gamesolve/lq_game.hpp"
 #include "small_gemm.hpp"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -23,30 +24,53 @@ Dims::Dims(Index n_, std::vector<Index> control_dims) : N(0), n(n_), m(0), m_i(s
   }
 }
 
-LQWorkspace::LQWorkspace(const Dims& d) {
-  using detail::padded;
-  const Index N = d.N, n = d.n, m = d.m, np = padded(d.n), mp = padded(d.m);
-  // Padded rows must start (and stay) zero: see small_gemm.hpp.
-  for (Mat* X : {&Ac, &At, &Ft, &ZF, &H}) X->setZero(np, n);
-  Zp.assign(static_cast<std::size_t>(N), Mat::Zero(np, n));
-  Bc.setZero(np, m);
-  ZB.setZero(np, m);
-  Bt.setZero(mp, n);
-  Rp.setZero(mp, m);
-  St.setZero(mp, m);
-  G.setZero(mp, n + 1);
-  X.setZero(padded(n + 1), m);
-  X2.setZero(padded(n + 1), m);
+namespace {
+
+// Where each padded matrix of the workspace lives in ws.buf for value dimension nv
+// (column-major; leading dimensions padded to multiples of 8 rows).
+struct Layout {
+  Index nv, pv, pm, ld;          // ld = pm + pv: rows of the stacked [B~'; A~'] and [S'; X]
+  Index BA, NB, Ft, W, H, Zp, ZB, SX, Rp, G, Mt, size;
+  Layout(Index N, Index n, Index m, Index mmax, Index nv_) : nv(nv_) {
+    using detail::padded;
+    (void)n;
+    (void)mmax;
+    pv = padded(nv);
+    pm = padded(m);
+    ld = pm + pv;
+    Index o = 0;
+    auto take = [&](Index sz) { const Index at = o; o += sz; return at; };
+    BA = take(ld * nv);
+    NB = take(pm * nv);
+    Ft = take(pv * nv);
+    W = take(pv * nv);
+    H = take(pv * nv);
+    Zp = take(N * pv * nv);
+    ZB = take(pv * m);
+    SX = take(ld * m);
+    Rp = take(N * pm * m);
+    G = take(pm * nv);
+    Mt = take(pv * m);
+    size = o;
+  }
+};
+
+}  // namespace
+
+LQWorkspace::LQWorkspace(const Dims& d) : N(d.N), n(d.n), m(d.m) {
+  for (Index mi : d.m_i) mmax = std::max(mmax, mi);
+  // Room for the larger (augmented) layout; laid out (and zeroed) by the first solve.
+  buf.setZero(Layout(N, n, m, mmax, n + 1).size);
   S.setZero(m, m);
+  LU.setZero(m, m);
+  piv.assign(static_cast<std::size_t>(m), 0);
+  R_rows.assign(static_cast<std::size_t>(2 * N), 0);
+  R_cols.assign(static_cast<std::size_t>(2 * N), 0);
   rhs.setZero(m, n + 1);
   sol.setZero(m, n + 1);
-  beta.setZero(n);
-  tmp.setZero(n);
-  Rk.setZero(m);
   cx.setZero(m);
   cy.setZero(m);
   cz.setZero(m);
-  lu = Eigen::PartialPivLU<Mat>(m);
   cod = Eigen::CompleteOrthogonalDecomposition<Mat>(m, m);
 }
 
@@ -76,42 +100,104 @@ void check_out(const char* name, const OutSeries& s, Index block, Index T, Index
                                 " doubles is too small; needs " + std::to_string(last));
 }
 
-// Finite iff the sum is: one vectorized reduction instead of a per-entry test.
-// (Finite entries whose sum overflows also count as non-finite; the recursion
-// could not continue with them anyway.)
-template <class D>
-inline bool finite_sum(const Eigen::DenseBase<D>& X) {
-  return std::isfinite(X.sum());
+// LU with partial pivoting of the m x m matrix in ws.LU, in place (LAPACK
+// dgetf2 order: P S = L U, row k swapped with piv[k] at step k). Returns false
+// if a pivot is exactly zero (S singular; the factors are then incomplete).
+bool lu_factor(LQWorkspace& ws) {
+  const Index m = ws.LU.rows();
+  double* a = ws.LU.data();  // a[i + j * m]
+  bool ok = true;
+  for (Index k = 0; k < m; ++k) {
+    Index p = k;
+    double best = std::fabs(a[k + k * m]);
+    for (Index i = k + 1; i < m; ++i)
+      if (std::fabs(a[i + k * m]) > best) {
+        best = std::fabs(a[i + k * m]);
+        p = i;
+      }
+    ws.piv[k] = p;
+    if (p != k)
+      for (Index j = 0; j < m; ++j) std::swap(a[k + j * m], a[p + j * m]);
+    const double d = a[k + k * m];
+    if (d == 0.0) {
+      ok = false;
+      continue;
+    }
+    for (Index i = k + 1; i < m; ++i) a[i + k * m] /= d;
+    for (Index j = k + 1; j < m; ++j) {
+      const double u = a[k + j * m];
+      for (Index i = k + 1; i < m; ++i) a[i + j * m] -= a[i + k * m] * u;
+    }
+  }
+  return ok;
+}
+
+// y <- S^{-1} y and y <- S^{-T} y with the factors of lu_factor.
+void lu_solve(const LQWorkspace& ws, double* y) {
+  const Index m = ws.LU.rows();
+  const double* a = ws.LU.data();
+  for (Index k = 0; k < m; ++k) std::swap(y[k], y[ws.piv[k]]);
+  for (Index i = 1; i < m; ++i) {
+    double s = y[i];
+    for (Index j = 0; j < i; ++j) s -= a[i + j * m] * y[j];
+    y[i] = s;
+  }
+  for (Index i = m - 1; i >= 0; --i) {
+    double s = y[i];
+    for (Index j = i + 1; j < m; ++j) s -= a[i + j * m] * y[j];
+    y[i] = s / a[i + i * m];
+  }
+}
+void lu_solve_transposed(const LQWorkspace& ws, double* y) {
+  // S' = U' L' P: U' w = y (forward), L' v = w (backward, unit diagonal), y = P' v.
+  const Index m = ws.LU.rows();
+  const double* a = ws.LU.data();
+  for (Index i = 0; i < m; ++i) {
+    double s = y[i];
+    for (Index j = 0; j < i; ++j) s -= a[j + i * m] * y[j];
+    y[i] = s / a[i + i * m];
+  }
+  for (Index i = m - 1; i >= 0; --i) {
+    double s = y[i];
+    for (Index j = i + 1; j < m; ++j) s -= a[j + i * m] * y[j];
+    y[i] = s;
+  }
+  for (Index k = m - 1; k >= 0; --k) std::swap(y[k], y[ws.piv[k]]);
 }
 
 // Reciprocal 1-norm condition number of the LU-factorized S, by Hager's
 // estimator of ||S^{-1}||_1 (Higham 1988, the method of LAPACK's dlacon):
 // a few solves with S and S' on preallocated vectors, no allocation.
 double rcond_estimate(LQWorkspace& ws, double norm1_S) {
-  const Index m = ws.S.rows();
+  const Index m = ws.LU.rows();
   if (!(norm1_S > 0.0)) return 0.0;
-  ws.cx.setConstant(1.0 / double(m));
+  double* x = ws.cx.data();
+  double* y = ws.cy.data();
+  for (Index i = 0; i < m; ++i) x[i] = 1.0 / double(m);
   double est = 0.0;
   for (int iter = 0; iter < 5; ++iter) {
-    // y = S^{-1} x with P S = L U.
-    ws.cy.noalias() = ws.lu.permutationP() * ws.cx;
-    ws.lu.matrixLU().triangularView<Eigen::UnitLower>().solveInPlace(ws.cy);
-    ws.lu.matrixLU().triangularView<Eigen::Upper>().solveInPlace(ws.cy);
-    const double y1 = ws.cy.lpNorm<1>();
+    for (Index i = 0; i < m; ++i) y[i] = x[i];
+    lu_solve(ws, y);  // y = S^{-1} x
+    double y1 = 0.0;
+    for (Index i = 0; i < m; ++i) y1 += std::fabs(y[i]);
     if (!std::isfinite(y1)) return 0.0;
     if (iter > 0 && y1 <= est) break;
     est = y1;
-    for (Index i = 0; i < m; ++i) ws.cx(i) = ws.cy(i) >= 0.0 ? 1.0 : -1.0;
-    // z = S^{-T} x: S' = U'L'P, so solve U'w = x, L'v = w, z = P'v.
-    ws.cy = ws.cx;
-    ws.lu.matrixLU().triangularView<Eigen::Upper>().transpose().solveInPlace(ws.cy);
-    ws.lu.matrixLU().triangularView<Eigen::UnitLower>().transpose().solveInPlace(ws.cy);
-    ws.cz.noalias() = ws.lu.permutationP().transpose() * ws.cy;
+    for (Index i = 0; i < m; ++i) x[i] = y[i] >= 0.0 ? 1.0 : -1.0;
+    for (Index i = 0; i < m; ++i) y[i] = x[i];
+    lu_solve_transposed(ws, y);  // z = S^{-T} x
     Index j = 0;
-    const double zmax = ws.cz.cwiseAbs().maxCoeff(&j);
-    if (iter > 0 && zmax <= ws.cz.dot(ws.cx)) break;
-    ws.cx.setZero();
-    ws.cx(j) = 1.0;
+    double zmax = -1.0, zx = 0.0;
+    for (Index i = 0; i < m; ++i) {
+      if (std::fabs(y[i]) > zmax) {
+        zmax = std::fabs(y[i]);
+        j = i;
+      }
+      zx += y[i] * x[i];
+    }
+    if (iter > 0 && zmax <= zx) break;
+    for (Index i = 0; i < m; ++i) x[i] = 0.0;
+    x[j] = 1.0;
   }
   return est > 0.0 ? 1.0 / (norm1_S * est) : 0.0;
 }
@@ -156,114 +242,281 @@ namespace {
 
 using CMap = Eigen::Map<const Mat>;
 using WMap = Eigen::Map<Mat>;
-
-// Terminal values: Z_T = QT, zeta_T = qT (or 0), s_T = 0.
-void set_terminal(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws) {
-  const Index N = g.dims.N, n = g.dims.n, T = g.T;
-  const double* QT = g.QT.at(b, 0);
-  double* Z = out.Z.at(b, T);
-  for (Index i = 0; i < N * n * n; ++i) Z[i] = QT[i];
-  for (Index i = 0; i < N; ++i) ws.Zp[i].topRows(n) = CMap(QT + i * n * n, n, n);
-  double* zeta = out.zeta.at(b, T);
-  if (g.qT.present()) {
-    const double* qT = g.qT.at(b, 0);
-    for (Index i = 0; i < N * n; ++i) zeta[i] = qT[i];
-  } else {
-    for (Index i = 0; i < N * n; ++i) zeta[i] = 0.0;
-  }
-  double* s = out.s.at(b, T);
-  for (Index i = 0; i < N; ++i) s[i] = 0.0;
-}
-
-// Layout trick: a row-major (r x c) buffer is the column-major (c x r)
-// transpose, so Map<const Mat>(A, n, n) is A' and Map<const Mat>(B, m, n) is B'
-// at no cost; symmetric blocks (Z, Q, R) map either way. Matrix products are
-// column-major x column-major through detail::gemm (small_gemm.hpp).
-// Loads A, B of stage t into the padded column-major workspace (A, A', B, B').
-void load_dynamics(const LQGameData& g, Index b, Index t, LQWorkspace& ws) {
-  const Index n = g.dims.n, m = g.dims.m;
-  // Time-invariant dynamics are loaded once per game.
-  if (g.A.t_stride == 0 && g.B.t_stride == 0 && ws.loaded_A == g.A.at(b, t) && ws.loaded_B == g.B.at(b, t)) return;
-  ws.loaded_A = g.A.at(b, t);
-  ws.loaded_B = g.B.at(b, t);
-  CMap At(g.A.at(b, t), n, n);
-  CMap Bt(g.B.at(b, t), m, n);
-  ws.At.topRows(n) = At;
-  ws.Ac.topRows(n) = At.transpose();
-  ws.Bt.topRows(m) = Bt;
-  ws.Bc.topRows(n) = Bt.transpose();
-}
+using detail::Term;
 
 inline bool has_affine_terms(const LQGameData& g) {
   return g.q.present() || g.r.present() || g.c.present() || g.qT.present();
 }
 
-// Value update of stage t for the gains in ws.X (rows 0..n-1 = K', row n = k'),
-// SPEC 2:
-//   F = A - B K, beta = c - B k,
-//   Z^i    = Q^i + F'Z^i F + K'R^i K - K'M^i - M^i'K
-//   zeta^i = q^i + F'(zeta^i + Z^i beta) + K'(R^i k - r^i) - M^i'k
-//   s^i    = s^i + beta'Z^i beta + 2 zeta^i'beta + k'R^i k - 2 r^i'k
-// with stage t+1 values on the right (Z^i_{t+1} in ws.Zp[i], replaced by Z^i_t).
-// K'R K - K'M - M'K is formed as the symmetric part of K'(R K - 2 M). A game
-// without linear or affine terms has k = 0, zeta = 0, s = 0 at every stage;
-// that part is then skipped. Expects load_dynamics(t) done.
-void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& out, LQWorkspace& ws) {
-  const Dims& d = g.dims;
-  const Index N = d.N, n = d.n, m = d.m, np = ws.Ft.rows(), mp = ws.G.rows(), ldx = ws.X.rows();
-  const bool affine = has_affine_terms(g);
-  const double* Xd = ws.X.data();  // [K k]' : K(k, j) = Xd[k * ldx + j]
-  // F' = A' - K'B' (K' is the top of X), formed directly so that no transpose
-  // is needed: F itself is read as the strided view F(k, j) = F'(j, k).
-  ws.Ft = ws.At;
-  detail::gemm(ws.Ft.data(), np, Xd, ldx, ws.Bt.data(), 1, mp, np, m, n, -1.0, true);
-  auto k = ws.X.row(n).head(m).transpose();
-  if (affine) {
-    if (g.c.present())
-      ws.beta = CMapVec(g.c.at(b, t), n);
-    else
-      ws.beta.setZero();
-    ws.beta.noalias() -= ws.Bc.topRows(n) * k;
+// Raw views of the workspace for one solve (see Layout and LQWorkspace).
+//
+// Layout trick: a row-major (r x c) buffer is the column-major (c x r)
+// transpose, so the row-major A is A' column-major and the row-major B is B';
+// symmetric blocks (Z, Q, R) map either way. The recursion works on the
+// augmented state [x; 1] when nv = n + 1:
+//   A~ = [[A, c], [0, 1]],  B~ = [B; 0],  Q~ = [[Q, q], [q', 0]],  M~ = [M, r],
+//   Z~ = [[Z, zeta], [zeta', s]],  K~ = [K, k],  F~ = A~ - B~ K~ = [[F, beta], [0, 1]],
+// and then SPEC 2's three updates are the single one
+//   Z~ <- Q~ + F~'Z~F~ + K~'R K~ - K~'M~ - M~'K~,   S [K k] = [Y y] = B~^i'Z~ A~ + M~_[i].
+struct Views {
+  Index N, n, m, nv, pv, pm, ld;
+  double *BA, *Bt, *At, *NB, *Ft, *W, *H, *Zp, *ZB, *SX, *X, *Rp, *G, *Mt;
+  double* Z(Index i) const { return Zp + i * pv * nv; }
+  double* R(Index i) const { return Rp + i * pm * m; }
+};
+
+Views views(LQWorkspace& ws, Index nv) {
+  const Layout L(ws.N, ws.n, ws.m, ws.mmax, nv);
+  if (ws.nv != nv) {  // new layout: every padded row must start zero
+    ws.buf.setZero();
+    ws.nv = nv;
+  }
+  double* b = ws.buf.data();
+  Views v;
+  v.N = ws.N;
+  v.n = ws.n;
+  v.m = ws.m;
+  v.nv = nv;
+  v.pv = L.pv;
+  v.pm = L.pm;
+  v.ld = L.ld;
+  v.BA = b + L.BA;
+  v.Bt = v.BA;           // rows 0..pm-1 of BA: B~' (m x nv)
+  v.At = v.BA + L.pm;    // rows pm.. of BA: A~' (nv x nv)
+  v.NB = b + L.NB;       // -B~' (m x nv, ld pm)
+  v.Ft = b + L.Ft;
+  v.W = b + L.W;
+  v.H = b + L.H;
+  v.Zp = b + L.Zp;
+  v.ZB = b + L.ZB;
+  v.SX = b + L.SX;       // rows 0..pm-1: S' (m x m); rows pm..: X = [Y y]' -> [K k]' (nv x m)
+  v.X = v.SX + L.pm;
+  v.Rp = b + L.Rp;
+  v.G = b + L.G;
+  v.Mt = b + L.Mt;
+  ws.loaded_A = ws.loaded_B = ws.loaded_c = ws.loaded_R = nullptr;  // the data may have changed
+  return v;
+}
+
+// Terminal values: Z_T = QT, zeta_T = qT (or 0), s_T = 0.
+void set_terminal(const LQGameData& g, Index b, const LQSolutionView& out, const Views& v) {
+  const Index N = g.dims.N, n = g.dims.n, T = g.T, pv = v.pv;
+  const double* QT = g.QT.at(b, 0);
+  const double* qT = g.qT.present() ? g.qT.at(b, 0) : nullptr;
+  double* Z = out.Z.at(b, T);
+  for (Index i = 0; i < N * n * n; ++i) Z[i] = QT[i];
+  double* zeta = out.zeta.at(b, T);
+  for (Index i = 0; i < N * n; ++i) zeta[i] = qT ? qT[i] : 0.0;
+  double* s = out.s.at(b, T);
+  for (Index i = 0; i < N; ++i) s[i] = 0.0;
+  for (Index i = 0; i < N; ++i) {
+    double* Zi = v.Z(i);
+    for (Index j = 0; j < n; ++j)
+      for (Index a = 0; a < n; ++a) Zi[a + j * pv] = QT[i * n * n + a + j * n];
+    if (v.nv > n) {
+      for (Index a = 0; a < n; ++a) Zi[a + n * pv] = Zi[n + a * pv] = qT ? qT[i * n + a] : 0.0;
+      Zi[n + n * pv] = 0.0;
+    }
+  }
+}
+
+// Stage t's A~', B~' into BA (reused while the dynamics are time-invariant) and R^i into Rp.
+void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Views& v) {
+  const Index n = v.n, m = v.m, ld = v.ld;
+  const double* A = g.A.at(b, t);
+  const double* B = g.B.at(b, t);
+  const double* c = g.c.present() ? g.c.at(b, t) : nullptr;
+  if (!(A == ws.loaded_A && B == ws.loaded_B && c == ws.loaded_c)) {
+    ws.loaded_A = A;
+    ws.loaded_B = B;
+    ws.loaded_c = c;
+    for (Index j = 0; j < n; ++j) {
+      for (Index a = 0; a < m; ++a) {
+        v.Bt[a + j * ld] = B[j * m + a];  // B'(a, j) = B(j, a)
+        v.NB[a + j * v.pm] = -B[j * m + a];
+      }
+      for (Index a = 0; a < n; ++a) v.At[a + j * ld] = A[j * n + a];  // A'(a, j) = A(j, a)
+    }
+    if (v.nv > n) {  // A~' = [[A', 0], [c', 1]], B~' = [B', 0]
+      for (Index j = 0; j < n; ++j) v.At[n + j * ld] = c ? c[j] : 0.0;
+      for (Index a = 0; a < n; ++a) v.At[a + n * ld] = 0.0;
+      v.At[n + n * ld] = 1.0;
+      for (Index a = 0; a < m; ++a) v.Bt[a + n * ld] = v.NB[a + n * v.pm] = 0.0;
+    }
+  }
+  const double* R = g.R.at(b, t);
+  if (R != ws.loaded_R) {
+    ws.loaded_R = R;
+    for (Index i = 0; i < v.N; ++i) {
+      // Copy R^i, marking its non-zero rows (row_nz, in cx) and columns (branch-free).
+      double* row_nz = ws.cx.data();
+      for (Index a = 0; a < m; ++a) row_nz[a] = 0.0;
+      Index c0 = m, c1 = 0;
+      for (Index j = 0; j < m; ++j) {
+        const double* Rj = R + i * m * m + j * m;
+        double* Pj = v.R(i) + j * v.pm;
+        double col_nz = 0.0;
+        for (Index a = 0; a < m; ++a) {
+          const double x = Rj[a];
+          Pj[a] = x;
+          const double nz = x != 0.0 ? 1.0 : 0.0;
+          row_nz[a] = std::max(row_nz[a], nz);
+          col_nz = std::max(col_nz, nz);
+        }
+        if (col_nz != 0.0) {
+          c0 = std::min(c0, j);
+          c1 = j + 1;
+        }
+      }
+      Index r0 = m, r1 = 0;
+      for (Index a = 0; a < m; ++a)
+        if (row_nz[a] != 0.0) {
+          r0 = std::min(r0, a);
+          r1 = a + 1;
+        }
+      ws.R_rows[2 * i] = r0;
+      ws.R_rows[2 * i + 1] = std::max(r0, r1);
+      ws.R_cols[2 * i] = c0;
+      ws.R_cols[2 * i + 1] = std::max(c0, c1);
+    }
+  }
+}
+
+// Z~ = Q~ + H from the upper triangle of H (pv x nv): Z~(a, j) = H(min, max) + Q~(a, j),
+// with Q(a, j) read as Q[a + j * n] (symmetric) and Q~ = [[Q, q], [q', 0]]. Writes the
+// padded Z~ (ld pv) and the outputs Z (n x n), zeta (0 unless nv = n + 1), s.
+void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q, const double* __restrict q,
+                Index n, Index nv, double* __restrict Z, double* __restrict Zo, double* __restrict zo,
+                double* __restrict so) {
+  for (Index j = 0; j < n; ++j) {
+    const double* __restrict Hj = H + j * pv;
+    const double* __restrict Qj = Q + j * n;
+    double* __restrict Zj = Z + j * pv;
+    double* __restrict Zoj = Zo + j * n;
+    for (Index a = 0; a <= j; ++a) Zoj[a] = Zj[a] = Hj[a] + Qj[a];
+    for (Index a = j + 1; a < n; ++a) Zoj[a] = Zj[a] = H[j + a * pv] + Qj[a];
+  }
+  if (nv > n) {
+    const double* __restrict Hn = H + n * pv;
+    double* __restrict Zn = Z + n * pv;
+    for (Index a = 0; a < n; ++a) {
+      const double z = Hn[a] + (q ? q[a] : 0.0);
+      Zn[a] = z;
+      Z[n + a * pv] = z;
+      zo[a] = z;
+    }
+    *so = Zn[n] = Hn[n];
+  } else {
+    for (Index a = 0; a < n; ++a) zo[a] = 0.0;
+    *so = 0.0;
+  }
+}
+
+// Value update of stage t for the gains in X (rows 0..n-1 = K', row n = k'
+// when nv = n + 1), SPEC 2 in the augmented form of `Views`:
+//   F~' = A~' - K~'B~'
+//   H   = F~'(Z~ F~) + K~'(R K~ - M~) - M~'K~      (upper triangle only)
+//   Z~  = Q~ + H (mirrored: exactly symmetric)
+// with Z~_{t+1} in Zp, replaced by Z~_t, and written out (Z, zeta, s). (Subtracted
+// terms are added with a negated operand: -B~' and -M~' are kept for that.)
+// F~'Z~F~ costs 3 nv^3 (W = Z~F~ in full, then the upper half of F~'W).
+void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& out, const Views& v,
+                  const LQWorkspace& ws) {
+  const Index N = v.N, n = v.n, m = v.m, nv = v.nv, pv = v.pv, pm = v.pm, ld = v.ld;
+  const bool aug = nv > n;
+  // F~' = A~' - X B~' (column n of F~' is that of A~': e_n).
+  for (Index j = 0; j < nv; ++j)
+    for (Index a = 0; a < pv; ++a) v.Ft[a + j * pv] = v.At[a + j * ld];
+  {
+    const Term tf{v.X, ld, v.NB, 1, pm, m};
+    detail::gemm_terms(v.Ft, pv, pv, n, &tf, 1, true);
   }
 
+  const double* K = v.X;  // K~(a, j) = X(j, a) = X[a * ld + j]
   for (Index i = 0; i < N; ++i) {
-    Mat& Zi = ws.Zp[i];  // Z^i_{t+1}, padded
-    auto Zn = Zi.topRows(n);
-    CMap Qi(g.Q.at(b, t) + i * n * n, n, n);
-    CMap Ri(g.R.at(b, t) + i * m * m, m, m);
-    ws.Rp.topRows(m) = Ri;
-    // G = R^i [K k] - 2 [M^i 0]
-    detail::gemm(ws.G.data(), mp, ws.Rp.data(), mp, Xd, ldx, 1, mp, m, n + 1, 1.0, false);
-    MapVec zeta_new(out.zeta.at(b, t) + i * n, n);
-    if (affine) {
-      CMapVec zn(out.zeta.at(b, t + 1) + i * n, n);
-      ws.tmp.noalias() = Zn * ws.beta;  // Z beta
-      double s_new = out.s.at(b, t + 1)[i] + ws.beta.dot(ws.tmp) + 2.0 * zn.dot(ws.beta);
-      ws.tmp += zn;  // zeta + Z beta
-      ws.Rk = ws.G.col(n).head(m);
-      s_new += k.dot(ws.Rk);
-      zeta_new.noalias() = ws.Ft.topRows(n) * ws.tmp;
-      if (g.r.present()) {
-        CMapVec ri(g.r.at(b, t) + i * m, m);
-        ws.Rk -= ri;
-        s_new -= 2.0 * ri.dot(k);
-      }
-      zeta_new.noalias() += ws.X.topLeftCorner(n, m) * ws.Rk;
-      if (g.q.present()) zeta_new += CMapVec(g.q.at(b, t) + i * n, n);
-      if (g.M.present()) zeta_new.noalias() -= CMap(g.M.at(b, t) + i * m * n, n, m) * k;
-      out.s.at(b, t)[i] = s_new;
-    } else {
-      zeta_new.setZero();
-      out.s.at(b, t)[i] = 0.0;
+    double* Zi = v.Z(i);
+    const double* Mi = g.M.present() ? g.M.at(b, t) + i * m * n : nullptr;  // row-major m x n
+    const double* ri = g.r.present() ? g.r.at(b, t) + i * m : nullptr;
+    // G = R^i K~ - M~^i; only R^i's non-zero columns c0..c1 enter, and only the rows
+    // g0..g1 of G that R^i or M~^i touch can be non-zero.
+    const Index c0 = ws.R_cols[2 * i], c1 = ws.R_cols[2 * i + 1];
+    Index g0 = ws.R_rows[2 * i], g1 = ws.R_rows[2 * i + 1];
+    {
+      const Term tr{v.R(i) + c0 * pm, pm, K + c0 * ld, ld, 1, c1 - c0};
+      detail::gemm_terms(v.G, pm, pm, nv, &tr, 1, false);
     }
-    if (g.M.present()) ws.G.topLeftCorner(m, n) -= 2.0 * CMap(g.M.at(b, t) + i * m * n, n, m).transpose();
-    detail::gemm(ws.ZF.data(), np, Zi.data(), np, ws.Ft.data(), np, 1, np, n, n, 1.0, false);  // Z F
-    detail::gemm(ws.H.data(), np, ws.Ft.data(), np, ws.ZF.data(), 1, np, np, n, n, 1.0, false);  // F'Z F
-    detail::gemm(ws.H.data(), np, Xd, ldx, ws.G.data(), 1, mp, np, m, n, 1.0, true);  // + K'(R K - 2 M)
-    auto H = ws.H.topRows(n);
-    Zn = 0.5 * (H + H.transpose()) + Qi;
-    WMap(out.Z.at(b, t) + i * n * n, n, n) = Zn;
+    auto touch = [&](Index a) {
+      if (g1 <= g0) g0 = a, g1 = a + 1;
+      g0 = std::min(g0, a);
+      g1 = std::max(g1, a + 1);
+    };
+    if (Mi)
+      for (Index a = 0; a < m; ++a) {
+        bool nz = false;
+        for (Index j = 0; j < n; ++j) {
+          v.G[a + j * pm] -= Mi[a * n + j];
+          nz = nz || Mi[a * n + j] != 0.0;
+        }
+        if (nz) touch(a);
+      }
+    if (aug && ri)
+      for (Index a = 0; a < m; ++a) {
+        v.G[a + n * pm] -= ri[a];
+        if (ri[a] != 0.0) touch(a);
+      }
+    // W = Z~ F~
+    {
+      const Term tw{Zi, pv, v.Ft, pv, 1, nv};
+      detail::gemm_terms(v.W, pv, pv, nv, &tw, 1, false);
+    }
+    // H = F~'W + K~'G + (-M~')K~, upper triangle.
+    Term th[3] = {{v.Ft, pv, v.W, 1, pv, nv},
+                  {v.X + g0 * ld, ld, v.G + g0, 1, pm, std::max<Index>(0, g1 - g0)},
+                  {v.Mt, pv, K, ld, 1, m}};
+    int nt = 2;
+    if (Mi) {  // -M~' (nv x m) = -[M'; r']
+      for (Index a = 0; a < m; ++a) {
+        for (Index j = 0; j < n; ++j) v.Mt[j + a * pv] = -Mi[a * n + j];
+        if (aug) v.Mt[n + a * pv] = ri ? -ri[a] : 0.0;
+      }
+      nt = 3;
+    }
+    detail::gemm_terms(v.H, pv, pv, nv, th, nt, false, true);
+    if (aug && ri && !Mi) {  // M~ = [0, r]: M~'K~ has one upper entry, (n, n) = r'k
+      double rk = 0.0;
+      for (Index a = 0; a < m; ++a) rk += ri[a] * v.X[n + a * ld];
+      v.H[n + n * pv] -= rk;
+    }
+    // Z~ = Q~ + H, mirrored from the upper triangle; Z, zeta, s out.
+    mirror_out(v.H, pv, g.Q.at(b, t) + i * n * n, g.q.present() ? g.q.at(b, t) + i * n : nullptr, n, nv, Zi,
+               out.Z.at(b, t) + i * n * n, out.zeta.at(b, t) + i * n, out.s.at(b, t) + i);
   }
+}
+
+// Finite iff the sum is: one reduction instead of a per-entry test.
+// (Finite entries whose sum overflows also count as non-finite; the recursion
+// could not continue with them anyway.)
+inline bool finite_block(const double* p, Index rows, Index cols, Index ld) {
+  // kW independent partial sums (vectorized; the order does not matter for the test).
+  detail::vd acc{};
+  double tail = 0.0;
+  const Index rv = rows / detail::kW * detail::kW;
+  for (Index j = 0; j < cols; ++j) {
+    const double* c = p + j * ld;
+    for (Index a = 0; a < rv; a += detail::kW) acc += detail::loadv(c + a);
+    for (Index a = rv; a < rows; ++a) tail += c[a];
+  }
+  for (int w = 0; w < detail::kW; ++w) tail += acc[w];
+  return std::isfinite(tail);
+}
+
+// Announces the writes of a stage's outputs: in a batch they go to memory that is
+// not in cache, and without the prefetch each store would wait for its line.
+inline void prefetch_for_write(const double* p, Index count) {
+  const char* c = reinterpret_cast<const char*>(p);
+  const Index bytes = count * Index(sizeof(double));
+  for (Index o = 0; o < bytes; o += 64) __builtin_prefetch(c + o, 1, 3);
+  __builtin_prefetch(c + bytes - 1, 1, 3);
 }
 
 }  // namespace
@@ -271,83 +524,124 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
 SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
                           const SolveOptions& opts) {
   const Dims& d = g.dims;
-  const Index N = d.N, n = d.n, m = d.m, T = g.T, np = ws.Ft.rows(), mp = ws.St.rows(), ldx = ws.X.rows();
-  const bool affine = has_affine_terms(g);
+  const Index N = d.N, n = d.n, m = d.m, T = g.T;
+  const bool aug = has_affine_terms(g);
+  const Views v = views(ws, aug ? n + 1 : n);
+  const Index nv = v.nv, pv = v.pv, pm = v.pm, ld = v.ld;
   SolveReport rep;
-  ws.loaded_A = ws.loaded_B = nullptr;  // the caller may have changed the data since the last solve
-  set_terminal(g, b, out, ws);
+  set_terminal(g, b, out, v);
 
+  // Outputs of a whole batch (or a long horizon) larger than a core's L2 cache are
+  // written to memory: announce each stage's lines first (a few instructions per line,
+  // not worth it when the outputs stay cached).
+  const bool announce = double(g.batch) * double(T + 1) * double(N * n * n + m * n) * 8.0 > double(1 << 19);
   for (Index t = T - 1; t >= 0; --t) {
-    load_dynamics(g, b, t, ws);
+    if (announce) {
+      prefetch_for_write(out.Z.at(b, t), N * n * n);
+      prefetch_for_write(out.K.at(b, t), m * n);
+      if (aug) prefetch_for_write(out.zeta.at(b, t), N * n);
+    }
+    load_stage(g, b, t, ws, v);
     std::int32_t st = kStageOk;
 
-    // Stage system S [K k] = [Y y], assembled transposed: X = [Y y]' ((n+1) x m,
-    // column block i from player i's value, SPEC 2) and St = S', with
-    // ZB^i = Z^i B^i:  S' block i = B'ZB^i + R^i_[:,i],  Y' block i = A'ZB^i + (M^i_[i])',
-    // y block i = B^i'zeta^i + ZB^i'c + r^i_[i].
+    // Stage system S [K k] = [Y y], assembled transposed: with ZB^i = Z~^i B^i,
+    // column block i of [S'; X] is [B~'; A~'] ZB^i + [R^i_[:,i]; (M~^i_[i])'],
+    // i.e. S' block i = B'ZB^i + R^i_[:,i], X = [Y y]' block i = A~'ZB^i + M~^i_[i]'
+    // (the last row of ZB^i is zeta^i'B^i, and A~'s last row brings c'ZB^i).
+    for (Index i = 0; i < N; ++i) {  // ZB = [Z~^1 B^1, ..., Z~^N B^N]
+      const Index o = d.off[i], mi = d.m_i[i];
+      const Term tz{v.Z(i), pv, g.B.at(b, t) + o, m, 1, n};  // B^i(k, j) = B[k * m + o + j]
+      detail::gemm_terms(v.ZB + o * pv, pv, pv, mi, &tz, 1, false);
+    }
+    {
+      const Term ts{v.BA, ld, v.ZB, 1, pv, nv};
+      detail::gemm_terms(v.SX, ld, ld, m, &ts, 1, false);
+    }
     for (Index i = 0; i < N; ++i) {
       const Index o = d.off[i], mi = d.m_i[i];
-      const Mat& Zi = ws.Zp[i];
-      detail::gemm(ws.ZB.data(), np, Zi.data(), np, ws.Bc.data() + o * np, 1, np, np, n, mi, 1.0, false);
-      detail::gemm(ws.St.data() + o * mp, mp, ws.Bt.data(), mp, ws.ZB.data(), 1, np, mp, n, mi, 1.0, false);
-      ws.St.block(0, o, m, mi) += CMap(g.R.at(b, t) + i * m * m, m, m).middleCols(o, mi);
-      detail::gemm(ws.X.data() + o * ldx, ldx, ws.At.data(), np, ws.ZB.data(), 1, np, np, n, mi, 1.0, false);
-      if (g.M.present()) ws.X.block(0, o, n, mi) += CMap(g.M.at(b, t) + i * m * n, n, m).middleCols(o, mi);
-      auto y = ws.X.row(n).segment(o, mi).transpose();
-      if (affine) {
-        y.noalias() = ws.Bt.block(o, 0, mi, n) * CMapVec(out.zeta.at(b, t + 1) + i * n, n);
-        if (g.c.present()) y.noalias() += ws.ZB.topLeftCorner(n, mi).transpose() * CMapVec(g.c.at(b, t), n);
-        if (g.r.present()) y += CMapVec(g.r.at(b, t) + i * m, m).segment(o, mi);
-      } else {
-        y.setZero();
+      const double* Ri = v.R(i);
+      for (Index j = o; j < o + mi; ++j)
+        for (Index a = 0; a < m; ++a) v.SX[a + j * ld] += Ri[a + j * pm];
+      if (g.M.present()) {
+        const double* Mi = g.M.at(b, t) + i * m * n;
+        for (Index j = o; j < o + mi; ++j)
+          for (Index a = 0; a < n; ++a) v.X[a + j * ld] += Mi[a + j * n];
+      }
+      if (aug && g.r.present()) {
+        const double* ri = g.r.at(b, t) + i * m;
+        for (Index j = o; j < o + mi; ++j) v.X[n + j * ld] += ri[j];
       }
     }
 
-    auto St = ws.St.topRows(m);
-    if (!finite_sum(St) || !finite_sum(ws.X.topRows(n + 1))) {
+    if (!finite_block(v.SX, m, m, ld) || !finite_block(v.X, nv, m, ld)) {
       st = kStageNonFinite;
       ++rep.nonfinite_stages;
-      ws.X.setConstant(std::numeric_limits<double>::quiet_NaN());
+      for (Index j = 0; j < m; ++j)
+        for (Index a = 0; a < nv; ++a) v.X[a + j * ld] = std::numeric_limits<double>::quiet_NaN();
     } else {
-      ws.S = St.transpose();
-      const double norm1 = ws.S.cwiseAbs().colwise().sum().maxCoeff();
-      ws.lu.compute(ws.S);
-      const double rc = rcond_estimate(ws, norm1);
+      double norm1 = 0.0;  // of S: max column sum = max row sum of S'
+      for (Index j = 0; j < m; ++j)
+        for (Index a = 0; a < m; ++a) ws.S(a, j) = ws.LU(a, j) = v.SX[j + a * ld];
+      for (Index j = 0; j < m; ++j) norm1 = std::max(norm1, ws.S.col(j).cwiseAbs().sum());
+      const bool nonsingular = lu_factor(ws);
+      const double rc = nonsingular ? rcond_estimate(ws, norm1) : 0.0;
       if (rc < rep.min_rcond) rep.min_rcond = rc;
       if (!(rc >= opts.rcond_tol)) {
         ws.cod.setThreshold(opts.rank_tol);
         ws.cod.compute(ws.S);
-        ws.rhs = ws.X.topRows(n + 1).transpose();
-        ws.sol = ws.cod.solve(ws.rhs);  // minimum-norm least-squares solution (may allocate)
-        ws.X.topRows(n + 1) = ws.sol.transpose();
+        for (Index j = 0; j < nv; ++j)
+          for (Index a = 0; a < m; ++a) ws.rhs(a, j) = v.X[j + a * ld];
+        // minimum-norm least-squares solution (may allocate)
+        ws.sol.leftCols(nv) = ws.cod.solve(ws.rhs.leftCols(nv));
+        for (Index j = 0; j < nv; ++j)
+          for (Index a = 0; a < m; ++a) v.X[j + a * ld] = ws.sol(a, j);
         st = kStageMinNorm;
         ++rep.min_norm_stages;
       } else {
         // Solve S X' = [Y y] in place on the columns of X (each column of X is a
-        // row of [Y y], so every step is a contiguous axpy of length n+1):
-        // P S = L U  =>  X2 = P-permuted columns, then L and U substitutions.
-        const auto& perm = ws.lu.permutationP().indices();
-        for (Index i = 0; i < m; ++i) ws.X2.col(perm[i]) = ws.X.col(i);
-        const Mat& LU = ws.lu.matrixLU();
-        for (Index i = 1; i < m; ++i)
-          for (Index j = 0; j < i; ++j) ws.X2.col(i) -= LU(i, j) * ws.X2.col(j);
-        for (Index i = m - 1; i >= 0; --i) {
-          for (Index j = i + 1; j < m; ++j) ws.X2.col(i) -= LU(i, j) * ws.X2.col(j);
-          ws.X2.col(i) /= LU(i, i);
+        // row of [Y y], so every step is a contiguous axpy of length nv):
+        // P S = L U => row interchanges, then the L and U substitutions.
+        const double* lu = ws.LU.data();
+        for (Index k = 0; k < m; ++k)
+          if (ws.piv[k] != k)
+            for (Index a = 0; a < nv; ++a) std::swap(v.X[a + k * ld], v.X[a + ws.piv[k] * ld]);
+        for (Index i = 1; i < m; ++i) {
+          double* xi = v.X + i * ld;
+          for (Index j = 0; j < i; ++j) {
+            const double l = lu[i + j * m];
+            const double* xj = v.X + j * ld;
+            for (Index a = 0; a < nv; ++a) xi[a] -= l * xj[a];
+          }
         }
-        ws.X.swap(ws.X2);
+        for (Index i = m - 1; i >= 0; --i) {
+          double* xi = v.X + i * ld;
+          for (Index j = i + 1; j < m; ++j) {
+            const double u = lu[i + j * m];
+            const double* xj = v.X + j * ld;
+            for (Index a = 0; a < nv; ++a) xi[a] -= u * xj[a];
+          }
+          const double dii = lu[i + i * m];
+          for (Index a = 0; a < nv; ++a) xi[a] /= dii;
+        }
       }
     }
-    MapRow(out.K.at(b, t), m, n) = ws.X.topRows(n).transpose();
-    MapVec(out.k.at(b, t), m) = ws.X.row(n).head(m).transpose();
-    value_update(g, b, t, out, ws);
+    double* Ko = out.K.at(b, t);
+    double* ko = out.k.at(b, t);
+    for (Index a = 0; a < m; ++a) {
+      const double* xa = v.X + a * ld;
+      for (Index j = 0; j < n; ++j) Ko[a * n + j] = xa[j];
+      ko[a] = aug ? xa[n] : st == kStageNonFinite ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+    }
+    value_update(g, b, t, out, v, ws);
     // Every value of the stage must be finite (also on min-norm stages, and zeta / every s^i:
     // an overflow there would otherwise go unflagged at t = 0).
-    if (st != kStageNonFinite &&
-        !(finite_sum(CMapVec(out.Z.at(b, t), N * n * n)) && finite_sum(CMapVec(out.zeta.at(b, t), N * n)) &&
-          finite_sum(CMapVec(out.s.at(b, t), N)) && finite_sum(ws.X.topRows(n + 1)))) {
-      st = kStageNonFinite;
-      ++rep.nonfinite_stages;
+    if (st != kStageNonFinite) {
+      bool fin = finite_block(v.X, nv, m, ld);
+      for (Index i = 0; i < N && fin; ++i) fin = finite_block(v.Z(i), nv, nv, pv);
+      if (!fin) {
+        st = kStageNonFinite;
+        ++rep.nonfinite_stages;
+      }
     }
     out.status[b * T + t] = st;
   }
@@ -355,14 +649,25 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
 }
 
 void evaluate_strategy(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws) {
-  const Index n = g.dims.n, m = g.dims.m;
-  ws.loaded_A = ws.loaded_B = nullptr;
-  set_terminal(g, b, out, ws);
-  for (Index t = g.T - 1; t >= 0; --t) {
-    load_dynamics(g, b, t, ws);
-    ws.X.topRows(n) = CMapRow(out.K.at(b, t), m, n).transpose();
-    ws.X.row(n).head(m) = CMapVec(out.k.at(b, t), m).transpose();
-    value_update(g, b, t, out, ws);
+  const Index n = g.dims.n, m = g.dims.m, T = g.T;
+  // A feedforward term k != 0 makes zeta, s non-zero even without linear or affine data.
+  bool aug = has_affine_terms(g);
+  for (Index t = 0; t < T && !aug; ++t) {
+    const double* k = out.k.at(b, t);
+    for (Index a = 0; a < m; ++a) aug = aug || k[a] != 0.0;
+  }
+  const Views v = views(ws, aug ? n + 1 : n);
+  set_terminal(g, b, out, v);
+  for (Index t = T - 1; t >= 0; --t) {
+    load_stage(g, b, t, ws, v);
+    const double* K = out.K.at(b, t);
+    const double* k = out.k.at(b, t);
+    for (Index a = 0; a < m; ++a) {
+      double* xa = v.X + a * v.ld;
+      for (Index j = 0; j < n; ++j) xa[j] = K[a * n + j];
+      if (aug) xa[n] = k[a];
+    }
+    value_update(g, b, t, out, v, ws);
   }
 }
 

@@ -7,83 +7,157 @@
 // kPad with zero rows (padded rows of a product only ever depend on padded
 // rows of the left operand, so they stay zero), which lets the kernel treat
 // the rows of an output column as a compile-time block of 8/16/24/32 values
-// held in registers: C(:, j) = sum_k A(:, k) B(k, j), one broadcast and R/8
-// vector FMAs per k (-march=native: AVX-512 or AVX2).
+// held in registers: C(:, j) = sum_k A(:, k) B(k, j), one broadcast and one
+// vector FMA per 8 rows and k.
+//
+// The vector width follows the target (-march=native: 8 doubles with AVX-512,
+// 4 with AVX/AVX2, 2 otherwise), so the same code is register-resident on any
+// x86-64 (and under valgrind, which has no AVX-512).
+//
+// A product may be a sum of terms, C [+]= sum_t A_t B_t (fused: C is loaded
+// and stored once), and may be restricted to the upper triangle of a square C
+// (column j computes only the 8-row blocks covering rows 0..j; the rest of
+// that column is left unspecified and must be ignored by the caller).
 #pragma once
 
 #include "gamesolve/lq_game.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
+#include <utility>
 
 namespace gamesolve::detail {
 
 constexpr Index kPad = 8;
 inline Index padded(Index r) { return (r + kPad - 1) / kPad * kPad; }
 
-// Eight doubles as one value (GCC/Clang vector extension): one zmm register
-// with AVX-512, two ymm with AVX2. Accumulators declared this way stay in
-// registers; plain arrays of doubles were kept on the stack by the compiler.
-typedef double v8d __attribute__((vector_size(64)));
+#if defined(__AVX512F__)
+constexpr int kW = 8;
+#elif defined(__AVX__)
+constexpr int kW = 4;
+#else
+constexpr int kW = 2;
+#endif
+constexpr int kVB = kPad / kW;  // vectors per 8-row block
+// Accumulator registers a tile may use (32 vector registers with AVX-512, 16 otherwise).
+constexpr int kAccRegs = kW == 8 ? 24 : 12;
 
-inline v8d load8(const double* p) {
-  v8d v;
+// kW doubles as one value (GCC/Clang vector extension). Accumulators declared
+// this way stay in registers; plain arrays of doubles were kept on the stack.
+typedef double vd __attribute__((vector_size(8 * kW)));
+
+inline vd loadv(const double* p) {
+  vd v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-inline void store8(double* p, v8d v) { std::memcpy(p, &v, sizeof v); }
+inline void storev(double* p, vd v) { std::memcpy(p, &v, sizeof v); }
 
-// One pass over the columns of C for a compile-time block of R = 8 V rows.
-// Columns are taken four at a time so that 4 V accumulators are independent
-// (FMA latency, not throughput, bounds a single column's chain); the remaining
-// columns use two accumulators per row block (even / odd k). B(k, j) is read
-// as B[k * brs + j * bcs], so B may be any strided view (e.g. a transpose).
-template <int V>
-inline void gemm_rows(double* __restrict C, Index ldc, const double* __restrict A, Index lda,
-                      const double* __restrict B, Index brs, Index bcs, Index p, Index c, double alpha,
-                      bool accumulate) {
-  Index j = 0;
-  for (; j + 4 <= c; j += 4) {
-    v8d acc[4][V];
-    double* C0 = C + j * ldc;
-    for (int q = 0; q < 4; ++q)
-      for (int v = 0; v < V; ++v) acc[q][v] = accumulate ? load8(C0 + q * ldc + 8 * v) : v8d{};
-    const double* Bj = B + j * bcs;
+/// One term A * B of a product: A column-major (lda), B(k, j) = B[k * brs + j * bcs]
+/// (brs = 1, bcs = ldb: column-major B; brs = ldb, bcs = 1: its transpose), inner size p.
+/// (A term to subtract is passed with a negated operand.)
+struct Term {
+  const double* A;
+  Index lda;
+  const double* B;
+  Index brs, bcs;
+  Index p;
+};
+
+// Complete unrolling of the compile-time loops of a tile, requested explicitly: GCC
+// otherwise unrolls them only after deciding to keep the accumulator array in memory
+// (a load and a store of every accumulator around each inner loop).
+#define GS_UNROLL _Pragma("GCC unroll 32")
+
+// A tile of C: rows 0..8R-1 (R blocks of 8) of CW columns, NT terms. DIRECT (alpha = 1):
+// the terms accumulate straight onto C; otherwise C = [C +] alpha * (sum of the terms).
+// (Every loop bound but the inner sizes is a compile-time constant, so that the
+// accumulators stay in registers.)
+template <int NT, int R, int CW, bool DIRECT>
+void tile(double* __restrict C, Index ldc, const Term* terms, Index i0, Index j0, bool load_c, double alpha) {
+  constexpr int NV = R * kVB;
+  vd acc[CW][NV];
+  GS_UNROLL for (int q = 0; q < CW; ++q)
+    GS_UNROLL for (int v = 0; v < NV; ++v) acc[q][v] = DIRECT && load_c ? loadv(C + (j0 + q) * ldc + i0 + kW * v) : vd{};
+  GS_UNROLL for (int t = 0; t < NT; ++t) {
+    const Term& T = terms[t];
+    const double* __restrict A = T.A + i0;
+    const double* __restrict B = T.B + j0 * T.bcs;
+    const Index lda = T.lda, brs = T.brs, bcs = T.bcs, p = T.p;
     for (Index k = 0; k < p; ++k) {
-      const double* Bk = Bj + k * brs;
-      const double b[4] = {alpha * Bk[0], alpha * Bk[bcs], alpha * Bk[2 * bcs], alpha * Bk[3 * bcs]};
-      const double* Ak = A + k * lda;
-      v8d a[V];
-      for (int v = 0; v < V; ++v) a[v] = load8(Ak + 8 * v);
-      for (int q = 0; q < 4; ++q)
-        for (int v = 0; v < V; ++v) acc[q][v] += a[v] * b[q];
-    }
-    for (int q = 0; q < 4; ++q)
-      for (int v = 0; v < V; ++v) store8(C0 + q * ldc + 8 * v, acc[q][v]);
-  }
-  for (; j < c; ++j) {
-    v8d acc[V], acc2[V];
-    double* Cj = C + j * ldc;
-    for (int v = 0; v < V; ++v) {
-      acc[v] = accumulate ? load8(Cj + 8 * v) : v8d{};
-      acc2[v] = v8d{};
-    }
-    const double* Bj = B + j * bcs;
-    Index k = 0;
-    for (; k + 2 <= p; k += 2) {
-      const double b0 = alpha * Bj[k * brs], b1 = alpha * Bj[(k + 1) * brs];
-      const double* Ak = A + k * lda;
-      for (int v = 0; v < V; ++v) {
-        acc[v] += load8(Ak + 8 * v) * b0;
-        acc2[v] += load8(Ak + lda + 8 * v) * b1;
+      vd a[NV];
+      GS_UNROLL for (int v = 0; v < NV; ++v) a[v] = loadv(A + k * lda + kW * v);
+      GS_UNROLL for (int q = 0; q < CW; ++q) {
+        const double b = B[k * brs + q * bcs];
+        GS_UNROLL for (int v = 0; v < NV; ++v) acc[q][v] += a[v] * b;
       }
     }
-    if (k < p) {
-      const double b0 = alpha * Bj[k * brs];
-      const double* Ak = A + k * lda;
-      for (int v = 0; v < V; ++v) acc[v] += load8(Ak + 8 * v) * b0;
+  }
+  GS_UNROLL for (int q = 0; q < CW; ++q)
+    GS_UNROLL for (int v = 0; v < NV; ++v) {
+      double* c = C + (j0 + q) * ldc + i0 + kW * v;
+      if constexpr (DIRECT)
+        storev(c, acc[q][v]);
+      else
+        storev(c, (load_c ? loadv(c) : vd{}) + alpha * acc[q][v]);
     }
-    for (int v = 0; v < V; ++v) store8(Cj + 8 * v, acc[v] + acc2[v]);
+}
+
+using TileFn = void (*)(double*, Index, const Term*, Index, Index, bool, double);
+
+constexpr int kMaxCW = 8;
+constexpr int kMaxTerms = 3;
+using TileTable = std::array<std::array<TileFn, kMaxCW>, 4>;
+
+template <int NT, int R, bool DIRECT, int... CW>
+constexpr std::array<TileFn, kMaxCW> tile_row(std::integer_sequence<int, CW...>) {
+  return {&tile<NT, R, CW + 1, DIRECT>...};
+}
+template <int NT, bool DIRECT>
+constexpr TileTable make_table() {
+  using S = std::make_integer_sequence<int, kMaxCW>;
+  return {tile_row<NT, 1, DIRECT>(S{}), tile_row<NT, 2, DIRECT>(S{}), tile_row<NT, 3, DIRECT>(S{}),
+          tile_row<NT, 4, DIRECT>(S{})};
+}
+// Tiles for 1..kMaxTerms terms with alpha = 1, and for one term with any alpha.
+inline const TileTable& tile_table(int nterms, bool direct) {
+  static constexpr TileTable t1 = make_table<1, true>(), t2 = make_table<2, true>(), t3 = make_table<3, true>(),
+                             ta = make_table<1, false>();
+  if (!direct) return ta;
+  return nterms == 1 ? t1 : nterms == 2 ? t2 : t3;
+}
+
+// Columns per tile for R row blocks: as many as the accumulator registers allow.
+constexpr int tile_cols(int R) { return std::min(kMaxCW, std::max(1, kAccRegs / (R * kVB))); }
+
+/// C (rp x c, ldc) [+]= alpha * sum_t A_t B_t; every A_t has rp (padded) rows;
+/// 1..kMaxTerms terms, alpha != 1 only with one term.
+/// upper: C is square (rp = padded(c)) and only its upper triangle is needed.
+inline void gemm_terms(double* C, Index ldc, Index rp, Index c, const Term* terms, int nterms, bool accumulate,
+                       bool upper = false, double alpha = 1.0) {
+  eigen_assert(nterms >= 1 && nterms <= kMaxTerms && (alpha == 1.0 || nterms == 1));
+  const TileTable& tab = tile_table(nterms, alpha == 1.0);
+  for (Index i0 = 0; i0 < rp; i0 += 32) {
+    Index j = upper ? i0 : 0;
+    while (j < c) {
+      const Index rows_full = std::min<Index>(32, rp - i0);
+      Index cw = tile_cols(int(rows_full / kPad));
+      Index rows = rows_full;
+      if (upper) {
+        // Rows 0..j+cw-1 of this chunk are needed; fewer row blocks may allow more columns.
+        cw = std::min<Index>(kMaxCW, c - j);
+        for (;;) {
+          rows = std::min<Index>(rows_full, std::max<Index>(kPad, padded(j + cw) - i0));
+          const Index fit = tile_cols(int(rows / kPad));
+          if (cw <= fit) break;
+          cw = fit;
+        }
+      }
+      cw = std::min<Index>(cw, c - j);
+      tab[rows / kPad - 1][cw - 1](C, ldc, terms, i0, j, accumulate, alpha);
+      j += cw;
+    }
   }
 }
 
@@ -93,14 +167,8 @@ inline void gemm_rows(double* __restrict C, Index ldc, const double* __restrict 
 /// bcs = 1 for the transpose of a column-major matrix).
 inline void gemm(double* C, Index ldc, const double* A, Index lda, const double* B, Index brs, Index bcs, Index rp,
                  Index p, Index c, double alpha, bool accumulate) {
-  for (Index i0 = 0; i0 < rp; i0 += 32) {
-    switch (std::min<Index>(32, rp - i0)) {
-      case 8: gemm_rows<1>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
-      case 16: gemm_rows<2>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
-      case 24: gemm_rows<3>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
-      default: gemm_rows<4>(C + i0, ldc, A + i0, lda, B, brs, bcs, p, c, alpha, accumulate); break;
-    }
-  }
+  const Term t{A, lda, B, brs, bcs, p};
+  gemm_terms(C, ldc, rp, c, &t, 1, accumulate, false, alpha);
 }
 
 /// Eigen-facing wrapper: C and A are padded workspace matrices (or column

@@ -1,11 +1,13 @@
 // C++ tests of the LQ game kernel (cpp/include/gamesolve/lq_game.hpp).
 #include <Eigen/Dense>
+#include <cstdio>
 #include <random>
 #include <stdexcept>
 #include <vector>
 
 #include "check.hpp"
 #include "gamesolve/lq_game.hpp"
+#include "../src/small_gemm.hpp"
 
 using namespace gamesolve;
 
@@ -177,6 +179,272 @@ void test_policy_evaluation_reproduces_values() {
   CHECK(err < 1e-12);
 }
 
+
+// ---- The stage kernel against a plain Eigen transcription of SPEC 2 -------------------------
+
+// A time-varying game with every optional term switchable; joint R^i with off-diagonal blocks
+// unless own_only (then R^i weighs u^i alone, the zero-block skipping path).
+struct FullGame {
+  Index N, n, m, T;
+  std::vector<Index> dims;
+  std::vector<double> A, B, Q, q, R, r, M, c, QT, qT;
+  LQGameData g;
+};
+
+FullGame make_full_game(Index N, Index n, Index mi, Index T, unsigned seed, bool lin_q, bool lin_r, bool cross_M,
+                        bool affine_c, bool own_only) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> nd;
+  FullGame f;
+  f.N = N, f.n = n, f.m = N * mi, f.T = T;
+  const Index m = f.m;
+  f.dims.assign(N, mi);
+  auto fill = [&](std::vector<double>& v, Index size, double scale) {
+    v.resize(size);
+    for (auto& x : v) x = scale * nd(rng);
+  };
+  fill(f.A, T * n * n, 1.0 / std::sqrt(double(n)));
+  fill(f.B, T * n * m, 0.5);
+  f.Q.assign(T * N * n * n, 0.0);
+  f.R.assign(T * N * m * m, 0.0);
+  for (Index t = 0; t < T; ++t)
+    for (Index i = 0; i < N; ++i) {
+      Mat X = Mat::NullaryExpr(n, n, [&]() { return nd(rng); });
+      Mat Qi = X * X.transpose() / double(n) + Mat::Identity(n, n);
+      MapRow(f.Q.data() + (t * N + i) * n * n, n, n) = 0.5 * (Qi + Qi.transpose());  // exactly symmetric
+      Mat Y = Mat::NullaryExpr(m, m, [&]() { return 0.2 * nd(rng); });
+      Mat Ri = Y * Y.transpose();
+      if (own_only) Ri.setZero();
+      Ri.block(i * mi, i * mi, mi, mi) += (1.0 + 0.3 * i) * Mat::Identity(mi, mi);
+      MapRow(f.R.data() + (t * N + i) * m * m, m, m) = 0.5 * (Ri + Ri.transpose());
+    }
+  f.QT.assign(f.Q.begin(), f.Q.begin() + N * n * n);
+  f.g.dims = Dims(n, f.dims);
+  f.g.T = T;
+  f.g.A = {f.A.data(), Index(f.A.size()), n * n, 0};
+  f.g.B = {f.B.data(), Index(f.B.size()), n * m, 0};
+  f.g.Q = {f.Q.data(), Index(f.Q.size()), N * n * n, 0};
+  f.g.R = {f.R.data(), Index(f.R.size()), N * m * m, 0};
+  f.g.QT = {f.QT.data(), Index(f.QT.size()), 0, 0};
+  if (lin_q) {
+    fill(f.q, T * N * n, 1.0);
+    fill(f.qT, N * n, 1.0);
+    f.g.q = {f.q.data(), Index(f.q.size()), N * n, 0};
+    f.g.qT = {f.qT.data(), Index(f.qT.size()), 0, 0};
+  }
+  if (lin_r) {
+    fill(f.r, T * N * m, 1.0);
+    f.g.r = {f.r.data(), Index(f.r.size()), N * m, 0};
+  }
+  if (cross_M) {
+    fill(f.M, T * N * m * n, 0.1);
+    f.g.M = {f.M.data(), Index(f.M.size()), N * m * n, 0};
+  }
+  if (affine_c) {
+    fill(f.c, T * n, 1.0);
+    f.g.c = {f.c.data(), Index(f.c.size()), n, 0};
+  }
+  return f;
+}
+
+struct RefSolution {
+  std::vector<Mat> K;                    // T x (m x n)
+  std::vector<Vec> k;                    // T x m
+  std::vector<std::vector<Mat>> Z;       // (T+1) x N x (n x n)
+  std::vector<std::vector<Vec>> zeta;    // (T+1) x N x n
+  std::vector<Vec> s;                    // (T+1) x N
+};
+
+// SPEC 2 verbatim (dense Eigen, full products, S solved by LU). With `given`, policy
+// evaluation of the given K, k instead.
+RefSolution reference_solve(const FullGame& f, const RefSolution* given = nullptr) {
+  const Index N = f.N, n = f.n, m = f.m, T = f.T;
+  const Dims d(n, f.dims);
+  RefSolution ref;
+  ref.K.assign(T, Mat());
+  ref.k.assign(T, Vec());
+  ref.Z.assign(T + 1, std::vector<Mat>(N));
+  ref.zeta.assign(T + 1, std::vector<Vec>(N));
+  ref.s.assign(T + 1, Vec::Zero(N));
+  for (Index i = 0; i < N; ++i) {
+    ref.Z[T][i] = CMapRow(f.QT.data() + i * n * n, n, n);
+    ref.zeta[T][i] = f.qT.empty() ? Vec::Zero(n) : Vec(CMapVec(f.qT.data() + i * n, n));
+  }
+  for (Index t = T - 1; t >= 0; --t) {
+    Mat A = CMapRow(f.A.data() + t * n * n, n, n), B = CMapRow(f.B.data() + t * n * m, n, m);
+    Vec c = f.c.empty() ? Vec::Zero(n) : Vec(CMapVec(f.c.data() + t * n, n));
+    std::vector<Mat> Q(N), R(N), M(N);
+    std::vector<Vec> q(N), r(N);
+    for (Index i = 0; i < N; ++i) {
+      Q[i] = CMapRow(f.Q.data() + (t * N + i) * n * n, n, n);
+      R[i] = CMapRow(f.R.data() + (t * N + i) * m * m, m, m);
+      M[i] = f.M.empty() ? Mat::Zero(m, n) : Mat(CMapRow(f.M.data() + (t * N + i) * m * n, m, n));
+      q[i] = f.q.empty() ? Vec::Zero(n) : Vec(CMapVec(f.q.data() + (t * N + i) * n, n));
+      r[i] = f.r.empty() ? Vec::Zero(m) : Vec(CMapVec(f.r.data() + (t * N + i) * m, m));
+    }
+    Mat K;
+    Vec k;
+    if (given) {
+      K = given->K[t];
+      k = given->k[t];
+    } else {
+      Mat S(m, m), Y(m, n);
+      Vec y(m);
+      for (Index i = 0; i < N; ++i) {
+        const Index o = d.off[i], mi = d.m_i[i];
+        const Mat& Z = ref.Z[t + 1][i];
+        Mat Bi = B.middleCols(o, mi);
+        S.middleRows(o, mi) = Bi.transpose() * Z * B + R[i].middleRows(o, mi);
+        Y.middleRows(o, mi) = Bi.transpose() * Z * A + M[i].middleRows(o, mi);
+        y.segment(o, mi) = Bi.transpose() * (ref.zeta[t + 1][i] + Z * c) + r[i].segment(o, mi);
+      }
+      Eigen::PartialPivLU<Mat> lu(S);
+      K = lu.solve(Y);
+      k = lu.solve(y);
+    }
+    ref.K[t] = K;
+    ref.k[t] = k;
+    Mat F = A - B * K;
+    Vec beta = c - B * k;
+    for (Index i = 0; i < N; ++i) {
+      const Mat& Z = ref.Z[t + 1][i];
+      const Vec& z = ref.zeta[t + 1][i];
+      Mat Zn = Q[i] + F.transpose() * Z * F + K.transpose() * R[i] * K - K.transpose() * M[i] -
+               M[i].transpose() * K;
+      ref.Z[t][i] = 0.5 * (Zn + Zn.transpose());
+      ref.zeta[t][i] = q[i] + F.transpose() * (z + Z * beta) + K.transpose() * (R[i] * k - r[i]) -
+                       M[i].transpose() * k;
+      ref.s[t](i) = ref.s[t + 1](i) + beta.dot(Z * beta) + 2 * z.dot(beta) + k.dot(R[i] * k) - 2 * r[i].dot(k);
+    }
+  }
+  return ref;
+}
+
+// Largest relative deviation of the kernel's solution from the reference.
+double max_rel_err(const FullGame& f, const LQSolution& sol, const RefSolution& ref, bool gains = true) {
+  const Index N = f.N, n = f.n, m = f.m, T = f.T;
+  double err = 0.0;
+  auto rel = [&](const auto& a, const auto& b) { return (a - b).norm() / (1.0 + b.norm()); };
+  for (Index t = 0; t <= T; ++t) {
+    if (gains && t < T) {
+      err = std::max(err, rel(CMapRow(sol.K.data() + t * m * n, m, n), ref.K[t]));
+      err = std::max(err, rel(CMapVec(sol.k.data() + t * m, m), ref.k[t]));
+    }
+    for (Index i = 0; i < N; ++i) {
+      err = std::max(err, rel(CMapRow(sol.Z.data() + (t * N + i) * n * n, n, n), ref.Z[t][i]));
+      err = std::max(err, rel(CMapVec(sol.zeta.data() + (t * N + i) * n, n), ref.zeta[t][i]));
+      err = std::max(err, std::fabs(sol.s[t * N + i] - ref.s[t](i)) / (1.0 + std::fabs(ref.s[t](i))));
+    }
+  }
+  return err;
+}
+
+bool exactly_symmetric(const LQSolution& sol) {
+  const Index n = sol.n;
+  for (std::size_t b = 0; b < sol.Z.size(); b += n * n)
+    for (Index a = 0; a < n; ++a)
+      for (Index j = 0; j < a; ++j)
+        if (sol.Z[b + a * n + j] != sol.Z[b + j * n + a]) return false;
+  return true;
+}
+
+void test_kernel_matches_reference() {
+  // Sizes around the padding boundaries (n, n + 1 vs multiples of 8), m > 8, and n > 32
+  // (upper-triangle products over several 32-row chunks).
+  struct Case { Index N, n, mi; };
+  const Case cases[] = {{3, 12, 2}, {2, 7, 1}, {2, 8, 3}, {3, 15, 2}, {3, 16, 2}, {5, 9, 2}, {2, 33, 3}, {4, 40, 3}};
+  unsigned seed = 100;
+  for (const Case& cs : cases)
+    for (int variant = 0; variant < 6; ++variant) {
+      // 0: no optional terms; 1: q, r (iLQGames); 2: all terms; 3: M only; 4: r only; 5: c only.
+      const bool lq = variant == 1 || variant == 2, lr = variant == 1 || variant == 2 || variant == 4;
+      const bool M = variant == 2 || variant == 3, c = variant == 2 || variant == 5;
+      for (int own = 0; own < 2; ++own) {
+        FullGame f = make_full_game(cs.N, cs.n, cs.mi, 6, seed++, lq, lr, M, c, own == 1);
+        LQSolution sol = solve_lq_game(f.g);
+        RefSolution ref = reference_solve(f);
+        const double err = max_rel_err(f, sol, ref);
+        CHECK(err < 1e-10);
+        if (!(err < 1e-10))
+          std::fprintf(stderr, "  N=%ld n=%ld mi=%ld variant %d own %d: rel err %g\n", long(cs.N), long(cs.n),
+                       long(cs.mi), variant, own, err);
+        CHECK(exactly_symmetric(sol));
+        CHECK(sol.report.min_norm_stages == 0 && sol.report.nonfinite_stages == 0);
+      }
+    }
+}
+
+void test_evaluate_feedforward_without_affine_data() {
+  // Policy evaluation of u = -K x - k with k != 0 in a game without q, r, c: zeta, s are not zero.
+  FullGame f = make_full_game(3, 6, 2, 5, 77, false, false, false, false, false);
+  LQSolution sol = solve_lq_game(f.g);
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> nd;
+  for (auto& x : sol.k) x = nd(rng);
+  RefSolution given;
+  for (Index t = 0; t < f.T; ++t) {
+    given.K.push_back(CMapRow(sol.K.data() + t * f.m * f.n, f.m, f.n));
+    given.k.push_back(CMapVec(sol.k.data() + t * f.m, f.m));
+  }
+  RefSolution ref = reference_solve(f, &given);
+  LQWorkspace ws(f.g.dims);
+  evaluate_strategy(f.g, 0, sol.view(), ws);
+  CHECK(max_rel_err(f, sol, ref, false) < 1e-10);
+  CHECK(std::fabs(sol.s[0]) > 1e-3);
+}
+
+void test_workspace_reuse_across_layouts() {
+  // One workspace for an affine game, then a plain one, then the affine one again:
+  // results bit-identical to fresh workspaces (the padded layout is rebuilt).
+  FullGame fa = make_full_game(3, 16, 2, 5, 31, true, true, true, true, false);
+  FullGame fp = make_full_game(3, 16, 2, 5, 32, false, false, false, false, true);
+  LQSolution a1 = solve_lq_game(fa.g), p1 = solve_lq_game(fp.g);
+  LQSolution a2 = a1, p2 = p1;
+  LQWorkspace ws(fa.g.dims);
+  solve_lq_game(fa.g, 0, a2.view(), ws);
+  solve_lq_game(fp.g, 0, p2.view(), ws);
+  CHECK(p2.Z == p1.Z && p2.K == p1.K);
+  solve_lq_game(fa.g, 0, a2.view(), ws);
+  CHECK(a2.Z == a1.Z && a2.K == a1.K && a2.zeta == a1.zeta && a2.s == a1.s && a2.k == a1.k);
+}
+
+void test_small_gemm_against_eigen() {
+  // The padded kernel: full and upper-triangle products, several terms, negation, alpha.
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> nd;
+  for (Index r : {3, 8, 12, 17, 24, 33, 40, 70})
+    for (Index p : {1, 5, 13}) {
+      const Index rp = detail::padded(r);
+      Mat A1 = Mat::Zero(rp, p), A2 = Mat::Zero(rp, p + 2);
+      A1.topRows(r) = Mat::NullaryExpr(r, p, [&]() { return nd(rng); });
+      A2.topRows(r) = Mat::NullaryExpr(r, p + 2, [&]() { return nd(rng); });
+      Mat B1 = Mat::NullaryExpr(p, r, [&]() { return nd(rng); });
+      Mat B2t = Mat::NullaryExpr(r, p + 2, [&]() { return nd(rng); });  // B2 = B2t' (read transposed)
+      Mat C0 = Mat::NullaryExpr(rp, r, [&]() { return nd(rng); });
+      Mat want = C0.topRows(r) + A1.topRows(r) * B1 - A2.topRows(r) * B2t.transpose();
+      Mat nA2 = -A2;  // a subtracted term: negated operand
+      const detail::Term terms[2] = {{A1.data(), rp, B1.data(), 1, p, p}, {nA2.data(), rp, B2t.data(), r, 1, p + 2}};
+      for (int upper = 0; upper < 2; ++upper) {
+        Mat C = C0;
+        detail::gemm_terms(C.data(), rp, rp, r, terms, 2, true, upper == 1);
+        double err = 0.0;
+        for (Index j = 0; j < r; ++j)
+          for (Index a = 0; a < (upper ? j + 1 : r); ++a) err = std::max(err, std::fabs(C(a, j) - want(a, j)));
+        CHECK(err < 1e-12 * (1.0 + want.cwiseAbs().maxCoeff()));
+        if (!upper && rp > r)  // padded rows: zero rows of A add nothing
+          CHECK((C0.bottomRows(rp - r) - C.bottomRows(rp - r)).cwiseAbs().maxCoeff() == 0.0);
+      }
+      for (double alpha : {0.5, -1.0}) {
+        Mat C = C0;
+        detail::gemm(C.data(), rp, A1.data(), rp, B1.data(), 1, p, rp, p, r, alpha, true);
+        CHECK((C.topRows(r) - (C0.topRows(r) + alpha * A1.topRows(r) * B1)).cwiseAbs().maxCoeff() <
+              1e-12 * (1.0 + p));
+        detail::gemm(C.data(), rp, A1.data(), rp, B1.data(), 1, p, rp, p, r, alpha, false);
+        CHECK((C.topRows(r) - alpha * A1.topRows(r) * B1).cwiseAbs().maxCoeff() < 1e-12 * (1.0 + p));
+      }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -185,5 +453,9 @@ int main() {
   test_singular_stage_min_norm();
   test_bad_calls_throw();
   test_policy_evaluation_reproduces_values();
+  test_kernel_matches_reference();
+  test_evaluate_feedforward_without_affine_data();
+  test_workspace_reuse_across_layouts();
+  test_small_gemm_against_eigen();
   return gscheck::finish("test_lq_game");
 }

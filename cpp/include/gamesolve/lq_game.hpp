@@ -106,23 +106,28 @@ struct SolveReport {
 
 /// Preallocated scratch for one game of the given sizes; reused across stages
 /// and solves so that nothing is allocated inside the stage loop.
+///
+/// The recursion runs on the value matrix of the augmented state [x; 1],
+/// Z~ = [[Z, zeta], [zeta', s]] (dimension nv = n + 1), when the game has
+/// linear or affine terms, and on Z alone (nv = n) otherwise; `buf` holds the
+/// padded column-major matrices for that nv (laid out at the start of a solve).
 struct LQWorkspace {
   explicit LQWorkspace(const Dims& dims);
   LQWorkspace() = default;
-  // Column-major; row counts of the matrices used as products' left operands
-  // and outputs are padded to a multiple of 8 with zero rows (small_gemm.hpp).
-  Mat Ac, At, Ft, ZF, H;     // n x n (padded rows): A, A', F' = (A - BK)', Z^i F, F'Z^i F + K'G
-  std::vector<Mat> Zp;       // N x (n x n, padded rows): Z^i of the stage after the current one
-  Mat Bc, ZB;                // n x m (padded rows): B, Z^i B^i
-  Mat Bt, Rp, St;            // m x n, m x m, m x m (padded rows): B', R^i, S'
-  Mat G;                     // m x (n+1) (padded rows): R^i [K k] - 2 [M^i 0]
-  Mat X, X2;                 // (n+1) x m (padded rows): [Y y]' in, solved in place to [K k]'
-  Mat S, rhs, sol;           // m x m, m x (n+1), m x (n+1): S and the min-norm path
-  Vec beta, tmp, Rk;
-  Vec cx, cy, cz;  // condition-number estimator
-  const double* loaded_A = nullptr;  // dynamics currently in Ac/At/Bc/Bt (time-invariant reuse)
-  const double* loaded_B = nullptr;   // n, n, m
-  Eigen::PartialPivLU<Mat> lu;
+  Index N = 0, n = 0, m = 0, mmax = 0;
+  Index nv = -1;  ///< value dimension `buf` is laid out for (-1: none yet)
+  Vec buf;        ///< padded matrices (rows padded to 8 with zeros, see small_gemm.hpp)
+  Mat S, LU;      ///< m x m: S, and its LU factors (partial pivoting, P S = L U)
+  std::vector<Index> piv;  ///< row interchanges of the LU
+  /// Per player: first / end row and column of R^i's non-zero part (commonly R^i
+  /// weighs only u^i): products with R^i and R^i K skip the zero rows and columns.
+  std::vector<Index> R_rows, R_cols;
+  Mat rhs, sol;            ///< min-norm path
+  Vec cx, cy, cz;          ///< condition-number estimator
+  const double* loaded_A = nullptr;  ///< dynamics currently in the workspace (time-invariant reuse)
+  const double* loaded_B = nullptr;
+  const double* loaded_c = nullptr;
+  const double* loaded_R = nullptr;
   Eigen::CompleteOrthogonalDecomposition<Mat> cod;
 };
 
