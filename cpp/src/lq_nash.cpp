@@ -234,26 +234,6 @@ struct Work {
     return num / den;
   }
 
-  // The Riccati stage map Pn = Phi(P) by Eigen products (P, Pn: N stacked
-  // column-major n x n blocks) with its gain K: the path for builds without
-  // AVX-512 (see LQNashOptions::riccati_kernel). Returns -1, kNashSingular or
-  // kNashNonFinite, as StageMap::apply.
-  int riccati_map(const double* P, double* Pn, Mat& K) {
-    auto Pi = [&](Index i) { return Eigen::Map<const Mat>(P + i * n * n, n, n); };
-    build_SY(Pi);
-    if (!solve_K(K)) return kNashSingular;
-    AK = pb.A;
-    AK.noalias() -= pb.B * K;
-    for (Index i = 0; i < N; ++i) {
-      stage_cost(i, K, C);
-      tmp_nn.noalias() = Pi(i) * AK;
-      C.noalias() += AK.transpose() * tmp_nn;
-      symmetrize(C);
-      Eigen::Map<Mat>(Pn + i * n * n, n, n) = C;
-    }
-    return Eigen::Map<const Vec>(Pn, N * n * n).allFinite() ? -1 : kNashNonFinite;
-  }
-
   // Relative residual of the P-equations at (K, P) (A_K must be current).
   double res_P(const Mat& K, const std::vector<Mat>& P) {
     double r = 0;
@@ -371,11 +351,11 @@ struct Monitor {
 StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int max_iter,
                        bool accelerate, const LQNashOptions& o, std::vector<double>& hist) {
   const Index N = w.N, n = w.n, n2 = n * n;
-  StageMap* map = o.riccati_kernel ? &w.stage_map() : nullptr;
+  StageMap& map = w.stage_map();
   const SymPack sp(N, n);
   StageOut out;
   out.K = Mat::Zero(w.m, n);
-  Vec x(sp.L), g(sp.L), gbest(sp.L), full(N * n2), phi(map ? 0 : N * n2);
+  Vec x(sp.L), g(sp.L), gbest(sp.L), full(N * n2);
   for (Index i = 0; i < N; ++i) full.segment(i * n2, n2) = Eigen::Map<const Vec>(P0[i].data(), n2);
   sp.pack(full.data(), x.data());
   Anderson aa(sp.L, accelerate ? o.anderson_depth : 0, sp.nd);
@@ -393,13 +373,13 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
   };
   for (int it = 1; it <= max_iter; ++it) {
     sp.unpack(x.data(), full.data());
-    const int fail = map ? map->apply(full.data(), out.K) : w.riccati_map(full.data(), phi.data(), out.K);
+    const int fail = map.apply(full.data(), out.K);
     if (fail >= 0) {
       if (accelerate && aa.restart_plain(x)) continue;
       out.iterations = it;
       return finish(fail, false);
     }
-    sp.pack(map ? map->values() : phi.data(), g.data());
+    sp.pack(map.values(), g.data());
     const double r = std::sqrt(aa.wdot(g - x, g - x)) / std::max(std::sqrt(aa.wdot(g, g)), kTiny);
     hist.push_back(r);
     out.iterations = it;

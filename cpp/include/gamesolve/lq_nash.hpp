@@ -68,14 +68,6 @@ struct LQNashOptions {
   int anderson_depth = 5;
   int stall_window = 40;  ///< iterations without halving the best residual = stalled
   bool polish = true;     ///< Auto: Newton polish steps when cheap or needed
-  /// Riccati iteration's stage map: the finite-horizon kernel (solve_lq_game,
-  /// T = 1; fast with AVX-512, where its 8-wide register blocks fit) or Eigen
-  /// products (faster without AVX-512). Same map, to round-off.
-#ifdef __AVX512F__
-  bool riccati_kernel = true;
-#else
-  bool riccati_kernel = false;
-#endif
 };
 
 /// One stage (method run) of a solve.
