@@ -127,6 +127,25 @@ int main() {
     double Z[4] = {kNaN, 0, 0, 1};
     CHECK(!cholesky_inplace(Z, 2));
   }
+  // A stationary game as lq_nash's fast path checks it (cpp/bindings/bind_lq_nash.cpp): T = 1,
+  // the terminal weights the same buffer as Q, every series time-invariant.
+  {
+    Game G;
+    G.g.T = 1;
+    G.g.A = {G.A.data(), 4, 0, 0};
+    G.g.q = {};
+    G.g.QT = G.g.Q;
+    CHECK(check_game_values(G.g).ok());
+    G.Q[1] = 0.5;  // Q^0 asymmetric: met as Q, before its alias QT
+    const ValueCheck v = check_game_values(G.g);
+    CHECK(v.issue == ValueIssue::kAsymmetric && std::string(v.name) == "Q");
+    G.Q[1] = 0.0;
+    G.A[3] = kNaN;
+    CHECK(check_game_values(G.g).issue == ValueIssue::kNonFinite);
+    G.A[3] = 0.5;
+    G.R[0] = -1.0;  // R^00 < 0
+    CHECK(check_game_values(G.g).issue == ValueIssue::kNotDefinite);
+  }
   // Inconsistent buffers are still rejected by check_game.
   {
     Game G;

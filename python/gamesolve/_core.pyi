@@ -39,11 +39,22 @@ def entropy_check_values(
     W: npt.ArrayLike | None,
 ) -> tuple[int, int, int]: ...
 # ---- issue 3: infinite-horizon LQ Nash (cpp/bindings/bind_lq_nash.cpp)
+# (K, P, closed_loop, converged, iterations, status, residual, method, res_K, res_P, history, stages),
+# stages a list of (method, accelerated, iterations, status, residual)
+_NashOut = tuple[np.ndarray, np.ndarray, np.ndarray, bool, int, int, float, str, float, float, np.ndarray,
+                 list[tuple[int, bool, int, int, float]]]
 def lq_nash(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, M: npt.ArrayLike | None,
     dims: Sequence[int], K0: npt.ArrayLike | None, method: int, tol: float, max_iter: int,
     anderson_depth: int, stall_window: int, polish: bool,
-) -> dict: ...
+) -> _NashOut: ...
+def lq_nash_fast(
+    A: object, B: object, Q: object, R: object, dims: object, K0: object, method: object, tol: object,
+    max_iter: object, anderson_depth: object, stall_window: object, polish: object, sym_rtol: float,
+) -> tuple[_NashOut, np.ndarray, tuple[int, ...]] | None: ...
+def lq_nash_check_fast(
+    A: object, B: object, Q: object, R: object, dims: object, sym_rtol: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]] | None: ...
 def lq_policy_value(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, M: npt.ArrayLike | None,
     dims: Sequence[int], K: npt.ArrayLike,

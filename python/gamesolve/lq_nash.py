@@ -12,7 +12,10 @@ R^{ii} (m_i x m_i) or as the joint m x m matrix). The equilibrium (K, P) solves
 with A_K Schur stable. The iterations (Lyapunov / Riccati / Newton, Anderson
 acceleration, the robust ``auto`` strategy) run in the C++ core
 (``cpp/src/lq_nash.cpp``); this module validates, calls it once, and turns the
-outcome into an :class:`LQNashSolution` or an error.
+outcome into an :class:`LQNashSolution` or an error. The common input forms
+take a C++ fast path (``_core.lq_nash_fast``: shapes and values checked in one
+pass, then solved in the same call); everything else, including every invalid
+input, goes through :func:`_prepare_general`, which raises the messages.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from itertools import accumulate
 import numpy as np
 
 from . import _core
-from ._validate import as_float_array, check_positive_definite, check_shape, check_symmetric, split_inputs
+from ._validate import SYM_RTOL, as_float_array, check_positive_definite, check_shape, check_symmetric, split_inputs
 from .errors import ConvergenceError, InputError, SolveError
 from .lq import _normalize_R
 
@@ -35,6 +38,7 @@ _METHODS = {"auto": 0, "lyapunov": 1, "riccati": 2, "newton": 3}
 _METHOD_NAMES = {v: k for k, v in _METHODS.items()}
 STATUS = ("converged", "max_iterations", "stalled", "lost_stability", "non_finite", "singular",
           "bad_start", "no_stabilizing_start")
+_BAD_START, _NO_START = STATUS.index("bad_start"), STATUS.index("no_stabilizing_start")
 
 
 @dataclass(frozen=True)
@@ -114,8 +118,28 @@ def _offsets(dims):
     return list(accumulate(dims, initial=0))
 
 
+def _own_blocks(Rj, dims):
+    """Views R^{ii} of the own-control blocks of the joint weights Rj (N, m, m)."""
+    off = _offsets(dims)
+    return [Rj[i, off[i]:off[i + 1], off[i]:off[i + 1]] for i in range(len(dims))]
+
+
 def _prepare(A, B, Q, R, dims):
-    """Validate (A, B, Q, R); return A, stacked B, Q (N,n,n), joint R (N,m,m), dims, own R blocks."""
+    """Validate (A, B, Q, R); return A, stacked B, Q (N,n,n), joint R (N,m,m), dims, own R blocks.
+
+    The C++ check (``_core.lq_nash_check_fast``) takes the common forms as given
+    and declines (None) for anything else, including every invalid input, which
+    :func:`_prepare_general` then validates and reports.
+    """
+    fast = _core.lq_nash_check_fast(A, B, Q, R, dims, SYM_RTOL)
+    if fast is None:
+        return _prepare_general(A, B, Q, R, dims)
+    B, Q, Rj, dims = fast
+    return A, B, Q, Rj, dims, _own_blocks(Rj, dims)
+
+
+def _prepare_general(A, B, Q, R, dims):
+    """:func:`_prepare` for any input form, with the error messages."""
     A = as_float_array("A", A, ndim=2)
     n = A.shape[0]
     check_shape("A", A, (n, n))
@@ -133,7 +157,7 @@ def _prepare(A, B, Q, R, dims):
     check_symmetric("Q", Q)
     Rj, _ = _normalize_R(R, dims, m)
     check_shape("R", Rj, (N, m, m))
-    own = [Rj[i, off[i]:off[i + 1], off[i]:off[i + 1]] for i in range(N)]
+    own = _own_blocks(Rj, dims)
     check_symmetric("R", Rj)
     if len(set(dims)) == 1:  # one batched Cholesky for equal control sizes
         check_positive_definite("R own-control block R^ii", np.array(own))
@@ -155,45 +179,62 @@ def _uncontrollable_mode(A, B, tol=1e-9):
     return None
 
 
-def _solve(A, B, Q, Rj, M, dims, *, method, K0, tol, max_iter, anderson_depth, stall_window, polish,
-           raise_on_failure):
+def _check_options(method, tol, max_iter):
     if method not in _METHODS:
         raise InputError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
     if not (math.isfinite(tol) and tol > 0):
         raise InputError(f"tol must be a positive number, got {tol}")
     if int(max_iter) < 1:
         raise InputError(f"max_iter must be >= 1, got {max_iter}")
+
+
+def _solve(A, B, Q, Rj, M, dims, *, method, K0, tol, max_iter, anderson_depth, stall_window, polish,
+           raise_on_failure):
+    _check_options(method, tol, max_iter)
     n, m = A.shape[0], B.shape[1]
     if K0 is not None:
         K0 = as_float_array("K0", K0, ndim=2)
         check_shape("K0", K0, (m, n))
     out = _core.lq_nash(A, B, Q, Rj, M, list(dims), K0, _METHODS[method], float(tol), int(max_iter),
                         int(anderson_depth), int(stall_window), bool(polish))
-    status = STATUS[out["status"]]
-    K = out["K"]
-    if status == "bad_start":
+    return _solution(out, A, B, K0, dims, tol, raise_on_failure)
+
+
+def _stage(method, accelerated, iterations, status, residual):
+    st = object.__new__(NashStage)  # the frozen dataclass's fields, without its per-field __setattr__
+    st.__dict__.update(method=_METHOD_NAMES[method], accelerated=accelerated, iterations=iterations,
+                       status=STATUS[status], residual=residual)
+    return st
+
+
+def _solution(out, A, B, K0, dims, tol, raise_on_failure):
+    """The core's tuple (bind_lq_nash.cpp result_tuple) as an LQNashSolution, or the error it means.
+
+    A, B (stacked), K0: the solve's data, read only on the failure paths.
+    """
+    K, P, closed_loop, converged, iterations, status, residual, method, res_K, res_P, history, stages = out
+    if status == _BAD_START:
         rho = float(np.max(np.abs(np.linalg.eigvals(A - B @ K0))))
         raise InputError(f"K0 is not stabilizing: spectral radius of A - B K0 is {rho:.6g} >= 1")
-    if status == "no_stabilizing_start":
+    if status == _NO_START:
         lam = _uncontrollable_mode(A, B)
         if lam is not None:
             raise InputError(f"(A, B) is not stabilizable: the eigenvalue {lam:.6g} of A (|lambda| >= 1) "
                              "is not controllable (PBH test)")
         raise SolveError("no stabilizing start gain found (the summed-cost LQR did not stabilize A - B K); "
                          "give a stabilizing K0")
+    stages = tuple([_stage(*s) for s in stages])
     off = _offsets(dims)
-    stages = tuple(NashStage(_METHOD_NAMES[s[0]], bool(s[1]), int(s[2]), STATUS[s[3]], float(s[4]))
-                   for s in out["stages"])
-    sol = LQNashSolution(
-        K=K, gains=[K[off[i]:off[i + 1]] for i in range(len(dims))], P=out["P"],
-        converged=bool(out["converged"]), iterations=int(out["iterations"]), residual=float(out["residual"]),
-        method=out["method"], residual_K=float(out["res_K"]), residual_P=float(out["res_P"]), status=status,
-        history=out["history"], stages=stages, closed_loop=out["closed_loop"])
-    if raise_on_failure and not sol.converged:
+    sol = object.__new__(LQNashSolution)  # as lq.py: the fields, without the per-field __setattr__
+    sol.__dict__.update(
+        K=K, gains=[K[off[i]:off[i + 1]] for i in range(len(dims))], P=P, converged=converged,
+        iterations=iterations, residual=residual, method=method, residual_K=res_K, residual_P=res_P,
+        status=STATUS[status], history=history, stages=stages, closed_loop=closed_loop)
+    if raise_on_failure and not converged:
         summary = ", ".join(f"{s.method}{'+anderson' if s.accelerated else ''}: {s.status} after "
                             f"{s.iterations} it (residual {s.residual:.2e})" for s in stages)
         raise ConvergenceError(f"lq_nash found no stabilizing Nash equilibrium to tol={tol:g}: {summary}; "
-                               f"best residual {sol.residual:.3g}")
+                               f"best residual {residual:.3g}")
     return sol
 
 
@@ -289,7 +330,12 @@ def lq_nash(A, B, Q, R, *, dims=None, method="auto", K0=None, tol=1e-10, max_ite
     >>> sol.converged and sol.residual <= 1e-12
     True
     """
-    A, B, Q, Rj, dims, _ = _prepare(A, B, Q, R, dims)
+    fast = _core.lq_nash_fast(A, B, Q, R, dims, K0, method, tol, max_iter, anderson_depth, stall_window, polish,
+                              SYM_RTOL)
+    if fast is not None:  # checked and solved in C++ (see the module docstring)
+        out, B, dims = fast
+        return _solution(out, A, B, K0, dims, tol, method == "auto")
+    A, B, Q, Rj, dims, _ = _prepare_general(A, B, Q, R, dims)
     return _solve(A, B, Q, Rj, None, dims, method=method, K0=K0, tol=tol, max_iter=max_iter,
                   anderson_depth=anderson_depth, stall_window=stall_window, polish=polish,
                   raise_on_failure=(method == "auto"))

@@ -3,9 +3,10 @@
 // One pass over the data a solve reads, with no allocation: every entry of
 // every present input finite; Q^i, Q_T^i and R^i symmetric to a relative
 // tolerance; every own-control block R^{ii} positive definite. The Python
-// boundary (python/gamesolve/lq.py) runs these checks on its fast path and,
-// when one fails, defers to its general path, which names the offending
-// argument and index. C++ callers can run them before `solve_lq_games`.
+// boundary (python/gamesolve/lq.py; lq_nash.py, on the stationary game as a
+// T = 1 game with QT = Q) runs these checks on its fast path and, when one
+// fails, defers to its general path, which names the offending argument and
+// index. C++ callers can run them before `solve_lq_games`.
 #pragma once
 
 #include "gamesolve/lq_game.hpp"
