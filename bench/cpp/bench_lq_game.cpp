@@ -192,6 +192,11 @@ int main(int argc, char** argv) {
   std::mt19937_64 rng(20261122);
   std::ostringstream js;
   js << "{\n  \"name\": \"cpp_lq_game\",\n  \"title\": \"C++ coupled Riccati kernel (SPEC 2)\",\n"
+     << "  \"notes\": \"Single solves on one thread, the batch on all hardware threads (results bit-identical "
+        "for any thread count). gflops = the nominal FLOP count of the plain recursion (F'ZF as two full "
+        "products per player, dense R^i) over the median time; the kernel forms only the upper half of F'(ZF), "
+        "skips R^i's zero blocks and so executes fewer FLOPs than counted, which is why gflops may exceed the "
+        "machine's per-core FMA rate. tv_ = time-varying data with linear terms, as iLQGames calls the core.\",\n"
      << "  \"hardware_threads\": " << std::thread::hardware_concurrency() << ",\n  \"records\": [\n";
   // FILTER selects one configuration if it is a full name, else every name containing it.
   bool exact = false;
