@@ -20,7 +20,8 @@ Usage: PYTHONPATH=python python examples/entropy_po.py [output.png]   (default d
 
 from __future__ import annotations
 
-import sys
+import argparse
+
 from pathlib import Path
 
 import numpy as np
@@ -122,4 +123,7 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1] if len(sys.argv) > 1 else "docs/entropy_po.png")
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("out", nargs="?", default=str(Path(__file__).resolve().parents[1] / "docs" / "entropy_po.png"),
+                     help="where to save the figure (default: docs/entropy_po.png)")
+    main(cli.parse_args().out)

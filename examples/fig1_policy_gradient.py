@@ -15,6 +15,8 @@ in the appendix-A LQ game, at the price of a bias that grows with rho.
 
 from __future__ import annotations
 
+import argparse
+
 import sys
 from pathlib import Path
 
@@ -106,5 +108,8 @@ def plot(g, Ks, Kg, ev, runs, path):
 
 
 if __name__ == "__main__":
-    out = sys.argv[1] if len(sys.argv) > 1 else str(ROOT / "docs" / "fig1_policy_gradient.png")
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("out", nargs="?", default=str(ROOT / "docs" / "fig1_policy_gradient.png"),
+                     help="where to save the figure (default: docs/fig1_policy_gradient.png)")
+    out = cli.parse_args().out
     plot(*run(), out)

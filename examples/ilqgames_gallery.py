@@ -10,7 +10,8 @@ Usage: ``PYTHONPATH=python python examples/ilqgames_gallery.py [out.png]``
 
 from __future__ import annotations
 
-import sys
+import argparse
+
 import time
 from pathlib import Path
 
@@ -75,5 +76,9 @@ def plot(solved, path: Path):
 
 
 if __name__ == "__main__":
-    out = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "docs" / "ilqgames_gallery.png"
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("out", nargs="?", type=Path,
+                     default=Path(__file__).resolve().parents[1] / "docs" / "ilqgames_gallery.png",
+                     help="where to save the figure (default: docs/ilqgames_gallery.png)")
+    out = cli.parse_args().out
     plot(solve_all(), out)

@@ -95,7 +95,7 @@ def test_nash_residual_equals_finite_difference_gradient():
         own[i, g.control_slice(i)] = True
 
     def J(i, dv):  # player i's cost with open-loop own controls us^i + dv, others on feedback
-        x, tot = g.x0, 0.0
+        x = g.x0
         X, U = [x], []
         for t in range(T):
             u = us[t] - K[t] @ (x - xs[t])

@@ -16,7 +16,6 @@ import sys
 import numpy as np
 import pytest
 
-import gamesolve
 from gamesolve import (ConvergenceError, InputError, SolveError, guided_lq_nash, lq_cost, lq_nash,
                        pseudo_gradient, pseudo_gradient_jacobian, simulate_policy_gradient)
 from gamesolve.examples import lq_example

@@ -279,7 +279,7 @@ def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, d
     tau = _check_tau(tau)
     g = _normalize(A, B, Q, R, horizon=horizon, q=None, r=None, M=None, c=None, QT=QT, qT=None, dims=dims,
                    batched=False)
-    T, n, N, m = g.T, g.n, g.N, g.m
+    T, n, m = g.T, g.n, g.m
     sl = _slices(g.dims)
     off_block = np.ones((m, m), bool)
     for sj in sl:

@@ -145,7 +145,6 @@ def _prepare_general(A, B, Q, R, dims):
     check_shape("A", A, (n, n))
     B, dims = split_inputs(B, dims, n)
     N, m = len(dims), sum(dims)
-    off = _offsets(dims)
     if isinstance(Q, (list, tuple)):
         Ql = [as_float_array(f"Q[{i}]", q, ndim=2) for i, q in enumerate(Q)]
         if len({q.shape for q in Ql}) > 1:
