@@ -87,7 +87,7 @@ struct StageMap {
   // singular or ill-conditioned).
   int apply(const double* P, Mat& Kout) {
     g.QT.data = P;
-    const SolveReport rep = solve_lq_game(g, 0, v, ws, so);
+    const SolveReport rep = solve_lq_stage(g, 0, v, ws, so);
     if (rep.nonfinite_stages > 0) return kNashNonFinite;
     if (rep.min_norm_stages > 0) return kNashSingular;
     Kout = CMapRow(K.data(), g.dims.m, g.dims.n);
