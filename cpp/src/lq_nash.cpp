@@ -103,23 +103,38 @@ struct StageMap {
 struct SymPack {
   Index N, n, nd, L;
   SymPack(Index N_, Index n_) : N(N_), n(n_), nd(N_ * n_), L(N_ * n_ * (n_ + 1) / 2) {}
-  void pack(const double* full, double* v) const {  // full: N column-major n x n blocks
-    double* off = v + nd;
+  void pack(const double* __restrict full, double* __restrict v) const {  // full: N column-major n x n blocks
+    double* __restrict off = v + nd;
     for (Index i = 0; i < N; ++i, full += n * n)
       for (Index c = 0; c < n; ++c) {
-        v[i * n + c] = full[c * n + c];
-        for (Index r = 0; r < c; ++r) *off++ = full[c * n + r];
+        const double* __restrict fc = full + c * n;
+        v[i * n + c] = fc[c];
+        for (Index r = 0; r < c; ++r) off[r] = fc[r];
+        off += c;
       }
   }
-  void unpack(const double* v, double* full) const {
-    const double* off = v + nd;
-    for (Index i = 0; i < N; ++i, full += n * n)
-      for (Index c = 0; c < n; ++c) {
-        full[c * n + c] = v[i * n + c];
-        for (Index r = 0; r < c; ++r, ++off) full[c * n + r] = full[r * n + c] = *off;
+  void unpack(const double* __restrict v, double* __restrict full) const {
+    const double* __restrict off = v + nd;
+    for (Index i = 0; i < N; ++i, full += n * n) {
+      for (Index c = 0; c < n; ++c) {  // the upper triangle and the diagonal, by columns
+        double* __restrict fc = full + c * n;
+        for (Index r = 0; r < c; ++r) fc[r] = off[r];
+        fc[c] = v[i * n + c];
+        off += c;
       }
+      for (Index c = 0; c < n; ++c)  // the lower triangle, mirrored
+        for (Index r = c + 1; r < n; ++r) full[c * n + r] = full[r * n + c];
+    }
   }
 };
+
+// True iff every entry of x is finite (x * 0 is 0 for finite x, NaN otherwise).
+bool all_finite(const Vec& x) {
+  const double* __restrict p = x.data();
+  double acc = 0.0;
+  for (Index i = 0; i < x.size(); ++i) acc += p[i] * 0.0;
+  return acc == 0.0;
+}
 
 // ---------------------------------------------------------------- workspace
 struct Work {
@@ -273,29 +288,30 @@ struct Anderson {
     x = g_prev;
     return true;
   }
-  // Given x and g = g(x), overwrite x with the next iterate (the first step is plain).
-  void step(Vec& x, const Vec& g) {
+  // Given x, g = g(x) and f = g - x, overwrite x with the next iterate (the first step is plain).
+  void step(Vec& x, const Vec& g, const Vec& f) {
     if (d == 0) { x = g; return; }
     const Index k = std::min<Index>(count, d);  // history columns after this step
-    double* fp = f_prev.data();
-    double* gp = g_prev.data();
-    const double* xv = x.data();
-    const double* gv = g.data();
+    double* __restrict fp = f_prev.data();
+    double* __restrict gp = g_prev.data();
+    const double* __restrict fv = f.data();
+    const double* __restrict gv = g.data();
     if (count > 0) {
-      double* df = dF.col(head).data();
-      double* dg = dG.col(head).data();
+      double* __restrict df = dF.col(head).data();
+      double* __restrict dg = dG.col(head).data();
       for (Index i = 0; i < L; ++i) {
-        const double fi = gv[i] - xv[i];
-        df[i] = fi - fp[i];
+        df[i] = fv[i] - fp[i];
         dg[i] = gv[i] - gp[i];
-        fp[i] = fi;
+      }
+      for (Index i = 0; i < L; ++i) {
+        fp[i] = fv[i];
         gp[i] = gv[i];
       }
       for (Index j = 0; j < k; ++j) H(j, head) = H(head, j) = wdot(dF.col(j), dF.col(head));
       head = (head + 1) % d;
     } else {
       for (Index i = 0; i < L; ++i) {
-        fp[i] = gv[i] - xv[i];
+        fp[i] = fv[i];
         gp[i] = gv[i];
       }
     }
@@ -355,7 +371,7 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
   const SymPack sp(N, n);
   StageOut out;
   out.K = Mat::Zero(w.m, n);
-  Vec x(sp.L), g(sp.L), gbest(sp.L), full(N * n2);
+  Vec x(sp.L), g(sp.L), f(sp.L), gbest(sp.L), full(N * n2);
   for (Index i = 0; i < N; ++i) full.segment(i * n2, n2) = Eigen::Map<const Vec>(P0[i].data(), n2);
   sp.pack(full.data(), x.data());
   Anderson aa(sp.L, accelerate ? o.anderson_depth : 0, sp.nd);
@@ -380,7 +396,13 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
       return finish(fail, false);
     }
     sp.pack(map.values(), g.data());
-    const double r = std::sqrt(aa.wdot(g - x, g - x)) / std::max(std::sqrt(aa.wdot(g, g)), kTiny);
+    {
+      const double* __restrict gv = g.data();
+      const double* __restrict xv = x.data();
+      double* __restrict fv = f.data();
+      for (Index i = 0; i < sp.L; ++i) fv[i] = gv[i] - xv[i];
+    }
+    const double r = std::sqrt(aa.wdot(f, f)) / std::max(std::sqrt(aa.wdot(g, g)), kTiny);
     hist.push_back(r);
     out.iterations = it;
     out.residual = r;
@@ -392,8 +414,8 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
     const int s = mon.update(r, it);
     if (s >= 0) return finish(s, false);
     if (accelerate && r > 1e3 * best) aa.reset();
-    aa.step(x, g);
-    if (!x.allFinite()) { aa.reset(); x = g; }
+    aa.step(x, g, f);
+    if (!all_finite(x)) { aa.reset(); x = g; }
   }
   return finish(kNashMaxIter, false);
 }
@@ -406,7 +428,7 @@ StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, boo
   StageOut out;
   out.K = K0;
   Mat K = K0, Kn(m, n);
-  Vec x(m * n), g(m * n);
+  Vec x(m * n), g(m * n), f(m * n);
   x = Eigen::Map<const Vec>(K.data(), m * n);
   Anderson aa(m * n, accelerate ? o.anderson_depth : 0, m * n);
   Monitor mon(o.stall_window);
@@ -430,8 +452,9 @@ StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, boo
     if (r <= target) { out.status = kNashConverged; out.K = Kn; out.P = P; return out; }
     const int s = mon.update(r, it);
     if (s >= 0) { out.status = s; return out; }
-    aa.step(x, g);
-    if (!x.allFinite()) { aa.reset(); x = g; }
+    f = g - x;
+    aa.step(x, g, f);
+    if (!all_finite(x)) { aa.reset(); x = g; }
   }
   out.status = kNashMaxIter;
   return out;
