@@ -276,11 +276,11 @@ struct Work {
 struct Anderson {
   Index L, d, nd, count = 0, head = 0;
   Mat dF, dG, H, Hk;
-  Vec f_prev, g_prev, gamma, rhs;
+  Vec f_prev, g_prev, gamma, rhs, chol;
   Eigen::LDLT<Mat> ldlt;
   Anderson(Index len, Index depth, Index unit_weight)
       : L(len), d(depth), nd(unit_weight), dF(len, depth), dG(len, depth), H(depth, depth), Hk(depth, depth),
-        f_prev(len), g_prev(len), gamma(depth), rhs(depth), ldlt(depth) {}
+        f_prev(len), g_prev(len), gamma(depth), rhs(depth), chol(depth * depth), ldlt(depth) {}
   template <class A, class B>
   double wdot(const A& a, const B& b) const {
     return a.head(nd).dot(b.head(nd)) + 2.0 * a.tail(L - nd).dot(b.tail(L - nd));
@@ -328,11 +328,43 @@ struct Anderson {
     const double reg = 1e-13 * std::max(Hkk.trace(), kTiny);
     Hkk.diagonal().array() += reg;
     for (Index j = 0; j < k; ++j) rhs(j) = wdot(dF.col(j), f_prev);
-    ldlt.compute(Hkk);
-    gamma.head(k) = ldlt.solve(rhs.head(k));
+    if (!cholesky_solve(k)) {  // not numerically positive definite: the pivoting LDLT
+      ldlt.compute(Hkk);
+      gamma.head(k) = ldlt.solve(rhs.head(k));
+    }
     if (!gamma.head(k).allFinite()) { x = g; reset(); return; }
     x = g;
     x.noalias() -= dG.leftCols(k) * gamma.head(k);
+  }
+
+  // gamma = Hk^{-1} rhs (leading k x k block, k <= d <= a few) by an unpivoted
+  // Cholesky factorization (a fraction of the dynamic-size LDLT's overhead); false
+  // if a pivot is not positive, and then the caller uses the pivoting LDLT.
+  bool cholesky_solve(Index k) {
+    double* Lc = chol.data();  // Lc[i + j * d]: the lower triangle
+    for (Index j = 0; j < k; ++j) {
+      double sjj = Hk(j, j);
+      for (Index p = 0; p < j; ++p) sjj -= Lc[j + p * d] * Lc[j + p * d];
+      if (!(sjj > 0.0)) return false;
+      const double ljj = std::sqrt(sjj);
+      Lc[j + j * d] = ljj;
+      for (Index i = j + 1; i < k; ++i) {
+        double sij = Hk(i, j);
+        for (Index p = 0; p < j; ++p) sij -= Lc[i + p * d] * Lc[j + p * d];
+        Lc[i + j * d] = sij / ljj;
+      }
+    }
+    for (Index i = 0; i < k; ++i) {  // L y = rhs (y in gamma)
+      double t = rhs(i);
+      for (Index p = 0; p < i; ++p) t -= Lc[i + p * d] * gamma(p);
+      gamma(i) = t / Lc[i + i * d];
+    }
+    for (Index i = k - 1; i >= 0; --i) {  // L' gamma = y
+      double t = gamma(i);
+      for (Index p = i + 1; p < k; ++p) t -= Lc[p + i * d] * gamma(p);
+      gamma(i) = t / Lc[i + i * d];
+    }
+    return true;
   }
 };
 
