@@ -87,7 +87,7 @@ struct StageMap {
   // singular or ill-conditioned).
   int apply(const double* P, Mat& Kout) {
     g.QT.data = P;
-    const SolveReport rep = solve_lq_game(g, 0, v, ws, so);
+    const SolveReport rep = solve_lq_stage(g, 0, v, ws, so);
     if (rep.nonfinite_stages > 0) return kNashNonFinite;
     if (rep.min_norm_stages > 0) return kNashSingular;
     Kout = CMapRow(K.data(), g.dims.m, g.dims.n);
@@ -103,23 +103,44 @@ struct StageMap {
 struct SymPack {
   Index N, n, nd, L;
   SymPack(Index N_, Index n_) : N(N_), n(n_), nd(N_ * n_), L(N_ * n_ * (n_ + 1) / 2) {}
-  void pack(const double* full, double* v) const {  // full: N column-major n x n blocks
-    double* off = v + nd;
+  void pack(const double* __restrict full, double* __restrict v) const {  // full: N column-major n x n blocks
+    double* __restrict off = v + nd;
     for (Index i = 0; i < N; ++i, full += n * n)
       for (Index c = 0; c < n; ++c) {
-        v[i * n + c] = full[c * n + c];
-        for (Index r = 0; r < c; ++r) *off++ = full[c * n + r];
+        const double* __restrict fc = full + c * n;
+        v[i * n + c] = fc[c];
+        for (Index r = 0; r < c; ++r) off[r] = fc[r];
+        off += c;
       }
   }
-  void unpack(const double* v, double* full) const {
-    const double* off = v + nd;
-    for (Index i = 0; i < N; ++i, full += n * n)
-      for (Index c = 0; c < n; ++c) {
-        full[c * n + c] = v[i * n + c];
-        for (Index r = 0; r < c; ++r, ++off) full[c * n + r] = full[r * n + c] = *off;
+  void unpack(const double* __restrict v, double* __restrict full) const {
+    const double* __restrict off = v + nd;
+    for (Index i = 0; i < N; ++i, full += n * n) {
+      for (Index c = 0; c < n; ++c) {  // the upper triangle and the diagonal, by columns
+        double* __restrict fc = full + c * n;
+        for (Index r = 0; r < c; ++r) fc[r] = off[r];
+        fc[c] = v[i * n + c];
+        off += c;
       }
+      for (Index c = 0; c < n; ++c)  // the lower triangle, mirrored
+        for (Index r = c + 1; r < n; ++r) full[c * n + r] = full[r * n + c];
+    }
   }
 };
+
+// True iff every entry of x is finite (x * 0 is 0 for finite x, NaN otherwise);
+// 8 independent partial sums, so the loop vectorizes and is not add-latency bound.
+bool all_finite(const Vec& x) {
+  const double* __restrict p = x.data();
+  const Index n = x.size(), n8 = n / 8 * 8;
+  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  for (Index i = 0; i < n8; i += 8)
+    for (int j = 0; j < 8; ++j) acc[j] += p[i + j] * 0.0;
+  double t = 0.0;
+  for (Index i = n8; i < n; ++i) t += p[i] * 0.0;
+  for (int j = 0; j < 8; ++j) t += acc[j];
+  return t == 0.0;
+}
 
 // ---------------------------------------------------------------- workspace
 struct Work {
@@ -255,11 +276,11 @@ struct Work {
 struct Anderson {
   Index L, d, nd, count = 0, head = 0;
   Mat dF, dG, H, Hk;
-  Vec f_prev, g_prev, gamma, rhs;
+  Vec f_prev, g_prev, gamma, rhs, chol;
   Eigen::LDLT<Mat> ldlt;
   Anderson(Index len, Index depth, Index unit_weight)
       : L(len), d(depth), nd(unit_weight), dF(len, depth), dG(len, depth), H(depth, depth), Hk(depth, depth),
-        f_prev(len), g_prev(len), gamma(depth), rhs(depth), ldlt(depth) {}
+        f_prev(len), g_prev(len), gamma(depth), rhs(depth), chol(depth * depth), ldlt(depth) {}
   template <class A, class B>
   double wdot(const A& a, const B& b) const {
     return a.head(nd).dot(b.head(nd)) + 2.0 * a.tail(L - nd).dot(b.tail(L - nd));
@@ -273,29 +294,30 @@ struct Anderson {
     x = g_prev;
     return true;
   }
-  // Given x and g = g(x), overwrite x with the next iterate (the first step is plain).
-  void step(Vec& x, const Vec& g) {
+  // Given x, g = g(x) and f = g - x, overwrite x with the next iterate (the first step is plain).
+  void step(Vec& x, const Vec& g, const Vec& f) {
     if (d == 0) { x = g; return; }
     const Index k = std::min<Index>(count, d);  // history columns after this step
-    double* fp = f_prev.data();
-    double* gp = g_prev.data();
-    const double* xv = x.data();
-    const double* gv = g.data();
+    double* __restrict fp = f_prev.data();
+    double* __restrict gp = g_prev.data();
+    const double* __restrict fv = f.data();
+    const double* __restrict gv = g.data();
     if (count > 0) {
-      double* df = dF.col(head).data();
-      double* dg = dG.col(head).data();
+      double* __restrict df = dF.col(head).data();
+      double* __restrict dg = dG.col(head).data();
       for (Index i = 0; i < L; ++i) {
-        const double fi = gv[i] - xv[i];
-        df[i] = fi - fp[i];
+        df[i] = fv[i] - fp[i];
         dg[i] = gv[i] - gp[i];
-        fp[i] = fi;
+      }
+      for (Index i = 0; i < L; ++i) {
+        fp[i] = fv[i];
         gp[i] = gv[i];
       }
       for (Index j = 0; j < k; ++j) H(j, head) = H(head, j) = wdot(dF.col(j), dF.col(head));
       head = (head + 1) % d;
     } else {
       for (Index i = 0; i < L; ++i) {
-        fp[i] = gv[i] - xv[i];
+        fp[i] = fv[i];
         gp[i] = gv[i];
       }
     }
@@ -306,11 +328,43 @@ struct Anderson {
     const double reg = 1e-13 * std::max(Hkk.trace(), kTiny);
     Hkk.diagonal().array() += reg;
     for (Index j = 0; j < k; ++j) rhs(j) = wdot(dF.col(j), f_prev);
-    ldlt.compute(Hkk);
-    gamma.head(k) = ldlt.solve(rhs.head(k));
+    if (!cholesky_solve(k)) {  // not numerically positive definite: the pivoting LDLT
+      ldlt.compute(Hkk);
+      gamma.head(k) = ldlt.solve(rhs.head(k));
+    }
     if (!gamma.head(k).allFinite()) { x = g; reset(); return; }
     x = g;
     x.noalias() -= dG.leftCols(k) * gamma.head(k);
+  }
+
+  // gamma = Hk^{-1} rhs (leading k x k block, k <= d <= a few) by an unpivoted
+  // Cholesky factorization (a fraction of the dynamic-size LDLT's overhead); false
+  // if a pivot is not positive, and then the caller uses the pivoting LDLT.
+  bool cholesky_solve(Index k) {
+    double* Lc = chol.data();  // Lc[i + j * d]: the lower triangle
+    for (Index j = 0; j < k; ++j) {
+      double sjj = Hk(j, j);
+      for (Index p = 0; p < j; ++p) sjj -= Lc[j + p * d] * Lc[j + p * d];
+      if (!(sjj > 0.0)) return false;
+      const double ljj = std::sqrt(sjj);
+      Lc[j + j * d] = ljj;
+      for (Index i = j + 1; i < k; ++i) {
+        double sij = Hk(i, j);
+        for (Index p = 0; p < j; ++p) sij -= Lc[i + p * d] * Lc[j + p * d];
+        Lc[i + j * d] = sij / ljj;
+      }
+    }
+    for (Index i = 0; i < k; ++i) {  // L y = rhs (y in gamma)
+      double t = rhs(i);
+      for (Index p = 0; p < i; ++p) t -= Lc[i + p * d] * gamma(p);
+      gamma(i) = t / Lc[i + i * d];
+    }
+    for (Index i = k - 1; i >= 0; --i) {  // L' gamma = y
+      double t = gamma(i);
+      for (Index p = i + 1; p < k; ++p) t -= Lc[p + i * d] * gamma(p);
+      gamma(i) = t / Lc[i + i * d];
+    }
+    return true;
   }
 };
 
@@ -355,7 +409,7 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
   const SymPack sp(N, n);
   StageOut out;
   out.K = Mat::Zero(w.m, n);
-  Vec x(sp.L), g(sp.L), gbest(sp.L), full(N * n2);
+  Vec x(sp.L), g(sp.L), f(sp.L), gbest(sp.L), full(N * n2);
   for (Index i = 0; i < N; ++i) full.segment(i * n2, n2) = Eigen::Map<const Vec>(P0[i].data(), n2);
   sp.pack(full.data(), x.data());
   Anderson aa(sp.L, accelerate ? o.anderson_depth : 0, sp.nd);
@@ -380,7 +434,13 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
       return finish(fail, false);
     }
     sp.pack(map.values(), g.data());
-    const double r = std::sqrt(aa.wdot(g - x, g - x)) / std::max(std::sqrt(aa.wdot(g, g)), kTiny);
+    {
+      const double* __restrict gv = g.data();
+      const double* __restrict xv = x.data();
+      double* __restrict fv = f.data();
+      for (Index i = 0; i < sp.L; ++i) fv[i] = gv[i] - xv[i];
+    }
+    const double r = std::sqrt(aa.wdot(f, f)) / std::max(std::sqrt(aa.wdot(g, g)), kTiny);
     hist.push_back(r);
     out.iterations = it;
     out.residual = r;
@@ -392,8 +452,8 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
     const int s = mon.update(r, it);
     if (s >= 0) return finish(s, false);
     if (accelerate && r > 1e3 * best) aa.reset();
-    aa.step(x, g);
-    if (!x.allFinite()) { aa.reset(); x = g; }
+    aa.step(x, g, f);
+    if (!all_finite(x)) { aa.reset(); x = g; }
   }
   return finish(kNashMaxIter, false);
 }
@@ -406,7 +466,7 @@ StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, boo
   StageOut out;
   out.K = K0;
   Mat K = K0, Kn(m, n);
-  Vec x(m * n), g(m * n);
+  Vec x(m * n), g(m * n), f(m * n);
   x = Eigen::Map<const Vec>(K.data(), m * n);
   Anderson aa(m * n, accelerate ? o.anderson_depth : 0, m * n);
   Monitor mon(o.stall_window);
@@ -430,8 +490,9 @@ StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, boo
     if (r <= target) { out.status = kNashConverged; out.K = Kn; out.P = P; return out; }
     const int s = mon.update(r, it);
     if (s >= 0) { out.status = s; return out; }
-    aa.step(x, g);
-    if (!x.allFinite()) { aa.reset(); x = g; }
+    f = g - x;
+    aa.step(x, g, f);
+    if (!all_finite(x)) { aa.reset(); x = g; }
   }
   out.status = kNashMaxIter;
   return out;
@@ -680,6 +741,7 @@ bool start_gain(const LQNashProblem& pb, Mat& K0) {
   // H_{k+1} = H + A' H W^-1 A, W = I + G H; H -> stabilizing DARE solution.
   Mat Ak = Ah, W(n, n), WA(n, n), WG(n, n), T1(n, n), Hn(n, n);
   Eigen::PartialPivLU<Mat> lu(n);
+  double prev = std::numeric_limits<double>::infinity();  // the last relative change of H
   for (int it = 0; it < 100; ++it) {
     W.setIdentity();
     W.noalias() += G * H;
@@ -698,7 +760,13 @@ bool start_gain(const LQNashProblem& pb, Mat& K0) {
     if (!Hn.allFinite()) return false;
     const double d = (Hn - H).norm();
     H.swap(Hn);
-    if (d <= 1e-14 * std::max(H.norm(), kTiny)) break;
+    // Converged when the change is at round-off, or when the doubling is in its
+    // quadratic regime (e_{k+1} ~ c e_k^2, c estimated from the last two changes)
+    // and predicts a next change below round-off -- which saves the last doubling.
+    const double rel = d / std::max(H.norm(), kTiny);
+    if (rel <= 1e-14) break;
+    if (it > 0 && rel <= 1e-6 && rel < prev && rel * rel * rel <= 1e-15 * prev * prev) break;
+    prev = rel;
   }
   Mat Sm = Rs + pb.B.transpose() * H * pb.B;
   K0 = Sm.partialPivLu().solve(pb.B.transpose() * H * pb.A + Ms);

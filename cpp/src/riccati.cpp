@@ -265,11 +265,14 @@ struct Views {
   double* R(Index i) const { return Rp + i * pm * m; }
 };
 
-Views views(LQWorkspace& ws, Index nv) {
+// keep_loaded: the A, B, c, R buffers loaded by the last call are unchanged (stage
+// entry point): load_stage skips them when the pointers match.
+Views views(LQWorkspace& ws, Index nv, bool keep_loaded = false) {
   const Layout L(ws.N, ws.n, ws.m, ws.mmax, nv);
   if (ws.nv != nv) {  // new layout: every padded row must start zero
     ws.buf.setZero();
     ws.nv = nv;
+    keep_loaded = false;
   }
   double* b = ws.buf.data();
   Views v;
@@ -294,13 +297,15 @@ Views views(LQWorkspace& ws, Index nv) {
   v.Rp = b + L.Rp;
   v.G = b + L.G;
   v.Mt = b + L.Mt;
-  ws.loaded_A = ws.loaded_B = ws.loaded_c = ws.loaded_R = nullptr;  // the data may have changed
+  if (!keep_loaded) ws.loaded_A = ws.loaded_B = ws.loaded_c = ws.loaded_R = nullptr;  // the data may have changed
   return v;
 }
 
+void load_terminal(const LQGameData& g, Index b, const Views& v);
+
 // Terminal values: Z_T = QT, zeta_T = qT (or 0), s_T = 0.
 void set_terminal(const LQGameData& g, Index b, const LQSolutionView& out, const Views& v) {
-  const Index N = g.dims.N, n = g.dims.n, T = g.T, pv = v.pv;
+  const Index N = g.dims.N, n = g.dims.n, T = g.T;
   const double* QT = g.QT.at(b, 0);
   const double* qT = g.qT.present() ? g.qT.at(b, 0) : nullptr;
   double* Z = out.Z.at(b, T);
@@ -309,6 +314,14 @@ void set_terminal(const LQGameData& g, Index b, const LQSolutionView& out, const
   for (Index i = 0; i < N * n; ++i) zeta[i] = qT ? qT[i] : 0.0;
   double* s = out.s.at(b, T);
   for (Index i = 0; i < N; ++i) s[i] = 0.0;
+  load_terminal(g, b, v);
+}
+
+// The padded workspace copy of the terminal values Z~_T (set_terminal without the outputs).
+void load_terminal(const LQGameData& g, Index b, const Views& v) {
+  const Index N = g.dims.N, n = g.dims.n, pv = v.pv;
+  const double* QT = g.QT.at(b, 0);
+  const double* qT = g.qT.present() ? g.qT.at(b, 0) : nullptr;
   for (Index i = 0; i < N; ++i) {
     double* Zi = v.Z(i);
     for (Index j = 0; j < n; ++j)
@@ -519,6 +532,120 @@ inline void prefetch_for_write(const double* p, Index count) {
   __builtin_prefetch(c + bytes - 1, 1, 3);
 }
 
+// Stage t of game b once its data are loaded (load_stage) and Z~_{t+1} is in the
+// padded workspace: S, K~ (into out.K, out.k), the value update (Z~_t into the
+// workspace and out.Z, zeta, s). Returns the stage status; counts into rep.
+std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionView& out, const Views& v,
+                       LQWorkspace& ws, const SolveOptions& opts, SolveReport& rep) {
+  const Dims& d = g.dims;
+  const Index N = d.N, n = d.n, m = d.m;
+  const Index nv = v.nv, pv = v.pv, pm = v.pm, ld = v.ld;
+  const bool aug = nv > n;
+  (void)pv;
+  std::int32_t st = kStageOk;
+
+  // Stage system S [K k] = [Y y], assembled transposed: with ZB^i = Z~^i B^i,
+  // column block i of [S'; X] is [B~'; A~'] ZB^i + [R^i_[:,i]; (M~^i_[i])'],
+  // i.e. S' block i = B'ZB^i + R^i_[:,i], X = [Y y]' block i = A~'ZB^i + M~^i_[i]'
+  // (the last row of ZB^i is zeta^i'B^i, and A~'s last row brings c'ZB^i).
+  for (Index i = 0; i < N; ++i) {  // ZB = [Z~^1 B^1, ..., Z~^N B^N]
+    const Index o = d.off[i], mi = d.m_i[i];
+    const Term tz{v.Z(i), pv, g.B.at(b, t) + o, m, 1, n};  // B^i(k, j) = B[k * m + o + j]
+    detail::gemm_terms(v.ZB + o * pv, pv, pv, mi, &tz, 1, false);
+  }
+  {
+    const Term ts{v.BA, ld, v.ZB, 1, pv, nv};
+    detail::gemm_terms(v.SX, ld, ld, m, &ts, 1, false);
+  }
+  for (Index i = 0; i < N; ++i) {
+    const Index o = d.off[i], mi = d.m_i[i];
+    const double* Ri = v.R(i);
+    for (Index j = o; j < o + mi; ++j)
+      for (Index a = 0; a < m; ++a) v.SX[a + j * ld] += Ri[a + j * pm];
+    if (g.M.present()) {
+      const double* Mi = g.M.at(b, t) + i * m * n;
+      for (Index j = o; j < o + mi; ++j)
+        for (Index a = 0; a < n; ++a) v.X[a + j * ld] += Mi[a + j * n];
+    }
+    if (aug && g.r.present()) {
+      const double* ri = g.r.at(b, t) + i * m;
+      for (Index j = o; j < o + mi; ++j) v.X[n + j * ld] += ri[j];
+    }
+  }
+
+  if (!finite_block(v.SX, m, m, ld) || !finite_block(v.X, nv, m, ld)) {
+    st = kStageNonFinite;
+    ++rep.nonfinite_stages;
+    for (Index j = 0; j < m; ++j)
+      for (Index a = 0; a < nv; ++a) v.X[a + j * ld] = std::numeric_limits<double>::quiet_NaN();
+  } else {
+    double norm1 = 0.0;  // of S: max column sum = max row sum of S'
+    for (Index j = 0; j < m; ++j)
+      for (Index a = 0; a < m; ++a) ws.S(a, j) = ws.LU(a, j) = v.SX[j + a * ld];
+    for (Index j = 0; j < m; ++j) norm1 = std::max(norm1, ws.S.col(j).cwiseAbs().sum());
+    const bool nonsingular = lu_factor(ws);
+    const double rc = nonsingular ? rcond_estimate(ws, norm1) : 0.0;
+    if (rc < rep.min_rcond) rep.min_rcond = rc;
+    if (!(rc >= opts.rcond_tol)) {
+      ws.cod.setThreshold(opts.rank_tol);
+      ws.cod.compute(ws.S);
+      for (Index j = 0; j < nv; ++j)
+        for (Index a = 0; a < m; ++a) ws.rhs(a, j) = v.X[j + a * ld];
+      // minimum-norm least-squares solution (may allocate)
+      ws.sol.leftCols(nv) = ws.cod.solve(ws.rhs.leftCols(nv));
+      for (Index j = 0; j < nv; ++j)
+        for (Index a = 0; a < m; ++a) v.X[j + a * ld] = ws.sol(a, j);
+      st = kStageMinNorm;
+      ++rep.min_norm_stages;
+    } else {
+      // Solve S X' = [Y y] in place on the columns of X (each column of X is a
+      // row of [Y y], so every step is a contiguous axpy of length nv):
+      // P S = L U => row interchanges, then the L and U substitutions.
+      const double* lu = ws.LU.data();
+      for (Index k = 0; k < m; ++k)
+        if (ws.piv[k] != k)
+          for (Index a = 0; a < nv; ++a) std::swap(v.X[a + k * ld], v.X[a + ws.piv[k] * ld]);
+      for (Index i = 1; i < m; ++i) {
+        double* xi = v.X + i * ld;
+        for (Index j = 0; j < i; ++j) {
+          const double l = lu[i + j * m];
+          const double* xj = v.X + j * ld;
+          for (Index a = 0; a < nv; ++a) xi[a] -= l * xj[a];
+        }
+      }
+      for (Index i = m - 1; i >= 0; --i) {
+        double* xi = v.X + i * ld;
+        for (Index j = i + 1; j < m; ++j) {
+          const double u = lu[i + j * m];
+          const double* xj = v.X + j * ld;
+          for (Index a = 0; a < nv; ++a) xi[a] -= u * xj[a];
+        }
+        const double dii = lu[i + i * m];
+        for (Index a = 0; a < nv; ++a) xi[a] /= dii;
+      }
+    }
+  }
+  double* Ko = out.K.at(b, t);
+  double* ko = out.k.at(b, t);
+  for (Index a = 0; a < m; ++a) {
+    const double* xa = v.X + a * ld;
+    for (Index j = 0; j < n; ++j) Ko[a * n + j] = xa[j];
+    ko[a] = aug ? xa[n] : st == kStageNonFinite ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+  }
+  value_update(g, b, t, out, v, ws);
+  // Every value of the stage must be finite (also on min-norm stages, and zeta / every s^i:
+  // an overflow there would otherwise go unflagged at t = 0).
+  if (st != kStageNonFinite) {
+    bool fin = finite_block(v.X, nv, m, ld);
+    for (Index i = 0; i < N && fin; ++i) fin = finite_block(v.Z(i), nv, nv, pv);
+    if (!fin) {
+      st = kStageNonFinite;
+      ++rep.nonfinite_stages;
+    }
+  }
+  return st;
+}
+
 }  // namespace
 
 SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
@@ -527,7 +654,6 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
   const Index N = d.N, n = d.n, m = d.m, T = g.T;
   const bool aug = has_affine_terms(g);
   const Views v = views(ws, aug ? n + 1 : n);
-  const Index nv = v.nv, pv = v.pv, pm = v.pm, ld = v.ld;
   SolveReport rep;
   set_terminal(g, b, out, v);
 
@@ -542,109 +668,20 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
       if (aug) prefetch_for_write(out.zeta.at(b, t), N * n);
     }
     load_stage(g, b, t, ws, v);
-    std::int32_t st = kStageOk;
-
-    // Stage system S [K k] = [Y y], assembled transposed: with ZB^i = Z~^i B^i,
-    // column block i of [S'; X] is [B~'; A~'] ZB^i + [R^i_[:,i]; (M~^i_[i])'],
-    // i.e. S' block i = B'ZB^i + R^i_[:,i], X = [Y y]' block i = A~'ZB^i + M~^i_[i]'
-    // (the last row of ZB^i is zeta^i'B^i, and A~'s last row brings c'ZB^i).
-    for (Index i = 0; i < N; ++i) {  // ZB = [Z~^1 B^1, ..., Z~^N B^N]
-      const Index o = d.off[i], mi = d.m_i[i];
-      const Term tz{v.Z(i), pv, g.B.at(b, t) + o, m, 1, n};  // B^i(k, j) = B[k * m + o + j]
-      detail::gemm_terms(v.ZB + o * pv, pv, pv, mi, &tz, 1, false);
-    }
-    {
-      const Term ts{v.BA, ld, v.ZB, 1, pv, nv};
-      detail::gemm_terms(v.SX, ld, ld, m, &ts, 1, false);
-    }
-    for (Index i = 0; i < N; ++i) {
-      const Index o = d.off[i], mi = d.m_i[i];
-      const double* Ri = v.R(i);
-      for (Index j = o; j < o + mi; ++j)
-        for (Index a = 0; a < m; ++a) v.SX[a + j * ld] += Ri[a + j * pm];
-      if (g.M.present()) {
-        const double* Mi = g.M.at(b, t) + i * m * n;
-        for (Index j = o; j < o + mi; ++j)
-          for (Index a = 0; a < n; ++a) v.X[a + j * ld] += Mi[a + j * n];
-      }
-      if (aug && g.r.present()) {
-        const double* ri = g.r.at(b, t) + i * m;
-        for (Index j = o; j < o + mi; ++j) v.X[n + j * ld] += ri[j];
-      }
-    }
-
-    if (!finite_block(v.SX, m, m, ld) || !finite_block(v.X, nv, m, ld)) {
-      st = kStageNonFinite;
-      ++rep.nonfinite_stages;
-      for (Index j = 0; j < m; ++j)
-        for (Index a = 0; a < nv; ++a) v.X[a + j * ld] = std::numeric_limits<double>::quiet_NaN();
-    } else {
-      double norm1 = 0.0;  // of S: max column sum = max row sum of S'
-      for (Index j = 0; j < m; ++j)
-        for (Index a = 0; a < m; ++a) ws.S(a, j) = ws.LU(a, j) = v.SX[j + a * ld];
-      for (Index j = 0; j < m; ++j) norm1 = std::max(norm1, ws.S.col(j).cwiseAbs().sum());
-      const bool nonsingular = lu_factor(ws);
-      const double rc = nonsingular ? rcond_estimate(ws, norm1) : 0.0;
-      if (rc < rep.min_rcond) rep.min_rcond = rc;
-      if (!(rc >= opts.rcond_tol)) {
-        ws.cod.setThreshold(opts.rank_tol);
-        ws.cod.compute(ws.S);
-        for (Index j = 0; j < nv; ++j)
-          for (Index a = 0; a < m; ++a) ws.rhs(a, j) = v.X[j + a * ld];
-        // minimum-norm least-squares solution (may allocate)
-        ws.sol.leftCols(nv) = ws.cod.solve(ws.rhs.leftCols(nv));
-        for (Index j = 0; j < nv; ++j)
-          for (Index a = 0; a < m; ++a) v.X[j + a * ld] = ws.sol(a, j);
-        st = kStageMinNorm;
-        ++rep.min_norm_stages;
-      } else {
-        // Solve S X' = [Y y] in place on the columns of X (each column of X is a
-        // row of [Y y], so every step is a contiguous axpy of length nv):
-        // P S = L U => row interchanges, then the L and U substitutions.
-        const double* lu = ws.LU.data();
-        for (Index k = 0; k < m; ++k)
-          if (ws.piv[k] != k)
-            for (Index a = 0; a < nv; ++a) std::swap(v.X[a + k * ld], v.X[a + ws.piv[k] * ld]);
-        for (Index i = 1; i < m; ++i) {
-          double* xi = v.X + i * ld;
-          for (Index j = 0; j < i; ++j) {
-            const double l = lu[i + j * m];
-            const double* xj = v.X + j * ld;
-            for (Index a = 0; a < nv; ++a) xi[a] -= l * xj[a];
-          }
-        }
-        for (Index i = m - 1; i >= 0; --i) {
-          double* xi = v.X + i * ld;
-          for (Index j = i + 1; j < m; ++j) {
-            const double u = lu[i + j * m];
-            const double* xj = v.X + j * ld;
-            for (Index a = 0; a < nv; ++a) xi[a] -= u * xj[a];
-          }
-          const double dii = lu[i + i * m];
-          for (Index a = 0; a < nv; ++a) xi[a] /= dii;
-        }
-      }
-    }
-    double* Ko = out.K.at(b, t);
-    double* ko = out.k.at(b, t);
-    for (Index a = 0; a < m; ++a) {
-      const double* xa = v.X + a * ld;
-      for (Index j = 0; j < n; ++j) Ko[a * n + j] = xa[j];
-      ko[a] = aug ? xa[n] : st == kStageNonFinite ? std::numeric_limits<double>::quiet_NaN() : 0.0;
-    }
-    value_update(g, b, t, out, v, ws);
-    // Every value of the stage must be finite (also on min-norm stages, and zeta / every s^i:
-    // an overflow there would otherwise go unflagged at t = 0).
-    if (st != kStageNonFinite) {
-      bool fin = finite_block(v.X, nv, m, ld);
-      for (Index i = 0; i < N && fin; ++i) fin = finite_block(v.Z(i), nv, nv, pv);
-      if (!fin) {
-        st = kStageNonFinite;
-        ++rep.nonfinite_stages;
-      }
-    }
-    out.status[b * T + t] = st;
+    out.status[b * T + t] = run_stage(g, b, t, out, v, ws, opts, rep);
   }
+  return rep;
+}
+
+SolveReport solve_lq_stage(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
+                           const SolveOptions& opts) {
+  if (g.T != 1) throw std::invalid_argument("solve_lq_stage: the game must have T = 1, got " + std::to_string(g.T));
+  const bool aug = has_affine_terms(g);
+  const Views v = views(ws, aug ? g.dims.n + 1 : g.dims.n, true);
+  SolveReport rep;
+  load_terminal(g, b, v);
+  load_stage(g, b, 0, ws, v);
+  out.status[b] = run_stage(g, b, 0, out, v, ws, opts, rep);
   return rep;
 }
 

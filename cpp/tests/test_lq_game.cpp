@@ -1,5 +1,6 @@
 // C++ tests of the LQ game kernel (cpp/include/gamesolve/lq_game.hpp).
 #include <Eigen/Dense>
+#include <algorithm>
 #include <cstdio>
 #include <random>
 #include <stdexcept>
@@ -447,6 +448,51 @@ void test_small_gemm_against_eigen() {
 
 }  // namespace
 
+void test_stage_entry_equals_one_stage_solve() {
+  // solve_lq_stage (time-invariant data loaded once per workspace) equals a T = 1
+  // solve_lq_game bit for bit, over repeated calls with a changing terminal QT
+  // (fed back from the last stage's Z, as the Riccati iteration of lq_nash does),
+  // for plain, cross-weighted and affine games, with a solve_lq_game on the same
+  // workspace in between.
+  for (int kind = 0; kind < 3; ++kind) {
+    const bool aff = kind == 2, cross = kind >= 1;
+    FullGame f = make_full_game(3, 12, 2, 1, 41 + kind, aff, aff, cross, aff, kind == 0);
+    const Index N = f.N, n = f.n, m = f.m;
+    LQWorkspace ws(f.g.dims);
+    std::vector<double> K(m * n), k(m), Z(N * n * n), zeta(N * n), s(N);
+    std::int32_t status = -1;
+    LQSolutionView v;
+    v.K = {K.data(), m * n, m * n, 0};
+    v.k = {k.data(), m, m, 0};
+    v.Z = {Z.data(), N * n * n, N * n * n, 0};
+    v.zeta = {zeta.data(), N * n, N * n, 0};
+    v.s = {s.data(), N, N, 0};
+    v.status = &status;
+    v.status_size = 1;
+    for (int it = 0; it < 4; ++it) {
+      const LQSolution ref = solve_lq_game(f.g);
+      if (it == 2) {  // the full kernel on the same workspace in between
+        LQSolution other = ref;
+        solve_lq_game(f.g, 0, other.view(), ws);
+        CHECK(other.Z == ref.Z && other.K == ref.K);
+      }
+      const SolveReport rep = solve_lq_stage(f.g, 0, v, ws);
+      CHECK(K == std::vector<double>(ref.K.begin(), ref.K.begin() + m * n));
+      CHECK(k == std::vector<double>(ref.k.begin(), ref.k.begin() + m));
+      CHECK(Z == std::vector<double>(ref.Z.begin(), ref.Z.begin() + N * n * n));
+      CHECK(zeta == std::vector<double>(ref.zeta.begin(), ref.zeta.begin() + N * n));
+      CHECK(s == std::vector<double>(ref.s.begin(), ref.s.begin() + N));
+      CHECK(status == ref.status[0]);
+      CHECK(rep.min_norm_stages == ref.report.min_norm_stages && rep.min_rcond == ref.report.min_rcond);
+      std::copy(Z.begin(), Z.end(), f.QT.begin());  // next terminal values
+      if (aff) std::copy(zeta.begin(), zeta.end(), f.qT.begin());
+    }
+    LQGameData two = f.g;
+    two.T = 2;
+    CHECK_THROWS(solve_lq_stage(two, 0, v, ws), std::invalid_argument);
+  }
+}
+
 int main() {
   test_single_player_equals_lqr();
   test_batch_bit_identical_across_threads();
@@ -457,5 +503,6 @@ int main() {
   test_evaluate_feedforward_without_affine_data();
   test_workspace_reuse_across_layouts();
   test_small_gemm_against_eigen();
+  test_stage_entry_equals_one_stage_solve();
   return gscheck::finish("test_lq_game");
 }

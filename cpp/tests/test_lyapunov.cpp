@@ -241,12 +241,49 @@ static void test_methods_agree_with_cross_terms(std::mt19937& g) {
   CHECK((a.K - K).norm() <= 1e-10 * std::max(1.0, K.norm()));
 }
 
+// The default start's doubling stops early (quadratic regime, predicted next change
+// below round-off): K0 is still the summed-cost LQR gain to round-off, on random
+// unstable games of the benchmark's shape (A scaled to spectral radius 1.05).
+static void test_default_start_to_roundoff(std::mt19937& g) {
+  for (Index n : {6, 12, 24}) {
+    const Index N = 3, mi = 2, m = N * mi;
+    Mat A = randn(n, n, g);
+    Eigen::EigenSolver<Mat> es(A);
+    A *= 1.05 / es.eigenvalues().cwiseAbs().maxCoeff();
+    const Mat B = randn(n, m, g);
+    std::vector<double> Qb(N * n * n), Rb(N * m * m, 0.0);
+    Mat Qs = Mat::Zero(n, n), Rs = Mat::Zero(m, m);
+    for (Index i = 0; i < N; ++i) {
+      const Mat L = randn(n, n, g), Qi = L * L.transpose() / double(n) + Mat::Identity(n, n);
+      Eigen::Map<RowMat>(Qb.data() + i * n * n, n, n) = Qi;
+      Qs += Qi;
+      for (Index a = i * mi; a < (i + 1) * mi; ++a) Rb[i * m * m + a * m + a] = 1.0, Rs(a, a) += 1.0;
+    }
+    RowMat Ar = A, Br = B;
+    LQNashProblem pb = make_lq_nash_problem(n, std::vector<Index>(N, mi), Ar.data(), Br.data(), Qb.data(),
+                                            Rb.data(), nullptr);
+    Mat K0;
+    CHECK(default_start(pb, K0));
+    Mat P = Qs;  // the summed-cost DARE by the plain Riccati iteration, to round-off
+    for (int it = 0; it < 100000; ++it) {
+      const Mat S = Rs + B.transpose() * P * B;
+      const Mat Pn = Qs + A.transpose() * P * A - A.transpose() * P * B * S.ldlt().solve(B.transpose() * P * A);
+      const double d = (Pn - P).norm();
+      P = 0.5 * (Pn + Pn.transpose());
+      if (d <= 1e-15 * P.norm()) break;
+    }
+    const Mat K = (Rs + B.transpose() * P * B).ldlt().solve(B.transpose() * P * A);
+    CHECK((K0 - K).norm() <= 1e-12 * std::max(1.0, K.norm()));
+  }
+}
+
 int main() {
   std::mt19937 g(7);
   test_stein(g);
   test_scalar_game();
   test_jacobian(g);
   test_default_start(g);
+  test_default_start_to_roundoff(g);
   test_methods_agree_with_cross_terms(g);
   return gscheck::finish("test_lyapunov");
 }

@@ -141,6 +141,19 @@ void check_solution(const LQGameData& game, const LQSolutionView& out, bool need
 SolveReport solve_lq_game(const LQGameData& game, Index b, const LQSolutionView& out,
                           LQWorkspace& ws, const SolveOptions& opts = {});
 
+/// One stage of a one-stage game (game.T == 1, else std::invalid_argument), for
+/// repeated use with the same workspace (the stage map P -> Phi(P) of the
+/// infinite-horizon Riccati iteration, lq_nash.cpp): bit for bit the same as
+/// solve_lq_game(game, b, out, ws, opts), except that
+///  * A, B, c and R are copied into `ws` only if their buffers differ from those
+///    of the last call on `ws` (so the caller must not change the contents of
+///    those buffers between calls; a solve_lq_game in between is fine);
+///  * the terminal blocks of out.Z, zeta, s (t = 1) are not written: those
+///    outputs need only one block (N n n, N n, N doubles).
+/// QT (and qT) may change between calls.
+SolveReport solve_lq_stage(const LQGameData& game, Index b, const LQSolutionView& out,
+                           LQWorkspace& ws, const SolveOptions& opts = {});
+
 /// Value of a given strategy (K, k) (SPEC 2, policy evaluation): the Z/zeta/s
 /// update with the given gains. `out.K`, `out.k` are read, Z, zeta, s written.
 void evaluate_strategy(const LQGameData& game, Index b, const LQSolutionView& out,
