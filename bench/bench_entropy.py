@@ -67,11 +67,14 @@ def paired(f_ours, f_base, rounds=4):
     return merge(ours), merge(base)
 
 
-def record(config, ours, base, baseline, target_s):
-    return {"config": config, **ours, "baseline": baseline, "baseline_median_s": base["median_s"],
-            "ratio": base["median_s"] / ours["median_s"], "ratio_min": base["min_s"] / ours["min_s"],
-            "cost_x": ours["median_s"] / base["median_s"], "cost_x_min": ours["min_s"] / base["min_s"],
-            "target_s": target_s, "meets_target": ours["min_s"] <= target_s}
+def record(config, ours, base, baseline, target_s=None):
+    """One row; ``target_s`` only for the issue's targets (rows without it are for information)."""
+    rec = {"config": config, **ours, "baseline": baseline, "baseline_median_s": base["median_s"],
+           "ratio": base["median_s"] / ours["median_s"], "ratio_min": base["min_s"] / ours["min_s"],
+           "cost_x": ours["median_s"] / base["median_s"], "cost_x_min": ours["min_s"] / base["min_s"]}
+    if target_s is not None:
+        rec.update(target_s=target_s, meets_target=ours["min_s"] <= target_s)
+    return rec
 
 
 def main():
@@ -95,11 +98,12 @@ def main():
         checked, _ = paired(lambda: _core.entropy_solve(dims, A, B, Q, R, None, W, tau, 0, True),
                             lambda: _core.solve_lq_games(*core_args), rounds=2)
         records.append(record(f"entropy_kernel_checked_{name}", checked, kern_base,
-                              "_core.solve_lq_games (same size)", 1.5 * kern_base["min_s"]))
-        # the absolute budget: 1.3x the unregularized kernel + 10 us
+                              "_core.solve_lq_games (same size)"))
+        # an internal budget (not an issue target): 1.3x the unregularized kernel + 10 us
         budget = 1.3 * kern_base["min_s"] + 10e-6
         records.append({**record(f"entropy_lq_nash_vs_kernel_{name}", e2e, kern_base,
-                                 "1.3 x _core.solve_lq_games + 10 us", budget)})
+                                 "_core.solve_lq_games (same size)"),
+                        "budget_s": budget, "within_budget": e2e["min_s"] <= budget})
         print(f"{name}: end-to-end {e2e['min_s'] * 1e6:.1f} us vs solve_lq_game {e2e_base['min_s'] * 1e6:.1f} us "
               f"(x{e2e['min_s'] / e2e_base['min_s']:.2f}); kernel {kern['min_s'] * 1e6:.1f} us vs "
               f"{kern_base['min_s'] * 1e6:.1f} us (x{kern['min_s'] / kern_base['min_s']:.2f}), with checks "
@@ -116,9 +120,10 @@ def main():
                 print(f"  entropy_po L={L}: {po['median_s'] * 1e3:.2f} ms", flush=True)
     write_json("entropy", records, title="Entropy-regularized LQ games (SPEC 4, paper 001)",
                notes="Same sizes, same run, interleaved rounds. ratio = baseline / ours (medians; ratio_min from "
-                     "the minima, steadier on a loaded machine); cost_x = ours / baseline. Targets (on the minima): "
-                     "entropy_lq_nash <= 1.5x solve_lq_game end to end, kernel <= 1.5x kernel, and end to end <= "
-                     "1.3x the unregularized kernel + 10 us. entropy_kernel_checked adds the C++ value checks the "
+                     "the minima, steadier on a loaded machine); cost_x = ours / baseline. Targets of issue 5 (on the minima): "
+                     "entropy_lq_nash <= 1.5x solve_lq_game end to end, kernel <= 1.5x kernel. For information: "
+                     "entropy_lq_nash_vs_kernel against an internal budget of 1.3x the unregularized kernel + 10 us "
+                     "(within_budget). entropy_kernel_checked adds the C++ value checks the "
                      "end-to-end path runs. entropy_po includes its exact-Nash error and epsilon evaluation "
                      "(N+1 C++ solves).")
 

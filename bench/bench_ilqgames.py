@@ -142,8 +142,7 @@ def main(quick: bool = False):
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     write_json("ilqgames", records, title="iLQGames to convergence (paper 000 Remark 2 games)",
-               notes=f"2-core machine shared by several engineers during the run (1-min load average {load:.1f} at "
-                     "the end); medians are noisy. The time split is from one run (phases summed over iterations).")
+               notes=f"2-core machine (1-min load average {load:.1f} at the end of the run). The time split is from one run (phases summed over iterations).")
 
 
 if __name__ == "__main__":

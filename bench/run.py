@@ -51,8 +51,8 @@ SKIP = {"min_s", "max_s", "number", "repeat", "config", "median_s"}
 
 
 def _cell(key: str, v) -> str:
-    if isinstance(v, bool):
-        return "yes" if v else "**no**"
+    if isinstance(v, bool):  # a missed target is bold; other flags are plain
+        return "yes" if v else ("**no**" if key.startswith("meets") else "no")
     if key.endswith("_s") and isinstance(v, (int, float)):
         return _fmt_time(v)
     if isinstance(v, float):
