@@ -646,3 +646,28 @@ def test_game_is_immutable_and_lazy():
             np.testing.assert_array_equal(getattr(h, f), getattr(g, f))
         assert (h.T, h.dims, h.tau) == (g.T, g.dims, g.tau)
         np.testing.assert_array_equal(gs.entropy_lq_nash(h).p, sol.p)
+
+
+def test_control_sizes_whose_sum_overflows_are_an_input_error():
+    """dims summing past 2^63 once wrapped to a small m in the fast path and wrote out of bounds."""
+    big = 2**63 - 1
+    A, B = np.eye(2), np.ones((2, 3))
+    Q, R = np.stack([np.eye(2)] * 3), np.stack([np.eye(3)] * 3)
+    with pytest.raises(InputError):
+        gs.entropy_lq_nash(A, B, Q, R, tau=1.0, horizon=3, dims=(big, big, 5))
+
+
+def test_noise_cov_time_axis_alone_does_not_set_the_horizon():
+    """As on the general path: time-invariant game arrays need horizon=, whatever noise_cov carries."""
+    n, dims = 2, (1, 1)
+    A, B = np.eye(n), np.ones((n, 2))
+    Q, R = np.stack([np.eye(n)] * 2), np.stack([np.eye(2)] * 2)
+    W = np.stack([0.1 * np.eye(n)] * 4)
+    for a in (A, A.tolist()):  # fast path and general path
+        with pytest.raises(InputError, match="horizon is required"):
+            gs.entropy_lq_nash(a, B, Q, R, tau=1.0, noise_cov=W, dims=dims)
+    sol = gs.entropy_lq_nash(A, B, Q, R, tau=1.0, noise_cov=W, dims=dims, horizon=4)
+    ref = gs.entropy_lq_nash(A.tolist(), B, Q, R, tau=1.0, noise_cov=W, dims=dims, horizon=4)
+    assert sol.K.shape == (4, 2, 2)
+    np.testing.assert_array_equal(sol.K, ref.K)
+    np.testing.assert_array_equal(sol.p, ref.p)

@@ -524,3 +524,16 @@ def test_random_calls_fast_equals_general(spy):
         x0 = np.ones((got.K.shape[0], n) if batch else n)  # every batch axis may be of size 1
         assert_same(got, want, x0)
     assert fast_count > 150  # most calls take the fast path
+
+
+def test_control_sizes_whose_sum_overflows_are_an_input_error():
+    """dims summing past 2^63 must not wrap around into a "valid" game (no crash, a clear error)."""
+    big = 2**63 - 1
+    for dims in ((big, big, 5), (2**62,) * 4 + (3,)):
+        N = len(dims)
+        A, B = np.eye(2), np.ones((2, 3))
+        Q, R = np.stack([np.eye(2)] * N), np.stack([np.eye(3)] * N)
+        with pytest.raises(InputError):
+            solve_lq_game(A, B, Q, R, horizon=3, dims=dims)
+        with pytest.raises(InputError):
+            gamesolve.lq_nash(A, B, Q, R, dims=dims)

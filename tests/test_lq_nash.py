@@ -207,6 +207,10 @@ def test_bad_options():
         lq_nash(A, B, Q, R, max_iter=0)
     with pytest.raises(InputError, match=r"K0 must have shape \(2, 2\)"):
         lq_nash(A, B, Q, R, K0=np.zeros((2, 3)))
+    for depth in (-1, 101, 2**31 - 1):  # through the fast path (plain arrays) and the general one (lists)
+        for args in ((A, B, Q, R), (A.tolist(), B, Q, R)):
+            with pytest.raises(InputError, match="anderson_depth must be between 0 and 100"):
+                lq_nash(*args, anderson_depth=depth)
 
 
 def test_non_stabilizing_start():

@@ -164,6 +164,18 @@ inline void assemble_R(const std::vector<std::pair<const double*, py::ssize_t>>&
 }
 
 // An optional plain array: None, or as_plain. False means "decline".
+/// The total control size m = sum(dims) of a fast path: false (decline) unless
+/// every m_i >= 1 and m <= gamesolve::kMaxSize, so that no size product (N m m, ...)
+/// can overflow; the general path then reports what is wrong.
+inline bool control_total(const std::vector<gamesolve::Index>& dims, gamesolve::Index& m) {
+  m = 0;
+  for (gamesolve::Index d : dims) {
+    if (d < 1 || d > gamesolve::kMaxSize - m) return false;
+    m += d;
+  }
+  return !dims.empty();
+}
+
 inline bool as_plain_opt(py::handle h, Plain& out) { return h.is_none() || as_plain(h, out); }
 
 // A Python int (exactly int, not bool) >= 1.

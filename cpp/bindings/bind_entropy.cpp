@@ -61,28 +61,25 @@ py::object entropy_solve(const std::vector<Index>& dims, const py::object& A_, c
   if (A.ndim() < 2) return unsupported;
   const py::ssize_t n = A.shape(A.ndim() - 1);
   if (dims.empty() || n < 1) return unsupported;
-  py::ssize_t m = 0;
-  for (Index d : dims) {
-    if (d < 1) return unsupported;
-    m += d;
-  }
+  Index m = 0;
+  if (!gamesolve_py::control_total(dims, m)) return unsupported;
   const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
   if (!take(A_, {n, n}, A, tA) || !take(B_, {n, m}, B, tB) || !take(Q_, {N, n, n}, Q, tQ) ||
       !take(R_, {N, m, m}, R, tR))
     return unsupported;
   if (!QT_.is_none() && (!take(QT_, {N, n, n}, QT, tQT) || tQT != 0)) return unsupported;
   if (!W_.is_none() && !take(W_, {n, n}, W, tW)) return unsupported;
-  py::ssize_t T = 0;
-  for (py::ssize_t Tt : {tA, tB, tQ, tR, tW})
+  py::ssize_t T = 0;  // from the game's arrays; noise_cov's time axis must agree with it
+  for (py::ssize_t Tt : {tA, tB, tQ, tR})
     if (!merge_T(Tt, T)) return unsupported;
-  const bool any_axis = tA || tB || tQ || tR || tW;
+  const bool any_axis = tA || tB || tQ || tR;
   if (horizon > 0) {
     if (T > 1 && T != horizon) return unsupported;
     T = horizon;
   } else if (!any_axis) {
     return unsupported;  // horizon required
   }
-  if (T < 1) return unsupported;
+  if (T < 1 || (tW > 1 && tW != T)) return unsupported;
   // A time axis of length 1 broadcasts only if T was given by another array or the horizon.
   for (py::ssize_t Tt : {tA, tB, tQ, tR, tW})
     if (Tt == 1 && T != 1) return unsupported;

@@ -207,8 +207,8 @@ py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_
     dims = widths;
   }
   const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
-  py::ssize_t m = 0;
-  for (auto d : dims) m += d;
+  Index m = 0;
+  if (!gamesolve_py::control_total(dims, m)) return decline;
   if (B.nd < 2 || B.dim(-1) != m || B.dim(-2) != n) return decline;
   // R (_normalize_R): joint (..., N, m, m) as given; own-control weights -- stacked
   // (..., N, m_1, m_1) with equal m_i and N > 1, or a list of N (..., m_i, m_i) -- or a

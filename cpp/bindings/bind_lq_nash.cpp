@@ -156,7 +156,7 @@ bool fast_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::h
   }
   const Index N = g.N = Index(g.dims.size());
   Index m = 0;
-  for (Index d : g.dims) m += d;
+  if (!gamesolve_py::control_total(g.dims, m)) return false;
   g.m = m;
   if (g.B.nd != 2 || g.B.dim(0) != n || g.B.dim(1) != m) return false;
   // Q: (N, n, n), or N blocks (n, n) stacked.
@@ -257,8 +257,9 @@ py::object solve_fast(py::handle A, py::handle B, py::handle Q, py::handle R, py
   o.method = static_cast<NashMethod>(mi);
   o.tol = PyFloat_AS_DOUBLE(tol.ptr());
   if (!(std::isfinite(o.tol) && o.tol > 0)) return py::none();
-  if (!read_int(max_iter, 1, o.max_iter) || !read_int(anderson_depth, INT_MIN, o.anderson_depth) ||
-      !read_int(stall_window, INT_MIN, o.stall_window))
+  // Out-of-range options decline: the general path names them (anderson_depth in [0, 100]).
+  if (!read_int(max_iter, 1, o.max_iter) || !read_int(anderson_depth, 0, o.anderson_depth) ||
+      o.anderson_depth > 100 || !read_int(stall_window, INT_MIN, o.stall_window))
     return py::none();
   o.polish = polish.ptr() == Py_True;
   FastGame g;

@@ -37,7 +37,8 @@ template <class S>
 void check_series(const S& s, Index stages, Index block, const char* name) {
   require(s.data != nullptr, "is missing", name);
   require(s.t_stride >= 0, "has a negative time stride", name);
-  require((stages - 1) * s.t_stride + block <= s.size, "buffer is too small for its shape and strides", name);
+  const Index last = series_extent(1, 0, stages, s.t_stride, block);
+  require(last >= 0 && last <= s.size, "buffer is too small for its shape and strides", name);
 }
 
 // Every entry finite and symmetric to the Python layer's relative criterion (validate.hpp).

@@ -12,6 +12,7 @@ namespace gamesolve {
 
 Dims::Dims(Index n_, std::vector<Index> control_dims) : N(0), n(n_), m(0), m_i(std::move(control_dims)) {
   if (n < 1) throw std::invalid_argument("state size n must be >= 1, got " + std::to_string(n));
+  if (n > kMaxSize) throw std::invalid_argument("state size n must be <= " + std::to_string(kMaxSize));
   if (m_i.empty()) throw std::invalid_argument("a game needs at least one player (dims is empty)");
   N = static_cast<Index>(m_i.size());
   off.resize(m_i.size());
@@ -19,6 +20,8 @@ Dims::Dims(Index n_, std::vector<Index> control_dims) : N(0), n(n_), m(0), m_i(s
     if (m_i[i] < 1)
       throw std::invalid_argument("control size of player " + std::to_string(i) + " must be >= 1, got " +
                                   std::to_string(m_i[i]));
+    if (m_i[i] > kMaxSize - m)  // so that no block size (N m m, N n n, m n) can overflow
+      throw std::invalid_argument("the control sizes sum to more than " + std::to_string(kMaxSize));
     off[i] = m;
     m += m_i[i];
   }
@@ -74,6 +77,14 @@ LQWorkspace::LQWorkspace(const Dims& d) : N(d.N), n(d.n), m(d.m) {
   cod = Eigen::CompleteOrthogonalDecomposition<Mat>(m, m);
 }
 
+Index series_extent(Index batch, Index b_stride, Index T, Index t_stride, Index block) {
+  Index a = 0, b = 0, r = 0;
+  if (__builtin_mul_overflow(batch - 1, b_stride, &a) || __builtin_mul_overflow(T - 1, t_stride, &b) ||
+      __builtin_add_overflow(a, b, &r) || __builtin_add_overflow(r, block, &r))
+    return -1;
+  return r;
+}
+
 namespace {
 
 // Throws unless every block the solver reads (or writes) lies inside the buffer.
@@ -84,20 +95,20 @@ void check_series(const char* name, const Series& s, Index block, Index T, Index
   }
   if (s.t_stride < 0 || s.b_stride < 0 || s.size < 0)
     throw std::invalid_argument(std::string(name) + ": negative size or stride");
-  const Index last = (batch - 1) * s.b_stride + (T - 1) * s.t_stride + block;
-  if (last > s.size)
+  const Index last = series_extent(batch, s.b_stride, T, s.t_stride, block);
+  if (last < 0 || last > s.size)
     throw std::invalid_argument(std::string(name) + ": buffer of " + std::to_string(s.size) +
-                                " doubles is too small; the game needs " + std::to_string(last));
+                                " doubles is too small for the game's sizes and strides");
 }
 
 void check_out(const char* name, const OutSeries& s, Index block, Index T, Index batch) {
   if (s.data == nullptr) throw std::invalid_argument(std::string(name) + " output buffer is missing");
   if (s.t_stride < block || s.b_stride < 0)
     throw std::invalid_argument(std::string(name) + ": output time stride must be at least the block size");
-  const Index last = (batch - 1) * s.b_stride + (T - 1) * s.t_stride + block;
-  if (last > s.size)
+  const Index last = series_extent(batch, s.b_stride, T, s.t_stride, block);
+  if (last < 0 || last > s.size)
     throw std::invalid_argument(std::string(name) + ": output buffer of " + std::to_string(s.size) +
-                                " doubles is too small; needs " + std::to_string(last));
+                                " doubles is too small for the game's sizes and strides");
 }
 
 // LU with partial pivoting of the m x m matrix in ws.LU, in place (LAPACK

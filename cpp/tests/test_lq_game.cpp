@@ -2,6 +2,7 @@
 #include <Eigen/Dense>
 #include <algorithm>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <stdexcept>
 #include <vector>
@@ -154,6 +155,18 @@ void test_bad_calls_throw() {
   CHECK_THROWS(Dims(4, {1, 0}), std::invalid_argument);
   CHECK_THROWS(Dims(0, {1}), std::invalid_argument);
   CHECK_THROWS(Dims(3, {}), std::invalid_argument);
+  // Sizes whose sums or products would overflow an Index are rejected, never wrapped.
+  const Index huge = std::numeric_limits<Index>::max();
+  CHECK_THROWS(Dims(3, {huge, huge, 5}), std::invalid_argument);
+  CHECK_THROWS(Dims(kMaxSize + 1, {1}), std::invalid_argument);
+  CHECK_THROWS(Dims(3, {kMaxSize, 1}), std::invalid_argument);
+  CHECK(Dims(3, {kMaxSize - 1, 1}).m == kMaxSize);
+  CHECK(series_extent(2, 10, 3, 4, 5) == 10 + 8 + 5);
+  CHECK(series_extent(1, 0, huge / 2, 4, 1) == -1);   // (T - 1) t_stride overflows
+  CHECK(series_extent(3, huge / 2 + 1, 1, 0, 1) == -1);  // (batch - 1) b_stride overflows
+  g = b.g;
+  g.A.t_stride = huge / 2;  // a stride so large that T * stride wraps: rejected, not read
+  CHECK_THROWS(solve_lq_game(g), std::invalid_argument);
   g = b.g;
   g.dims = Dims();
   CHECK_THROWS(solve_lq_game(g), std::invalid_argument);

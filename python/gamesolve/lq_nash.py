@@ -178,18 +178,24 @@ def _uncontrollable_mode(A, B, tol=1e-9):
     return None
 
 
-def _check_options(method, tol, max_iter):
+#: Largest Anderson history the iterations accept (a longer one only costs time).
+MAX_ANDERSON_DEPTH = 100
+
+
+def _check_options(method, tol, max_iter, anderson_depth=5):
     if method not in _METHODS:
         raise InputError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
     if not (math.isfinite(tol) and tol > 0):
         raise InputError(f"tol must be a positive number, got {tol}")
     if int(max_iter) < 1:
         raise InputError(f"max_iter must be >= 1, got {max_iter}")
+    if not 0 <= int(anderson_depth) <= MAX_ANDERSON_DEPTH:
+        raise InputError(f"anderson_depth must be between 0 and {MAX_ANDERSON_DEPTH}, got {anderson_depth}")
 
 
 def _solve(A, B, Q, Rj, M, dims, *, method, K0, tol, max_iter, anderson_depth, stall_window, polish,
            raise_on_failure):
-    _check_options(method, tol, max_iter)
+    _check_options(method, tol, max_iter, anderson_depth)
     n, m = A.shape[0], B.shape[1]
     if K0 is not None:
         K0 = as_float_array("K0", K0, ndim=2)

@@ -33,15 +33,24 @@ using MapVec = Eigen::Map<Vec>;
 using CMapVec = Eigen::Map<const Vec>;
 
 /// Sizes of a game: N players with control sizes m_i, state size n.
+/// Largest state size n and total control size m a game may have (2^20), so that
+/// no block size (N n n, N m m, m n) overflows an Index.
+inline constexpr Index kMaxSize = Index(1) << 20;
+
 struct Dims {
   Index N = 0, n = 0, m = 0;
   std::vector<Index> m_i;  ///< control size of each player
   std::vector<Index> off;  ///< first row of player i in the joint control
 
   Dims() = default;
-  /// Throws std::invalid_argument unless n >= 1 and every m_i >= 1.
+  /// Throws std::invalid_argument unless 1 <= n <= kMaxSize, every m_i >= 1 and
+  /// m = sum m_i <= kMaxSize.
   Dims(Index n, std::vector<Index> control_dims);
 };
+
+/// (batch - 1) b_stride + (T - 1) t_stride + block: the doubles a series spans,
+/// or -1 if that overflows an Index (the bounds checks treat it as too large).
+Index series_extent(Index batch, Index b_stride, Index T, Index t_stride, Index block);
 
 /// A read-only array with optional time and batch axes (strides in doubles).
 struct Series {
