@@ -671,3 +671,22 @@ def test_noise_cov_time_axis_alone_does_not_set_the_horizon():
     assert sol.K.shape == (4, 2, 2)
     np.testing.assert_array_equal(sol.K, ref.K)
     np.testing.assert_array_equal(sol.p, ref.p)
+
+
+def test_unaligned_and_subclassed_inputs_take_the_general_path_with_the_same_result():
+    """The fast path reads only plain aligned ndarrays in place; other forms are normalized first."""
+    rng = np.random.default_rng(3)
+    n, dims, T = 3, (1, 2), 4
+    A = np.eye(n) + 0.1 * rng.standard_normal((n, n))
+    B = rng.standard_normal((n, 3))
+    Q = np.stack([np.eye(n), 2 * np.eye(n)])
+    R = np.stack([np.eye(3), np.eye(3)])
+    ref = gs.entropy_lq_nash(A, B, Q, R, tau=0.5, horizon=T, dims=dims)
+    raw = np.zeros(A.size * 8 + 1, np.uint8)
+    unaligned = np.frombuffer(raw.data, dtype=np.float64, count=A.size, offset=1).reshape(n, n)
+    unaligned[...] = A
+    assert not unaligned.flags.aligned
+    for a in (unaligned, np.ma.masked_array(A)):
+        sol = gs.entropy_lq_nash(a, B, Q, R, tau=0.5, horizon=T, dims=dims)
+        np.testing.assert_allclose(sol.K, ref.K, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(sol.p, ref.p, rtol=1e-13, atol=1e-15)

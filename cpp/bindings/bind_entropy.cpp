@@ -21,19 +21,17 @@ namespace gamesolve_py {
 namespace {
 
 using gamesolve::Index;
-using F64Array = py::array_t<double, py::array::c_style>;
-
-// One input of the fast path: a float64 C-contiguous array whose trailing axes are `block`,
-// with at most one leading (time) axis. Records its time length (0: none) in `Tt`.
-bool take(const py::object& o, const std::vector<py::ssize_t>& block, F64Array& out, py::ssize_t& Tt) {
-  if (!F64Array::check_(o)) return false;
-  out = py::reinterpret_borrow<F64Array>(o);
-  const py::ssize_t nb = static_cast<py::ssize_t>(block.size()), nd = out.ndim();
+// One input of the fast path: a plain float64 array (array_io.hpp as_plain: exact ndarray,
+// C-contiguous, aligned, native byte order) whose trailing axes are `block`, with at most one
+// leading (time) axis. Records its time length (0: none) in `Tt`.
+bool take(const py::object& o, const std::vector<py::ssize_t>& block, Plain& out, py::ssize_t& Tt) {
+  if (!as_plain(o, out)) return false;
+  const int nb = static_cast<int>(block.size()), nd = out.nd;
   if (nd != nb && nd != nb + 1) return false;
-  for (py::ssize_t k = 0; k < nb; ++k)
-    if (out.shape(nd - nb + k) != block[static_cast<size_t>(k)]) return false;
-  Tt = nd == nb ? 0 : out.shape(0);
-  return Tt != 0 || nd == nb;
+  for (int k = 0; k < nb; ++k)
+    if (out.dim(nd - nb + k) != block[static_cast<size_t>(k)]) return false;
+  Tt = nd == nb ? 0 : out.dim(0);
+  return true;
 }
 
 // T from the time lengths seen (0: none); -1 if they disagree or none is given.
@@ -46,20 +44,18 @@ bool merge_T(py::ssize_t Tt, py::ssize_t& T) {
   return T == Tt;
 }
 
-gamesolve::Series series(const F64Array& a, py::ssize_t Tt, py::ssize_t block) {
-  return {a.data(), static_cast<Index>(a.size()), Tt > 1 ? static_cast<Index>(block) : 0, 0};
+gamesolve::Series series(const Plain& a, py::ssize_t Tt, py::ssize_t block) {
+  return {a.data, static_cast<Index>(a.size), Tt > 1 ? static_cast<Index>(block) : 0, 0};
 }
 
 py::object entropy_solve(const std::vector<Index>& dims, const py::object& A_, const py::object& B_,
                          const py::object& Q_, const py::object& R_, const py::object& QT_, const py::object& W_,
                          double tau, Index horizon, bool validate) {
   const py::int_ unsupported(-1);
-  F64Array A, B, Q, R, QT, W;
+  Plain A, B, Q, R, QT, W;
   py::ssize_t tA = 0, tB = 0, tQ = 0, tR = 0, tQT = 0, tW = 0;
-  if (!(std::isfinite(tau) && tau > 0.0) || !F64Array::check_(A_)) return unsupported;
-  A = py::reinterpret_borrow<F64Array>(A_);
-  if (A.ndim() < 2) return unsupported;
-  const py::ssize_t n = A.shape(A.ndim() - 1);
+  if (!(std::isfinite(tau) && tau > 0.0) || !as_plain(A_, A) || A.nd < 2) return unsupported;
+  const py::ssize_t n = A.dim(-1);
   if (dims.empty() || n < 1) return unsupported;
   Index m = 0;
   if (!gamesolve_py::control_total(dims, m)) return unsupported;
@@ -94,7 +90,7 @@ py::object entropy_solve(const std::vector<Index>& dims, const py::object& A_, c
   g.R = series(R, tR, N * m * m);
   if (QT_.is_none()) {  // QT defaults to Q (its last stage if time-varying)
     const py::ssize_t last = tQ > 1 ? (T - 1) * N * n * n : 0;
-    g.QT = {Q.data() + last, static_cast<Index>(N * n * n), 0, 0};
+    g.QT = {Q.data + last, static_cast<Index>(N * n * n), 0, 0};
   } else {
     g.QT = series(QT, 0, N * n * n);
   }

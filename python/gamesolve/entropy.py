@@ -502,7 +502,9 @@ def _fast_nash(A, B, Q, R, tau, W, horizon, QT, dims):
 def _solve(game: EntropyLQGame) -> EntropyLQSolution:
     from . import _core
 
-    c = np.ascontiguousarray
+    def c(a):  # the plain form the core reads in place: float64, C-contiguous, aligned, a base ndarray
+        return np.require(a, np.float64, ("C", "A"))
+
     W = game._W
     res = _core.entropy_solve(game.dims, c(game._A), c(game._B), c(game._Q), c(game._R), c(game.QT),
                               None if W is None else c(W), game.tau, game.T, False)
