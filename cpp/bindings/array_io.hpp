@@ -189,6 +189,23 @@ inline bool as_positive_int(py::handle h, py::ssize_t& v) {
   return v >= 1;
 }
 
+// A list / tuple (exactly) of positive Python ints.
+inline bool read_dims(py::handle h, std::vector<gamesolve::Index>& dims) {
+  PyObject* d = h.ptr();
+  const bool is_list = PyList_CheckExact(d);
+  if (!is_list && !PyTuple_CheckExact(d)) return false;
+  const py::ssize_t k = is_list ? PyList_GET_SIZE(d) : PyTuple_GET_SIZE(d);
+  if (k < 1) return false;
+  dims.clear();
+  for (py::ssize_t i = 0; i < k; ++i) {
+    py::ssize_t v;
+    if (!as_positive_int(is_list ? PyList_GET_ITEM(d, i) : PyTuple_GET_ITEM(d, i), v)) return false;
+    dims.push_back(v);
+  }
+  return true;
+}
+
+
 inline gamesolve::OutSeries as_out(py::array_t<double>& x, py::ssize_t t_block) {
   gamesolve::OutSeries s;
   s.data = x.mutable_data();

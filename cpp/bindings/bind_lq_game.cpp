@@ -181,18 +181,7 @@ py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_
   const py::ssize_t n = A.dim(-1);
   // dims: a list or tuple of positive Python ints (or None with B given as blocks).
   std::vector<Index> dims;
-  if (!dims_.is_none()) {
-    PyObject* d = dims_.ptr();
-    const bool is_list = PyList_CheckExact(d);
-    if (!is_list && !PyTuple_CheckExact(d)) return decline;
-    const py::ssize_t k = is_list ? PyList_GET_SIZE(d) : PyTuple_GET_SIZE(d);
-    if (k < 1) return decline;
-    for (py::ssize_t i = 0; i < k; ++i) {
-      py::ssize_t v;
-      if (!as_positive_int(is_list ? PyList_GET_ITEM(d, i) : PyTuple_GET_ITEM(d, i), v)) return decline;
-      dims.push_back(v);
-    }
-  }
+  if (!dims_.is_none() && !read_dims(dims_, dims)) return decline;
   // B: stacked (..., n, m) with dims, or a list of N blocks (..., n, m_i) (split_inputs).
   py::object B_new = py::none(), R_new = py::none();  // B and R assembled from blocks, else None
   if (as_plain(B_, B)) {

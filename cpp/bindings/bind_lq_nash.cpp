@@ -103,22 +103,6 @@ struct FastGame {
   py::object B_new = py::none(), Q_new = py::none(), R_new = py::none();
 };
 
-// A list / tuple (exactly) of positive Python ints.
-bool read_dims(py::handle h, std::vector<Index>& dims) {
-  PyObject* d = h.ptr();
-  const bool is_list = PyList_CheckExact(d);
-  if (!is_list && !PyTuple_CheckExact(d)) return false;
-  const py::ssize_t k = is_list ? PyList_GET_SIZE(d) : PyTuple_GET_SIZE(d);
-  if (k < 1) return false;
-  dims.clear();
-  for (py::ssize_t i = 0; i < k; ++i) {
-    py::ssize_t v;
-    if (!gamesolve_py::as_positive_int(is_list ? PyList_GET_ITEM(d, i) : PyTuple_GET_ITEM(d, i), v)) return false;
-    dims.push_back(v);
-  }
-  return true;
-}
-
 // A Python int (exactly int) in [lo, INT_MAX].
 bool read_int(py::handle h, int lo, int& v) {
   if (!PyLong_CheckExact(h.ptr())) return false;
@@ -141,7 +125,7 @@ bool fast_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::h
   using gamesolve_py::as_plain_list;
   if (!as_plain(A_, g.A) || g.A.nd != 2 || g.A.dim(0) != g.A.dim(1)) return false;
   const Index n = g.n = g.A.dim(0);
-  if (!dims_.is_none() && !read_dims(dims_, g.dims)) return false;
+  if (!dims_.is_none() && !gamesolve_py::read_dims(dims_, g.dims)) return false;
   std::vector<Plain> blocks;
   if (as_plain(B_, g.B)) {
     if (g.dims.empty()) return false;
