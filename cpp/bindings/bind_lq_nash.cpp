@@ -241,9 +241,9 @@ py::object solve_fast(py::handle A, py::handle B, py::handle Q, py::handle R, py
   o.method = static_cast<NashMethod>(mi);
   o.tol = PyFloat_AS_DOUBLE(tol.ptr());
   if (!(std::isfinite(o.tol) && o.tol > 0)) return py::none();
-  // Out-of-range options decline: the general path names them (anderson_depth in [0, 100]).
+  // Out-of-range options decline: the general path names them.
   if (!read_int(max_iter, 1, o.max_iter) || !read_int(anderson_depth, 0, o.anderson_depth) ||
-      o.anderson_depth > 100 || !read_int(stall_window, INT_MIN, o.stall_window))
+      o.anderson_depth > gamesolve::kMaxAndersonDepth || !read_int(stall_window, INT_MIN, o.stall_window))
     return py::none();
   o.polish = polish.ptr() == Py_True;
   FastGame g;
@@ -278,6 +278,7 @@ void def_policy(py::module_& m, const char* name, F f, const char* doc) {
 
 namespace gamesolve_py {
 void bind_lq_nash(py::module_& m) {
+  m.attr("max_anderson_depth") = gamesolve::kMaxAndersonDepth;
   m.def(
       "lq_nash",
       [](const Arr& A, const Arr& B, const Arr& Q, const Arr& R, const std::optional<Arr>& M,

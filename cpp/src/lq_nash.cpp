@@ -779,8 +779,10 @@ bool default_start(const LQNashProblem& pb, Mat& K0) {
 }
 
 LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOptions& o) {
-  if (!(o.tol > 0.0) || !std::isfinite(o.tol) || o.max_iter < 1 || o.anderson_depth < 0 || o.anderson_depth > 100)
-    throw std::invalid_argument("lq_nash options: need tol > 0, max_iter >= 1 and 0 <= anderson_depth <= 100");
+  if (!(o.tol > 0.0) || !std::isfinite(o.tol) || o.max_iter < 1 || o.anderson_depth < 0 ||
+      o.anderson_depth > kMaxAndersonDepth)
+    throw std::invalid_argument("lq_nash options: need tol > 0, max_iter >= 1 and 0 <= anderson_depth <= " +
+                                std::to_string(kMaxAndersonDepth));
   Work w(pb);
   const Index N = w.N, n = w.n, m = w.m;
   LQNashResult res;

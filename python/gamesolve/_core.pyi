@@ -5,6 +5,7 @@ import numpy as np
 import numpy.typing as npt
 
 hardware_threads: int
+max_anderson_depth: int
 
 def solve_lq_games(
     dims: Sequence[int], n: int, T: int, batch: int,

@@ -178,8 +178,8 @@ def _uncontrollable_mode(A, B, tol=1e-9):
     return None
 
 
-#: Largest Anderson history the iterations accept (a longer one only costs time).
-MAX_ANDERSON_DEPTH = 100
+#: Largest Anderson history the iterations accept (the core's kMaxAndersonDepth).
+MAX_ANDERSON_DEPTH = _core.max_anderson_depth
 
 
 def _check_options(method, tol, max_iter, anderson_depth=5):

@@ -61,6 +61,9 @@ enum NashStatus : int {
   kNashNoStabilizingStart = 7  ///< no stabilizing gain found (pair not stabilizable?)
 };
 
+/// Largest Anderson history lq_nash accepts (LQNashOptions::anderson_depth).
+inline constexpr int kMaxAndersonDepth = 100;
+
 struct LQNashOptions {
   NashMethod method = NashMethod::Auto;
   double tol = 1e-10;   ///< on the certified residual max(res_K, res_P)
