@@ -300,6 +300,17 @@ def test_result_shapes_and_gains(rng):
     assert np.all(sol.Z == np.swapaxes(sol.Z, -1, -2))  # exactly symmetric
 
 
+def test_min_rcond_is_the_exact_one_norm_condition_of_the_stage_systems(rng):
+    # min_rcond = min_t 1 / (||S_t||_1 ||S_t^{-1}||_1), S_t from the returned Z_{t+1} (SPEC 2)
+    game = random_lq_game(rng, 3, 5, (2, 1, 3), 6)
+    sol = solve(game)
+    want = min(1.0 / np.linalg.cond(stage_system(game["A"][t], game["B"][t], game["R"][t], game["r"][t],
+                                                 game["M"][t], game["c"][t], sol.Z[t + 1], sol.zeta[t + 1],
+                                                 (2, 1, 3))[0], 1)
+               for t in range(6))
+    assert abs(sol.min_rcond - want) <= 1e-10 * want
+
+
 # --------------------------------------------------------------------------- #
 # Singular stage systems: minimum-norm solution, flagged
 # --------------------------------------------------------------------------- #

@@ -2,6 +2,9 @@
 // acceleration and the Auto strategy. See lq_nash.hpp for the equations.
 #include "gamesolve/lq_nash.hpp"
 
+#include "small_gemm.hpp"
+#include "small_solve.hpp"
+
 #include <Eigen/Cholesky>
 #include <Eigen/LU>
 
@@ -96,35 +99,77 @@ struct StageMap {
   const double* values() const { return Z.data(); }
 };
 
-// Symmetric value matrices as vectors for the Riccati iteration: the N n
-// diagonal entries first, then the N n(n-1)/2 strictly upper ones, so that the
-// Frobenius inner product of the matrices is a.head(nd).b.head(nd) +
-// 2 a.tail.b.tail (see `wdot`), at about half the length of the full matrices.
+// Vectors of padded length Lp (a multiple of 8, hence of the vector width kW;
+// the entries from the logical length on are zero): inner products with four
+// vector accumulators (a scalar reduction would not vectorize).
+using detail::kW;
+using detail::loadv;
+using detail::storev;
+using detail::vd;
+inline double hsum(vd v) {
+  double t = 0.0;
+  for (int l = 0; l < kW; ++l) t += v[l];
+  return t;
+}
+// a.b and a.c in one pass.
+inline void dot2p(const double* __restrict a, const double* __restrict b, const double* __restrict c, Index Lp,
+                  double& ab, double& ac) {
+  vd s0{}, s1{}, t0{}, t1{};
+  Index i = 0;
+  for (; i + 2 * kW <= Lp; i += 2 * kW) {
+    const vd a0 = loadv(a + i), a1 = loadv(a + i + kW);
+    s0 += a0 * loadv(b + i);
+    s1 += a1 * loadv(b + i + kW);
+    t0 += a0 * loadv(c + i);
+    t1 += a1 * loadv(c + i + kW);
+  }
+  for (; i < Lp; i += kW) {
+    const vd a0 = loadv(a + i);
+    s0 += a0 * loadv(b + i);
+    t0 += a0 * loadv(c + i);
+  }
+  ab = hsum(s0 + s1);
+  ac = hsum(t0 + t1);
+}
+inline double dotp(const double* __restrict a, const double* __restrict b, Index Lp) {
+  vd s0{}, s1{}, s2{}, s3{};
+  Index i = 0;
+  for (; i + 4 * kW <= Lp; i += 4 * kW) {
+    s0 += loadv(a + i) * loadv(b + i);
+    s1 += loadv(a + i + kW) * loadv(b + i + kW);
+    s2 += loadv(a + i + 2 * kW) * loadv(b + i + 2 * kW);
+    s3 += loadv(a + i + 3 * kW) * loadv(b + i + 3 * kW);
+  }
+  for (; i < Lp; i += kW) s0 += loadv(a + i) * loadv(b + i);
+  return hsum((s0 + s1) + (s2 + s3));
+}
+
+// Symmetric value matrices as vectors for the Riccati iteration: block by block
+// the upper triangle by columns, the off-diagonal entries scaled by sqrt(2), so
+// that the Euclidean inner product of two packed vectors is the Frobenius inner
+// product of the matrices, at about half their length. (The scaling and its
+// inverse round, by at most an ulp of an entry per round trip.)
 struct SymPack {
-  Index N, n, nd, L;
-  SymPack(Index N_, Index n_) : N(N_), n(n_), nd(N_ * n_), L(N_ * n_ * (n_ + 1) / 2) {}
+  Index N, n, L, Lp;
+  SymPack(Index N_, Index n_) : N(N_), n(n_), L(N_ * n_ * (n_ + 1) / 2), Lp(detail::padded(L)) {}
+  static constexpr double kS = 1.4142135623730950488, kIS = 0.70710678118654752440;
   void pack(const double* __restrict full, double* __restrict v) const {  // full: N column-major n x n blocks
-    double* __restrict off = v + nd;
     for (Index i = 0; i < N; ++i, full += n * n)
       for (Index c = 0; c < n; ++c) {
         const double* __restrict fc = full + c * n;
-        v[i * n + c] = fc[c];
-        for (Index r = 0; r < c; ++r) off[r] = fc[r];
-        off += c;
+        for (Index r = 0; r < c; ++r) v[r] = kS * fc[r];
+        v[c] = fc[c];
+        v += c + 1;
       }
   }
   void unpack(const double* __restrict v, double* __restrict full) const {
-    const double* __restrict off = v + nd;
-    for (Index i = 0; i < N; ++i, full += n * n) {
-      for (Index c = 0; c < n; ++c) {  // the upper triangle and the diagonal, by columns
+    for (Index i = 0; i < N; ++i, full += n * n)
+      for (Index c = 0; c < n; ++c) {
         double* __restrict fc = full + c * n;
-        for (Index r = 0; r < c; ++r) fc[r] = off[r];
-        fc[c] = v[i * n + c];
-        off += c;
+        for (Index r = 0; r < c; ++r) fc[r] = full[c + r * n] = kIS * v[r];
+        fc[c] = v[c];
+        v += c + 1;
       }
-      for (Index c = 0; c < n; ++c)  // the lower triangle, mirrored
-        for (Index r = c + 1; r < n; ++r) full[c * n + r] = full[r * n + c];
-    }
   }
 };
 
@@ -271,20 +316,17 @@ struct Work {
 // --------------------------------------------------------- Anderson mixing
 // Type-II Anderson acceleration of x <- g(x) with depth d (circular history of
 // differences, least squares by regularized normal equations). The Gram matrix
-// dF'dF is kept up to date column by column (one new column per step). Inner
-// products weigh the first `nd` entries by 1 and the rest by 2 (SymPack).
+// dF'dF is kept up to date column by column (one new column per step). Iterates
+// have padded length Lp (see dotp), zero beyond the logical length.
 struct Anderson {
-  Index L, d, nd, count = 0, head = 0;
+  Index Lp, d, count = 0, head = 0;
   Mat dF, dG, H, Hk;
   Vec f_prev, g_prev, gamma, rhs, chol;
   Eigen::LDLT<Mat> ldlt;
-  Anderson(Index len, Index depth, Index unit_weight)
-      : L(len), d(depth), nd(unit_weight), dF(len, depth), dG(len, depth), H(depth, depth), Hk(depth, depth),
-        f_prev(len), g_prev(len), gamma(depth), rhs(depth), chol(depth * depth), ldlt(depth) {}
-  template <class A, class B>
-  double wdot(const A& a, const B& b) const {
-    return a.head(nd).dot(b.head(nd)) + 2.0 * a.tail(L - nd).dot(b.tail(L - nd));
-  }
+  Anderson(Index padded_len, Index depth)
+      : Lp(padded_len), d(depth), dF(Mat::Zero(padded_len, depth)), dG(Mat::Zero(padded_len, depth)),
+        H(depth, depth), Hk(depth, depth), f_prev(Vec::Zero(padded_len)), g_prev(Vec::Zero(padded_len)),
+        gamma(depth), rhs(depth), chol(depth * depth), ldlt(depth) {}
   void reset() { count = 0; head = 0; }
   // After a failed evaluation of g at an extrapolated x: restart from the last
   // plain iterate g_prev if there is one (returns false otherwise).
@@ -294,7 +336,8 @@ struct Anderson {
     x = g_prev;
     return true;
   }
-  // Given x, g = g(x) and f = g - x, overwrite x with the next iterate (the first step is plain).
+  // Given x, g = g(x) and f = g - x (length Lp), overwrite x with the next
+  // iterate (the first step is plain).
   void step(Vec& x, const Vec& g, const Vec& f) {
     if (d == 0) { x = g; return; }
     const Index k = std::min<Index>(count, d);  // history columns after this step
@@ -305,51 +348,65 @@ struct Anderson {
     if (count > 0) {
       double* __restrict df = dF.col(head).data();
       double* __restrict dg = dG.col(head).data();
-      for (Index i = 0; i < L; ++i) {
-        df[i] = fv[i] - fp[i];
-        dg[i] = gv[i] - gp[i];
+      for (Index i = 0; i < Lp; i += kW) {
+        const vd fi = loadv(fv + i), gi = loadv(gv + i);
+        storev(df + i, fi - loadv(fp + i));
+        storev(dg + i, gi - loadv(gp + i));
+        storev(fp + i, fi);
+        storev(gp + i, gi);
       }
-      for (Index i = 0; i < L; ++i) {
-        fp[i] = fv[i];
-        gp[i] = gv[i];
+      // The new column's inner products with every history column, and every
+      // column's with f (one pass per column).
+      for (Index j = 0; j < k; ++j) {
+        double hj, rj;
+        dot2p(dF.col(j).data(), df, fv, Lp, hj, rj);
+        H(j, head) = H(head, j) = hj;
+        rhs(j) = rj;
       }
-      for (Index j = 0; j < k; ++j) H(j, head) = H(head, j) = wdot(dF.col(j), dF.col(head));
       head = (head + 1) % d;
     } else {
-      for (Index i = 0; i < L; ++i) {
-        fp[i] = fv[i];
-        gp[i] = gv[i];
+      for (Index i = 0; i < Lp; i += kW) {
+        storev(fp + i, loadv(fv + i));
+        storev(gp + i, loadv(gv + i));
       }
     }
     ++count;
     if (k == 0) { x = g; return; }
-    auto Hkk = Hk.topLeftCorner(k, k);
-    Hkk = H.topLeftCorner(k, k);
-    const double reg = 1e-13 * std::max(Hkk.trace(), kTiny);
-    Hkk.diagonal().array() += reg;
-    for (Index j = 0; j < k; ++j) rhs(j) = wdot(dF.col(j), f_prev);
-    if (!cholesky_solve(k)) {  // not numerically positive definite: the pivoting LDLT
+    double tr = 0.0;
+    for (Index j = 0; j < k; ++j) tr += H(j, j);
+    const double reg = 1e-13 * std::max(tr, kTiny);
+    if (!cholesky_solve(k, reg)) {  // not numerically positive definite: the pivoting LDLT
+      auto Hkk = Hk.topLeftCorner(k, k);
+      Hkk = H.topLeftCorner(k, k);
+      Hkk.diagonal().array() += reg;
       ldlt.compute(Hkk);
       gamma.head(k) = ldlt.solve(rhs.head(k));
     }
-    if (!gamma.head(k).allFinite()) { x = g; reset(); return; }
-    x = g;
-    x.noalias() -= dG.leftCols(k) * gamma.head(k);
+    for (Index j = 0; j < k; ++j)
+      if (!std::isfinite(gamma(j))) { x = g; reset(); return; }
+    // x = g - dG gamma, one pass
+    double* __restrict xv = x.data();
+    const double* __restrict G0 = dG.data();
+    for (Index i = 0; i < Lp; i += kW) {
+      vd acc = loadv(gv + i);
+      for (Index j = 0; j < k; ++j) acc -= gamma(j) * loadv(G0 + j * Lp + i);
+      storev(xv + i, acc);
+    }
   }
 
-  // gamma = Hk^{-1} rhs (leading k x k block, k <= d <= a few) by an unpivoted
+  // gamma = (H_k + reg I)^{-1} rhs (leading k x k block, k <= d <= a few) by an unpivoted
   // Cholesky factorization (a fraction of the dynamic-size LDLT's overhead); false
   // if a pivot is not positive, and then the caller uses the pivoting LDLT.
-  bool cholesky_solve(Index k) {
+  bool cholesky_solve(Index k, double reg) {
     double* Lc = chol.data();  // Lc[i + j * d]: the lower triangle
     for (Index j = 0; j < k; ++j) {
-      double sjj = Hk(j, j);
+      double sjj = H(j, j) + reg;
       for (Index p = 0; p < j; ++p) sjj -= Lc[j + p * d] * Lc[j + p * d];
       if (!(sjj > 0.0)) return false;
       const double ljj = std::sqrt(sjj);
       Lc[j + j * d] = ljj;
       for (Index i = j + 1; i < k; ++i) {
-        double sij = Hk(i, j);
+        double sij = H(i, j);
         for (Index p = 0; p < j; ++p) sij -= Lc[i + p * d] * Lc[j + p * d];
         Lc[i + j * d] = sij / ljj;
       }
@@ -401,7 +458,7 @@ struct Monitor {
 
 // ------------------------------------------------------------ Riccati stage
 // The iterate x packs the N value matrices (SymPack); its residual is
-// ||Phi(P) - P||_F / ||Phi(P)||_F.
+// ||Phi(P) - P||_F / ||Phi(P)||_F (all matrices stacked).
 StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int max_iter,
                        bool accelerate, const LQNashOptions& o, std::vector<double>& hist) {
   const Index N = w.N, n = w.n, n2 = n * n;
@@ -409,10 +466,10 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
   const SymPack sp(N, n);
   StageOut out;
   out.K = Mat::Zero(w.m, n);
-  Vec x(sp.L), g(sp.L), f(sp.L), gbest(sp.L), full(N * n2);
+  Vec x = Vec::Zero(sp.Lp), g = Vec::Zero(sp.Lp), f = Vec::Zero(sp.Lp), gbest = Vec::Zero(sp.Lp), full(N * n2);
   for (Index i = 0; i < N; ++i) full.segment(i * n2, n2) = Eigen::Map<const Vec>(P0[i].data(), n2);
   sp.pack(full.data(), x.data());
-  Anderson aa(sp.L, accelerate ? o.anderson_depth : 0, sp.nd);
+  Anderson aa(sp.Lp, accelerate ? o.anderson_depth : 0);
   Monitor mon(o.stall_window);
   double best = std::numeric_limits<double>::infinity();
   Mat Kbest = out.K;
@@ -434,13 +491,22 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
       return finish(fail, false);
     }
     sp.pack(map.values(), g.data());
+    double ff, gg;  // ||f||^2, ||g||^2 with f = g - x, one pass
     {
       const double* __restrict gv = g.data();
       const double* __restrict xv = x.data();
       double* __restrict fv = f.data();
-      for (Index i = 0; i < sp.L; ++i) fv[i] = gv[i] - xv[i];
+      vd sf{}, sg{};
+      for (Index i = 0; i < sp.Lp; i += kW) {
+        const vd gi = loadv(gv + i), fi = gi - loadv(xv + i);
+        storev(fv + i, fi);
+        sf += fi * fi;
+        sg += gi * gi;
+      }
+      ff = hsum(sf);
+      gg = hsum(sg);
     }
-    const double r = std::sqrt(aa.wdot(f, f)) / std::max(std::sqrt(aa.wdot(g, g)), kTiny);
+    const double r = std::sqrt(ff) / std::max(std::sqrt(gg), kTiny);
     hist.push_back(r);
     out.iterations = it;
     out.residual = r;
@@ -466,9 +532,10 @@ StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, boo
   StageOut out;
   out.K = K0;
   Mat K = K0, Kn(m, n);
-  Vec x(m * n), g(m * n), f(m * n);
-  x = Eigen::Map<const Vec>(K.data(), m * n);
-  Anderson aa(m * n, accelerate ? o.anderson_depth : 0, m * n);
+  const Index Lp = detail::padded(m * n);  // Anderson's padded length (zeros beyond m n)
+  Vec x = Vec::Zero(Lp), g = Vec::Zero(Lp), f(Lp);
+  x.head(m * n) = Eigen::Map<const Vec>(K.data(), m * n);
+  Anderson aa(Lp, accelerate ? o.anderson_depth : 0);
   Monitor mon(o.stall_window);
   double best = std::numeric_limits<double>::infinity();
   for (int it = 1; it <= max_iter; ++it) {
@@ -481,7 +548,7 @@ StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, boo
     }
     w.build_SY(P);
     if (!w.solve_K(Kn)) { out.status = kNashSingular; out.iterations = it; return out; }
-    g = Eigen::Map<const Vec>(Kn.data(), m * n);
+    g.head(m * n) = Eigen::Map<const Vec>(Kn.data(), m * n);
     const double r = (g - x).norm() / std::max(g.norm(), 1.0);
     hist.push_back(r);
     out.iterations = it;
@@ -739,15 +806,20 @@ bool start_gain(const LQNashProblem& pb, Mat& K0) {
   Mat G = pb.B * llt.solve(pb.B.transpose());
   // Structure-preserving doubling: A_{k+1} = A W^-1 A, G_{k+1} = G + A W^-1 G A',
   // H_{k+1} = H + A' H W^-1 A, W = I + G H; H -> stabilizing DARE solution.
-  Mat Ak = Ah, W(n, n), WA(n, n), WG(n, n), T1(n, n), Hn(n, n);
-  Eigen::PartialPivLU<Mat> lu(n);
+  // W^-1 [A G] by elimination on the rows of [W | A G] (row-major, small_solve.hpp).
+  using RowBlock = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
+  const Index pn = detail::padded(n), ld = pn + detail::padded(2 * n);
+  std::vector<double> aug(static_cast<std::size_t>(n * ld), 0.0);
+  RowBlock Wr(aug.data(), n, n, Eigen::OuterStride<>(ld)), WA(aug.data() + pn, n, n, Eigen::OuterStride<>(ld)),
+      WG(aug.data() + pn + n, n, n, Eigen::OuterStride<>(ld));
+  Mat Ak = Ah, T1(n, n), Hn(n, n);
   double prev = std::numeric_limits<double>::infinity();  // the last relative change of H
   for (int it = 0; it < 100; ++it) {
-    W.setIdentity();
-    W.noalias() += G * H;
-    lu.compute(W);
-    WA = lu.solve(Ak);  // W^-1 A
-    WG = lu.solve(G);   // W^-1 G
+    Wr.noalias() = G * H;
+    Wr.diagonal().array() += 1.0;
+    WA = Ak;
+    WG = G;
+    if (detail::eliminate(aug.data(), n, pn, ld, nullptr) == 0.0) return false;  // W^-1 A, W^-1 G
     T1.noalias() = H * WA;
     Hn = H;
     Hn.noalias() += Ak.transpose() * T1;

@@ -1,6 +1,7 @@
 // Coupled Riccati recursion for finite-horizon feedback Nash of LQ games (SPEC 2).
 #include "gamesolve/lq_game.hpp"
 #include "small_gemm.hpp"
+#include "small_solve.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -65,15 +66,12 @@ LQWorkspace::LQWorkspace(const Dims& d) : N(d.N), n(d.n), m(d.m) {
   // Room for the larger (augmented) layout; laid out (and zeroed) by the first solve.
   buf.setZero(Layout(N, n, m, mmax, n + 1).size);
   S.setZero(m, m);
-  LU.setZero(m, m);
-  piv.assign(static_cast<std::size_t>(m), 0);
+  inv.setZero(m * detail::padded(m));
   R_rows.assign(static_cast<std::size_t>(2 * N), 0);
   R_cols.assign(static_cast<std::size_t>(2 * N), 0);
   rhs.setZero(m, n + 1);
   sol.setZero(m, n + 1);
   cx.setZero(m);
-  cy.setZero(m);
-  cz.setZero(m);
   cod = Eigen::CompleteOrthogonalDecomposition<Mat>(m, m);
 }
 
@@ -109,108 +107,6 @@ void check_out(const char* name, const OutSeries& s, Index block, Index T, Index
   if (last < 0 || last > s.size)
     throw std::invalid_argument(std::string(name) + ": output buffer of " + std::to_string(s.size) +
                                 " doubles is too small for the game's sizes and strides");
-}
-
-// LU with partial pivoting of the m x m matrix in ws.LU, in place (LAPACK
-// dgetf2 order: P S = L U, row k swapped with piv[k] at step k). Returns false
-// if a pivot is exactly zero (S singular; the factors are then incomplete).
-bool lu_factor(LQWorkspace& ws) {
-  const Index m = ws.LU.rows();
-  double* a = ws.LU.data();  // a[i + j * m]
-  bool ok = true;
-  for (Index k = 0; k < m; ++k) {
-    Index p = k;
-    double best = std::fabs(a[k + k * m]);
-    for (Index i = k + 1; i < m; ++i)
-      if (std::fabs(a[i + k * m]) > best) {
-        best = std::fabs(a[i + k * m]);
-        p = i;
-      }
-    ws.piv[k] = p;
-    if (p != k)
-      for (Index j = 0; j < m; ++j) std::swap(a[k + j * m], a[p + j * m]);
-    const double d = a[k + k * m];
-    if (d == 0.0) {
-      ok = false;
-      continue;
-    }
-    for (Index i = k + 1; i < m; ++i) a[i + k * m] /= d;
-    for (Index j = k + 1; j < m; ++j) {
-      const double u = a[k + j * m];
-      for (Index i = k + 1; i < m; ++i) a[i + j * m] -= a[i + k * m] * u;
-    }
-  }
-  return ok;
-}
-
-// y <- S^{-1} y and y <- S^{-T} y with the factors of lu_factor.
-void lu_solve(const LQWorkspace& ws, double* y) {
-  const Index m = ws.LU.rows();
-  const double* a = ws.LU.data();
-  for (Index k = 0; k < m; ++k) std::swap(y[k], y[ws.piv[k]]);
-  for (Index i = 1; i < m; ++i) {
-    double s = y[i];
-    for (Index j = 0; j < i; ++j) s -= a[i + j * m] * y[j];
-    y[i] = s;
-  }
-  for (Index i = m - 1; i >= 0; --i) {
-    double s = y[i];
-    for (Index j = i + 1; j < m; ++j) s -= a[i + j * m] * y[j];
-    y[i] = s / a[i + i * m];
-  }
-}
-void lu_solve_transposed(const LQWorkspace& ws, double* y) {
-  // S' = U' L' P: U' w = y (forward), L' v = w (backward, unit diagonal), y = P' v.
-  const Index m = ws.LU.rows();
-  const double* a = ws.LU.data();
-  for (Index i = 0; i < m; ++i) {
-    double s = y[i];
-    for (Index j = 0; j < i; ++j) s -= a[j + i * m] * y[j];
-    y[i] = s / a[i + i * m];
-  }
-  for (Index i = m - 1; i >= 0; --i) {
-    double s = y[i];
-    for (Index j = i + 1; j < m; ++j) s -= a[j + i * m] * y[j];
-    y[i] = s;
-  }
-  for (Index k = m - 1; k >= 0; --k) std::swap(y[k], y[ws.piv[k]]);
-}
-
-// Reciprocal 1-norm condition number of the LU-factorized S, by Hager's
-// estimator of ||S^{-1}||_1 (Higham 1988, the method of LAPACK's dlacon):
-// a few solves with S and S' on preallocated vectors, no allocation.
-double rcond_estimate(LQWorkspace& ws, double norm1_S) {
-  const Index m = ws.LU.rows();
-  if (!(norm1_S > 0.0)) return 0.0;
-  double* x = ws.cx.data();
-  double* y = ws.cy.data();
-  for (Index i = 0; i < m; ++i) x[i] = 1.0 / double(m);
-  double est = 0.0;
-  for (int iter = 0; iter < 5; ++iter) {
-    for (Index i = 0; i < m; ++i) y[i] = x[i];
-    lu_solve(ws, y);  // y = S^{-1} x
-    double y1 = 0.0;
-    for (Index i = 0; i < m; ++i) y1 += std::fabs(y[i]);
-    if (!std::isfinite(y1)) return 0.0;
-    if (iter > 0 && y1 <= est) break;
-    est = y1;
-    for (Index i = 0; i < m; ++i) x[i] = y[i] >= 0.0 ? 1.0 : -1.0;
-    for (Index i = 0; i < m; ++i) y[i] = x[i];
-    lu_solve_transposed(ws, y);  // z = S^{-T} x
-    Index j = 0;
-    double zmax = -1.0, zx = 0.0;
-    for (Index i = 0; i < m; ++i) {
-      if (std::fabs(y[i]) > zmax) {
-        zmax = std::fabs(y[i]);
-        j = i;
-      }
-      zx += y[i] * x[i];
-    }
-    if (iter > 0 && zmax <= zx) break;
-    for (Index i = 0; i < m; ++i) x[i] = 0.0;
-    x[j] = 1.0;
-  }
-  return est > 0.0 ? 1.0 / (norm1_S * est) : 0.0;
 }
 
 }  // namespace
@@ -543,19 +439,13 @@ inline void prefetch_for_write(const double* p, Index count) {
   __builtin_prefetch(c + bytes - 1, 1, 3);
 }
 
-// Stage t of game b once its data are loaded (load_stage) and Z~_{t+1} is in the
-// padded workspace: S, K~ (into out.K, out.k), the value update (Z~_t into the
-// workspace and out.Z, zeta, s). Returns the stage status; counts into rep.
-std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionView& out, const Views& v,
-                       LQWorkspace& ws, const SolveOptions& opts, SolveReport& rep) {
+// Stage system S [K k] = [Y y] of stage t into SX (see run_stage).
+void assemble_system(const LQGameData& g, Index b, Index t, const Views& v) {
   const Dims& d = g.dims;
   const Index N = d.N, n = d.n, m = d.m;
   const Index nv = v.nv, pv = v.pv, pm = v.pm, ld = v.ld;
   const bool aug = nv > n;
-  (void)pv;
-  std::int32_t st = kStageOk;
-
-  // Stage system S [K k] = [Y y], assembled transposed: with ZB^i = Z~^i B^i,
+  // Assembled transposed: with ZB^i = Z~^i B^i,
   // column block i of [S'; X] is [B~'; A~'] ZB^i + [R^i_[:,i]; (M~^i_[i])'],
   // i.e. S' block i = B'ZB^i + R^i_[:,i], X = [Y y]' block i = A~'ZB^i + M~^i_[i]'
   // (the last row of ZB^i is zeta^i'B^i, and A~'s last row brings c'ZB^i).
@@ -583,6 +473,21 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
       for (Index j = o; j < o + mi; ++j) v.X[n + j * ld] += ri[j];
     }
   }
+}
+
+// Stage t of game b once its data are loaded (load_stage) and Z~_{t+1} is in the
+// padded workspace: S, K~ (into out.K, out.k), the value update (Z~_t into the
+// workspace and out.Z, zeta, s). Returns the stage status; counts into rep.
+std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionView& out, const Views& v,
+                       LQWorkspace& ws, const SolveOptions& opts, SolveReport& rep) {
+  const Dims& d = g.dims;
+  const Index N = d.N, n = d.n, m = d.m;
+  const Index nv = v.nv, pv = v.pv, pm = v.pm, ld = v.ld;
+  const bool aug = nv > n;
+  (void)pv;
+  std::int32_t st = kStageOk;
+
+  assemble_system(g, b, t, v);
 
   if (!finite_block(v.SX, m, m, ld) || !finite_block(v.X, nv, m, ld)) {
     st = kStageNonFinite;
@@ -590,14 +495,16 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
     for (Index j = 0; j < m; ++j)
       for (Index a = 0; a < nv; ++a) v.X[a + j * ld] = std::numeric_limits<double>::quiet_NaN();
   } else {
-    double norm1 = 0.0;  // of S: max column sum = max row sum of S'
-    for (Index j = 0; j < m; ++j)
-      for (Index a = 0; a < m; ++a) ws.S(a, j) = ws.LU(a, j) = v.SX[j + a * ld];
-    for (Index j = 0; j < m; ++j) norm1 = std::max(norm1, ws.S.col(j).cwiseAbs().sum());
-    const bool nonsingular = lu_factor(ws);
-    const double rc = nonsingular ? rcond_estimate(ws, norm1) : 0.0;
+    // Solved in place on SX: column j of SX is row j of [S | Y y] (S padded to
+    // pm rows, then X's pv), X <- [K k]' (see small_solve.hpp).
+    const double rc = detail::eliminate(v.SX, m, pm, ld, ws.inv.data());
     if (rc < rep.min_rcond) rep.min_rcond = rc;
     if (!(rc >= opts.rcond_tol)) {
+      // Singular or ill-conditioned: the minimum-norm solution of the system,
+      // assembled again (the elimination overwrote it).
+      assemble_system(g, b, t, v);
+      for (Index j = 0; j < m; ++j)
+        for (Index a = 0; a < m; ++a) ws.S(a, j) = v.SX[j + a * ld];
       ws.cod.setThreshold(opts.rank_tol);
       ws.cod.compute(ws.S);
       for (Index j = 0; j < nv; ++j)
@@ -608,32 +515,6 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
         for (Index a = 0; a < m; ++a) v.X[j + a * ld] = ws.sol(a, j);
       st = kStageMinNorm;
       ++rep.min_norm_stages;
-    } else {
-      // Solve S X' = [Y y] in place on the columns of X (each column of X is a
-      // row of [Y y], so every step is a contiguous axpy of length nv):
-      // P S = L U => row interchanges, then the L and U substitutions.
-      const double* lu = ws.LU.data();
-      for (Index k = 0; k < m; ++k)
-        if (ws.piv[k] != k)
-          for (Index a = 0; a < nv; ++a) std::swap(v.X[a + k * ld], v.X[a + ws.piv[k] * ld]);
-      for (Index i = 1; i < m; ++i) {
-        double* xi = v.X + i * ld;
-        for (Index j = 0; j < i; ++j) {
-          const double l = lu[i + j * m];
-          const double* xj = v.X + j * ld;
-          for (Index a = 0; a < nv; ++a) xi[a] -= l * xj[a];
-        }
-      }
-      for (Index i = m - 1; i >= 0; --i) {
-        double* xi = v.X + i * ld;
-        for (Index j = i + 1; j < m; ++j) {
-          const double u = lu[i + j * m];
-          const double* xj = v.X + j * ld;
-          for (Index a = 0; a < nv; ++a) xi[a] -= u * xj[a];
-        }
-        const double dii = lu[i + i * m];
-        for (Index a = 0; a < nv; ++a) xi[a] /= dii;
-      }
     }
   }
   double* Ko = out.K.at(b, t);

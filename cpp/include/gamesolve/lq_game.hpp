@@ -110,7 +110,7 @@ struct SolveOptions {
 struct SolveReport {
   Index min_norm_stages = 0;
   Index nonfinite_stages = 0;
-  double min_rcond = 1.0;  ///< smallest estimated rcond(S) met
+  double min_rcond = 1.0;  ///< smallest 1-norm rcond(S) met (from the computed inverse)
 };
 
 /// Preallocated scratch for one game of the given sizes; reused across stages
@@ -126,13 +126,13 @@ struct LQWorkspace {
   Index N = 0, n = 0, m = 0, mmax = 0;
   Index nv = -1;  ///< value dimension `buf` is laid out for (-1: none yet)
   Vec buf;        ///< padded matrices (rows padded to 8 with zeros, see small_gemm.hpp)
-  Mat S, LU;      ///< m x m: S, and its LU factors (partial pivoting, P S = L U)
-  std::vector<Index> piv;  ///< row interchanges of the LU
+  Mat S;          ///< m x m stage system (min-norm path)
+  Vec inv;        ///< S^{-1} by rows padded to 8 (the exact condition number)
   /// Per player: first / end row and column of R^i's non-zero part (commonly R^i
   /// weighs only u^i): products with R^i and R^i K skip the zero rows and columns.
   std::vector<Index> R_rows, R_cols;
   Mat rhs, sol;            ///< min-norm path
-  Vec cx, cy, cz;          ///< condition-number estimator
+  Vec cx;                  ///< scratch (R's non-zero rows)
   const double* loaded_A = nullptr;  ///< dynamics currently in the workspace (time-invariant reuse)
   const double* loaded_B = nullptr;
   const double* loaded_c = nullptr;
@@ -146,7 +146,7 @@ void check_game(const LQGameData& game);
 void check_solution(const LQGameData& game, const LQSolutionView& out, bool need_gains);
 
 /// Coupled Riccati recursion (SPEC 2) for game `b` of `game`, writing into `out`.
-/// One LU of each stage system S serves both K and k.
+/// One elimination of each stage system S serves both K and k.
 SolveReport solve_lq_game(const LQGameData& game, Index b, const LQSolutionView& out,
                           LQWorkspace& ws, const SolveOptions& opts = {});
 
