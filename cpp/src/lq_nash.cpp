@@ -192,7 +192,8 @@ struct Work {
   const LQNashProblem& pb;
   Index N, n, m;
   SteinSolver stein;
-  Mat AK, Ak, S, Y, Kn, C, tmp_nn, tmp_mn, BtP;
+  Mat AK, S, Y, Kn, C, tmp_nn, tmp_mn, BtP;
+  Vec pad;  // evaluate's padded matrices
   bool schur_valid = false;
   Eigen::PartialPivLU<Mat> lu;
   std::unique_ptr<StageMap> riccati;  // built on first use
@@ -222,27 +223,52 @@ struct Work {
   // neglected tail is below round-off and rho(A_K) < 1 is certified). Falls back
   // to the Schur solver when the doubling does not settle in 20 squarings (rho
   // near 1, strong non-normality) -- which also decides stability exactly.
-  // Returns false if A_K is not Schur stable.
+  // Returns false if A_K is not Schur stable. The products run on zero-padded
+  // copies (rows padded to 8, small_gemm.hpp), A_k' kept alongside A_k.
   bool evaluate(const Mat& K, std::vector<Mat>& P) {
     AK = pb.A;
     AK.noalias() -= pb.B * K;
     if (!AK.allFinite()) return false;
     schur_valid = false;
-    Ak = AK;
-    for (Index i = 0; i < N; ++i) stage_cost(i, K, P[i]);
+    const Index pn = detail::padded(n), sz = pn * n;
+    if (pad.size() != (N + 4) * sz) pad.setZero((N + 4) * sz);  // padded rows stay zero
+    double* Ap = pad.data();
+    double* At = Ap + sz;
+    double* T = At + sz;
+    double* U = T + sz;
+    double* Pp = U + sz;
+    auto load = [&](double* dst, const Mat& M, bool transpose) {
+      for (Index j = 0; j < n; ++j)
+        for (Index r = 0; r < n; ++r) dst[r + j * pn] = transpose ? M(j, r) : M(r, j);
+    };
+    load(Ap, AK, false);
+    load(At, AK, true);
+    for (Index i = 0; i < N; ++i) {
+      stage_cost(i, K, C);
+      load(Pp + i * sz, C, false);
+    }
     for (int k = 0; k < 20; ++k) {
-      const double a2 = Ak.squaredNorm();
+      double a2 = 0.0;
+      for (Index j = 0; j < sz; ++j) a2 += Ap[j] * Ap[j];
       if (!(a2 < 1e30)) break;
       if (a2 <= 1e-18) {
-        for (Index i = 0; i < N; ++i) symmetrize(P[i]);
+        for (Index i = 0; i < N; ++i) {
+          const double* Pi = Pp + i * sz;
+          for (Index j = 0; j < n; ++j)
+            for (Index r = 0; r < n; ++r) P[i](r, j) = Pi[r + j * pn];
+          symmetrize(P[i]);
+        }
         return true;
       }
-      for (Index i = 0; i < N; ++i) {
-        tmp_nn.noalias() = P[i] * Ak;
-        P[i].noalias() += Ak.transpose() * tmp_nn;
+      for (Index i = 0; i < N; ++i) {  // P^i += A_k' (P^i A_k)
+        double* Pi = Pp + i * sz;
+        detail::gemm(U, pn, Pi, pn, Ap, 1, pn, pn, n, n, 1.0, false);
+        detail::gemm(Pi, pn, At, pn, U, 1, pn, pn, n, n, 1.0, true);
       }
-      tmp_nn.noalias() = Ak * Ak;
-      Ak.swap(tmp_nn);
+      detail::gemm(T, pn, Ap, pn, Ap, 1, pn, pn, n, n, 1.0, false);  // A_k^2
+      std::swap(T, Ap);
+      detail::gemm(T, pn, At, pn, At, 1, pn, pn, n, n, 1.0, false);  // (A_k^2)' = A_k' A_k'
+      std::swap(T, At);
     }
     return evaluate_schur(K, P);
   }
@@ -806,40 +832,68 @@ bool start_gain(const LQNashProblem& pb, Mat& K0) {
   Mat G = pb.B * llt.solve(pb.B.transpose());
   // Structure-preserving doubling: A_{k+1} = A W^-1 A, G_{k+1} = G + A W^-1 G A',
   // H_{k+1} = H + A' H W^-1 A, W = I + G H; H -> stabilizing DARE solution.
-  // W^-1 [A G] by elimination on the rows of [W | A G] (row-major, small_solve.hpp).
-  using RowBlock = Eigen::Map<RowMat, 0, Eigen::OuterStride<>>;
-  const Index pn = detail::padded(n), ld = pn + detail::padded(2 * n);
-  std::vector<double> aug(static_cast<std::size_t>(n * ld), 0.0);
-  RowBlock Wr(aug.data(), n, n, Eigen::OuterStride<>(ld)), WA(aug.data() + pn, n, n, Eigen::OuterStride<>(ld)),
-      WG(aug.data() + pn + n, n, n, Eigen::OuterStride<>(ld));
-  Mat Ak = Ah, T1(n, n), Hn(n, n);
+  // Products by small_gemm on zero-padded column-major copies (pn rows), A' kept
+  // alongside A. W^-1 [A G] by elimination on the rows of [W | A G]
+  // (small_solve.hpp), stored column-major as the stacked [W'; A'; G] (each block
+  // pn rows, W' = I + H G): afterwards the lower blocks hold (W^-1 A)' and
+  // (W^-1 G)', read transposed as right operands.
+  const Index pn = detail::padded(n), sz = pn * n, ld = 3 * pn;
+  Vec buf = Vec::Zero(7 * sz + ld * n);  // padded rows stay zero
+  double *Hp = buf.data(), *Hn = Hp + sz, *Gp = Hn + sz, *Ap = Gp + sz, *At = Ap + sz, *T = At + sz,
+         *X = T + sz, *aug = X + sz;
+  double* WAt = aug + pn;      // (W^-1 A)' (ld)
+  double* WGt = aug + 2 * pn;  // (W^-1 G)' (ld)
+  for (Index j = 0; j < n; ++j)
+    for (Index r = 0; r < n; ++r) {
+      Hp[r + j * pn] = H(r, j);
+      Gp[r + j * pn] = G(r, j);
+      Ap[r + j * pn] = Ah(r, j);
+      At[r + j * pn] = Ah(j, r);
+    }
+  auto symmetrize_padded = [&](double* M) {
+    for (Index j = 0; j < n; ++j)
+      for (Index r = j + 1; r < n; ++r) M[r + j * pn] = M[j + r * pn] = 0.5 * (M[r + j * pn] + M[j + r * pn]);
+  };
+  auto fro2 = [&](const double* M) {
+    double t = 0.0;
+    for (Index j = 0; j < sz; ++j) t += M[j] * M[j];
+    return t;
+  };
+  using detail::gemm;
   double prev = std::numeric_limits<double>::infinity();  // the last relative change of H
   for (int it = 0; it < 100; ++it) {
-    Wr.noalias() = G * H;
-    Wr.diagonal().array() += 1.0;
-    WA = Ak;
-    WG = G;
-    if (detail::eliminate(aug.data(), n, pn, ld, nullptr) == 0.0) return false;  // W^-1 A, W^-1 G
-    T1.noalias() = H * WA;
-    Hn = H;
-    Hn.noalias() += Ak.transpose() * T1;
-    T1.noalias() = Ak * WG;
-    G.noalias() += T1 * Ak.transpose();
-    T1.noalias() = Ak * WA;
-    Ak.swap(T1);
-    symmetrize(Hn);
-    symmetrize(G);
-    if (!Hn.allFinite()) return false;
-    const double d = (Hn - H).norm();
-    H.swap(Hn);
+    gemm(aug, ld, Hp, pn, Gp, 1, pn, pn, n, n, 1.0, false);  // W' = I + H G
+    for (Index j = 0; j < n; ++j) {
+      aug[j + j * ld] += 1.0;
+      std::copy(At + j * pn, At + j * pn + pn, WAt + j * ld);
+      std::copy(Gp + j * pn, Gp + j * pn + pn, WGt + j * ld);
+    }
+    if (detail::eliminate(aug, n, pn, ld, nullptr) == 0.0) return false;
+    gemm(X, pn, Hp, pn, WAt, ld, 1, pn, n, n, 1.0, false);  // H W^-1 A
+    std::copy(Hp, Hp + sz, Hn);
+    gemm(Hn, pn, At, pn, X, 1, pn, pn, n, n, 1.0, true);  // H + A' H W^-1 A
+    gemm(X, pn, Ap, pn, WGt, ld, 1, pn, n, n, 1.0, false);  // A W^-1 G
+    gemm(Gp, pn, X, pn, Ap, pn, 1, pn, n, n, 1.0, true);    // G + A W^-1 G A'
+    gemm(T, pn, Ap, pn, WAt, ld, 1, pn, n, n, 1.0, false);  // A W^-1 A
+    std::swap(T, Ap);
+    gemm(T, pn, WAt, ld, At, 1, pn, pn, n, n, 1.0, false);  // (A W^-1 A)' = (W^-1 A)' A'
+    std::swap(T, At);
+    symmetrize_padded(Hn);
+    symmetrize_padded(Gp);
+    double d2 = 0.0;
+    for (Index j = 0; j < sz; ++j) d2 += (Hn[j] - Hp[j]) * (Hn[j] - Hp[j]);
+    std::swap(Hn, Hp);
+    if (!std::isfinite(d2) || !std::isfinite(fro2(Gp))) return false;
     // Converged when the change is at round-off, or when the doubling is in its
     // quadratic regime (e_{k+1} ~ c e_k^2, c estimated from the last two changes)
     // and predicts a next change below round-off -- which saves the last doubling.
-    const double rel = d / std::max(H.norm(), kTiny);
+    const double rel = std::sqrt(d2 / std::max(fro2(Hp), kTiny));
     if (rel <= 1e-14) break;
     if (it > 0 && rel <= 1e-6 && rel < prev && rel * rel * rel <= 1e-15 * prev * prev) break;
     prev = rel;
   }
+  for (Index j = 0; j < n; ++j)
+    for (Index r = 0; r < n; ++r) H(r, j) = Hp[r + j * pn];
   Mat Sm = Rs + pb.B.transpose() * H * pb.B;
   K0 = Sm.partialPivLu().solve(pb.B.transpose() * H * pb.A + Ms);
   return K0.allFinite();
