@@ -178,6 +178,8 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
   Mat PB = Mat::Zero(np, mmax);   // P^i B^i
   Mat V = Mat::Zero(np, m);       // column block i: V_i = B^i Ls_i'
   Mat Omega = Mat::Zero(np, n);   // W + V V'
+  Mat Wp = Mat::Zero(np, n);      // W_t, padded rows
+  const double* loaded_W = nullptr;
   std::vector<double> L(static_cast<size_t>(mmax * mmax)), Ls(static_cast<size_t>(mmax * mmax));
   std::vector<double> logdet(static_cast<size_t>(N)), rs(static_cast<size_t>(N));
   const double log_half_tau = std::log(half_tau), sqrt_half_tau = std::sqrt(half_tau);
@@ -197,20 +199,26 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
     const double* Rt = r_shift.get() + (n_r == 1 ? 0 : t * blk);
     const double* Pn = out.P.at(0, t + 1);
     double* Sig = out.Sigma.at(0, t);
-    std::fill(Sig, Sig + m * m, 0.0);
-    std::fill(rs.begin(), rs.end(), 0.0);
+    for (Index j = 0; j < m * m; ++j) Sig[j] = 0.0;  // (plain loops: these are a few entries)
+    for (Index k = 0; k < N; ++k) rs[k] = 0.0;
 
     for (Index i = 0; i < N; ++i) {
       const Index mi = d.m_i[i], oi = d.off[i];
       double* Ppi = Pp.data() + i * np * n;
-      Pp.middleCols(i * n, n).topRows(n) = CMap(Pn + i * n * n, n, n);
+      for (Index j = 0; j < n; ++j)
+        for (Index r = 0; r < n; ++r) Ppi[r + j * np] = Pn[i * n * n + j * n + r];
       // PB = P^i B^i, B^i read in place from the row-major B_t: B^i(k, j) = B[k * m + oi + j].
       gemm(PB.data(), np, Ppi, np, B + oi, m, 1, np, n, mi, 1.0, false);
       // S_i (lower triangle) and its Cholesky factor, in place in L.
       const double* Rii = Rt + i * m * m + oi * m + oi;
       for (Index c = 0; c < mi; ++c)
-        for (Index e = 0; e <= c; ++e)
-          L[c * mi + e] = Bc.col(oi + c).dot(PB.col(e)) + Rii[c * m + e];  // padded rows are zero
+        for (Index e = 0; e <= c; ++e) {
+          const double* bc = Bc.data() + (oi + c) * np;
+          const double* pe = PB.data() + e * np;
+          double v = Rii[c * m + e];
+          for (Index r = 0; r < n; ++r) v += bc[r] * pe[r];
+          L[c * mi + e] = v;
+        }
       if (!cholesky_inplace(L.data(), mi)) {
         rep.bad_stage = t;
         rep.bad_player = i;
@@ -257,7 +265,15 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
     }
     if (rep.bad_stage >= 0) break;
     // Omega = W + V V' (V'(k, j) = V(j, k)); its padded rows stay zero.
-    if (data.W.present()) Omega.topRows(n) = CMap(data.W.at(0, t), n, n);
+    if (data.W.present()) {
+      const double* Wt = data.W.at(0, t);
+      if (Wt != loaded_W) {  // a time-invariant W is padded once
+        loaded_W = Wt;
+        for (Index j = 0; j < n; ++j)
+          for (Index r = 0; r < n; ++r) Wp(r, j) = Wt[j * n + r];  // W symmetric
+      }
+      for (Index j = 0; j < np * n; j += detail::kW) detail::storev(Omega.data() + j, detail::loadv(Wp.data() + j));
+    }
     gemm(Omega.data(), np, V.data(), np, V.data(), np, 1, np, m, n, 1.0, data.W.present());
 
     const double* p_next = out.p.at(0, t + 1);
@@ -265,9 +281,17 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
     double nP2 = 0.0;
     for (Index i = 0; i < N; ++i) {
       // <Omega, P^i> and ||P^i||_F^2 over the padded buffers (padded rows are zero in both).
-      CMapVec Pi(Pp.data() + i * np * n, np * n);
-      const double s = CMapVec(Omega.data(), np * n).dot(Pi);
-      nP2 = std::max(nP2, Pi.squaredNorm());
+      const double* Pi = Pp.data() + i * np * n;
+      const double* Om = Omega.data();
+      detail::vd sv{}, pv{};  // np * n is a multiple of the vector width
+      for (Index j = 0; j < np * n; j += detail::kW) {
+        const detail::vd pj = detail::loadv(Pi + j);
+        sv += detail::loadv(Om + j) * pj;
+        pv += pj * pj;
+      }
+      double s = 0.0, p2 = 0.0;
+      for (int l = 0; l < detail::kW; ++l) s += sv[l], p2 += pv[l];
+      nP2 = std::max(nP2, p2);
       p_t[i] = p_next[i] + rs[i] - half_tau * (static_cast<double>(d.m_i[i]) + logdet[i]) + s;
     }
     gP2 = std::max(gP2, nP2);
