@@ -592,43 +592,50 @@ StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, boo
 }
 
 // ------------------------------------------------------------------ Newton
-// F(K) and, if J != nullptr, its Jacobian at K; requires w.evaluate(K, P) done.
+// F(K) and, if J != nullptr, its Jacobian at K; requires w.evaluate_schur(K, P)
+// (the Schur form of A_K). The Jacobian is assembled by rows, from adjoint Stein
+// equations: for player i's output entry (r, c) (global row o = off_i + r),
+//     e_r'B^i' dP^i A_K e_c = <dP^i, b_o a_c'>,  b_o = B e_o, a_c = A_K e_c,
+// and with dP^i = L^{-1}(dK'G^i + G^i'dK), L(X) = X - A_K'X A_K,
+//     <L^{-1}(C), W> = <C, Y>,  Y = A_K Y A_K' + W   (the adjoint equation),
+//     <dK'G^i + G^i'dK, Y> = <dK, G^i (Y + Y')>,
+// so row (o, c) of J is vec(S_o dK e_c) - vec(G^i (Y + Y')) with W = b_o a_c'.
+// That is m n adjoint solves (one per row), against N m n forward solves by
+// columns. In the Schur basis A_K = U T U^*: W~ = U^*W U = (U^*b_o)(U^*a_c)^*,
+// Y = U Y~ U^*, and G^i (Y + Y') = (G^i U)(Y~ + Y~^*) U^*.
 void newton_system(Work& w, const Mat& K, const std::vector<Mat>& P, Mat& F, Mat* J) {
   const Index N = w.N, n = w.n, m = w.m;
   w.build_SY(P);
   F.noalias() = w.S * K;
   F -= w.Y;
   if (!J) return;
+  using Cx = std::complex<double>;
   const CMat& U = w.stein.U();
-  CMat UA = U.adjoint() * w.AK.cast<std::complex<double>>();
+  const CMat Ub = U.adjoint() * w.pb.B.cast<Cx>();  // U^* b_o, column o
+  const CMat Ua = U.adjoint() * w.AK.cast<Cx>();    // U^* a_c, column c
+  const CMat Uh = U.adjoint();
   J->setZero(m * n, m * n);
-  CMat Ct(n, n);
-  std::vector<Mat> G(N);
-  std::vector<CMat> GU(N), BU(N);
+  CMat Yt(n, n), Hy(n, n), GY(m, n), GYU(m, n), GU(m, n);
+  Mat G(m, n);
   for (Index i = 0; i < N; ++i) {
-    G[i] = w.pb.R[i] * K;
-    if (w.has_M()) G[i] -= w.pb.M[i];
-    G[i].noalias() -= w.pb.B.transpose() * (P[i] * w.AK);
-    GU[i] = G[i].cast<std::complex<double>>() * U;
-    BU[i] = w.pb.B.middleCols(w.pb.dims.off[i], w.pb.dims.m_i[i]).transpose().cast<std::complex<double>>() * U;
-  }
-  for (Index a = 0; a < m; ++a)
-    for (Index b = 0; b < n; ++b) {
-      const Index col = a * n + b;
-      for (Index r = 0; r < m; ++r) (*J)(r * n + b, col) += w.S(r, a);
-      auto ub = U.row(b);
-      for (Index i = 0; i < N; ++i) {
-        auto v = GU[i].row(a);
-        // U^*(e_b g' + g e_b')U = ub^* v + v^* ub
-        Ct.noalias() = ub.adjoint() * v;
-        Ct.noalias() += v.adjoint() * ub;
-        w.stein.solve_schur(Ct);
-        const Index o = w.pb.dims.off[i], mi = w.pb.dims.m_i[i];
-        Mat blk = (BU[i] * Ct * UA).real();  // B^i' dP^i A_K, m_i x n
-        for (Index r = 0; r < mi; ++r)
-          for (Index c = 0; c < n; ++c) (*J)((o + r) * n + c, col) -= blk(r, c);
+    G.noalias() = w.pb.R[i] * K;
+    if (w.has_M()) G -= w.pb.M[i];
+    G.noalias() -= w.pb.B.transpose() * (P[i] * w.AK);
+    GU.noalias() = G.cast<Cx>() * U;
+    const Index o0 = w.pb.dims.off[i], mi = w.pb.dims.m_i[i];
+    for (Index o = o0; o < o0 + mi; ++o)
+      for (Index c = 0; c < n; ++c) {
+        Yt.noalias() = Ub.col(o) * Ua.col(c).adjoint();
+        w.stein.solve_schur_adjoint(Yt);
+        Hy = Yt + Yt.adjoint();
+        GY.noalias() = GU * Hy;
+        GYU.noalias() = GY * Uh;
+        const Index row = o * n + c;
+        for (Index a = 0; a < m; ++a)
+          for (Index b = 0; b < n; ++b) (*J)(row, a * n + b) = -GYU(a, b).real();
+        for (Index a = 0; a < m; ++a) (*J)(row, a * n + c) += w.S(o, a);  // (S dK)(o, c)
       }
-    }
+  }
 }
 
 StageOut newton_stage(Work& w, const Mat& K0, double target, int max_iter, std::vector<double>& hist,

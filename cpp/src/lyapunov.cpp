@@ -33,23 +33,79 @@ bool SteinSolver::factor(const Eigen::Ref<const Eigen::MatrixXd>& A) {
   return true;
 }
 
+namespace {
+// Complex products by their textbook formulas: std::complex's operator* guards
+// against inf/NaN operands through a library call (__muldc3) that costs more than
+// the arithmetic, and every operand here is finite.
+using C = std::complex<double>;
+inline C mul(C a, C b) { return {a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real()}; }
+inline C conj_mul(C a, C b) {  // conj(a) b
+  return {a.real() * b.real() + a.imag() * b.imag(), a.real() * b.imag() - a.imag() * b.real()};
+}
+}  // namespace
+
 void SteinSolver::solve_schur(CMat& Y) {
   // Y = T^* Y T + Ct, column j:
-  //   (I - T_jj T^*) Y(:, j) = Ct(:, j) + T^* sum_{l<j} Y(:, l) T_lj.
-  const CMat& T = schur_.matrixT();
-  for (Eigen::Index j = 0; j < n_; ++j) {
-    acc_.setZero();
-    for (Eigen::Index l = 0; l < j; ++l) acc_.noalias() += Y.col(l) * T(l, j);
-    // rhs = Ct(:, j) + T^* acc  (T^* lower triangular)
-    rhs_ = Y.col(j);
-    rhs_.noalias() += T.adjoint().template triangularView<Eigen::Lower>() * acc_;
-    // L = I - T_jj T^*, lower triangular.
-    const std::complex<double> tjj = T(j, j);
-    for (Eigen::Index c = 0; c < n_; ++c)
-      for (Eigen::Index r = c; r < n_; ++r)
-        L_(r, c) = (r == c ? 1.0 : 0.0) - tjj * std::conj(T(c, r));
-    L_.template triangularView<Eigen::Lower>().solveInPlace(rhs_);
-    Y.col(j) = rhs_;
+  //   (I - T_jj T^*) Y(:, j) = Ct(:, j) + T^* sum_{l<j} Y(:, l) T_lj,
+  // with (T^*)(r, c) = conj(T(c, r)), c <= r: column r of T's upper triangle, so
+  // both the product with T^* and the forward substitution read T by columns.
+  const Eigen::Index n = n_;
+  const C* T = schur_.matrixT().data();  // T(c, r) = T[c + r * n]
+  C* acc = acc_.data();
+  C* y = rhs_.data();
+  for (Eigen::Index j = 0; j < n; ++j) {
+    for (Eigen::Index r = 0; r < n; ++r) acc[r] = 0.0;
+    for (Eigen::Index l = 0; l < j; ++l) {
+      const C tlj = T[l + j * n];
+      const C* yl = Y.data() + l * n;
+      for (Eigen::Index r = 0; r < n; ++r) acc[r] += mul(yl[r], tlj);
+    }
+    C* yj = Y.data() + j * n;
+    const C tjj = T[j + j * n];
+    for (Eigen::Index r = 0; r < n; ++r) {
+      const C* Tr = T + r * n;  // column r: T(c, r), c <= r
+      C s = yj[r], u = 0.0;     // s: Ct(r, j) + (T^* acc)_r; u: sum_{c<r} conj(T(c, r)) y_c
+      for (Eigen::Index c = 0; c <= r; ++c) s += conj_mul(Tr[c], acc[c]);
+      for (Eigen::Index c = 0; c < r; ++c) u += conj_mul(Tr[c], y[c]);
+      const C num = s + mul(tjj, u), den = 1.0 - mul(tjj, std::conj(Tr[r]));  // |den| >= separation() > 0
+      y[r] = conj_mul(den, num) / std::norm(den);
+    }
+    for (Eigen::Index r = 0; r < n; ++r) yj[r] = y[r];
+  }
+}
+
+void SteinSolver::solve_schur_adjoint(CMat& Y) {
+  // Y = T Y T^* + Ct (the Schur-basis form of X = A X A' + C), column j from the
+  // last: (T Y T^*)(:, j) = T sum_{l>=j} Y(:, l) conj(T(j, l)), so
+  //   (I - conj(T_jj) T) Y(:, j) = Ct(:, j) + T sum_{l>j} Y(:, l) conj(T(j, l)),
+  // an upper-triangular system, solved by columns of T from the bottom.
+  const Eigen::Index n = n_;
+  const C* T = schur_.matrixT().data();  // T(r, c) = T[r + c * n]
+  C* acc = acc_.data();
+  C* y = rhs_.data();
+  for (Eigen::Index j = n - 1; j >= 0; --j) {
+    for (Eigen::Index r = 0; r < n; ++r) acc[r] = 0.0;
+    for (Eigen::Index l = j + 1; l < n; ++l) {
+      const C tjl = std::conj(T[j + l * n]);
+      const C* yl = Y.data() + l * n;
+      for (Eigen::Index r = 0; r < n; ++r) acc[r] += mul(yl[r], tjl);
+    }
+    C* yj = Y.data() + j * n;
+    for (Eigen::Index r = 0; r < n; ++r) y[r] = yj[r];
+    for (Eigen::Index c = 0; c < n; ++c) {  // y += T acc, by columns of T (rows 0..c)
+      const C* Tc = T + c * n;
+      const C ac = acc[c];
+      for (Eigen::Index r = 0; r <= c; ++r) y[r] += mul(Tc[r], ac);
+    }
+    const C tjj = std::conj(T[j + j * n]);
+    for (Eigen::Index c = n - 1; c >= 0; --c) {  // back substitution by columns
+      const C* Tc = T + c * n;
+      const C den = 1.0 - mul(tjj, Tc[c]);  // |den| >= separation() > 0
+      const C yc = conj_mul(den, y[c]) / std::norm(den);
+      yj[c] = yc;
+      const C f = mul(tjj, yc);
+      for (Eigen::Index r = 0; r < c; ++r) y[r] += mul(Tc[r], f);
+    }
   }
 }
 

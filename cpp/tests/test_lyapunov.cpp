@@ -43,6 +43,27 @@ static void test_stein(std::mt19937& g) {
   CHECK_THROWS(SteinSolver(0), std::invalid_argument);
 }
 
+// The adjoint equation X = A X A' + C in the Schur basis (solve_schur_adjoint):
+// residual in the original basis, and the duality <X1, C2> = <C1, X2> with (1).
+static void test_stein_adjoint(std::mt19937& g) {
+  using CM = SteinSolver::CMat;
+  for (Index n : {1, 3, 8, 13}) {
+    Mat A = randn(n, n, g);
+    A *= 0.85 / A.eigenvalues().cwiseAbs().maxCoeff();
+    SteinSolver s(n);
+    CHECK(s.factor(A));
+    const CM& U = s.U();
+    Mat C1 = randn(n, n, g), C2 = randn(n, n, g), X2(n, n);
+    CM Y = U.adjoint() * C1.cast<std::complex<double>>() * U;
+    s.solve_schur_adjoint(Y);
+    const Mat X1 = (U * Y * U.adjoint()).real();
+    CHECK((X1 - A * X1 * A.transpose() - C1).norm() <= 1e-12 * std::max(1.0, X1.norm()));
+    s.solve(C2, X2, false);  // X2 = A'X2 A + C2
+    const double lhs = (X1.array() * C2.array()).sum(), rhs = (C1.array() * X2.array()).sum();
+    CHECK(std::abs(lhs - rhs) <= 1e-11 * std::max(1.0, std::abs(lhs)));
+  }
+}
+
 static void test_scalar_game() {
   // N = 1, n = m = 1: P = q + a^2 r P / (r + b^2 P) (scalar DARE, closed form).
   const double a = 1.2, b = 0.7, q = 2.0, r = 0.5;
@@ -116,6 +137,43 @@ static double spectral_radius(const Mat& A) { return A.eigenvalues().cwiseAbs().
 // ||A^p|| (stable), |tr A^p| >= n (a dominant real eigenvalue or complex pair,
 // also |lambda| = 1.001 after ten squarings), and the Schur referee (a stable
 // A with ||A||_F^2 > 1e30, where squaring decides nothing).
+// Newton's Jacobian (adjoint rows) against central differences of F(K): three
+// players of unequal sizes, dense joint weights and cross terms M^i.
+static void test_jacobian_cross_terms(std::mt19937& g) {
+  const Index n = 5, N = 3, m = 4;
+  std::vector<Index> dims = {1, 2, 1};
+  Mat A = randn(n, n, g);
+  A *= 0.7 / A.eigenvalues().cwiseAbs().maxCoeff();
+  Mat B = randn(n, m, g) * 0.5;
+  std::vector<double> Q(N * n * n), R(N * m * m), M(N * m * n);
+  for (Index i = 0; i < N; ++i) {
+    Mat L = randn(n + m, n + m, g) / std::sqrt(double(n + m));
+    Mat W = L * L.transpose() + 0.3 * Mat::Identity(n + m, n + m);
+    RowMat Qi = W.topLeftCorner(n, n), Ri = W.bottomRightCorner(m, m), Mi = W.bottomLeftCorner(m, n);
+    std::copy(Qi.data(), Qi.data() + n * n, Q.begin() + i * n * n);
+    std::copy(Ri.data(), Ri.data() + m * m, R.begin() + i * m * m);
+    std::copy(Mi.data(), Mi.data() + m * n, M.begin() + i * m * n);
+  }
+  RowMat Ar = A, Br = B;
+  LQNashProblem pb = make_lq_nash_problem(n, dims, Ar.data(), Br.data(), Q.data(), R.data(), M.data());
+  Mat K = randn(m, n, g) * 0.05, J, F, Jd, Fp, Fm;
+  CHECK(lq_nash_jacobian(pb, K, J, &F));
+  const double h = 1e-6;
+  double err = 0;
+  for (Index a = 0; a < m; ++a)
+    for (Index b = 0; b < n; ++b) {
+      Mat Kp = K, Km = K;
+      Kp(a, b) += h;
+      Km(a, b) -= h;
+      lq_nash_jacobian(pb, Kp, Jd, &Fp);
+      lq_nash_jacobian(pb, Km, Jd, &Fm);
+      const Mat d = (Fp - Fm) / (2 * h);
+      for (Index r = 0; r < m; ++r)
+        for (Index c = 0; c < n; ++c) err = std::max(err, std::abs(d(r, c) - J(r * n + c, a * n + b)));
+    }
+  CHECK(err <= 1e-6 * std::max(1.0, J.norm()));
+}
+
 static void test_default_start(std::mt19937& g) {
   const Index n = 4, m = 2;
   const Mat V = Mat::Identity(n, n) + 0.3 * randn(n, n, g);  // mildly non-normal A = V D V^-1
@@ -280,8 +338,10 @@ static void test_default_start_to_roundoff(std::mt19937& g) {
 int main() {
   std::mt19937 g(7);
   test_stein(g);
+  test_stein_adjoint(g);
   test_scalar_game();
   test_jacobian(g);
+  test_jacobian_cross_terms(g);
   test_default_start(g);
   test_default_start_to_roundoff(g);
   test_methods_agree_with_cross_terms(g);

@@ -47,6 +47,11 @@ class SteinSolver {
   /// Solve in the Schur basis: Ct (complex, already U^* C U) is overwritten by Y.
   void solve_schur(CMat& Ct);
 
+  /// The adjoint equation X = A X A' + C in the Schur basis (Y = T Y T^* + Ct,
+  /// Ct = U^* C U), in place: <X, C2> = <C, X2> pairs the solutions of (1) for
+  /// C2 with those of this equation.
+  void solve_schur_adjoint(CMat& Ct);
+
   const CMat& U() const { return schur_.matrixU(); }
   const CMat& T() const { return schur_.matrixT(); }
 
