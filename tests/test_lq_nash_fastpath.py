@@ -1,6 +1,7 @@
-"""The fast path of lq_nash (C++ ``_core.lq_nash_fast``) and of its input check
-(``_core.lq_nash_check_fast``, used by guided_lq_nash and the policy-gradient
-functions) against the general path (lq_nash._prepare_general + _core.lq_nash).
+"""The fast paths of lq_nash (C++ ``_core.lq_nash_fast``), of guided_lq_nash
+(``_core.guided_lq_nash_fast``) and of the input check (``_core.lq_nash_check_fast``,
+used by the policy-gradient functions and guided_lq_nash's general path) against
+the general path (lq_nash._prepare_general + _core.lq_nash).
 
 The fast path takes plain C-contiguous float64 ndarrays (lists / tuples of them
 for B, Q and R), ``dims`` a list / tuple of ints and the options in their usual
@@ -23,7 +24,7 @@ from gamesolve.examples import lq_example
 import lq_nash_reference as ref
 
 L = sys.modules["gamesolve.lq_nash"]
-FAST = ("lq_nash_fast", "lq_nash_check_fast")
+FAST = ("lq_nash_fast", "lq_nash_check_fast", "guided_lq_nash_fast")
 FIELDS = ("K", "P", "converged", "iterations", "residual", "method", "residual_K", "residual_P", "status",
           "history", "stages", "closed_loop")
 C = np.ascontiguousarray
@@ -333,7 +334,8 @@ def test_guided_and_policy_gradient_equal_general(spy):
     for fn, args, kw in calls:
         spy.clear()
         got, want = fn(*args, **kw), general(fn, *args, **kw)
-        assert ("lq_nash_check_fast", True) in spy and ("lq_nash_check_fast", False) not in spy, fn
+        used = "guided_lq_nash_fast" if fn is guided_lq_nash else "lq_nash_check_fast"
+        assert (used, True) in spy and (used, False) not in spy, fn
         if isinstance(got, np.ndarray):
             np.testing.assert_array_equal(got, want)
         elif fn is guided_lq_nash:
@@ -345,10 +347,50 @@ def test_guided_and_policy_gradient_equal_general(spy):
     for args in [(g.A, g.B, g.Q[:1], g.R, Kg, 0.3), (g.A, g.B, g.Q, [np.array([[-1.0]]), g.R[1]], Kg, 0.3)]:
         spy.clear()
         got = outcome(guided_lq_nash, *args)
-        assert spy == [("lq_nash_check_fast", False)]
+        assert spy == [("guided_lq_nash_fast", False), ("lq_nash_check_fast", False)]
         assert_same_outcome(got, outcome(lambda: general(guided_lq_nash, *args)))
     got = outcome(lq_cost, g.A, g.B, np.array([[[1.0, 1.0], [0.0, 1.0]], g.Q[1]]), g.R, K, g.Sigma0)
     assert isinstance(got, InputError) and "symmetric" in str(got)
+
+
+def test_guided_fast_path_equals_general_for_every_form_and_declines_bad_guides(spy):
+    A, B, Q, R, dims = game()
+    K = lq_nash(A, B, Q, R, dims=dims).K
+    Kg = C(K + 0.05 * np.random.default_rng(3).standard_normal(K.shape))
+    for label, *args, kw in forms(A, B, Q, R, dims):
+        for rho, opts in [(0.4, {}), (2, dict(method="lyapunov", tol=1e-11)), (0.0, dict(K0=K, max_iter=50))]:
+            spy.clear()
+            got = guided_lq_nash(*args, Kg, rho, **kw, **opts)
+            assert spy == [("guided_lq_nash_fast", True)], label
+            assert_same(got, general(guided_lq_nash, *args, Kg, rho, **kw, **opts))
+    # forms the fast path leaves to the general path (same results), and bad guides (same messages)
+    for bad_kg, rho in [(Kg.tolist(), 0.4), (Kg, np.float64(0.4)), (Kg[:, :-1], 0.4), (Kg, -1.0),
+                        (np.where(Kg > 0, np.nan, Kg), 0.4), (Kg, float("inf")), (np.asfortranarray(Kg), 0.4)]:
+        spy.clear()
+        got = outcome(guided_lq_nash, A, B, Q, R, bad_kg, rho, dims=dims)
+        assert spy[0] == ("guided_lq_nash_fast", False)
+        want = outcome(lambda: general(guided_lq_nash, A, B, Q, R, bad_kg, rho, dims=dims))
+        assert_same_outcome(got, want)
+
+
+def test_guided_game_is_the_spec_substitution():
+    # R^ii -> (1 + rho) R^ii, Q^i -> Q^i + rho Kg^i'R^ii Kg^i, M^i_[i] = rho R^ii Kg^i (SPEC 3)
+    A, B, Q, R, dims = game()
+    off, N = OFF(dims), len(dims)
+    Kg = np.random.default_rng(5).standard_normal((sum(dims), A.shape[0]))
+    rho = 0.7
+    _, _, Qh, Rh, M, _, _ = L.guided_cost_data(A, B, Q, R, Kg, rho, dims)
+    for i in range(N):
+        s = slice(off[i], off[i + 1])
+        Rii = R[i, s, s]
+        np.testing.assert_allclose(Qh[i], Q[i] + rho * Kg[s].T @ Rii @ Kg[s], rtol=1e-14, atol=1e-14)
+        assert np.array_equal(Qh[i], Qh[i].T)
+        want_R = R[i].copy()
+        want_R[s, s] *= 1 + rho
+        np.testing.assert_allclose(Rh[i], want_R, rtol=1e-15)
+        want_M = np.zeros_like(M[i])
+        want_M[s] = rho * Rii @ Kg[s]
+        np.testing.assert_allclose(M[i], want_M, rtol=1e-14, atol=1e-15)
 
 
 # --------------------------------------------------------------------------- #

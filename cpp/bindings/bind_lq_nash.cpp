@@ -219,44 +219,93 @@ py::object check_fast(py::handle A, py::handle B, py::handle Q, py::handle R, py
   return py::make_tuple(array_or(g.B_new, B), array_or(g.Q_new, Q), array_or(g.R_new, R), dims_tuple(g));
 }
 
-// gamesolve.lq_nash in one call: None (declined, nothing done) or (result_tuple(...), B,
-// dims) with B stacked and dims a tuple. Options as lq_nash._solve checks them: method a name, tol > 0 finite,
-// max_iter >= 1 (ints exactly, polish a bool), K0 None or a finite plain (m, n) array.
-py::object solve_fast(py::handle A, py::handle B, py::handle Q, py::handle R, py::handle dims, py::handle K0,
-                      py::handle method, py::handle tol, py::handle max_iter, py::handle anderson_depth,
-                      py::handle stall_window, py::handle polish, double sym_rtol) {
-  LQNashOptions o;
-  if (!PyUnicode_CheckExact(method.ptr())) return py::none();
+// The options as lq_nash._solve checks them (method a name, tol > 0 finite, max_iter >= 1
+// an int exactly) and K0 (None or a finite plain (m, n) array) into o, K0m; false = decline.
+bool nash_options(const FastGame& g, py::handle K0, py::handle method, py::handle tol, py::handle max_iter,
+                  LQNashOptions& o, Mat& K0m) {
+  if (!PyUnicode_CheckExact(method.ptr())) return false;
   Py_ssize_t len = 0;
   const char* name = PyUnicode_AsUTF8AndSize(method.ptr(), &len);
   if (name == nullptr) {
     PyErr_Clear();
-    return py::none();
+    return false;
   }
   static const char* const kNames[] = {"auto", "lyapunov", "riccati", "newton"};  // NashMethod order
   int mi = -1;
   for (int i = 0; i < 4; ++i)
     if (std::strlen(kNames[i]) == static_cast<std::size_t>(len) && std::memcmp(name, kNames[i], len) == 0) mi = i;
-  if (mi < 0 || !PyFloat_CheckExact(tol.ptr()) || !PyBool_Check(polish.ptr())) return py::none();
+  if (mi < 0 || !PyFloat_CheckExact(tol.ptr())) return false;
   o.method = static_cast<NashMethod>(mi);
   o.tol = PyFloat_AS_DOUBLE(tol.ptr());
-  if (!(std::isfinite(o.tol) && o.tol > 0)) return py::none();
-  // Out-of-range options decline: the general path names them.
-  if (!read_int(max_iter, 1, o.max_iter) || !read_int(anderson_depth, 0, o.anderson_depth) ||
+  if (!(std::isfinite(o.tol) && o.tol > 0)) return false;
+  if (!read_int(max_iter, 1, o.max_iter)) return false;  // out of range: the general path names it
+  if (!K0.is_none()) {
+    Plain k;
+    if (!gamesolve_py::as_plain(K0, k) || k.nd != 2 || k.dim(0) != g.m || k.dim(1) != g.n ||
+        !gamesolve::all_finite(k.data, k.size))
+      return false;
+    K0m = CMapRow(k.data, g.m, g.n);
+  }
+  return true;
+}
+
+// gamesolve.lq_nash in one call: None (declined, nothing done) or (result_tuple(...), B,
+// dims) with B stacked and dims a tuple. Options as nash_options, anderson_depth in
+// 0..kMaxAndersonDepth and stall_window ints exactly, polish a bool.
+py::object solve_fast(py::handle A, py::handle B, py::handle Q, py::handle R, py::handle dims, py::handle K0,
+                      py::handle method, py::handle tol, py::handle max_iter, py::handle anderson_depth,
+                      py::handle stall_window, py::handle polish, double sym_rtol) {
+  LQNashOptions o;
+  if (!PyBool_Check(polish.ptr()) || !read_int(anderson_depth, 0, o.anderson_depth) ||
       o.anderson_depth > gamesolve::kMaxAndersonDepth || !read_int(stall_window, INT_MIN, o.stall_window))
     return py::none();
   o.polish = polish.ptr() == Py_True;
   FastGame g;
   if (!fast_game(A, B, Q, R, dims, sym_rtol, g)) return py::none();
   Mat K0m;
-  if (!K0.is_none()) {
-    Plain k;
-    if (!gamesolve_py::as_plain(K0, k) || k.nd != 2 || k.dim(0) != g.m || k.dim(1) != g.n ||
-        !gamesolve::all_finite(k.data, k.size))
-      return py::none();
-    K0m = CMapRow(k.data, g.m, g.n);
-  }
+  if (!nash_options(g, K0, method, tol, max_iter, o, K0m)) return py::none();
   const LQNashProblem pb = make_lq_nash_problem(g.n, g.dims, g.A.data, g.B.data, g.Q.data, g.R.data, nullptr);
+  const LQNashResult r = run(pb, K0m, o);
+  return py::make_tuple(result_tuple(pb, r), array_or(g.B_new, B), dims_tuple(g));
+}
+
+// A Python float or int (exactly), as a double; false = decline.
+bool read_number(py::handle h, double& v) {
+  if (PyFloat_CheckExact(h.ptr())) {
+    v = PyFloat_AS_DOUBLE(h.ptr());
+    return true;
+  }
+  if (!PyLong_CheckExact(h.ptr())) return false;
+  v = PyLong_AsDouble(h.ptr());
+  if (v == -1.0 && PyErr_Occurred()) {
+    PyErr_Clear();
+    return false;
+  }
+  return true;
+}
+
+// gamesolve.guided_lq_nash in one call: None (declined, nothing done) or, as
+// solve_fast, (result_tuple of the guided game, B stacked, dims tuple). The game as
+// fast_game reads it, K_guide a finite plain (m, n) array, rho a finite float or int
+// >= 0, the options as solve_fast with guided_lq_nash's fixed anderson_depth = 5,
+// stall_window = 0 and polish.
+py::object guided_fast(py::handle A, py::handle B, py::handle Q, py::handle R, py::handle dims, py::handle K_guide,
+                       py::handle rho_, py::handle K0, py::handle method, py::handle tol, py::handle max_iter,
+                       double sym_rtol) {
+  double rho = 0.0;
+  if (!read_number(rho_, rho) || !(std::isfinite(rho) && rho >= 0.0)) return py::none();
+  FastGame g;
+  if (!fast_game(A, B, Q, R, dims, sym_rtol, g)) return py::none();
+  Plain kg;
+  if (!gamesolve_py::as_plain(K_guide, kg) || kg.nd != 2 || kg.dim(0) != g.m || kg.dim(1) != g.n ||
+      !gamesolve::all_finite(kg.data, kg.size))
+    return py::none();
+  LQNashOptions o;
+  Mat K0m;
+  if (!nash_options(g, K0, method, tol, max_iter, o, K0m)) return py::none();
+  const LQNashProblem pb = guided_problem(
+      make_lq_nash_problem(g.n, g.dims, g.A.data, g.B.data, g.Q.data, g.R.data, nullptr), CMapRow(kg.data, g.m, g.n),
+      rho);
   const LQNashResult r = run(pb, K0m, o);
   return py::make_tuple(result_tuple(pb, r), array_or(g.B_new, B), dims_tuple(g));
 }
@@ -306,6 +355,23 @@ void bind_lq_nash(py::module_& m) {
         "anderson_depth, stall_window, polish) as given, then sym_rtol. None unless every array is a plain "
         "C-contiguous float64 ndarray (lists of them for B, Q, R) and all forms, shapes and values are valid; "
         "else (the tuple of lq_nash, B stacked, dims tuple).");
+  m.def("guided_lq_nash_fast", &guided_fast,
+        "Fast path of gamesolve.guided_lq_nash: its arguments (A, B, Q, R, dims, K_guide, rho, K0, method, tol, "
+        "max_iter) as given, then sym_rtol. None (declined) unless all are in lq_nash_fast's forms, K_guide a "
+        "finite plain (m, n) array and rho a finite number >= 0; else (the tuple of lq_nash for the guided game, "
+        "B stacked, dims tuple).");
+  m.def(
+      "guided_game",
+      [](const Arr& A, const Arr& B, const Arr& Q, const Arr& R, const std::vector<Index>& dims, const Arr& Kg,
+         double rho) {
+        const LQNashProblem pb = guided_problem(problem(A, B, Q, R, std::nullopt, dims),
+                                                from_numpy(Kg, Index(B.shape(1)), Index(A.shape(0)), "K_guide"), rho);
+        return py::make_tuple(stack(pb.Q, pb.dims.n, pb.dims.n), stack(pb.R, pb.dims.m, pb.dims.m),
+                              stack(pb.M, pb.dims.m, pb.dims.n));
+      },
+      py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"), py::arg("dims"), py::arg("K_guide"), py::arg("rho"),
+      "The guided game of paper 000 eq. 13 (SPEC 3 substitution, lq_nash.hpp guided_problem): (Q_hat (N,n,n), "
+      "R_hat joint (N,m,m), M (N,m,n)) for validated A, stacked B (n,m), Q, joint R, dims, K_guide (m,n), rho.");
   m.def("lq_nash_check_fast", &check_fast,
         "Fast path of gamesolve.lq_nash._prepare: (A, B, Q, R, dims, sym_rtol) -> None (declined) or "
         "(B stacked, Q (N, n, n), R joint (N, m, m), dims tuple), the arguments themselves where given so.");

@@ -787,6 +787,27 @@ LQNashProblem make_lq_nash_problem(Index n, const std::vector<Index>& control_di
   return pb;
 }
 
+LQNashProblem guided_problem(const LQNashProblem& pb, const Mat& Kg, double rho) {
+  const Index N = pb.dims.N, n = pb.dims.n, m = pb.dims.m;
+  if (Kg.rows() != m || Kg.cols() != n)
+    throw std::invalid_argument("guided_problem: K_guide must be " + std::to_string(m) + " x " + std::to_string(n));
+  if (!pb.M.empty()) throw std::invalid_argument("guided_problem: the game already has cross terms M");
+  if (!(std::isfinite(rho) && rho >= 0.0)) throw std::invalid_argument("guided_problem: rho must be finite and >= 0");
+  LQNashProblem g = pb;
+  g.M.assign(static_cast<std::size_t>(N), Mat::Zero(m, n));
+  for (Index i = 0; i < N; ++i) {
+    const Index o = pb.dims.off[i], mi = pb.dims.m_i[i];
+    const Mat Rii = pb.R[i].block(o, o, mi, mi);
+    const Mat RK = Rii * Kg.middleRows(o, mi);  // R^{ii} Kg^i
+    g.R[i].block(o, o, mi, mi) = (1.0 + rho) * Rii;
+    Mat KRK = Kg.middleRows(o, mi).transpose() * RK;
+    symmetrize(KRK);
+    g.Q[i] += rho * KRK;
+    g.M[i].middleRows(o, mi) = rho * RK;
+  }
+  return g;
+}
+
 bool lq_policy_value(const LQNashProblem& pb, const Mat& K, std::vector<Mat>& P, double* rho) {
   Work w(pb);
   std::vector<Mat> Pt(w.N, Mat(w.n, w.n));

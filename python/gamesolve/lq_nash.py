@@ -361,14 +361,9 @@ def guided_cost_data(A, B, Q, R, K_guide, rho, dims=None):
     rho = float(rho)
     if not (np.isfinite(rho) and rho >= 0):
         raise InputError(f"rho must be a finite number >= 0, got {rho}")
-    off = _offsets(dims)
-    Qh, Rh, M = Q.copy(), Rj.copy(), np.zeros((len(dims), m, n))
-    for i in range(len(dims)):
-        s = slice(off[i], off[i + 1])
-        Kgi = Kg[s]
-        Rh[i, s, s] = (1.0 + rho) * own[i]
-        Qh[i] = Q[i] + rho * Kgi.T @ own[i] @ Kgi
-        M[i, s] = rho * own[i] @ Kgi
+    # The substitution itself is the C++ core's (lq_nash.hpp guided_problem), which
+    # guided_lq_nash's fast path also uses.
+    Qh, Rh, M = _core.guided_game(A, B, Q, Rj, list(dims), Kg, rho)
     return A, B, Qh, Rh, M, dims, own
 
 
@@ -409,6 +404,10 @@ def guided_lq_nash(A, B, Q, R, K_guide, rho, *, dims=None, method="auto", K0=Non
     >>> bool(sol.residual <= 1e-12 and abs(sol.K - Kg).max() <= 1e-12)
     True
     """
+    fast = _core.guided_lq_nash_fast(A, B, Q, R, dims, K_guide, rho, K0, method, tol, max_iter, SYM_RTOL)
+    if fast is not None:  # checked, substituted and solved in C++ (as lq_nash's fast path)
+        out, B, dims = fast
+        return _solution(out, A, B, K0, dims, tol, method == "auto")
     A, B, Qh, Rh, M, dims, _ = guided_cost_data(A, B, Q, R, K_guide, rho, dims)
     return _solve(A, B, Qh, Rh, M, dims, method=method, K0=K0, tol=tol, max_iter=max_iter,
                   anderson_depth=5, stall_window=0, polish=True, raise_on_failure=(method == "auto"))

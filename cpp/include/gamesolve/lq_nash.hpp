@@ -47,6 +47,14 @@ LQNashProblem make_lq_nash_problem(Index n, const std::vector<Index>& control_di
                                    const double* A, const double* B, const double* Q,
                                    const double* R, const double* M);
 
+/// The guided game of paper 000 eq. 13 by the substitution of SPEC 3: player i
+/// also pays rho (u^i + Kg^i x)'R^{ii}(u^i + Kg^i x), i.e.
+///     R^{ii} -> (1 + rho) R^{ii},  Q^i -> Q^i + rho Kg^i'R^{ii}Kg^i (the term symmetrized),
+///     M^i_[i] = rho R^{ii} Kg^i   (the rows of player i; pb must have no M).
+/// Kg (m x n) stacks the guiding gains like K. Throws std::invalid_argument on
+/// wrong sizes, a given M, or rho not finite and >= 0.
+LQNashProblem guided_problem(const LQNashProblem& pb, const Mat& Kg, double rho);
+
 enum class NashMethod : int { Auto = 0, Lyapunov = 1, Riccati = 2, Newton = 3 };
 
 /// Status of a solve or of one stage of it.
