@@ -53,6 +53,14 @@ def lq_nash_fast(
     A: object, B: object, Q: object, R: object, dims: object, K0: object, method: object, tol: object,
     max_iter: object, anderson_depth: object, stall_window: object, polish: object, sym_rtol: float,
 ) -> tuple[_NashOut, np.ndarray, tuple[int, ...]] | None: ...
+def guided_lq_nash_fast(
+    A: object, B: object, Q: object, R: object, dims: object, K_guide: object, rho: object, K0: object,
+    method: object, tol: object, max_iter: object, sym_rtol: float,
+) -> tuple[_NashOut, np.ndarray, tuple[int, ...]] | None: ...
+def guided_game(
+    A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, dims: Sequence[int],
+    K_guide: npt.ArrayLike, rho: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 def lq_nash_check_fast(
     A: object, B: object, Q: object, R: object, dims: object, sym_rtol: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]] | None: ...

@@ -34,8 +34,8 @@ __all__ = [
     "get_num_threads",
 ]
 
-#: Stage systems whose estimated reciprocal condition number is below this are
-#: solved for the minimum-norm solution (rank-revealing factorization).
+#: Stage systems whose reciprocal 1-norm condition number 1 / (||S||_1 ||S^-1||_1) is
+#: below this are solved for the minimum-norm solution (rank-revealing factorization).
 RCOND_TOL = 1e-12
 #: Relative pivot threshold of that rank-revealing factorization.
 RANK_TOL = 1e-10
@@ -288,7 +288,8 @@ class LQGameSolution:
     dims : tuple of int
         Control sizes (m_1, ..., m_N).
     min_rcond : float
-        Smallest estimated reciprocal condition number of the stage systems.
+        Smallest reciprocal 1-norm condition number 1 / (||S||_1 ||S^{-1}||_1) of
+        the stage systems (from the inverse the elimination computes alongside).
     """
 
     K: np.ndarray
@@ -562,7 +563,8 @@ def solve_lq_game(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, Q
         zeta^i = q^i + F'(zeta^i + Z^i beta) + K'(R^i k - r^i) - M^i'k
         s^i   += beta'Z^i beta + 2 zeta^i'beta + k'R^i k - 2 r^i'k
 
-    One LU factorization of S serves K and k; a stage whose estimated
+    One elimination of S (LU with partial pivoting, which also yields S^{-1} and
+    so the exact 1-norm rcond) serves K and k; a stage with
     rcond(S) < 1e-12 is solved by a complete orthogonal decomposition instead
     (minimum-norm solution, paper 000 Remark 1) and flagged.
 

@@ -98,7 +98,7 @@ enum StageStatus : std::int32_t {
 };
 
 struct SolveOptions {
-  /// Stage systems with an estimated reciprocal condition number below this
+  /// Stage systems with a reciprocal 1-norm condition number below this
   /// are solved by a complete orthogonal decomposition (minimum-norm solution).
   double rcond_tol = 1e-12;
   /// Relative threshold below which the rank-revealing factorization treats
