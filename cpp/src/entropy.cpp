@@ -193,8 +193,17 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
     const double* B = g.B.at(0, t);
     if (B != loaded_B) {  // time-invariant B is loaded once; gamma_B = max_{t,i} ||B_t^i||_F
       loaded_B = B;
-      Bc.topRows(n) = CMapRow(B, n, m);
-      for (Index i = 0; i < N; ++i) gB2 = std::max(gB2, Bc.middleCols(d.off[i], d.m_i[i]).squaredNorm());
+      double* Bp = Bc.data();
+      for (Index i = 0; i < N; ++i) {
+        double b2 = 0.0;
+        for (Index c = d.off[i]; c < d.off[i] + d.m_i[i]; ++c)
+          for (Index r = 0; r < n; ++r) {
+            const double x = B[r * m + c];
+            Bp[r + c * np] = x;
+            b2 += x * x;
+          }
+        gB2 = std::max(gB2, b2);
+      }
     }
     const double* Rt = r_shift.get() + (n_r == 1 ? 0 : t * blk);
     const double* Pn = out.P.at(0, t + 1);
