@@ -373,6 +373,25 @@ def test_singular_stage_returns_min_norm_and_flags(rng):
     assert np.all(np.isfinite(sol.K)) and np.all(np.isfinite(sol.Z))
 
 
+def test_zero_pivot_is_singular_even_with_rcond_tol_zero(monkeypatch):
+    # An exactly singular S (a zero pivot) takes the minimum-norm path whatever the
+    # threshold: with rcond_tol = 0 the half-eliminated system must not pass as a
+    # solve (found by review).
+    A = np.array([[1.0, 0.2], [0.0, 0.9]])
+    B = [np.array([[0.0], [1.0]]), np.array([[0.0], [1.0]])]
+    Q = [np.eye(2), np.eye(2)]
+    R = [np.array([[3.0, 3.0], [3.0, 3.0]])] * 2
+    for tol in (0.0, gamesolve.lq.RCOND_TOL):
+        monkeypatch.setattr(gamesolve.lq, "RCOND_TOL", tol)
+        with pytest.warns(SingularStageWarning):
+            sol = solve_lq_game(A, B, Q, R, horizon=1)
+        assert sol.status.tolist() == [1] and sol.min_rcond == 0.0
+        Bs = np.hstack(B)  # S, Y of SPEC 2 with Z_1 = QT = Q (the default terminal weights)
+        S = np.stack([Bs[:, [i]].T @ Q[i] @ Bs + R[i][[i]] for i in range(2)]).reshape(2, 2)
+        Y = np.stack([Bs[:, [i]].T @ Q[i] @ A for i in range(2)]).reshape(2, 2)
+        np.testing.assert_allclose(sol.K[0], np.linalg.pinv(S) @ Y, rtol=1e-10, atol=1e-12)
+
+
 def test_batched_singular_flags_only_the_singular_game(rng):
     T = 5
     good = random_lq_game(rng, 2, 3, (1, 1), T)

@@ -373,6 +373,24 @@ def test_guided_fast_path_equals_general_for_every_form_and_declines_bad_guides(
         assert_same_outcome(got, want)
 
 
+def test_guided_fast_path_keeps_the_explicit_methods_stall_window(spy):
+    # An explicit method gets lq_nash's window of 200 iterations without halving the best
+    # residual (auto: 40); this Lyapunov run needs ~150 iterations (found by review).
+    A = np.array([[1.0798390816876877, 0.07786881524437383], [0.0, 0.809926980282172]])
+    B = [np.array([[-0.940687676855235], [-0.5238812418239173]]),
+         np.array([[-1.6246639751852945], [0.27896950362257267]])]
+    Q = [0.04182354175190823 * np.eye(2), 1.518322494689292 * np.eye(2)]
+    R = [np.array([[5.176311360294573]]), np.array([[9.29813178589036]])]
+    Kg = np.array([[-0.7583697508984092, 1.4209820223119163], [0.726093788947765, 0.843732662303268]])
+    for method in ("lyapunov", "riccati", "auto"):
+        spy.clear()
+        got = outcome(guided_lq_nash, A, B, Q, R, Kg, 0.5, method=method)
+        assert spy == [("guided_lq_nash_fast", True)]
+        assert_same_outcome(got, outcome(lambda: general(guided_lq_nash, A, B, Q, R, Kg, 0.5, method=method)))
+    sol = guided_lq_nash(A, B, Q, R, Kg, 0.5, method="lyapunov")
+    assert sol.converged and sol.iterations > 41
+
+
 def test_guided_game_is_the_spec_substitution():
     # R^ii -> (1 + rho) R^ii, Q^i -> Q^i + rho Kg^i'R^ii Kg^i, M^i_[i] = rho R^ii Kg^i (SPEC 3)
     A, B, Q, R, dims = game()

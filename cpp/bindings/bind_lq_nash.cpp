@@ -300,7 +300,10 @@ py::object guided_fast(py::handle A, py::handle B, py::handle Q, py::handle R, p
   if (!gamesolve_py::as_plain(K_guide, kg) || kg.nd != 2 || kg.dim(0) != g.m || kg.dim(1) != g.n ||
       !gamesolve::all_finite(kg.data, kg.size))
     return py::none();
-  LQNashOptions o;
+  LQNashOptions o;  // guided_lq_nash's fixed options, as its general path passes them
+  o.anderson_depth = 5;
+  o.stall_window = 0;  // 0: lq_nash's default window (40 for auto, 200 for an explicit method)
+  o.polish = true;
   Mat K0m;
   if (!nash_options(g, K0, method, tol, max_iter, o, K0m)) return py::none();
   const LQNashProblem pb = guided_problem(

@@ -231,7 +231,10 @@ struct Work {
     if (!AK.allFinite()) return false;
     schur_valid = false;
     const Index pn = detail::padded(n), sz = pn * n;
-    if (pad.size() != (N + 4) * sz) pad.setZero((N + 4) * sz);  // padded rows stay zero
+    if (pad.size() != (N + 4) * sz) pad.setZero((N + 4) * sz);
+    if (pn > n)  // padded rows must be zero (an overflow in an earlier call can leave 0 * inf there)
+      for (Index c = 0; c < (N + 4) * n; ++c)
+        for (Index r = n; r < pn; ++r) pad[c * pn + r] = 0.0;
     double* Ap = pad.data();
     double* At = Ap + sz;
     double* T = At + sz;

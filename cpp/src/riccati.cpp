@@ -499,7 +499,7 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
     // pm rows, then X's pv), X <- [K k]' (see small_solve.hpp).
     const double rc = detail::eliminate(v.SX, m, pm, ld, ws.inv.data());
     if (rc < rep.min_rcond) rep.min_rcond = rc;
-    if (!(rc >= opts.rcond_tol)) {
+    if (rc == 0.0 || !(rc >= opts.rcond_tol)) {  // (rc = 0: a zero pivot, whatever rcond_tol is)
       // Singular or ill-conditioned: the minimum-norm solution of the system,
       // assembled again (the elimination overwrote it).
       assemble_system(g, b, t, v);

@@ -92,7 +92,7 @@ struct LQSolutionView {
 
 /// Stage status codes written to `LQSolutionView::status`.
 enum StageStatus : std::int32_t {
-  kStageOk = 0,        ///< S solved by LU, well conditioned
+  kStageOk = 0,        ///< S solved by elimination (LU), well conditioned
   kStageMinNorm = 1,   ///< S singular or ill-conditioned: minimum-norm solution
   kStageNonFinite = 2  ///< non-finite numbers met at this stage (overflow / NaN input)
 };
