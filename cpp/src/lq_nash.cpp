@@ -100,8 +100,8 @@ struct StageMap {
 };
 
 // Vectors of padded length Lp (a multiple of 8, hence of the vector width kW;
-// the entries from the logical length on are zero): inner products with four
-// vector accumulators (a scalar reduction would not vectorize).
+// the entries from the logical length on are zero): inner products with vector
+// accumulators, two per product (a scalar reduction would not vectorize).
 using detail::kW;
 using detail::loadv;
 using detail::storev;
@@ -130,18 +130,6 @@ inline void dot2p(const double* __restrict a, const double* __restrict b, const 
   }
   ab = hsum(s0 + s1);
   ac = hsum(t0 + t1);
-}
-inline double dotp(const double* __restrict a, const double* __restrict b, Index Lp) {
-  vd s0{}, s1{}, s2{}, s3{};
-  Index i = 0;
-  for (; i + 4 * kW <= Lp; i += 4 * kW) {
-    s0 += loadv(a + i) * loadv(b + i);
-    s1 += loadv(a + i + kW) * loadv(b + i + kW);
-    s2 += loadv(a + i + 2 * kW) * loadv(b + i + 2 * kW);
-    s3 += loadv(a + i + 3 * kW) * loadv(b + i + 3 * kW);
-  }
-  for (; i < Lp; i += kW) s0 += loadv(a + i) * loadv(b + i);
-  return hsum((s0 + s1) + (s2 + s3));
 }
 
 // Symmetric value matrices as vectors for the Riccati iteration: block by block
@@ -346,7 +334,7 @@ struct Work {
 // Type-II Anderson acceleration of x <- g(x) with depth d (circular history of
 // differences, least squares by regularized normal equations). The Gram matrix
 // dF'dF is kept up to date column by column (one new column per step). Iterates
-// have padded length Lp (see dotp), zero beyond the logical length.
+// have padded length Lp (see dot2p), zero beyond the logical length.
 struct Anderson {
   Index Lp, d, count = 0, head = 0;
   Mat dF, dG, H, Hk;
