@@ -292,14 +292,8 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
       // <Omega, P^i> and ||P^i||_F^2 over the padded buffers (padded rows are zero in both).
       const double* Pi = Pp.data() + i * np * n;
       const double* Om = Omega.data();
-      detail::vd sv{}, pv{};  // np * n is a multiple of the vector width
-      for (Index j = 0; j < np * n; j += detail::kW) {
-        const detail::vd pj = detail::loadv(Pi + j);
-        sv += detail::loadv(Om + j) * pj;
-        pv += pj * pj;
-      }
-      double s = 0.0, p2 = 0.0;
-      for (int l = 0; l < detail::kW; ++l) s += sv[l], p2 += pv[l];
+      double s, p2;
+      detail::dot2(Pi, Om, Pi, np * n, s, p2);  // np * n is a multiple of 8
       nP2 = std::max(nP2, p2);
       p_t[i] = p_next[i] + rs[i] - half_tau * (static_cast<double>(d.m_i[i]) + logdet[i]) + s;
     }

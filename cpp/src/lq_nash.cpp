@@ -1,6 +1,7 @@
 // Infinite-horizon LQ Nash: Lyapunov, Riccati and Newton iterations, Anderson
 // acceleration and the Auto strategy. See lq_nash.hpp for the equations.
 #include "gamesolve/lq_nash.hpp"
+#include "gamesolve/validate.hpp"
 
 #include "small_gemm.hpp"
 #include "small_solve.hpp"
@@ -99,38 +100,17 @@ struct StageMap {
   const double* values() const { return Z.data(); }
 };
 
-// Vectors of padded length Lp (a multiple of 8, hence of the vector width kW;
-// the entries from the logical length on are zero): inner products with vector
-// accumulators, two per product (a scalar reduction would not vectorize).
+using detail::dot2;
+using detail::hsum;
 using detail::kW;
 using detail::loadv;
 using detail::storev;
 using detail::vd;
-inline double hsum(vd v) {
-  double t = 0.0;
-  for (int l = 0; l < kW; ++l) t += v[l];
-  return t;
-}
-// a.b and a.c in one pass.
-inline void dot2p(const double* __restrict a, const double* __restrict b, const double* __restrict c, Index Lp,
-                  double& ab, double& ac) {
-  vd s0{}, s1{}, t0{}, t1{};
-  Index i = 0;
-  for (; i + 2 * kW <= Lp; i += 2 * kW) {
-    const vd a0 = loadv(a + i), a1 = loadv(a + i + kW);
-    s0 += a0 * loadv(b + i);
-    s1 += a1 * loadv(b + i + kW);
-    t0 += a0 * loadv(c + i);
-    t1 += a1 * loadv(c + i + kW);
-  }
-  for (; i < Lp; i += kW) {
-    const vd a0 = loadv(a + i);
-    s0 += a0 * loadv(b + i);
-    t0 += a0 * loadv(c + i);
-  }
-  ab = hsum(s0 + s1);
-  ac = hsum(t0 + t1);
-}
+
+// The n x n block of a zero-padded column-major matrix (leading dimension pn,
+// rows n..pn-1 zero; small_gemm.hpp's operand layout).
+using PaddedView = Eigen::Map<Mat, 0, Eigen::OuterStride<>>;
+inline PaddedView padded_view(double* p, Index n, Index pn) { return PaddedView(p, n, n, Eigen::OuterStride<>(pn)); }
 
 // Symmetric value matrices as vectors for the Riccati iteration: block by block
 // the upper triangle by columns, the off-diagonal entries scaled by sqrt(2), so
@@ -160,20 +140,6 @@ struct SymPack {
       }
   }
 };
-
-// True iff every entry of x is finite (x * 0 is 0 for finite x, NaN otherwise);
-// 8 independent partial sums, so the loop vectorizes and is not add-latency bound.
-bool all_finite(const Vec& x) {
-  const double* __restrict p = x.data();
-  const Index n = x.size(), n8 = n / 8 * 8;
-  double acc[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  for (Index i = 0; i < n8; i += 8)
-    for (int j = 0; j < 8; ++j) acc[j] += p[i + j] * 0.0;
-  double t = 0.0;
-  for (Index i = n8; i < n; ++i) t += p[i] * 0.0;
-  for (int j = 0; j < 8; ++j) t += acc[j];
-  return t == 0.0;
-}
 
 // ---------------------------------------------------------------- workspace
 struct Work {
@@ -228,25 +194,18 @@ struct Work {
     double* T = At + sz;
     double* U = T + sz;
     double* Pp = U + sz;
-    auto load = [&](double* dst, const Mat& M, bool transpose) {
-      for (Index j = 0; j < n; ++j)
-        for (Index r = 0; r < n; ++r) dst[r + j * pn] = transpose ? M(j, r) : M(r, j);
-    };
-    load(Ap, AK, false);
-    load(At, AK, true);
+    padded_view(Ap, n, pn) = AK;
+    padded_view(At, n, pn) = AK.transpose();
     for (Index i = 0; i < N; ++i) {
       stage_cost(i, K, C);
-      load(Pp + i * sz, C, false);
+      padded_view(Pp + i * sz, n, pn) = C;
     }
     for (int k = 0; k < 20; ++k) {
-      double a2 = 0.0;
-      for (Index j = 0; j < sz; ++j) a2 += Ap[j] * Ap[j];
+      const double a2 = padded_view(Ap, n, pn).squaredNorm();
       if (!(a2 < 1e30)) break;
       if (a2 <= 1e-18) {
         for (Index i = 0; i < N; ++i) {
-          const double* Pi = Pp + i * sz;
-          for (Index j = 0; j < n; ++j)
-            for (Index r = 0; r < n; ++r) P[i](r, j) = Pi[r + j * pn];
+          P[i] = padded_view(Pp + i * sz, n, pn);
           symmetrize(P[i]);
         }
         return true;
@@ -334,7 +293,7 @@ struct Work {
 // Type-II Anderson acceleration of x <- g(x) with depth d (circular history of
 // differences, least squares by regularized normal equations). The Gram matrix
 // dF'dF is kept up to date column by column (one new column per step). Iterates
-// have padded length Lp (see dot2p), zero beyond the logical length.
+// have padded length Lp (a multiple of 8), zero beyond the logical length.
 struct Anderson {
   Index Lp, d, count = 0, head = 0;
   Mat dF, dG, H, Hk;
@@ -376,7 +335,7 @@ struct Anderson {
       // column's with f (one pass per column).
       for (Index j = 0; j < k; ++j) {
         double hj, rj;
-        dot2p(dF.col(j).data(), df, fv, Lp, hj, rj);
+        dot2(dF.col(j).data(), df, fv, Lp, hj, rj);
         H(j, head) = H(head, j) = hj;
         rhs(j) = rj;
       }
@@ -536,7 +495,7 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
     if (s >= 0) return finish(s, false);
     if (accelerate && r > 1e3 * best) aa.reset();
     aa.step(x, g, f);
-    if (!all_finite(x)) { aa.reset(); x = g; }
+    if (!all_finite(x.data(), x.size())) { aa.reset(); x = g; }
   }
   return finish(kNashMaxIter, false);
 }
@@ -576,7 +535,7 @@ StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, boo
     if (s >= 0) { out.status = s; return out; }
     f = g - x;
     aa.step(x, g, f);
-    if (!all_finite(x)) { aa.reset(); x = g; }
+    if (!all_finite(x.data(), x.size())) { aa.reset(); x = g; }
   }
   out.status = kNashMaxIter;
   return out;
@@ -862,22 +821,11 @@ bool start_gain(const LQNashProblem& pb, Mat& K0) {
          *X = T + sz, *aug = X + sz;
   double* WAt = aug + pn;      // (W^-1 A)' (ld)
   double* WGt = aug + 2 * pn;  // (W^-1 G)' (ld)
-  for (Index j = 0; j < n; ++j)
-    for (Index r = 0; r < n; ++r) {
-      Hp[r + j * pn] = H(r, j);
-      Gp[r + j * pn] = G(r, j);
-      Ap[r + j * pn] = Ah(r, j);
-      At[r + j * pn] = Ah(j, r);
-    }
-  auto symmetrize_padded = [&](double* M) {
-    for (Index j = 0; j < n; ++j)
-      for (Index r = j + 1; r < n; ++r) M[r + j * pn] = M[j + r * pn] = 0.5 * (M[r + j * pn] + M[j + r * pn]);
-  };
-  auto fro2 = [&](const double* M) {
-    double t = 0.0;
-    for (Index j = 0; j < sz; ++j) t += M[j] * M[j];
-    return t;
-  };
+  auto view = [&](double* p) { return padded_view(p, n, pn); };
+  view(Hp) = H;
+  view(Gp) = G;
+  view(Ap) = Ah;
+  view(At) = Ah.transpose();
   using detail::gemm;
   double prev = std::numeric_limits<double>::infinity();  // the last relative change of H
   for (int it = 0; it < 100; ++it) {
@@ -897,22 +845,21 @@ bool start_gain(const LQNashProblem& pb, Mat& K0) {
     std::swap(T, Ap);
     gemm(T, pn, WAt, ld, At, 1, pn, pn, n, n, 1.0, false);  // (A W^-1 A)' = (W^-1 A)' A'
     std::swap(T, At);
-    symmetrize_padded(Hn);
-    symmetrize_padded(Gp);
-    double d2 = 0.0;
-    for (Index j = 0; j < sz; ++j) d2 += (Hn[j] - Hp[j]) * (Hn[j] - Hp[j]);
+    PaddedView Hv = view(Hn), Gv = view(Gp);
+    symmetrize(Hv);
+    symmetrize(Gv);
+    const double d2 = (Hv - view(Hp)).squaredNorm();
     std::swap(Hn, Hp);
-    if (!std::isfinite(d2) || !std::isfinite(fro2(Gp))) return false;
+    if (!std::isfinite(d2) || !std::isfinite(Gv.squaredNorm())) return false;
     // Converged when the change is at round-off, or when the doubling is in its
     // quadratic regime (e_{k+1} ~ c e_k^2, c estimated from the last two changes)
     // and predicts a next change below round-off -- which saves the last doubling.
-    const double rel = std::sqrt(d2 / std::max(fro2(Hp), kTiny));
+    const double rel = std::sqrt(d2 / std::max(view(Hp).squaredNorm(), kTiny));
     if (rel <= 1e-14) break;
     if (it > 0 && rel <= 1e-6 && rel < prev && rel * rel * rel <= 1e-15 * prev * prev) break;
     prev = rel;
   }
-  for (Index j = 0; j < n; ++j)
-    for (Index r = 0; r < n; ++r) H(r, j) = Hp[r + j * pn];
+  H = view(Hp);
   Mat Sm = Rs + pb.B.transpose() * H * pb.B;
   K0 = Sm.partialPivLu().solve(pb.B.transpose() * H * pb.A + Ms);
   return K0.allFinite();

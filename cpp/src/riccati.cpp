@@ -484,7 +484,6 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
   const Index N = d.N, n = d.n, m = d.m;
   const Index nv = v.nv, pv = v.pv, pm = v.pm, ld = v.ld;
   const bool aug = nv > n;
-  (void)pv;
   std::int32_t st = kStageOk;
 
   assemble_system(g, b, t, v);

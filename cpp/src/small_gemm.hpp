@@ -54,6 +54,36 @@ inline vd loadv(const double* p) {
 }
 inline void storev(double* p, vd v) { std::memcpy(p, &v, sizeof v); }
 
+/// Sum of a vector's lanes.
+inline double hsum(vd v) {
+  double t = 0.0;
+  for (int l = 0; l < kW; ++l) t += v[l];
+  return t;
+}
+
+/// a.b and a.c in one pass, for vectors of length L a multiple of kPad (hence of
+/// kW; padded with zeros): vector accumulators, two per product (a scalar
+/// reduction would not vectorize).
+inline void dot2(const double* __restrict a, const double* __restrict b, const double* __restrict c, Index L,
+                 double& ab, double& ac) {
+  vd s0{}, s1{}, t0{}, t1{};
+  Index i = 0;
+  for (; i + 2 * kW <= L; i += 2 * kW) {
+    const vd a0 = loadv(a + i), a1 = loadv(a + i + kW);
+    s0 += a0 * loadv(b + i);
+    s1 += a1 * loadv(b + i + kW);
+    t0 += a0 * loadv(c + i);
+    t1 += a1 * loadv(c + i + kW);
+  }
+  for (; i < L; i += kW) {
+    const vd a0 = loadv(a + i);
+    s0 += a0 * loadv(b + i);
+    t0 += a0 * loadv(c + i);
+  }
+  ab = hsum(s0 + s1);
+  ac = hsum(t0 + t1);
+}
+
 /// One term A * B of a product: A column-major (lda), B(k, j) = B[k * brs + j * bcs]
 /// (brs = 1, bcs = ldb: column-major B; brs = ldb, bcs = 1: its transpose), inner size p.
 /// (A term to subtract is passed with a negated operand.)
