@@ -6,17 +6,21 @@ Subpackages by game family (notation and equations in ``docs/theory.md``):
   (``lq_nash``), policy-gradient analysis, entropy-regularized games;
 * :mod:`gamesolve.nonlinear` -- nonlinear games (dynamics, costs) and iLQGames;
 * :mod:`gamesolve.examples` -- the papers' games;
+* :mod:`gamesolve.equilibrium` -- best response, policy value and Nash gap, one protocol
+  for every game family;
+* :mod:`gamesolve.results` -- the shared result vocabulary (:class:`Status`, :class:`Info`);
 * :mod:`gamesolve.errors` -- the exceptions and warnings.
 
 The public entry points are re-exported here.
 """
 
-from . import errors, examples, lq, nonlinear
+from . import equilibrium, errors, examples, lq, nonlinear, results
 from .errors import *  # noqa: F403
 from .lq import *  # noqa: F403
 from .nonlinear import *  # noqa: F403
 from .nonlinear import costs, dynamics
+from .results import Info, Status
 
 __version__ = "0.1.0"
 
-__all__ = ["examples", "lq", "nonlinear", *errors.__all__, *lq.__all__, *nonlinear.__all__]
+__all__ = ["examples", "lq", "nonlinear", "equilibrium", "Status", "Info", *errors.__all__, *lq.__all__, *nonlinear.__all__]
