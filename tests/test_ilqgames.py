@@ -10,9 +10,10 @@ from gamesolve import _core
 from gamesolve.nonlinear.dynamics import Bicycle, DoubleIntegrator, Unicycle, product
 from gamesolve.errors import InputError
 from gamesolve.nonlinear.game import Game
-from gamesolve.nonlinear.solve import _nash_residual, _rollout, _rollout_numpy
+from gamesolve.nonlinear.solve import _nash_residual, _rollout
 
 from lq_reference import lq_reference
+from rollout_reference import rollout_reference
 
 RNG = np.random.default_rng(7)
 
@@ -137,13 +138,13 @@ def test_batched_equals_single():
 def test_non_convergence_is_reported():
     g = ex.platooning()
     res = gamesolve.ilqgames(g, g.x0, horizon=20, max_iter=3)
-    assert res.status == "max-iterations" and not res.converged and res.iterations == 3
+    assert res.status == "max_iterations" and not res.converged and res.iterations == 3
     res = gamesolve.ilqgames(g, g.x0, horizon=20, max_step=1e-9, ls_steps=3)
-    assert res.status == "line-search-failed" and not res.converged
+    assert res.status == "line_search_failed" and not res.converged
     assert res.log[0].alpha[0] == 0.0
     np.testing.assert_allclose(res.xs, g.rollout_open_loop(g.x0, np.zeros((20, 6))))  # last accepted
     batch = gamesolve.ilqgames(g, np.stack([g.x0, g.x0]), horizon=20, max_iter=3)
-    assert list(batch.status) == ["max-iterations"] * 2 and not batch.converged.any()
+    assert list(batch.status) == ["max_iterations"] * 2 and not batch.converged.any()
 
 
 def test_diverging_dynamics_are_reported():
@@ -276,7 +277,7 @@ def test_cpp_rollout_matches_the_numpy_oracle(f):
     assert f.kernel_blocks() is not None
     args = _random_closed_loop(f, np.random.default_rng(3))
     X, U = _rollout(g, *args)
-    Xr, Ur = _rollout_numpy(g, *args)
+    Xr, Ur = rollout_reference(f, *args)
     assert X.shape == Xr.shape and U.shape == Ur.shape
     np.testing.assert_allclose(X, Xr, rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(U, Ur, rtol=1e-13, atol=1e-13)
@@ -297,6 +298,9 @@ def test_user_dynamics_and_subclasses_use_the_numpy_rollout():
     g = Game(f, [control_effort([0, 1])], dims=(2,), state_dims=(4,))
     x0, xs, us, K, k, alpha = _random_closed_loop(f, np.random.default_rng(4), B=1, C=1, T=3)
     X, U = _rollout(g, x0, xs, us, K, k, alpha)
+    Xr, Ur = rollout_reference(f, x0, xs, us, K, k, alpha)
+    np.testing.assert_allclose(X, Xr, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(U, Ur, rtol=1e-14, atol=1e-14)
     x = x0[0]
     for t in range(3):  # the subclass's own step, not the built-in unicycle's
         np.testing.assert_allclose(X[0, 0, t], x, atol=1e-14)
@@ -413,7 +417,7 @@ def test_chunked_iteration_equals_one_chunk(monkeypatch):
         np.testing.assert_allclose(a.costs, b.costs, rtol=1e-12)
     # a chunk whose members all converge, and a batch of max-iterations members across chunks
     cut = gamesolve.ilqgames(g, X0, horizon=20, max_iter=5)
-    assert list(cut.status) == ["max-iterations"] * 13 and (cut.iterations == 5).all()
+    assert list(cut.status) == ["max_iterations"] * 13 and (cut.iterations == 5).all()
 
 
 def test_indefinite_control_hessian_stops_every_member(monkeypatch):

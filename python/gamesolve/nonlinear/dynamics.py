@@ -51,7 +51,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["Unicycle", "DoubleIntegrator", "Bicycle", "Product", "product"]
+__all__ = ["Linear", "Unicycle", "DoubleIntegrator", "Bicycle", "Product", "product"]
 
 _HALF_PI_SHIFT = np.array([0.0, np.pi / 2])
 
@@ -387,6 +387,51 @@ def _bicycle_second_order(self, x, u, lam, out=None, scale=1.0, base=None):
 
 Bicycle.second_order = _bicycle_second_order
 Bicycle.second_order_out = True
+
+
+@dataclass(frozen=True, eq=False)
+class Linear:
+    """Linear dynamics ``x+ = A x + B u`` (an LQ game's, SPEC 1), exact Jacobians ``(A, B)``.
+
+    Parameters
+    ----------
+    A : (n, n) array
+    B : (n, m) array
+        The joint input matrix (player blocks side by side).
+
+    Notes
+    -----
+    No curvature (no ``second_order``) and no C++ rollout kernel: iLQGames
+    steps it in numpy.
+    """
+
+    A: np.ndarray
+    B: np.ndarray
+
+    def __post_init__(self):
+        A, B = np.array(self.A, dtype=float), np.array(self.B, dtype=float)
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise InputError(f"A must be a square (n, n) matrix, got shape {A.shape}")
+        if B.ndim != 2 or B.shape[0] != A.shape[0]:
+            raise InputError(f"B must have shape ({A.shape[0]}, m), got {B.shape}")
+        A.flags.writeable = B.flags.writeable = False
+        object.__setattr__(self, "A", A)
+        object.__setattr__(self, "B", B)
+
+    @property
+    def n(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def m(self) -> int:
+        return self.B.shape[1]
+
+    def __call__(self, x, u):
+        return np.asarray(x, dtype=float) @ self.A.T + np.asarray(u, dtype=float) @ self.B.T
+
+    def jacobians(self, x, u):
+        lead = np.broadcast_shapes(np.shape(x)[:-1], np.shape(u)[:-1])
+        return np.broadcast_to(self.A, lead + self.A.shape), np.broadcast_to(self.B, lead + self.B.shape)
 
 
 @dataclass(frozen=True)

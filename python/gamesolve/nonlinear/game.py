@@ -27,7 +27,7 @@ from . import approximation
 from .approximation import LQApproximation, compile_tables
 from .costs import Cost, as_cost
 
-__all__ = ["Game"]
+__all__ = ["Game", "as_game", "lq_as_game"]
 
 
 def _with_time(fun):
@@ -241,3 +241,70 @@ class Game:
     def lq_approximation(self, xs, us, *, convex=True, reg=0.0) -> LQApproximation:
         """The local LQ game along ``(xs, us)``: :func:`gamesolve.nonlinear.approximation.lq_approximation`."""
         return approximation.lq_approximation(self, xs, us, convex=convex, reg=reg)
+
+
+def _lq_array(game, name, ndim):
+    """``game.name`` as a time-invariant array of ``ndim`` dimensions (a leading time axis of size 1 dropped)."""
+    a = getattr(game, name, None)
+    if a is None:
+        return None
+    a = np.asarray(np.hstack(a) if name == "B" and isinstance(a, (list, tuple)) else a, dtype=float)
+    while a.ndim > ndim and a.shape[0] == 1:
+        a = a[0]
+    if a.ndim != ndim:
+        raise InputError(f"iLQGames takes time-invariant, single LQ games: {name} must have {ndim} dimensions "
+                         f"(or a time axis of size 1), got shape {a.shape}")
+    return a
+
+
+def lq_as_game(lq) -> Game:
+    """An LQ game (``A, B, Q, R, dims``: :class:`gamesolve.examples.LQExample`, an ``LQGame``) as a :class:`Game`.
+
+    Dynamics ``x+ = A x + B u`` (:class:`~gamesolve.nonlinear.dynamics.Linear`, exact Jacobians), player i's
+    stage cost ``x'Q^i x + u'R^i u`` (SPEC 1: ``R^i`` joint ``(m, m)``, or own-control blocks ``R^{ii}``) as
+    :class:`~gamesolve.nonlinear.costs.Quadratic` terms, terminal cost ``x'Q_T^i x`` (``Q_T = Q`` unless the
+    game gives another). Linear terms q, r, cross terms M and an affine dynamics term c are not converted
+    (InputError if present and non-zero).
+    """
+    from .costs import Quadratic
+    from .dynamics import Linear
+
+    dims = tuple(int(d) for d in lq.dims)
+    for name in ("q", "r", "M", "c", "qT"):
+        v = getattr(lq, name, None)
+        if v is not None and np.any(np.asarray(v) != 0):
+            raise InputError(f"iLQGames does not convert an LQ game's {name} term yet (got a non-zero {name})")
+    A, B, Q = _lq_array(lq, "A", 2), _lq_array(lq, "B", 2), _lq_array(lq, "Q", 3)
+    n, N = A.shape[0], len(dims)
+    offs = np.cumsum((0,) + dims)
+    R = lq.R
+    joint = not isinstance(R, (list, tuple)) and np.asarray(R).shape[-1] == offs[-1] and offs[-1] != dims[0]
+    R = _lq_array(lq, "R", 3) if joint else [np.asarray(Ri, dtype=float).reshape(d, d) for Ri, d in zip(R, dims)]
+
+    def xcost(W):
+        return Quadratic(tuple(range(n)), W=0.5 * (W + W.T))
+
+    def ucost(i):
+        idx = tuple(range(offs[-1])) if joint else tuple(range(offs[i], offs[i + 1]))
+        return Quadratic(idx, W=0.5 * (R[i] + R[i].T), on="u")
+
+    costs = [xcost(Q[i]) + ucost(i) for i in range(N)]
+    QT = _lq_array(lq, "QT", 3)
+    terminal = None if QT is None or np.array_equal(QT, Q) else [xcost(QT[i]) for i in range(N)]
+    return Game(Linear(A, B), costs, dims=dims, state_dims=getattr(lq, "state_dims", None), terminal_costs=terminal,
+                name=type(lq).__name__, x0=getattr(lq, "x0", None))
+
+
+def as_game(game) -> Game:
+    """``game`` as a :class:`Game`: a Game as is, an LQ game converted by :func:`lq_as_game`.
+
+    Raises
+    ------
+    InputError
+        For anything else.
+    """
+    if isinstance(game, Game):
+        return game
+    if all(hasattr(game, a) for a in ("A", "B", "Q", "R", "dims")):
+        return lq_as_game(game)
+    raise InputError(f"game must be a gamesolve.Game or an LQ game (A, B, Q, R, dims), got {type(game).__name__}")

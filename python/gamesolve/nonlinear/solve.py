@@ -35,7 +35,7 @@ LQ core's time per member drops by about a quarter):
    closed-loop rollout is finite and whose trajectory change
    ``max_t |x_t(alpha) - xs_t|_inf`` is at most ``max_step`` (a trust region
    on the state trajectory; default unlimited). If none qualifies the member
-   stops with status ``"line-search-failed"`` at its last accepted trajectory
+   stops with status ``line_search_failed`` at its last accepted trajectory
    and strategies. The first trial is rolled out for every member; the others
    only for the members that rejected it, all of them in one rollout (built-in
    dynamics: the C++ kernel ``_core.rollout_feedback``; other dynamics: one
@@ -68,14 +68,20 @@ LQ core's time per member drops by about a quarter):
 
    Nonsmooth terms (the basketball hinge) enter with their subgradient; a
    trajectory that sits on a kink can make the iteration chatter, which is
-   reported as ``"max-iterations"``.
+   reported as ``max_iterations``.
 
-Statuses: ``"converged"``, ``"max-iterations"``, ``"line-search-failed"``,
-``"diverged"`` (non-finite trajectory or derivatives; a local LQ game whose
+Statuses (:class:`gamesolve.Status`): ``converged``, ``max_iterations``,
+``line_search_failed``, ``diverged`` (non-finite trajectory or derivatives; a local LQ game whose
 recursion meets non-finite numbers -- only the members concerned stop; or a
 local game whose own-control Hessian R^{ii} is not positive definite -- use
 ``convex=True`` / ``reg``; in a batch that one stops every member still
 iterating). Nothing unconverged is labelled converged.
+
+The loop (:func:`_iterate`) is a few lines of calls to the parts of one
+iteration, each acting on one chunk of members and their state (:class:`_Members`):
+:func:`_local_game`, :func:`_convergence_test`, :func:`_newton_term`,
+:func:`_solve_local` (with :func:`_fold` for a best response), :func:`_line_search`
+(:func:`_rollout`), :func:`_step_control`, :func:`_update_costates`.
 """
 
 from __future__ import annotations
@@ -88,9 +94,10 @@ import numpy as np
 
 from .._validate import as_float_array
 from ..errors import InputError
-from .game import Game, LQApproximation
 from ..lq.finite import _check_own_blocks
-
+from ..results import Info, Status, summary
+from .approximation import LQApproximation
+from .game import Game, as_game
 __all__ = ["ilqgames", "ILQGamesResult", "IterationRecord"]
 
 #: The second-order (Newton) dynamics terms are used once a member's last trajectory change is below this:
@@ -142,7 +149,7 @@ class IterationRecord:
     singular_stages: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class ILQGamesResult:
     """Result of :func:`ilqgames`. A batched call adds a leading batch axis to every array.
 
@@ -162,8 +169,9 @@ class ILQGamesResult:
     converged : bool or (B,) bool array
     iterations : int or (B,) int array
         LQ solves performed for each member.
-    status : str or (B,) str array
-        ``converged`` / ``max-iterations`` / ``line-search-failed`` / ``diverged``.
+    status : Status or (B,) object array of Status
+        ``converged`` / ``max_iterations`` / ``line_search_failed`` / ``diverged``
+        (:class:`gamesolve.Status`).
     nash_residual : float or (B,) array
         First-order Nash residual at the returned solution (NaN if the trajectory
         change never dropped below ``tol``, so it was never evaluated).
@@ -174,6 +182,12 @@ class ILQGamesResult:
         Seconds spent in ``rollout``, ``derivatives``, ``lq_solve``,
         ``line_search`` (backtracking rollouts and acceptance tests) and
         ``residual``, summed over the iterations.
+    info : Info
+        ``iterations``, ``residual`` (= ``nash_residual``), ``residuals`` (the Nash
+        residual of the trajectory after each iteration, NaN where it was not
+        evaluated; ``([B,] max iterations)``) and the wall ``time`` of the call.
+    game : Game
+        The game solved (for :meth:`nash_gap`).
     """
 
     xs: np.ndarray
@@ -186,8 +200,26 @@ class ILQGamesResult:
     status: object
     nash_residual: object
     step: object
-    log: tuple = field(repr=False)
-    timings: dict = field(repr=False)
+    log: tuple
+    timings: dict
+    info: Info
+    game: Game
+
+    def __repr__(self) -> str:
+        status = self.status
+        if np.ndim(status):
+            status = f"{int(np.count_nonzero(self.converged))}/{np.size(status)} converged"
+        return summary("ILQGamesResult", status, {"iterations": self.iterations, "costs": self.costs,
+                                                 "nash_residual": self.nash_residual, "K": self.K})
+
+    def nash_gap(self, x0=None, **options):
+        """The Nash gap of the returned feedback strategies from ``x0`` (default: ``xs[..., 0, :]``), by the
+        nonlinear family's local best responses (:func:`gamesolve.nonlinear.nash.best_response`;
+        ``options`` go to its iLQR solve)."""
+        from . import nash
+
+        x0 = self.xs[..., 0, :] if x0 is None else x0
+        return nash.nash_gap(self.game, self, x0=x0, horizon=self.us.shape[-2], **options)
 
 
 # --------------------------------------------------------------------------- #
@@ -200,19 +232,16 @@ def _rollout(game, x0, xs, us, K, k, alpha):
     alpha (C, B). Returns new states (C, B, T+1, n) and controls (C, B, T, m).
     Built-in dynamics (those with ``kernel_blocks``) run in the C++ kernel
     ``_core.rollout_feedback`` (one sequential loop over t per trajectory, GIL
-    released); any other dynamics use :func:`_rollout_numpy`, the test oracle.
+    released); any other dynamics ``f(x, u)`` are stepped here, vectorized over
+    members and candidates (one call of f per stage). Both are checked against
+    the plain per-trajectory loop of ``tests/rollout_reference.py``.
     """
     spec = getattr(game.dynamics, "kernel_blocks", None)
     spec = spec() if spec is not None else None
-    if spec is None:
-        return _rollout_numpy(game, x0, xs, us, K, k, alpha)
-    from .. import _core
+    if spec is not None:
+        from .. import _core
 
-    return _core.rollout_feedback(spec, x0, xs, us, K, k, alpha)
-
-
-def _rollout_numpy(game, x0, xs, us, K, k, alpha):
-    """:func:`_rollout` in numpy, vectorized over members and candidates (any dynamics ``f(x, u)``)."""
+        return _core.rollout_feedback(spec, x0, xs, us, K, k, alpha)
     C, Bn = alpha.shape
     T = us.shape[-2]
     uff = us[None] - alpha[:, :, None, None] * k[None]  # (C, B, T, m)
@@ -220,12 +249,10 @@ def _rollout_numpy(game, x0, xs, us, K, k, alpha):
     U = np.empty((C, Bn, T, game.m))
     x = np.broadcast_to(x0, (C, Bn, game.n))
     X[:, :, 0] = x
-    step = game.dynamics
     for t in range(T):
-        dx = (x - xs[:, t])[..., None]
-        u = uff[:, :, t] - (K[:, t] @ dx)[..., 0]
+        u = uff[:, :, t] - (K[:, t] @ (x - xs[:, t])[..., None])[..., 0]
         U[:, :, t] = u
-        x = step(x, u)
+        x = game.dynamics(x, u)
         X[:, :, t + 1] = x
     return X, U
 
@@ -252,19 +279,6 @@ def _nash_residual(lq, K, own_rows):
         G[:, t] = g
         lt = gx[:, t] + At[:, t] @ lt - Kt[:, t] @ (g * others)
     return np.max(np.abs(G[..., 0]) * own_rows, axis=(1, 2, 3))
-
-
-def _flush_log(game, pending, log):
-    """Players' total costs for the pending iteration records (one :meth:`Game.total_costs` call for all of
-    them); appends the completed records to ``log`` and empties ``pending``."""
-    if not pending:
-        return
-    costs = game.total_costs(np.concatenate([p[1] for p in pending]), np.concatenate([p[2] for p in pending]))
-    off = 0
-    for rec, x, _ in pending:
-        log.append(replace(rec, costs=costs[off:off + x.shape[0]]))
-        off += x.shape[0]
-    pending.clear()
 
 
 def _core_array(a, lead):
@@ -328,9 +342,11 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
 
     Parameters
     ----------
-    game : Game
+    game : Game or LQ game
         Dynamics and per-player costs (:class:`gamesolve.Game`, e.g. from
-        :mod:`gamesolve.examples`).
+        :mod:`gamesolve.examples`), or an LQ game (``examples.lq_example()``,
+        anything with ``A, B, Q, R, dims``), converted by
+        :func:`gamesolve.nonlinear.game.as_game`.
     x0 : (n,) or (B, n) array_like
         Initial state, or a batch of initial states solved together (each
         member iterates until its own convergence; the active members share
@@ -360,13 +376,14 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
     convex : bool
         Use the PSD part of nonconvex cost Hessians (Ring, Proximity, callables).
     verbose : bool
-        Print one line per iteration.
+        Print one line per iteration (the residual shown is the largest the
+        iteration's log holds, ``nan`` while none was evaluated).
 
     Returns
     -------
     ILQGamesResult
         ``xs, us, K, k, costs, converged, iterations, status, nash_residual,
-        step, log, timings``; with batched x0 every array gains the batch axis.
+        step, log, timings, info``; with batched x0 every array gains the batch axis.
 
     Raises
     ------
@@ -389,11 +406,11 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
     >>> import gamesolve
     >>> g = gamesolve.examples.platooning()
     >>> res = gamesolve.ilqgames(g, g.x0, horizon=20)
-    >>> res.status, bool(res.nash_residual < 1e-6)
-    ('converged', True)
+    >>> res.status == "converged", bool(res.nash_residual < 1e-6)
+    (True, True)
     """
-    if not isinstance(game, Game):
-        raise InputError(f"game must be a gamesolve.Game, got {type(game).__name__}")
+    t_start = time.perf_counter()
+    game = as_game(game)
     if int(horizon) != horizon or horizon < 1:
         raise InputError(f"horizon must be a positive integer, got {horizon!r}")
     T = int(horizon)
@@ -418,240 +435,434 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
         if not ok:
             raise InputError(f"{name} is out of range, got {val!r}")
 
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is a status, not a warning
-        return _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_factor, ls_steps, reg,
-                        convex, second_order, verbose)
-
-
-def _iterate(game, X0, U, T, batched, max_iter, tol, grad_tol, max_step, ls_factor, ls_steps, reg, convex,
-             second_order, verbose):
-    """The iLQGames loop of :func:`ilqgames` (arguments validated there)."""
-    Bn = X0.shape[0]
-    timings = dict.fromkeys(_PHASES, 0.0)
+    opts = _Settings(int(max_iter), float(tol), float(grad_tol), float(max_step), float(ls_factor), int(ls_steps),
+                     float(reg), bool(convex), _has_newton(game, second_order), bool(verbose))
     tic = time.perf_counter()
-    X = game.rollout_open_loop(X0, U)
-    timings["rollout"] += time.perf_counter() - tic
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        X = game.rollout_open_loop(X0, U)
+    t_rollout = time.perf_counter() - tic
+    s = _Members.start(X0, X, U, np.zeros((Bn, T, game.m, game.n)), game.N, opts.newton)
+    log, ws = _run(game, s, opts, _control_rows(game))
+    ws.timings["rollout"] += t_rollout
+    return _result(game, s, batched, log, ws, time.perf_counter() - t_start)
 
-    N, m, n = game.N, game.m, game.n
-    own = np.zeros((N, m), dtype=bool)
-    for i in range(N):
+
+def _control_rows(game, player=None):
+    """The players' control rows ``(N, m)`` bool (one row: ``player``'s, for its best response)."""
+    own = np.zeros((game.N, game.m), dtype=bool)
+    for i in range(game.N):
         own[i, game.control_slice(i)] = True
-    Kf = np.zeros((Bn, T, m, n))
-    iters = np.zeros(Bn, dtype=int)
-    status = np.full(Bn, "max-iterations", dtype="<U18")
-    step = np.full(Bn, np.inf)
-    resid = np.full(Bn, np.nan)
-    have_K = np.zeros(Bn, dtype=bool)
-    active = np.arange(Bn)
-    alpha_floor = ls_factor ** 3  # the step control never starts a line search below this
-    log, pending, n_pending = [], [], 0
+    return own if player is None else own[player:player + 1]
 
-    so = second_order and getattr(game.dynamics, "second_order", None) is not None
-    if so:
-        so_base = "base" in inspect.signature(game.dynamics.second_order).parameters
-        lam_prev = np.zeros((Bn, T, N, n))  # costates lam^i_{1..T} at the current trajectory (Newton term)
-    amax = np.ones(Bn)  # first trial step of each member (step control)
-    dX_prev = np.zeros_like(X)  # last accepted trajectory change
-    dX_sq = np.zeros(Bn)  # and its squared norm
-    a_prev = np.zeros(Bn)  # and its step size
-    Q_keep = None  # (buffer, its base): the shared Q plus the Newton term, updated in place (built-in dynamics)
-    checked = set()  # control Hessians R already checked (own blocks positive definite)
-    for it in range(1, max_iter + 2):
+
+def _has_newton(game, second_order):
+    return bool(second_order) and getattr(game.dynamics, "second_order", None) is not None
+
+
+def _run(game, s, opts, own):
+    """Iterate (:func:`_iterate`) with a fresh workspace; divergence is a status, not a warning."""
+    so_base = opts.newton and "base" in inspect.signature(game.dynamics.second_order).parameters
+    ws = _Workspace(own, dict.fromkeys(_PHASES, 0.0), so_base)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        log = _iterate(game, s, opts, ws)
+    return log, ws
+
+
+def _result(game, s, batched, log, ws, wall):
+    """The :class:`ILQGamesResult` of the members' final state (global feedforward ``k = -(us + K xs)``)."""
+    T = s.U.shape[1]
+    costs = game.total_costs(s.X, s.U)
+    kglob = -(s.U + np.einsum("btmn,btn->btm", s.K, s.X[:, :T]))
+    status = np.array([Status(v) for v in s.status], dtype=object)
+    history = np.full((s.X.shape[0], int(s.iters.max(initial=0))), np.nan)
+    for it, members, r in ws.residuals:  # the test at iteration it sees the trajectory after it - 1 iterations
+        if it >= 2:
+            history[members, it - 2] = r
+    conv = s.status == Status.CONVERGED
+    if batched:
+        info = Info(s.iters, s.resid, history, wall)
+        return ILQGamesResult(s.X, s.U, s.K, kglob, costs, conv, s.iters, status, s.resid, s.step, log,
+                              ws.timings, info, game)
+    info = Info(int(s.iters[0]), float(s.resid[0]), history[0, :s.iters[0]], wall)
+    return ILQGamesResult(s.X[0], s.U[0], s.K[0], kglob[0], costs[0], bool(conv[0]), int(s.iters[0]), status[0],
+                          float(s.resid[0]), float(s.step[0]), log, ws.timings, info, game)
+
+
+# --------------------------------------------------------------------------- #
+# The iteration's state and settings
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """The validated options of :func:`ilqgames` (``newton``: the curvature term is on and the dynamics have it;
+    ``player``: best-response mode -- only that player's strategy changes, the others keep their rows of K)."""
+
+    max_iter: int
+    tol: float
+    grad_tol: float
+    max_step: float
+    ls_factor: float
+    ls_steps: int
+    reg: float
+    convex: bool
+    newton: bool
+    verbose: bool = False
+    player: int | None = None
+
+
+@dataclass(eq=False)
+class _Members:
+    """Per-member state of the iteration: one row per batch member in every array.
+
+    ``X0 (B, n)``; the current trajectory ``X (B, T+1, n)``, ``U (B, T, m)`` and the gains ``K (B, T, m, n)``
+    of the strategies that produced it (``have_K``: a solve has happened); ``iters``, ``status`` (the
+    :class:`~gamesolve.results.Status` values), ``step`` (last trajectory change), ``resid`` (last Nash
+    residual); the step control's memory ``amax`` (next first trial step), ``dX_prev``, ``dX_sq``,
+    ``a_prev`` (last accepted change, its squared norm, its step); ``lam (B, T, N, n)``: the costates for the
+    Newton term (None without it).
+    """
+
+    X0: np.ndarray
+    X: np.ndarray
+    U: np.ndarray
+    K: np.ndarray
+    iters: np.ndarray
+    status: np.ndarray
+    step: np.ndarray
+    resid: np.ndarray
+    have_K: np.ndarray
+    amax: np.ndarray
+    dX_prev: np.ndarray
+    dX_sq: np.ndarray
+    a_prev: np.ndarray
+    lam: np.ndarray | None
+
+    @classmethod
+    def start(cls, X0, X, U, K, n_players: int, newton: bool):
+        Bn, T = U.shape[:2]
+        return cls(X0, X, U, K, np.zeros(Bn, dtype=int), np.full(Bn, _RUNNING, dtype="<U18"), np.full(Bn, np.inf),
+                   np.full(Bn, np.nan), np.zeros(Bn, dtype=bool), np.ones(Bn), np.zeros_like(X), np.zeros(Bn),
+                   np.zeros(Bn), np.zeros((Bn, T, n_players, X.shape[-1])) if newton else None)
+
+
+@dataclass(eq=False)
+class _Workspace:
+    """What the iteration keeps besides the members' state: the players' control rows ``own (N', m)`` (N' = 1
+    in best-response mode), the phase timings, the kept Newton buffer of the shared Q (``q_keep``: buffer, its
+    base), the control Hessians already checked (``checked``) and whether the model's ``second_order`` takes
+    ``base``."""
+
+    own: np.ndarray
+    timings: dict
+    so_base: bool
+    q_keep: tuple | None = None
+    checked: set = field(default_factory=set)
+    iteration: int = 0
+    residuals: list = field(default_factory=list)  # (iteration, members, Nash residuals) of every test
+
+    def clock(self, phase, tic):
+        self.timings[phase] += time.perf_counter() - tic
+        return time.perf_counter()
+
+
+class _Indefinite(Exception):
+    """A local game whose own-control Hessian R^{ii} is not positive definite."""
+
+
+_RUNNING = str(Status.MAX_ITERATIONS)  # the status of a member still iterating (it is its status if it stops now)
+
+
+# --------------------------------------------------------------------------- #
+# The parts of one iteration (each acts on the members ``idx`` of one chunk)
+
+
+def _local_game(game, s, idx, opts):
+    """The local LQ game along the members' trajectories (shared arrays kept once), restricted to the
+    best-responding player in best-response mode, and the mask of members with finite trajectories and
+    derivatives (Hessians and Jacobians of finite points are finite for the built-ins; a callable that returns
+    NaN there shows up in the LQ solve as a non-finite stage)."""
+    xa, ua = s.X[idx], s.U[idx]
+    lq = LQApproximation(*(_compact(a) for a in game.lq_approximation(xa, ua, convex=opts.convex, reg=opts.reg)))
+    finite = (np.isfinite(xa).all(axis=(1, 2)) & np.isfinite(lq.q).all(axis=(1, 2, 3))
+              & np.isfinite(lq.A).all(axis=(1, 2, 3)))
+    if opts.player is not None:
+        i = slice(opts.player, opts.player + 1)
+        lq = lq._replace(Q=lq.Q[:, :, i], q=lq.q[:, :, i], R=lq.R[:, :, i], r=lq.r[:, :, i], QT=lq.QT[:, i],
+                         qT=lq.qT[:, i])
+    return lq, finite
+
+
+def _convergence_test(s, idx, lq, finite, opts, ws):
+    """Nash residual of the settled members (trajectory change at most ``tol``, with the strategies that
+    produced the trajectory); those with residual at most ``grad_tol`` have converged, non-finite ones
+    diverged. Returns the mask of the members that iterate on."""
+    check = s.have_K[idx] & finite & (s.step[idx] <= opts.tol)
+    if check.any():
+        sel = np.flatnonzero(check)
+        r_sel = _nash_residual(LQApproximation(*(_take(a, sel) for a in lq)), s.K[idx[sel]], ws.own)
+        s.resid[idx[sel]] = r_sel
+        ws.residuals.append((ws.iteration, idx[sel], r_sel))
+        s.status[idx[sel[r_sel <= opts.grad_tol]]] = Status.CONVERGED
+    s.status[idx[~finite]] = Status.DIVERGED
+    return s.status[idx] == _RUNNING
+
+
+def _newton_term(game, s, idx, lq, ws):
+    """Add the dynamics' curvature weighted by the costates to the local game of the members near convergence
+    (trajectory change at most ``_SO_SWITCH``): ``Q^i_t += lam^i_{t+1}' f_xx / 2``, ``M^i_t = lam^i_{t+1}' f_ux / 2``
+    (module docstring, step 1). Built-in dynamics add it in place into one kept copy of a shared Q."""
+    local = s.have_K[idx] & (s.step[idx] <= _SO_SWITCH)
+    if not local.any():
+        return lq
+    dyn, T = game.dynamics, s.U.shape[1]
+    xa, ua = s.X[idx], s.U[idx]
+    if getattr(dyn, "second_order_out", False):
+        lam = s.lam[idx]  # the members that are not local get a zero costate: Q unchanged, M = 0
+        if not local.all():
+            lam[~local] = 0.0
+        base = None
+        if lq.Q.shape[0] == 1 and ws.so_base:  # Hessians shared by the batch: one kept buffer
+            if ws.q_keep is None or not np.array_equal(ws.q_keep[1], lq.Q):
+                ws.q_keep = (np.empty((min(s.X.shape[0], _CHUNK),) + lq.Q.shape[1:]), np.array(lq.Q))
+                ws.q_keep[0][...] = lq.Q
+            Hxx, base = ws.q_keep[0][:idx.size], ws.q_keep[1]
+        else:
+            Hxx = np.empty((idx.size,) + lq.Q.shape[1:])
+            Hxx[...] = lq.Q
+        out = dyn.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam, out=Hxx, scale=0.5,
+                               **({} if base is None else {"base": base}))
+        return lq if out is None else lq._replace(Q=out[0], M=None if out[1] is None else 0.5 * out[1])
+    li = np.flatnonzero(local)  # other dynamics: the curvature of the local members, scattered into the chunk
+    whole = li.size == idx.size
+    xl, ul = (xa, ua) if whole else (xa[li], ua[li])
+    out = dyn.second_order(xl[:, :T, None, :], ul[:, :T, None, :], s.lam[idx] if whole else s.lam[idx[li]])
+    if out is None:
+        return lq
+    Hxx = 0.5 * out[0] + (lq.Q if whole else _take(lq.Q, li))
+    Mh = None if out[1] is None else 0.5 * out[1]
+    if not whole:  # the others keep Q, M = 0
+        Qf = np.empty((idx.size,) + Hxx.shape[1:])
+        Qf[...] = lq.Q
+        Qf[li] = Hxx
+        Hxx = Qf
+        if Mh is not None:
+            Mf = np.zeros((idx.size,) + Mh.shape[1:])
+            Mf[li] = Mh
+            Mh = Mf
+    return lq._replace(Q=Hxx, M=Mh)
+
+
+def _fold(lq, K, own):
+    """Player i's best-response problem as a one-player LQ game (deviation coordinates): the others keep
+    ``du^j = -K^j dx``, i.e. ``du = E dv + G dx`` with ``G = -K`` on their rows (0 on player i's, ``own``), so
+    ``A' = A + B G``, ``B' = B E``, ``Q' = Q + G'R G + G'M + M'G``, ``q' = q + G'r``, ``R' = E'R E``,
+    ``r' = E'r``, ``M' = E'(R G + M)`` (``lq`` already restricted to player i)."""
+    G = -K.copy()
+    G[:, :, own] = 0.0
+    Gp = G[:, :, None]  # (b, T, 1, m, n)
+    RG = lq.R @ Gp
+    Mfull = RG if lq.M is None else RG + lq.M
+    Gt = np.swapaxes(Gp, -1, -2)
+    Q = lq.Q + Gt @ RG
+    if lq.M is not None:
+        GtM = Gt @ lq.M
+        Q = Q + GtM + np.swapaxes(GtM, -1, -2)
+    q = lq.q + (Gt @ lq.r[..., None])[..., 0]
+    return LQApproximation(lq.A + lq.B @ G, lq.B[..., own], Q, q, lq.R[..., own, :][..., own],
+                           lq.r[..., own], lq.QT, lq.qT, Mfull[..., own, :])
+
+
+def _solve_local(lq, s, idx, opts, ws, dims):
+    """The local LQ game's feedback Nash solution (best-response mode: player i's LQR against the others'
+    gains, expanded to the joint K, k with the others' rows kept, k = 0 there): K, k, Z, zeta, min-norm stage
+    count, non-finite mask. Raises :class:`_Indefinite` if some R^{ii} is not positive definite."""
+    if opts.player is None:
+        try:
+            return _solve_lq(lq, dims, ws.checked)
+        except InputError as err:
+            raise _Indefinite from err
+    own = ws.own[0]
+    Kp = s.K[idx]
+    try:
+        Ki, ki, Z, zeta, n_sing, bad = _solve_lq(_fold(lq, Kp, own), (dims[opts.player],), ws.checked)
+    except InputError as err:
+        raise _Indefinite from err
+    K, k = Kp.copy(), np.zeros(Kp.shape[:3])
+    K[:, :, own], k[:, :, own] = Ki, ki
+    return K, k, Z, zeta, n_sing, bad
+
+
+def _line_search(game, s, idx, K, kdev, opts, ws):
+    """Backtracking on the feedforward step (module docstring, step 3): the first trial ``amax`` for every
+    member, ``amax beta^j`` for those who reject it. Returns the accepted trajectories, steps (0 where none
+    qualifies) and trajectory changes (inf there)."""
+    xa, ua = s.X[idx], s.U[idx]
+    a0 = s.amax[idx]
+    tic = time.perf_counter()
+    Xn, Un = _rollout(game, s.X0[idx], xa, ua, K, kdev, a0[None])
+    ws.clock("rollout", tic)
+    newX, newU = Xn[0], Un[0]
+    dev = np.abs(newX - xa).max(axis=(1, 2))
+    ok = np.isfinite(dev) & (dev <= opts.max_step)
+    acc_alpha = np.where(ok, a0, 0.0)
+    acc_dev = np.where(ok, dev, np.inf)
+    if not ok.all() and opts.ls_steps > 1:
+        rej = np.flatnonzero(~ok)
+        cand = a0[rej][None] * opts.ls_factor ** np.arange(1, opts.ls_steps)[:, None]  # (C, R)
+        Xc, Uc = _rollout(game, s.X0[idx[rej]], xa[rej], ua[rej], K[rej], kdev[rej], cand)
+        devc = np.abs(Xc - xa[rej][None]).max(axis=(2, 3))  # (C, R)
+        okc = np.isfinite(devc) & (devc <= opts.max_step)
+        first = np.argmax(okc, axis=0)
+        cols = np.flatnonzero(okc[first, np.arange(rej.size)])
+        pick = rej[cols]
+        newX[pick], newU[pick] = Xc[first[cols], cols], Uc[first[cols], cols]
+        acc_alpha[pick] = cand[first[cols], cols]
+        acc_dev[pick] = devc[first[cols], cols]
+    return newX, newU, acc_alpha, acc_dev
+
+
+def _step_control(s, idx, dX, acc_alpha, acc_dev, opts):
+    """The next first trial step (module docstring, step 3): half the accepted step after a reversal that did not
+    shrink the change to half, twice it otherwise (in ``[beta^3, 1]``); the secant step ``1 / (1 - rho)`` on a
+    linear tail. Updates ``amax`` and the memory of the last accepted change."""
+    good = acc_alpha > 0.0
+    sq, sq_prev = np.einsum("btn,btn->b", dX, dX), s.dX_sq[idx]
+    dot = np.einsum("btn,btn->b", dX, s.dX_prev[idx])
+    rev = (dot < _REVERSAL * np.sqrt(sq * sq_prev)) & (sq > 0.25 * sq_prev)
+    nxt = np.minimum(np.maximum(np.where(rev, acc_alpha * opts.ls_factor, acc_alpha / opts.ls_factor),
+                                opts.ls_factor ** 3), 1.0)
+    ap = s.a_prev[idx]
+    par = good & (ap > 0.0) & (np.abs(dot) > _PARALLEL * np.sqrt(sq * sq_prev)) & (acc_dev <= _SECANT_LOCAL)
+    if par.any():  # unit steps d = dX / alpha of the dominant mode: d = (1 + alpha_prev (rho - 1)) d_prev
+        ratio = np.where(par, dot / np.where(par, sq_prev, 1.0) * ap / np.where(par, acc_alpha, 1.0), 0.0)
+        rho = 1.0 - (1.0 - ratio) / np.where(par, ap, 1.0)
+        sec = par & (np.abs(rho) > 0.05) & (np.abs(rho) < 0.9)
+        nxt = np.where(sec, np.minimum(1.0 / (1.0 - np.where(sec, rho, 0.0)), _SECANT_MAX), nxt)
+    s.amax[idx] = np.where(good, nxt, s.amax[idx])
+    s.dX_prev[idx[good]], s.dX_sq[idx[good]], s.a_prev[idx[good]] = dX[good], sq[good], acc_alpha[good]
+
+
+def _update_costates(s, idx, dX, Zs, zetas, near):
+    """Costates at the new trajectory for the members ``near`` (indices into ``idx``) that will use the Newton
+    term next: ``lam_t = 2 (zeta_t + Z_t (x_t - x_t^prev))`` from the last LQ solve's value functions."""
+    if 2 * near.size >= idx.size:  # no copies of Z: all members, the near ones kept
+        lam = (Zs[:, 1:] @ dX[:, 1:, None, :, None])[..., 0]
+        lam += zetas[:, 1:]
+        lam *= 2.0
+        s.lam[idx[near]] = lam if near.size == idx.size else lam[near]
+    elif near.size:
+        dxn = dX[near, 1:, None, :, None]  # (b, T, 1, n, 1): new minus linearization trajectory
+        s.lam[idx[near]] = 2.0 * (zetas[near, 1:] + (Zs[near, 1:] @ dxn)[..., 0])
+
+
+def _iterate_chunk(game, s, idx, opts, ws, last):
+    """One iteration of the members ``idx``: local game, convergence test, Newton term, LQ solve, line search,
+    step control. Returns the log part ``(idx, alpha, step, residual, min-norm stages)`` of the members that took
+    a step (None if none did); ``last``: only the convergence test (the iteration after ``max_iter``)."""
+    tic = time.perf_counter()
+    lq, finite = _local_game(game, s, idx, opts)
+    tic = ws.clock("derivatives", tic)
+    keep = _convergence_test(s, idx, lq, finite, opts, ws)
+    tic = ws.clock("residual", tic)
+    if last or not keep.any():
+        return None
+    if not keep.all():
+        sel = np.flatnonzero(keep)
+        idx, lq = idx[sel], LQApproximation(*(_take(a, sel) for a in lq))
+    if opts.newton:
+        lq = _newton_term(game, s, idx, lq, ws)
+        tic = ws.clock("derivatives", tic)
+    K, kdev, Zs, zetas, n_sing, bad = _solve_local(lq, s, idx, opts, ws, game.dims)
+    tic = ws.clock("lq_solve", tic)
+    if bad.any():  # the recursion overflowed (or met NaN data) for these members: they diverged
+        s.status[idx[bad]] = Status.DIVERGED
+        sel = np.flatnonzero(~bad)
+        idx, K, kdev, Zs, zetas = idx[sel], K[sel], kdev[sel], Zs[sel], zetas[sel]
+        if idx.size == 0:
+            return None
+    newX, newU, acc_alpha, acc_dev = _line_search(game, s, idx, K, kdev, opts, ws)
+    tic = time.perf_counter()
+    dX = newX - s.X[idx]
+    _step_control(s, idx, dX, acc_alpha, acc_dev, opts)
+    good = acc_alpha > 0.0
+    if opts.newton:
+        _update_costates(s, idx, dX, Zs, zetas, np.flatnonzero(good & (acc_dev <= _SO_SWITCH)))
+    upd = idx[good]
+    s.X[upd], s.U[upd], s.K[upd], s.have_K[upd] = newX[good], newU[good], K[good], True
+    s.iters[idx] += 1
+    s.step[idx] = acc_dev
+    s.status[idx[~good]] = Status.LINE_SEARCH_FAILED
+    ws.clock("line_search", tic)
+    return idx.copy(), acc_alpha, acc_dev, s.resid[idx].copy(), n_sing
+
+
+def _chunks(active):
+    """The active members in chunks of at most ``_CHUNK`` (each member's iteration is independent of the
+    others': a chunk's derivatives, local game, LQ solution and costates stay in cache between the steps)."""
+    return [active] if active.size <= _CHUNK else np.array_split(active, -(-active.size // _CHUNK))
+
+
+def _iterate(game, s, opts, ws):
+    """The iLQGames loop (arguments validated by :func:`ilqgames`): iterate every member until it stops; returns
+    the iteration log."""
+    log = _Log(game, opts.verbose)
+    active = np.arange(s.X.shape[0])
+    for it in range(1, opts.max_iter + 2):
         if active.size == 0:
             break
-        # The members are processed in chunks of at most _CHUNK (each member's iteration is independent of the
-        # others'): a chunk's derivatives, local game, LQ solution and costates stay in cache between the steps.
-        chunks = [active] if active.size <= _CHUNK else np.array_split(active, -(-active.size // _CHUNK))
-        nxt_active, parts, stop = [], [], False
-        for ci, active in enumerate(chunks):
-            xa, ua = X[active], U[active]
-            tic = time.perf_counter()
-            lq = LQApproximation(*(_compact(a) for a in game.lq_approximation(xa, ua, convex=convex, reg=reg)))
-            timings["derivatives"] += time.perf_counter() - tic
-            # non-finite trajectories or gradients (Hessians and Jacobians of finite points are finite for the
-            # built-ins; a callable that returns NaN there shows up in the LQ solve as a non-finite stage)
-            finite = (np.isfinite(xa).all(axis=(1, 2)) & np.isfinite(lq.q).all(axis=(1, 2, 3))
-                      & np.isfinite(lq.A).all(axis=(1, 2, 3)))
-
-            # Nash residual at the current trajectory (with the strategies that produced it), once the
-            # trajectory has settled.
-            tic = time.perf_counter()
-            check = have_K[active] & finite & (step[active] <= tol)
-            if check.any():
-                sel = np.flatnonzero(check)
-                r_sel = _nash_residual(LQApproximation(*(_take(a, sel) for a in lq)), Kf[active[sel]], own)
-                resid[active[sel]] = r_sel
-                status[active[sel[r_sel <= grad_tol]]] = "converged"
-            timings["residual"] += time.perf_counter() - tic
-            status[active[~finite]] = "diverged"
-            keep = status[active] == "max-iterations"
-            if it > max_iter:
-                continue
-            if not keep.all():
-                sel = np.flatnonzero(keep)
-                active, xa, ua = active[sel], xa[sel], ua[sel]
-                if active.size == 0:
-                    continue
-                lq = LQApproximation(*(_take(a, sel) for a in lq))
-            local = have_K[active] & (step[active] <= _SO_SWITCH)
-            if so and local.any():
-                # Newton (DDP) term: Q^i_t += lam^i_{t+1}' d2f_xx / 2 and M^i_t = lam^i_{t+1}' d2f_ux / 2 with the
-                # costate lam^i = dV^i/dx of the last LQ solve moved to the current trajectory,
-                # lam^i_t = 2 (zeta^i_t + Z^i_t (x_t - x_t^prev)) (formed right after that solve's line search);
-                # exact at a fixed point (k = 0). Only the members near convergence ("local") get it.
-                tic = time.perf_counter()
-                dyn = game.dynamics
-                if getattr(dyn, "second_order_out", False):
-                    # built-ins add 0.5 * curvature into one copy of Q in place; the members that are not local
-                    # get a zero costate, i.e. their Q unchanged and M = 0
-                    lam = lam_prev[active]
-                    if not local.all():
-                        lam[~local] = 0.0
-                    base = None
-                    # Hessians shared by the batch: one buffer that keeps them between chunks and iterations
-                    if lq.Q.shape[0] == 1 and so_base:
-                        if Q_keep is None or not np.array_equal(Q_keep[1], lq.Q):
-                            Q_keep = (np.empty((min(Bn, _CHUNK), T, N, n, n)), np.array(lq.Q))
-                            Q_keep[0][...] = lq.Q
-                        Hxx, base = Q_keep[0][:active.size], Q_keep[1]
-                    else:
-                        Hxx = np.empty((active.size, T, N, n, n))
-                        Hxx[...] = lq.Q
-                    out = dyn.second_order(xa[:, :T, None, :], ua[:, :T, None, :], lam, out=Hxx, scale=0.5,
-                                           **({} if base is None else {"base": base}))
-                    if out is not None:
-                        lq = lq._replace(Q=out[0], M=None if out[1] is None else 0.5 * out[1])
-                else:  # other dynamics: the curvature of the local members, scattered into the batch
-                    li = np.flatnonzero(local)
-                    whole = li.size == active.size
-                    xl, ul = (xa, ua) if whole else (xa[li], ua[li])
-                    lam = lam_prev[active] if whole else lam_prev[active[li]]
-                    out = dyn.second_order(xl[:, :T, None, :], ul[:, :T, None, :], lam)
-                    if out is not None:
-                        Hxx = 0.5 * out[0] + (lq.Q if whole else _take(lq.Q, li))  # (B_local, T, N, n, n)
-                        Mh = None if out[1] is None else 0.5 * out[1]
-                        if not whole:  # the others keep Q, M = 0
-                            Qf = np.empty((active.size,) + Hxx.shape[1:])
-                            Qf[...] = lq.Q
-                            Qf[li] = Hxx
-                            Hxx = Qf
-                            if Mh is not None:
-                                Mf = np.zeros((active.size,) + Mh.shape[1:])
-                                Mf[li] = Mh
-                                Mh = Mf
-                        lq = lq._replace(Q=Hxx, M=Mh)
-                timings["derivatives"] += time.perf_counter() - tic
-
-            tic = time.perf_counter()
+        ws.iteration = it
+        parts, last = [], it > opts.max_iter
+        chunks = _chunks(active)
+        for ci, idx in enumerate(chunks):
             try:
-                K, kdev, Zs, zetas, n_sing, bad = _solve_lq(lq, game.dims, checked)
-            except InputError:  # a local game with some R^{ii} not positive definite: every member still
-                # iterating stops
-                for a in [active] + nxt_active + list(chunks[ci + 1:]):
-                    status[a[status[a] == "max-iterations"]] = "diverged"
-                stop = True
+                part = _iterate_chunk(game, s, idx, opts, ws, last)
+            except _Indefinite:  # a local game with some R^{ii} not positive definite: every member still
+                running = np.concatenate([p[0] for p in parts] + list(chunks[ci:]))  # iterating stops
+                s.status[running[s.status[running] == _RUNNING]] = Status.DIVERGED
+                last = True
                 break
-            timings["lq_solve"] += time.perf_counter() - tic
-            if bad.any():  # the recursion overflowed (or met NaN data) for these members: they diverged
-                status[active[bad]] = "diverged"
-                sel = np.flatnonzero(~bad)
-                active, xa, ua, K, kdev = active[sel], xa[sel], ua[sel], K[sel], kdev[sel]
-                Zs, zetas = Zs[sel], zetas[sel]
-                if active.size == 0:
-                    continue
-
-            # Line search: the first trial step for every member, the smaller ones for those who reject it.
-            tic = time.perf_counter()
-            a0 = amax[active]
-            Xn, Un = _rollout(game, X0[active], xa, ua, K, kdev, a0[None])
-            timings["rollout"] += time.perf_counter() - tic
-            tic = time.perf_counter()
-            newX, newU = Xn[0], Un[0]
-            dev = np.abs(newX - xa).max(axis=(1, 2))
-            ok = np.isfinite(dev) & (dev <= max_step)
-            acc_alpha = np.where(ok, a0, 0.0)
-            acc_dev = np.where(ok, dev, np.inf)
-            if not ok.all() and ls_steps > 1:
-                rej = np.flatnonzero(~ok)
-                cand = a0[rej][None] * ls_factor ** np.arange(1, ls_steps)[:, None]  # (C, R)
-                Xc, Uc = _rollout(game, X0[active[rej]], xa[rej], ua[rej], K[rej], kdev[rej], cand)
-                devc = np.abs(Xc - xa[rej][None]).max(axis=(2, 3))  # (C, R)
-                okc = np.isfinite(devc) & (devc <= max_step)
-                first = np.argmax(okc, axis=0)
-                cols = np.flatnonzero(okc[first, np.arange(rej.size)])
-                pick = rej[cols]
-                newX[pick], newU[pick] = Xc[first[cols], cols], Uc[first[cols], cols]
-                acc_alpha[pick] = cand[first[cols], cols]
-                acc_dev[pick] = devc[first[cols], cols]
-            good = acc_alpha > 0.0
-            # Step control: if the accepted change reverses the previous one (cosine below _REVERSAL) without
-            # shrinking to half its size -- a period-2 oscillation of full steps -- the next line search starts
-            # at half the accepted step, otherwise at twice it (at most 1).
-            dX = newX - xa
-            sq, sq_prev = np.einsum("btn,btn->b", dX, dX), dX_sq[active]
-            dot = np.einsum("btn,btn->b", dX, dX_prev[active])
-            rev = (dot < _REVERSAL * np.sqrt(sq * sq_prev)) & (sq > 0.25 * sq_prev)
-            nxt = np.minimum(np.maximum(np.where(rev, acc_alpha * ls_factor, acc_alpha / ls_factor), alpha_floor), 1.0)
-            # Secant step: once the changes are small (at most _SECANT_LOCAL) and two consecutive ones point along
-            # one line (|cosine| above _PARALLEL), the unit steps d = dX / alpha of a linear iteration's dominant
-            # mode obey d = (1 + alpha_prev (rho - 1)) d_prev; its rate rho follows, and the step 1 / (1 - rho)
-            # lands on the mode's fixed point (rho < 0, the oscillating tail of platooning: a damped step
-            # 1 / (1 - rho) < 1; rho > 0: an extrapolated one, at most _SECANT_MAX).
-            ap = a_prev[active]
-            par = good & (ap > 0.0) & (np.abs(dot) > _PARALLEL * np.sqrt(sq * sq_prev)) & (acc_dev <= _SECANT_LOCAL)
-            if par.any():
-                ratio = np.where(par, dot / np.where(par, sq_prev, 1.0) * ap / np.where(par, acc_alpha, 1.0), 0.0)
-                rho = 1.0 - (1.0 - ratio) / np.where(par, ap, 1.0)
-                sec = par & (np.abs(rho) > 0.05) & (np.abs(rho) < 0.9)
-                nxt = np.where(sec, np.minimum(1.0 / (1.0 - np.where(sec, rho, 0.0)), _SECANT_MAX), nxt)
-            amax[active] = np.where(good, nxt, amax[active])
-            dX_prev[active[good]], dX_sq[active[good]], a_prev[active[good]] = dX[good], sq[good], acc_alpha[good]
-            timings["line_search"] += time.perf_counter() - tic
-
-            upd = active[good]
-            if so:  # costates at the new trajectory for the members that will use the Newton term next
-                near = np.flatnonzero(good & (acc_dev <= _SO_SWITCH))
-                if 2 * near.size >= active.size:  # no copies of Z: all members, the near ones kept
-                    lam = (Zs[:, 1:] @ dX[:, 1:, None, :, None])[..., 0]
-                    lam += zetas[:, 1:]
-                    lam *= 2.0
-                    lam_prev[active[near]] = lam if near.size == active.size else lam[near]
-                elif near.size:
-                    dxn = dX[near, 1:, None, :, None]  # (b, T, 1, n, 1): new minus linearization trajectory
-                    lam_prev[active[near]] = 2.0 * (zetas[near, 1:] + (Zs[near, 1:] @ dxn)[..., 0])
-            X[upd], U[upd], Kf[upd] = newX[good], newU[good], K[good]
-            have_K[upd] = True
-            iters[active] += 1
-            step[active] = acc_dev
-            status[active[~good]] = "line-search-failed"
-            parts.append((active.copy(), acc_alpha, acc_dev, resid[active].copy(), n_sing))
-            nxt_active.append(active[good])
-        if stop or it > max_iter:
+            if part is not None:
+                parts.append(part)
+        if last:
             break
-        active = np.concatenate(nxt_active) if nxt_active else np.zeros(0, dtype=int)
-        if not parts:
-            continue
-        act = np.concatenate([p[0] for p in parts])
-        acc_alpha, acc_dev = np.concatenate([p[1] for p in parts]), np.concatenate([p[2] for p in parts])
-        n_sing = sum(p[4] for p in parts)
-        # the log's costs are evaluated in batches of iterations (one vectorized call instead of one per iteration)
-        pending.append((IterationRecord(it, act, acc_alpha, acc_dev, np.concatenate([p[3] for p in parts]), None,
-                                        n_sing), X[act], U[act]))
-        n_pending += act.size
-        if verbose or n_pending >= _LOG_CHUNK:
-            _flush_log(game, pending, log)
-            n_pending = 0
-        if verbose:
-            costs_now = log[-1].costs
-            print(f"iLQGames it {it:3d}: active {act.size:5d}  alpha min {acc_alpha.min():.3g}  "
-                  f"step max {np.max(acc_dev):.3e}  residual max {np.nanmax(resid[act], initial=0.0):.3e}  "
-                  f"costs[0] {np.array2string(costs_now[0], precision=4)}")
+        active = np.concatenate([p[0][p[1] > 0.0] for p in parts]) if parts else np.zeros(0, dtype=int)
+        if parts:
+            log.add(it, parts, s)
+    return log.close()
 
-    _flush_log(game, pending, log)
-    costs = game.total_costs(X, U)
-    kglob = -(U + np.einsum("btmn,btn->btm", Kf, X[:, :T]))
-    conv = status == "converged"
-    if batched:
-        return ILQGamesResult(X, U, Kf, kglob, costs, conv, iters, status, resid, step, tuple(log), timings)
-    return ILQGamesResult(X[0], U[0], Kf[0], kglob[0], costs[0], bool(conv[0]), int(iters[0]), str(status[0]),
-                          float(resid[0]), float(step[0]), tuple(log), timings)
+
+class _Log:
+    """The iteration records: their players' costs are evaluated in batches of iterations (one vectorized
+    :meth:`Game.total_costs` call instead of one per iteration), at once when printing."""
+
+    def __init__(self, game, verbose):
+        self.game, self.verbose, self.records, self.pending, self.n_pending = game, verbose, [], [], 0
+
+    def add(self, it, parts, s):
+        act = np.concatenate([p[0] for p in parts])
+        alpha, step, resid = (np.concatenate([p[j] for p in parts]) for j in (1, 2, 3))
+        rec = IterationRecord(it, act, alpha, step, resid, None, sum(p[4] for p in parts))
+        self.pending.append((rec, s.X[act], s.U[act]))
+        self.n_pending += act.size
+        if self.verbose or self.n_pending >= _LOG_CHUNK:
+            self.flush()
+        if self.verbose:
+            rmax = f"{np.nanmax(resid):.3e}" if np.isfinite(resid).any() else "nan"
+            print(f"iLQGames it {it:3d}: active {act.size:5d}  alpha min {alpha.min():.3g}  "
+                  f"step max {np.max(step):.3e}  residual max {rmax}  "
+                  f"costs[0] {np.array2string(self.records[-1].costs[0], precision=4)}")
+
+    def flush(self):
+        if self.pending:
+            X, U = (np.concatenate([p[j] for p in self.pending]) for j in (1, 2))
+            costs = self.game.total_costs(X, U)
+            off = 0
+            for rec, x, _ in self.pending:
+                self.records.append(replace(rec, costs=costs[off:off + x.shape[0]]))
+                off += x.shape[0]
+        self.pending.clear()
+        self.n_pending = 0
+
+    def close(self):
+        self.flush()
+        return tuple(self.records)
