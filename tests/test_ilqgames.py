@@ -197,7 +197,7 @@ def test_bad_arrays():
         gamesolve.ilqgames(g, np.full(12, np.nan), horizon=5)
     with pytest.raises(InputError, match=r"us0 must have shape \(5, 6\)"):
         gamesolve.ilqgames(g, g.x0, horizon=5, us0=np.zeros((4, 6)))
-    with pytest.raises(InputError, match="game must be a gamesolve.Game"):
+    with pytest.raises(InputError, match=r"game must be a gamesolve.Game or an LQ game \(A, B, Q, R, dims\), got str"):
         gamesolve.ilqgames("platooning", g.x0, horizon=5)
 
 
@@ -437,3 +437,89 @@ def test_indefinite_control_hessian_stops_every_member(monkeypatch):
         assert (res.iterations == 0).all()
     ok = gamesolve.ilqgames(g, X0[0], horizon=5, reg=0.1, max_iter=300)  # projection + regularization: well-posed
     assert ok.status != "diverged"
+
+
+# ------------------------------------------------------------- LQ games, results
+def test_lq_example_is_a_game_solved_in_one_iteration():
+    """examples.lq_example() goes straight into ilqgames: one iteration is solve_lq_game's equilibrium (the
+    approximation of an LQ game is exact) and the second confirms it."""
+    ex_ = ex.lq_example()
+    T = 15
+    sol = gamesolve.solve_lq_game(ex_.A, ex_.B, ex_.Q, ex_.R, horizon=T, dims=ex_.dims)
+    for x0 in ex_.x0s:
+        one = gamesolve.ilqgames(ex_, x0, horizon=T, max_iter=1)
+        assert one.status == "max_iterations" and one.iterations == 1
+        np.testing.assert_allclose(one.K, sol.K, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(one.k, sol.k, atol=1e-12)
+        np.testing.assert_allclose(one.costs, sol.costs(x0), rtol=1e-12)
+        np.testing.assert_allclose(one.xs, sol.rollout(x0)[0], atol=1e-13)
+        full = gamesolve.ilqgames(ex_, x0, horizon=T)
+        assert full.status is gamesolve.Status.CONVERGED and full.iterations <= 2 and full.nash_residual < 1e-12
+    batch = gamesolve.ilqgames(ex_, ex_.x0s, horizon=T)
+    assert batch.converged.all()
+    np.testing.assert_allclose(batch.costs, np.stack([sol.costs(x) for x in ex_.x0s]), rtol=1e-12)
+
+
+def test_lq_conversion():
+    """The converted LQ game: linear dynamics with exact Jacobians, costs x'Q^i x + u^i'R^ii u^i, and the
+    LQ terms it cannot express yet are refused."""
+    from gamesolve.nonlinear.dynamics import Linear
+    from gamesolve.nonlinear.game import as_game
+
+    ex_ = ex.lq_example()
+    g = as_game(ex_)
+    assert isinstance(g.dynamics, Linear) and g.dims == (1, 1) and g.n == 2 and g.state_dims is None
+    x, u = RNG.normal(size=(5, 2)), RNG.normal(size=(5, 2))
+    np.testing.assert_allclose(g.step(x, u), x @ ex_.A.T + u @ np.hstack(ex_.B).T, rtol=1e-15)
+    A, B = g.linearize(x, u)
+    np.testing.assert_array_equal(A[3], ex_.A)
+    want = np.stack([np.einsum("bi,ij,bj->b", x, ex_.Q[i], x) + ex_.R[i][0, 0] * u[:, i] ** 2 for i in range(2)], -1)
+    np.testing.assert_allclose(g.stage_costs(x, u), want, rtol=1e-14)
+    assert as_game(g) is g
+    with pytest.raises(InputError, match="does not convert an LQ game's q term"):
+        from dataclasses import dataclass
+
+        @dataclass
+        class WithLinear:
+            A: object
+            B: object
+            Q: object
+            R: object
+            dims: tuple
+            q: object
+
+        as_game(WithLinear(ex_.A, ex_.B, ex_.Q, ex_.R, ex_.dims, np.ones((2, 2))))
+    with pytest.raises(InputError, match=r"B must have shape \(2, m\)"):
+        Linear(np.eye(2), np.ones((3, 1)))
+
+
+def test_result_status_info_and_repr():
+    g = ex.platooning()
+    res = gamesolve.ilqgames(g, g.x0, horizon=20)
+    assert res.status is gamesolve.Status.CONVERGED and res.status.ok and res.converged
+    info = res.info
+    assert info.iterations == res.iterations and info.residual == res.nash_residual and info.time > 0
+    assert info.residuals.shape == (res.iterations,)
+    assert info.residuals[-1] == res.nash_residual  # the test that certified the last trajectory
+    # the history holds what the iteration records hold: the residual at iteration j+1's start = after iteration j
+    logged = np.array([rec.nash_residual[0] for rec in res.log[1:]])
+    np.testing.assert_array_equal(info.residuals[:-1], logged)
+    assert repr(res).startswith("ILQGamesResult(converged, iterations=") and "K=<20x6x12 array>" in repr(res)
+    cut = gamesolve.ilqgames(g, np.stack([g.x0, g.x0]), horizon=20, max_iter=3)
+    assert list(cut.status) == [gamesolve.Status.MAX_ITERATIONS] * 2 and not any(s.ok for s in cut.status)
+    assert cut.info.residuals.shape == (2, 3) and repr(cut).startswith("ILQGamesResult(0/2 converged")
+
+
+def test_verbose_prints_what_the_log_holds(capsys):
+    g = ex.platooning()
+    res = gamesolve.ilqgames(g, g.x0, horizon=20, tol=1e-2, grad_tol=1e-9, verbose=True)  # residuals logged early
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(res.log)
+    for line, rec in zip(lines, res.log):
+        shown = line.split("residual max ")[1].split()[0]
+        if np.isnan(rec.nash_residual[0]):
+            assert shown == "nan"
+        else:
+            assert float(shown) == pytest.approx(rec.nash_residual[0], rel=1e-3)
+    assert any(s == "nan" for s in (ln.split("residual max ")[1].split()[0] for ln in lines))
+    assert any(np.isfinite(rec.nash_residual[0]) for rec in res.log)

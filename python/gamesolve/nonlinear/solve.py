@@ -185,7 +185,8 @@ class ILQGamesResult:
     info : Info
         ``iterations``, ``residual`` (= ``nash_residual``), ``residuals`` (the Nash
         residual of the trajectory after each iteration, NaN where it was not
-        evaluated; ``([B,] max iterations)``) and the wall ``time`` of the call.
+        evaluated) and the wall ``time`` of the call. Batched: the most
+        iterations, the largest final residual, residuals ``(B, iterations)``.
     game : Game
         The game solved (for :meth:`nash_gap`).
     """
@@ -437,14 +438,14 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
 
     opts = _Settings(int(max_iter), float(tol), float(grad_tol), float(max_step), float(ls_factor), int(ls_steps),
                      float(reg), bool(convex), _has_newton(game, second_order), bool(verbose))
-    tic = time.perf_counter()
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is a status, not a warning
+        tic = time.perf_counter()
         X = game.rollout_open_loop(X0, U)
-    t_rollout = time.perf_counter() - tic
-    s = _Members.start(X0, X, U, np.zeros((Bn, T, game.m, game.n)), game.N, opts.newton)
-    log, ws = _run(game, s, opts, _control_rows(game))
-    ws.timings["rollout"] += t_rollout
-    return _result(game, s, batched, log, ws, time.perf_counter() - t_start)
+        t_rollout = time.perf_counter() - tic
+        s = _Members.start(X0, X, U, np.zeros((Bn, T, game.m, game.n)), game.N, opts.newton)
+        log, ws = _run(game, s, opts, _control_rows(game))
+        ws.timings["rollout"] += t_rollout
+        return _result(game, s, batched, log, ws, time.perf_counter() - t_start)
 
 
 def _control_rows(game, player=None):
@@ -479,8 +480,9 @@ def _result(game, s, batched, log, ws, wall):
         if it >= 2:
             history[members, it - 2] = r
     conv = s.status == Status.CONVERGED
-    if batched:
-        info = Info(s.iters, s.resid, history, wall)
+    if batched:  # the batch's info: the most iterations, the largest final residual, (B, iterations) history
+        worst = float(np.nanmax(s.resid)) if np.isfinite(s.resid).any() else float("nan")
+        info = Info(int(s.iters.max(initial=0)), worst, history, wall)
         return ILQGamesResult(s.X, s.U, s.K, kglob, costs, conv, s.iters, status, s.resid, s.step, log,
                               ws.timings, info, game)
     info = Info(int(s.iters[0]), float(s.resid[0]), history[0, :s.iters[0]], wall)
