@@ -27,7 +27,7 @@ from . import approximation
 from .approximation import LQApproximation, compile_tables
 from .costs import Cost, as_cost
 
-__all__ = ["Game", "as_game", "lq_as_game"]
+__all__ = ["Game"]
 
 
 def _with_time(fun):
