@@ -380,7 +380,7 @@ def test_secant_step_damps_the_oscillating_tail():
 
 
 def test_batched_equals_single_with_mixed_statuses():
-    """Basketball starts that put a stage on the hinge's kink chatter (max-iterations) next to ones that
+    """Basketball starts that put a stage on the hinge's kink chatter (max_iterations) next to ones that
     converge: in one batch each member keeps its own status, iterations and trajectory."""
     g = ex.basketball()
     X0 = np.stack([g.x0, g.sample_x0(3, seed=1)[0], g.sample_x0(3, seed=1)[2]])
@@ -415,7 +415,7 @@ def test_chunked_iteration_equals_one_chunk(monkeypatch):
         np.testing.assert_array_equal(a.active, b.active)
         np.testing.assert_allclose(a.alpha, b.alpha, rtol=1e-12)
         np.testing.assert_allclose(a.costs, b.costs, rtol=1e-12)
-    # a chunk whose members all converge, and a batch of max-iterations members across chunks
+    # a chunk whose members all converge, and a batch of max_iterations members across chunks
     cut = gamesolve.ilqgames(g, X0, horizon=20, max_iter=5)
     assert list(cut.status) == ["max_iterations"] * 13 and (cut.iterations == 5).all()
 

@@ -136,7 +136,7 @@ def basketball():
     start from which neither ring player has to cross the baseline. Starts that
     make a player cross ``py = 0`` put a stage of the equilibrium on the hinge's
     kink: the subgradient then flips between iterations and iLQGames reports
-    ``max-iterations`` rather than a false convergence (paper 000 accepted a
+    ``max_iterations`` rather than a false convergence (paper 000 accepted a
     trajectory change of 0.1 as converged). Default horizon 100 (paper 000 Remark 2).
     """
     from .nonlinear.costs import OneSided, Ring, control_effort, relative_position, tracking

@@ -282,6 +282,14 @@ def quadraticize(game, x, u, t=0, *, scale=1.0, convex=False, terminal=False):
     else:
         Hxx = np.broadcast_to(Hxt, lead + (N, n, n))
     Huu = np.broadcast_to(Hut, lead + (N, m, m))
+    Huu = _add_nonquadratic(game, costs, x, u, t, lead, scale, convex, gx, gu, Hxx, Huu)
+    return gx, gu, Hxx, Huu
+
+
+def _add_nonquadratic(game, costs, x, u, t, lead, scale, convex, gx, gu, Hxx, Huu):
+    """Add the derivatives of the costs' nonquadratic terms (analytic) and of callable costs (central
+    differences) into ``gx, gu, Hxx`` in place; returns ``Huu`` (copied first if it has to change)."""
+    n, m = game.n, game.m
     for i, c in enumerate(costs):
         if isinstance(c, Cost):
             for term in c.other_terms:
@@ -312,7 +320,7 @@ def quadraticize(game, x, u, t=0, *, scale=1.0, convex=False, terminal=False):
             if not Huu.flags.writeable:
                 Huu = Huu.copy()
             Huu[..., i, :, :] += scale * Hui
-    return gx, gu, Hxx, Huu
+    return Huu
 
 
 def lq_approximation(game, xs, us, *, convex=True, reg=0.0) -> LQApproximation:

@@ -121,8 +121,8 @@ def best_response(game, profile, player: int, *, x0, horizon=None, max_iter: int
     if not 0 <= int(player) < game.N or int(player) != player:
         raise InputError(f"player must be an integer in [0, {game.N}), got {player!r}")
     player = int(player)
-    opts = _Settings(int(max_iter), float(tol), float(grad_tol), float(max_step), float(ls_factor), int(ls_steps),
-                     float(reg), bool(convex), _has_newton(game, second_order), False, player)
+    opts = _Settings(max_iter, tol, grad_tol, max_step, ls_factor, ls_steps, reg, convex,
+                     _has_newton(game, second_order), False, player)
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         X, U = _closed_loop(game, K, k, X0)
         start = game.total_costs(X, U)[:, player]

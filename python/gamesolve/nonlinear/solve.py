@@ -412,6 +412,21 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
     """
     t_start = time.perf_counter()
     game = as_game(game)
+    X0, U, batched = _initial_controls(game, x0, horizon, us0)
+    opts = _Settings(max_iter, tol, grad_tol, max_step, ls_factor, ls_steps, reg, convex,
+                     _has_newton(game, second_order), verbose)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is a status, not a warning
+        tic = time.perf_counter()
+        X = game.rollout_open_loop(X0, U)
+        t_rollout = time.perf_counter() - tic
+        s = _Members.start(X0, X, U, np.zeros(U.shape + (game.n,)), game.N, opts.newton)
+        log, ws = _run(game, s, opts, _control_rows(game))
+        ws.timings["rollout"] += t_rollout
+        return _result(game, s, batched, log, ws, time.perf_counter() - t_start)
+
+
+def _initial_controls(game, x0, horizon, us0):
+    """Checked ``X0 (B, n)``, initial controls ``U (B, T, m)`` (default zero) and whether x0 was batched."""
     if int(horizon) != horizon or horizon < 1:
         raise InputError(f"horizon must be a positive integer, got {horizon!r}")
     T = int(horizon)
@@ -422,30 +437,12 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
     X0 = x0 if batched else x0[None]
     Bn = X0.shape[0]
     if us0 is None:
-        U = np.zeros((Bn, T, game.m))
-    else:
-        us0 = as_float_array("us0", us0, ndim=(2, 3))
-        if us0.shape[-2:] != (T, game.m) or (us0.ndim == 3 and us0.shape[0] != Bn):
-            want = f"({T}, {game.m})" + (f" or ({Bn}, {T}, {game.m})" if batched else "")
-            raise InputError(f"us0 must have shape {want}, got {us0.shape}")
-        U = np.array(np.broadcast_to(us0, (Bn, T, game.m)))
-    for name, val, ok in (("max_iter", max_iter, max_iter >= 1), ("tol", tol, tol >= 0),
-                          ("grad_tol", grad_tol, grad_tol >= 0), ("max_step", max_step, max_step > 0),
-                          ("ls_factor", ls_factor, 0 < ls_factor < 1), ("ls_steps", ls_steps, ls_steps >= 1),
-                          ("reg", reg, reg >= 0)):
-        if not ok:
-            raise InputError(f"{name} is out of range, got {val!r}")
-
-    opts = _Settings(int(max_iter), float(tol), float(grad_tol), float(max_step), float(ls_factor), int(ls_steps),
-                     float(reg), bool(convex), _has_newton(game, second_order), bool(verbose))
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is a status, not a warning
-        tic = time.perf_counter()
-        X = game.rollout_open_loop(X0, U)
-        t_rollout = time.perf_counter() - tic
-        s = _Members.start(X0, X, U, np.zeros((Bn, T, game.m, game.n)), game.N, opts.newton)
-        log, ws = _run(game, s, opts, _control_rows(game))
-        ws.timings["rollout"] += t_rollout
-        return _result(game, s, batched, log, ws, time.perf_counter() - t_start)
+        return X0, np.zeros((Bn, T, game.m)), batched
+    us0 = as_float_array("us0", us0, ndim=(2, 3))
+    if us0.shape[-2:] != (T, game.m) or (us0.ndim == 3 and us0.shape[0] != Bn):
+        want = f"({T}, {game.m})" + (f" or ({Bn}, {T}, {game.m})" if batched else "")
+        raise InputError(f"us0 must have shape {want}, got {us0.shape}")
+    return X0, np.array(np.broadcast_to(us0, (Bn, T, game.m))), batched
 
 
 def _control_rows(game, player=None):
@@ -510,6 +507,18 @@ class _Settings:
     newton: bool
     verbose: bool = False
     player: int | None = None
+
+    def __post_init__(self):
+        checks = (("max_iter", self.max_iter >= 1), ("tol", self.tol >= 0), ("grad_tol", self.grad_tol >= 0),
+                  ("max_step", self.max_step > 0), ("ls_factor", 0 < self.ls_factor < 1),
+                  ("ls_steps", self.ls_steps >= 1), ("reg", self.reg >= 0))
+        for name, ok in checks:
+            if not ok:
+                raise InputError(f"{name} is out of range, got {getattr(self, name)!r}")
+        for name, kind in (("max_iter", int), ("ls_steps", int), ("tol", float), ("grad_tol", float),
+                           ("max_step", float), ("ls_factor", float), ("reg", float), ("convex", bool),
+                           ("verbose", bool)):
+            object.__setattr__(self, name, kind(getattr(self, name)))
 
 
 @dataclass(eq=False)
