@@ -523,3 +523,16 @@ def test_verbose_prints_what_the_log_holds(capsys):
             assert float(shown) == pytest.approx(rec.nash_residual[0], rel=1e-3)
     assert any(s == "nan" for s in (ln.split("residual max ")[1].split()[0] for ln in lines))
     assert any(np.isfinite(rec.nash_residual[0]) for rec in res.log)
+
+
+def test_lq_game_type_is_a_game():
+    """An ``LQGame`` (``gamesolve.lq_game``) goes into ilqgames like the example (skipped before that type exists)."""
+    if not hasattr(gamesolve, "lq_game"):
+        pytest.skip("gamesolve.lq_game is not available on this branch")
+    e = ex.lq_example()
+    T = 12
+    sol = gamesolve.solve_lq_game(e.A, e.B, e.Q, e.R, horizon=T, dims=e.dims)
+    res = gamesolve.ilqgames(gamesolve.lq_game(e.A, e.B, e.Q, e.R, horizon=T, dims=e.dims), e.x0, horizon=T)
+    assert res.converged and res.iterations <= 2
+    np.testing.assert_allclose(res.K, sol.K, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.costs, sol.costs(e.x0), rtol=1e-12)

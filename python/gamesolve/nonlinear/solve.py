@@ -94,7 +94,6 @@ import numpy as np
 
 from .._validate import as_float_array
 from ..errors import InputError
-from ..lq.finite import _check_own_blocks
 from ..results import Info, Status, summary
 from .approximation import LQApproximation
 from .game import Game, as_game
@@ -307,6 +306,7 @@ def _solve_lq(lq, dims, checked=None):
     """
     from .. import _core
     from ..lq import finite as L
+    from ..lq.finite import _check_own_blocks
 
     args = [_core_array(a, name in ("QT", "qT")) for name, a in zip(lq._fields, lq)]
     A, B, Q, q, R, r, QT, qT, M = args
