@@ -36,6 +36,21 @@ q, r, qT; CPU per (3, 12, 2x3, 20) solve, unchunked, measured the same way:
 80 us with all of them, 71 us with A shared, 73 us with Q shared, 64 us with
 both shared, 50 us without the affine terms. Per member solve the core
 reads and writes about 190 KB (Q and Z about 70 KB each).
+
+Layout pass (2026-12-04; the loop split into small parts over one per-member
+state, Game split into data and approximation, cost tables compiled on
+construction): the same iterates, statuses and iteration counts (bitwise, on
+platooning single / 70-start batch / max_iter and max_step variants,
+basketball single and a 4-start batch, navigation 4, formation). CPU time with
+``set_num_threads(1)``, min of 30 / 5 / 2 runs, two rounds interleaved with the
+code before the pass on a loaded machine (load 10-13): platooning eval start
+5.44 / 5.02 ms before, 5.45 / 5.56 ms after; tol 1e-3 4.04 / 3.61 ms before,
+4.04 / 3.90 ms after; basketball 61.9 / 56.8 ms before, 58.7 / 55.7 ms after;
+batch 1024 1.85 / 1.81 s before, 1.81 / 1.84 s after. One trap found on the
+way: once the loop's parts freed their MB-sized local game and LQ solution on
+return, glibc trimmed and re-faulted those pages every iteration (basketball:
+20k minor faults and +50% CPU per solve); the loop now keeps the last ones
+alive until the next are built, as the single-function loop did.
 """
 
 from __future__ import annotations

@@ -536,3 +536,30 @@ def test_lq_game_type_is_a_game():
     assert res.converged and res.iterations <= 2
     np.testing.assert_allclose(res.K, sol.K, rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(res.costs, sol.costs(e.x0), rtol=1e-12)
+
+
+def test_step_control_rules():
+    """The first trial step of the next line search (module docstring, step 3), member by member: the secant
+    step 1 / (1 - rho) on a linear tail, half the step after a reversal, twice it (at most 1) otherwise."""
+    from gamesolve.nonlinear.solve import _Members, _Settings, _step_control
+
+    rng = np.random.default_rng(2)
+    T, n = 4, 3
+    v = 0.01 * rng.normal(size=(T + 1, n))
+    w = 0.01 * rng.normal(size=(T + 1, n))
+    w -= (w * v).sum() / (v * v).sum() * v  # orthogonal to v
+    s = _Members.start(np.zeros((4, n)), np.zeros((4, T + 1, n)), np.zeros((4, T, 1)), np.zeros((4, T, 1, n)), 1,
+                       False)
+    s.dX_prev[:], s.dX_sq[:], s.a_prev[:] = v, (v * v).sum(), 1.0
+    rho = -0.4
+    # member 0: linear tail with rate rho (unit steps); 1: a reversal of a large change (no secant: too big);
+    # 2: an unrelated direction; 3: the line search failed
+    dX = np.stack([rho * v, -200.0 * v, w, np.zeros_like(v)])
+    s.dX_prev[1], s.dX_sq[1] = 100.0 * v, 1e4 * (v * v).sum()
+    alpha = np.array([1.0, 0.5, 0.25, 0.0])
+    dev = np.abs(dX).max(axis=(1, 2))
+    opts = _Settings(10, 1e-6, 1e-6, np.inf, 0.5, 12, 0.0, True, False)
+    _step_control(s, np.arange(4), dX, alpha, np.where(alpha > 0, dev, np.inf), opts)
+    np.testing.assert_allclose(s.amax, [1.0 / (1.0 - rho), 0.25, 0.5, 1.0], rtol=1e-12)
+    np.testing.assert_array_equal(s.a_prev, [1.0, 0.5, 0.25, 1.0])  # the failed member keeps its memory
+    np.testing.assert_array_equal(s.dX_prev[2], w)
