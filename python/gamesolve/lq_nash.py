@@ -107,7 +107,7 @@ class LQNashSolution:
 
     def costs(self, Sigma0) -> np.ndarray:
         """J^i(K) = tr(P^i Sigma0) for the initial-state second moment Sigma0 = E[x0 x0'], (N,)."""
-        Sigma0 = np.asarray(Sigma0, dtype=np.float64)
+        Sigma0 = as_float_array("Sigma0", Sigma0, ndim=(1, 2))
         if Sigma0.ndim == 1:
             Sigma0 = np.outer(Sigma0, Sigma0)
         return np.einsum("kij,ji->k", self.P, Sigma0)
