@@ -27,7 +27,13 @@ from .lq import *  # noqa: F403
 from .lq_nash import *  # noqa: F403  (binds gamesolve.lq_nash to the function, SPEC 11)
 from .policy_gradient import *  # noqa: F403
 
-__version__ = "0.1.0"
+try:  # the installed distribution's version; a source tree on PYTHONPATH has no metadata
+    from importlib.metadata import PackageNotFoundError as _NoMetadata
+    from importlib.metadata import version as _dist_version
+
+    __version__ = _dist_version("gamesolve")
+except _NoMetadata:
+    __version__ = "0.1.0"
 
 __all__ = ["examples", "costs", "dynamics", *_lq.__all__, *_games.__all__, *_ilqgames_module.__all__,
            *_entropy.__all__, *_errors.__all__,
