@@ -102,10 +102,10 @@ def plot(solved, path: Path):
         title = TITLES[g.name.rstrip("0123456789")]
         ax.set_title(f"{title}: {g.N} players, {T - 1} steps of 0.1 s\n"
                      f"{res.status} after {res.iterations} iterations", fontsize=10)
-        if g.name == "basketball":  # its trajectories fill the axes: the legend goes below them
+        if g.N > 4:  # many players fill the axes: the legend goes below them
             ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=3)
         else:
-            ax.legend(fontsize=7, loc="best", ncol=2 if g.N > 4 else 1)
+            ax.legend(fontsize=7, loc="best")
     for ax in axes.flat[len(solved):]:
         ax.axis("off")
     markers = [Line2D([], [], ls="", marker="o", color="k", label="start (t = 0)"),
