@@ -32,7 +32,8 @@ from _harness import measure, write_json  # noqa: E402  (pins BLAS threads befor
 import numpy as np  # noqa: E402
 
 import gamesolve as gs  # noqa: E402
-from gamesolve import _core, lq  # noqa: E402
+from gamesolve import _core  # noqa: E402
+from gamesolve.lq import finite as lq  # noqa: E402
 
 RCOND_TOL = getattr(lq, "RCOND_TOL", 1e-12)  # the tolerances solve_lq_game passes to the core
 RANK_TOL = getattr(lq, "RANK_TOL", 1e-10)

@@ -54,11 +54,11 @@ from _harness import measure, write_json  # noqa: E402  (pins BLAS threads befor
 import numpy as np  # noqa: E402
 
 import gamesolve  # noqa: E402
-import gamesolve.ilqgames  # noqa: E402,F401  (the module; the package attribute is the function)
+import gamesolve.nonlinear.solve  # noqa: E402,F401  (the module; the package attribute is the function)
 from gamesolve import examples  # noqa: E402
 from lq_reference import lq_reference  # noqa: E402
 
-ilq = sys.modules["gamesolve.ilqgames"]
+ilq = sys.modules["gamesolve.nonlinear.solve"]
 
 
 def _numpy_solve_lq(lq, dims, checked=None):

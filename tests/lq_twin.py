@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 #: Stage systems with 1 / cond_2(S) below this are solved for the minimum-norm
-#: solution (same thresholds as gamesolve.lq.RCOND_TOL / RANK_TOL).
+#: solution (same thresholds as gamesolve.lq.finite.RCOND_TOL / RANK_TOL).
 RCOND_TOL = 1e-12
 RANK_TOL = 1e-10
 

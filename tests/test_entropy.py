@@ -460,9 +460,9 @@ def test_game_and_arrays_together_rejected():
 def test_docstring_examples():
     import doctest
 
-    import gamesolve.entropy
+    import gamesolve.lq.entropy
 
-    res = doctest.testmod(gamesolve.entropy)
+    res = doctest.testmod(gamesolve.lq.entropy)
     assert res.attempted >= 10 and res.failed == 0
 
 
@@ -496,7 +496,7 @@ def test_fast_path_equals_general_path(time_varying, form, monkeypatch):
     else:
         args, kwargs = (A, B, Q, R), dict(dims=dims, **kw)
     # the fast path must not touch the numpy normalization
-    monkeypatch.setattr(gs.entropy, "entropy_lq_game", lambda *a, **k: pytest.fail("general path taken"))
+    monkeypatch.setattr(gs.lq.entropy, "entropy_lq_game", lambda *a, **k: pytest.fail("general path taken"))
     sol = gs.entropy_lq_nash(*args, **kwargs)
     for f in ("K", "Sigma", "P", "p", "status", "contraction"):
         np.testing.assert_array_equal(getattr(sol, f), getattr(ref, f))
@@ -508,7 +508,7 @@ def test_fast_path_equals_general_path(time_varying, form, monkeypatch):
     assert (g.T, g.N, g.n, g.m, g.dims, g.tau) == (h.T, h.N, h.n, h.m, h.dims, h.tau)
     assert g.gamma_B == pytest.approx(h.gamma_B, rel=1e-14)
     # contraction factors and Assumption III.3 against the numpy formula
-    factor, holds = gs.entropy._contraction(h, ref.P)
+    factor, holds = gs.lq.entropy._contraction(h, ref.P)
     np.testing.assert_allclose(sol.contraction, factor, rtol=1e-13)
     assert sol.assumption_holds == holds
 

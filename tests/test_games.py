@@ -3,11 +3,11 @@
 import numpy as np
 import pytest
 
-from gamesolve.costs import (Cost, OneSided, Proximity, Quadratic, Ring, control_effort, relative_position,
+from gamesolve.nonlinear.costs import (Cost, OneSided, Proximity, Quadratic, Ring, control_effort, relative_position,
                              tracking)
-from gamesolve.dynamics import Bicycle, DoubleIntegrator, Product, Unicycle, product
+from gamesolve.nonlinear.dynamics import Bicycle, DoubleIntegrator, Product, Unicycle, product
 from gamesolve.errors import InputError
-from gamesolve.games import Game, _psd_project, fd_hessian, fd_jacobian
+from gamesolve.nonlinear.game import Game, _psd_project, fd_hessian, fd_jacobian
 
 RNG = np.random.default_rng(20241122)
 MODELS = [Unicycle(dt=0.1, accel_gain=2.0, count=3), DoubleIntegrator(gain=5.0, count=2),

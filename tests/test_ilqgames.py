@@ -5,12 +5,12 @@ import pytest
 
 import gamesolve
 from gamesolve import examples as ex
-from gamesolve.costs import Ring, control_effort, relative_position, tracking
+from gamesolve.nonlinear.costs import Ring, control_effort, relative_position, tracking
 from gamesolve import _core
-from gamesolve.dynamics import Bicycle, DoubleIntegrator, Unicycle, product
+from gamesolve.nonlinear.dynamics import Bicycle, DoubleIntegrator, Unicycle, product
 from gamesolve.errors import InputError
-from gamesolve.games import Game
-from gamesolve.ilqgames import _nash_residual, _rollout, _rollout_numpy
+from gamesolve.nonlinear.game import Game
+from gamesolve.nonlinear.solve import _nash_residual, _rollout, _rollout_numpy
 
 from lq_reference import lq_reference
 
@@ -196,14 +196,14 @@ def test_bad_arrays():
         gamesolve.ilqgames(g, np.full(12, np.nan), horizon=5)
     with pytest.raises(InputError, match=r"us0 must have shape \(5, 6\)"):
         gamesolve.ilqgames(g, g.x0, horizon=5, us0=np.zeros((4, 6)))
-    with pytest.raises(InputError, match="game must be a gamesolve.games.Game"):
+    with pytest.raises(InputError, match="game must be a gamesolve.Game"):
         gamesolve.ilqgames("platooning", g.x0, horizon=5)
 
 
 def test_bicycles_use_the_cross_curvature_term_and_converge():
     """Kinematic bicycles: second-order terms include M (state-control) blocks passed to the core."""
-    from gamesolve.costs import Proximity
-    from gamesolve.dynamics import Bicycle
+    from gamesolve.nonlinear.costs import Proximity
+    from gamesolve.nonlinear.dynamics import Bicycle
     f = Bicycle(dt=0.1, wheelbase=1.0, count=2)
     costs = [tracking([0, 1], [4.0, 1.0], 1.0) + tracking([3], [1.0]) + control_effort([0, 1])
              + Proximity([0, 1], [[4, 5]], 1.0, 20.0),
@@ -394,7 +394,7 @@ def test_chunked_iteration_equals_one_chunk(monkeypatch):
     grouping: the same statuses, iterations, log and solution as one chunk."""
     import sys
 
-    ilq = sys.modules["gamesolve.ilqgames"]
+    ilq = sys.modules["gamesolve.nonlinear.solve"]
     g = ex.platooning()
     X0 = g.sample_x0(13, seed=21)
     monkeypatch.setattr(ilq, "_CHUNK", 10_000)
@@ -421,7 +421,7 @@ def test_indefinite_control_hessian_stops_every_member(monkeypatch):
     member still iterating with status diverged -- also when the batch is iterated in chunks."""
     import sys
 
-    ilq = sys.modules["gamesolve.ilqgames"]
+    ilq = sys.modules["gamesolve.nonlinear.solve"]
     f = DoubleIntegrator(count=1)
     g = Game(f, [lambda x, u: (x[..., 0] - 1.0) ** 2 - 0.1 * np.sum(u ** 2, axis=-1) + np.sum(u ** 4, axis=-1)],
              dims=(2,), state_dims=(4,))

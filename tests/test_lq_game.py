@@ -381,8 +381,8 @@ def test_zero_pivot_is_singular_even_with_rcond_tol_zero(monkeypatch):
     B = [np.array([[0.0], [1.0]]), np.array([[0.0], [1.0]])]
     Q = [np.eye(2), np.eye(2)]
     R = [np.array([[3.0, 3.0], [3.0, 3.0]])] * 2
-    for tol in (0.0, gamesolve.lq.RCOND_TOL):
-        monkeypatch.setattr(gamesolve.lq, "RCOND_TOL", tol)
+    for tol in (0.0, gamesolve.lq.finite.RCOND_TOL):
+        monkeypatch.setattr(gamesolve.lq.finite, "RCOND_TOL", tol)
         with pytest.warns(SingularStageWarning):
             sol = solve_lq_game(A, B, Q, R, horizon=1)
         assert sol.status.tolist() == [1] and sol.min_rcond == 0.0

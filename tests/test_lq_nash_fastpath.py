@@ -23,7 +23,7 @@ from gamesolve.examples import lq_example
 
 import lq_nash_reference as ref
 
-L = sys.modules["gamesolve.lq_nash"]
+L = sys.modules["gamesolve.lq.infinite"]
 FAST = ("lq_nash_fast", "lq_nash_check_fast", "guided_lq_nash_fast")
 FIELDS = ("K", "P", "converged", "iterations", "residual", "method", "residual_K", "residual_P", "status",
           "history", "stages", "closed_loop")

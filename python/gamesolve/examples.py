@@ -65,7 +65,7 @@ def lq_example() -> LQExample:
 
 
 # --------------------------------------------------------------------------- #
-# Nonlinear games (SPEC 10): gamesolve.games.Game instances for gamesolve.ilqgames
+# Nonlinear games (SPEC 10): gamesolve.nonlinear.Game instances for gamesolve.ilqgames
 # --------------------------------------------------------------------------- #
 
 DT = 0.1
@@ -89,7 +89,7 @@ def platooning():
         c^i = 5 (px^i - px^1)^2 + (v^i - 1)^2 + (theta^i - pi/2)^2 + |u^i|^2,   i = 2, 3
 
     ``x0`` is the evaluation start ``[-1, 4, 1, pi/2, -1, 2, 1, pi/2, 2, 0.4, 1, pi/2]``;
-    :meth:`~gamesolve.games.Game.sample_x0` draws i.i.d. per vehicle
+    :meth:`~gamesolve.nonlinear.Game.sample_x0` draws i.i.d. per vehicle
     px in [-1, 3], py in [0, 20], v in [0.1, 1.9], theta in [pi/4, 3pi/4].
     ``control_bounds = (-1, 1)`` is the RL environment's action box (not
     enforced by iLQGames). Default horizon 20 (paper 000 Remark 2).
@@ -100,9 +100,9 @@ def platooning():
     >>> g.N, g.n, g.m, g.dims
     (3, 12, 6, (2, 2, 2))
     """
-    from .costs import control_effort, relative_position, tracking
-    from .dynamics import Unicycle
-    from .games import Game
+    from .nonlinear.costs import control_effort, relative_position, tracking
+    from .nonlinear.dynamics import Unicycle
+    from .nonlinear.game import Game
 
     X, U = _player_blocks(4, 2, 3)
     px, v, th = (lambda i: X[i][0]), (lambda i: X[i][2]), (lambda i: X[i][3])
@@ -139,9 +139,9 @@ def basketball():
     ``max-iterations`` rather than a false convergence (paper 000 accepted a
     trajectory change of 0.1 as converged). Default horizon 100 (paper 000 Remark 2).
     """
-    from .costs import OneSided, Ring, control_effort, relative_position, tracking
-    from .dynamics import DoubleIntegrator
-    from .games import Game
+    from .nonlinear.costs import OneSided, Ring, control_effort, relative_position, tracking
+    from .nonlinear.dynamics import DoubleIntegrator
+    from .nonlinear.game import Game
 
     X, U = _player_blocks(4, 2, 6)
     pos, vel = (lambda i: X[i][:2]), (lambda i: X[i][2:])
@@ -196,12 +196,12 @@ def formation():
     these costs but not their constants; these reproduce its Fig. 4(a): the
     three players converge from their starts to a triangle that follows the
     sinusoid. Default horizon 100, ``x0`` players at (0, 0), (-3, 3), (-3, -3)
-    at rest; the box for :meth:`~gamesolve.games.Game.sample_x0` is the
+    at rest; the box for :meth:`~gamesolve.nonlinear.Game.sample_x0` is the
     paper's 20 m x 20 m square of positions centred at the origin, zero velocity.
     """
-    from .costs import control_effort, relative_position, tracking
-    from .dynamics import DoubleIntegrator
-    from .games import Game
+    from .nonlinear.costs import control_effort, relative_position, tracking
+    from .nonlinear.dynamics import DoubleIntegrator
+    from .nonlinear.game import Game
 
     c = FORMATION
     T_ref = 400
@@ -260,10 +260,10 @@ def navigation(n_players: int = 4):
     being the solver's choice among the game's several local Nash equilibria.
     The constants are in :data:`NAVIGATION`; ``game.info["goals"]`` holds the goals.
     """
-    from .costs import OneSided, Proximity, control_effort, tracking
-    from .dynamics import Unicycle
+    from .nonlinear.costs import OneSided, Proximity, control_effort, tracking
+    from .nonlinear.dynamics import Unicycle
     from .errors import InputError
-    from .games import Game
+    from .nonlinear.game import Game
 
     N = int(n_players)
     if N < 2 or N != n_players:

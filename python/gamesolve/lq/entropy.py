@@ -55,9 +55,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape, check_symmetric
-from .errors import InputError, SingularStageWarning, SolveError
-from .lq import _normalize
+from .._validate import as_float_array, check_shape, check_symmetric
+from ..errors import InputError, SingularStageWarning, SolveError
+from .finite import _normalize
 
 __all__ = [
     "EntropyLQGame",
@@ -484,7 +484,7 @@ def _fast_nash(A, B, Q, R, tau, W, horizon, QT, dims):
         h = horizon
     else:
         return None
-    from . import _core
+    from .. import _core
 
     try:
         res = _core.entropy_solve(dims, A, B, Q, R, QT, W, tau, h, True)
@@ -500,7 +500,7 @@ def _fast_nash(A, B, Q, R, tau, W, horizon, QT, dims):
 
 
 def _solve(game: EntropyLQGame) -> EntropyLQSolution:
-    from . import _core
+    from .. import _core
 
     def c(a):  # the plain form the core reads in place: float64, C-contiguous, aligned, a base ndarray
         return np.require(a, np.float64, ("C", "A"))

@@ -16,7 +16,7 @@ LQ core's time per member drops by about a quarter):
 
 1. **Derivatives** -- linearize f and quadraticize every c^i along (xs, us),
    all stages and the chunk's members in one vectorized call
-   (:meth:`gamesolve.games.Game.lq_approximation`); nonconvex cost terms
+   (:meth:`gamesolve.Game.lq_approximation`); nonconvex cost terms
    contribute the PSD projection of their Hessians, plus ``reg`` on the
    diagonals (Hessian regularization). Once a member's last trajectory change
    is below 0.3 the dynamics' curvature enters too (Newton / DDP term, for
@@ -86,10 +86,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from ._validate import as_float_array
-from .errors import InputError
-from .games import Game, LQApproximation
-from .lq import _check_own_blocks
+from .._validate import as_float_array
+from ..errors import InputError
+from .game import Game, LQApproximation
+from ..lq.finite import _check_own_blocks
 
 __all__ = ["ilqgames", "ILQGamesResult", "IterationRecord"]
 
@@ -206,7 +206,7 @@ def _rollout(game, x0, xs, us, K, k, alpha):
     spec = spec() if spec is not None else None
     if spec is None:
         return _rollout_numpy(game, x0, xs, us, K, k, alpha)
-    from . import _core
+    from .. import _core
 
     return _core.rollout_feedback(spec, x0, xs, us, K, k, alpha)
 
@@ -290,8 +290,8 @@ def _solve_lq(lq, dims, checked=None):
     recursion does not check itself, own-control blocks R^{ii} positive definite, is checked here
     (InputError otherwise). Raises nothing else: non-finite stages come back in the mask.
     """
-    from . import _core
-    from . import lq as L
+    from .. import _core
+    from ..lq import finite as L
 
     args = [_core_array(a, name in ("QT", "qT")) for name, a in zip(lq._fields, lq)]
     A, B, Q, q, R, r, QT, qT, M = args
@@ -329,7 +329,7 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
     Parameters
     ----------
     game : Game
-        Dynamics and per-player costs (:class:`gamesolve.games.Game`, e.g. from
+        Dynamics and per-player costs (:class:`gamesolve.Game`, e.g. from
         :mod:`gamesolve.examples`).
     x0 : (n,) or (B, n) array_like
         Initial state, or a batch of initial states solved together (each
@@ -393,7 +393,7 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
     ('converged', True)
     """
     if not isinstance(game, Game):
-        raise InputError(f"game must be a gamesolve.games.Game, got {type(game).__name__}")
+        raise InputError(f"game must be a gamesolve.Game, got {type(game).__name__}")
     if int(horizon) != horizon or horizon < 1:
         raise InputError(f"horizon must be a positive integer, got {horizon!r}")
     T = int(horizon)

@@ -27,10 +27,10 @@ from itertools import accumulate
 
 import numpy as np
 
-from . import _core
-from ._validate import SYM_RTOL, as_float_array, check_positive_definite, check_shape, check_symmetric, split_inputs
-from .errors import ConvergenceError, InputError, SolveError
-from .lq import _normalize_R
+from .. import _core
+from .._validate import SYM_RTOL, as_float_array, check_positive_definite, check_shape, check_symmetric, split_inputs
+from ..errors import ConvergenceError, InputError, SolveError
+from .finite import _normalize_R
 
 __all__ = ["LQNashSolution", "lq_nash", "guided_lq_nash"]
 

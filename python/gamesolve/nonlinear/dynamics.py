@@ -49,7 +49,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["Unicycle", "DoubleIntegrator", "Bicycle", "Product", "product"]
 

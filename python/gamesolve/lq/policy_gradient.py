@@ -1,6 +1,6 @@
 """Policy-gradient analysis of infinite-horizon LQ games (paper 000 III-IV, SPEC 3).
 
-Notation as in :mod:`gamesolve.lq_nash`: u = -K x, K (m x n) stacks the
+Notation as in :mod:`gamesolve.lq.infinite`: u = -K x, K (m x n) stacks the
 players' gains, A_K = A - B K, Sigma0 = E[x0 x0'] (n x n). For a stabilizing K
 
     P_K^i   = Q^i + K'R^i K + A_K' P_K^i A_K            (value, Stein equation)
@@ -11,7 +11,7 @@ players' gains, A_K = A - B K, Sigma0 = E[x0 x0'] (n x n). For a stabilizing K
 (with own-control weights R^i_[i,:] K = R^{ii} K^i). The guided pseudo-
 gradient (paper 000 eq. 13, Lemma 2 proof) adds 2 rho R^{ii} (K^i - Kg^i) Sigma_K
 to w_i, with P_K^i the guided value; it is the pseudo-gradient of the LQ game
-with the substitution of SPEC 3 (:func:`gamesolve.lq_nash.guided_cost_data`),
+with the substitution of SPEC 3 (:func:`gamesolve.lq.infinite.guided_cost_data`),
 which is how it is computed here.
 
 Simultaneous policy gradient (paper 000 eq. 7): K <- K - eta w(K).
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _core
-from ._validate import as_float_array, check_shape, check_symmetric
-from .errors import InputError
-from .lq_nash import _offsets, _prepare, guided_cost_data
+from .. import _core
+from .._validate import as_float_array, check_shape, check_symmetric
+from ..errors import InputError
+from .infinite import _offsets, _prepare, guided_cost_data
 
 __all__ = ["lq_cost", "pseudo_gradient", "pseudo_gradient_jacobian", "PGTrajectory", "simulate_policy_gradient"]
 

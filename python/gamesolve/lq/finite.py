@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _core
-from ._validate import SYM_RTOL, as_float_array, check_positive_definite, check_symmetric, split_inputs
-from .errors import InputError, SingularStageWarning, SolveError
+from .. import _core
+from .._validate import SYM_RTOL, as_float_array, check_positive_definite, check_symmetric, split_inputs
+from ..errors import InputError, SingularStageWarning, SolveError
 
 __all__ = [
     "LQGameSolution",

@@ -31,9 +31,9 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._validate import as_float_array
+from .._validate import as_float_array
 from .costs import Cost, as_cost
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = ["Game", "LQApproximation", "fd_jacobian", "fd_hessian"]
 
