@@ -1,12 +1,12 @@
-"""Paper 001 in two pictures: Algorithm 1 converges linearly in L, and delta-augmentation.
+"""[Reg-LQ] in two pictures: Algorithm 1 converges linearly in L, and delta-augmentation.
 
-The game: three players pushing along nearly the same direction (SPEC 4 units:
+The game: three players pushing along nearly the same direction ([theory §4] units:
 u^i ~ N(-K^i x, Sigma^i), costs without 1/2).
 
 Left: the error sum_t ||S_t - S_t^*|| of Algorithm 1 (receding-horizon best-response
 sweeps) against the number of sweeps L, for several entropy weights tau. The
 error falls linearly (geometrically) in L; the printed rate is the fitted ratio
-per sweep, next to the sweep map's spectral radius and paper 001's Lemma IV.1
+per sweep, next to the sweep map's spectral radius and [Reg-LQ]'s Lemma IV.1
 bound 2 gamma_B^2 gamma_P (N-1) / tau (sufficient, and conservative: the map
 contracts long before the bound drops below 1).
 
@@ -84,7 +84,7 @@ def main(path: Path, quick: bool = False) -> None:
     slope = np.polyfit(np.log(deltas[small]), np.log(eps_exact[small]), 1)[0]
     big = deltas >= 1.0
     slope_big = np.polyfit(np.log(deltas[big]), np.log(eps_exact[big]), 1)[0]
-    print(f"epsilon ~ delta^{slope:.2f} for delta < 1e-2 and ~ delta^{slope_big:.2f} for delta >= 1: within paper 001 "
+    print(f"epsilon ~ delta^{slope:.2f} for delta < 1e-2 and ~ delta^{slope_big:.2f} for delta >= 1: within [Reg-LQ] "
           f"Thm. IV.3's O(delta) (max epsilon/delta = {(eps_exact / deltas).max():.3g}); for small delta the "
           "first-order term vanishes (each augmented policy is an exact best response of the augmented game, "
           "and the original cost is stationary there up to the O(delta) policy shift)")

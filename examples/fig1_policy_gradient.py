@@ -1,8 +1,8 @@
-"""Reproduce paper 000 Fig. 1: guidance stabilizes simultaneous policy gradient
+"""Reproduce [MA-GPS] Fig. 1: guidance stabilizes simultaneous policy gradient
 in the appendix-A LQ game, at the price of a bias that grows with rho.
 
 1. The Nash equilibrium K* of the appendix-A game by ``gamesolve.lq_nash``.
-2. The eigenvalues of the pseudo-gradient Jacobian at K* (paper 000 eq. 12): a
+2. The eigenvalues of the pseudo-gradient Jacobian at K* ([MA-GPS] eq. 12): a
    pair with real part ~4e-5 and imaginary part ~0.019, so the policy-gradient
    step K <- K - eta w(K) rotates around K* and, for eta = 2, is locally unstable
    (|1 - eta lambda| > 1): with rho = 0 the iterates keep circling.

@@ -1,7 +1,7 @@
 """Solve the papers' nonlinear games with iLQGames and plot their equilibrium trajectories.
 
-Platooning and basketball (paper 000, SPEC 10), the formation game and the
-4- and 8-player navigation games (paper 003). Prints each solve's status,
+Platooning and basketball ([MA-GPS], [theory §10]), the formation game and the
+4- and 8-player navigation games ([Sparse-DP]). Prints each solve's status,
 iterations, Nash residual and time; saves one figure.
 
 Usage: ``python examples/ilqgames_gallery.py [--out DIR] [--quick]`` writes

@@ -1,4 +1,4 @@
-"""gamesolve.examples: SPEC 10 constants, converged solutions and numerical local-Nash checks;
+"""gamesolve.examples: [theory §10] constants, converged solutions and numerical local-Nash checks;
 the example scripts (examples/*.py), ``python -m gamesolve`` and every ```python snippet of
 README.md and docs/*.md run as a user runs them.
 

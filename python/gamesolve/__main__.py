@@ -1,6 +1,6 @@
 """Command line: ``python -m gamesolve demo [--horizon T] [--out DIR] [--no-plot]`` and ``--version``.
 
-The demo solves the paper-000 appendix-A LQ game over a finite horizon with
+The demo solves the [MA-GPS] appendix-A LQ game over a finite horizon with
 the C++ core, prints the equilibrium gains and each player's cost from both
 initial states, certifies the solution (Nash gap by exact best responses) and,
 if matplotlib is installed, saves a plot of the equilibrium trajectories as
@@ -26,14 +26,15 @@ def demo(horizon: int = 40, out: str | Path | None = ".") -> int:
     g = gs.examples.lq_example()
     sol = gs.solve_lq_game(g.A, g.B, g.Q, g.R, horizon=horizon)
     np.set_printoptions(precision=6, suppress=True)
-    print(f"gamesolve {gs.__version__}: paper 000 appendix-A LQ game, N=2 players, n=2 states, T={horizon}")
+    print(f"gamesolve {gs.__version__}: the LQ game of the MA-GPS paper (appendix A), "
+          f"N=2 players, n=2 states, T={horizon}")
     print(f"A =\n{g.A}\nB^1 = {g.B[0].ravel()},  B^2 = {g.B[1].ravel()}")
     print("\nfeedback Nash gains at t = 0 (u^i = -K^i x):")
     for i, Ki in enumerate(sol.gains):
         print(f"  K^{i + 1}_0 = {Ki[0].ravel()}")
     other = gs.solve_lq_game(g.A, g.B, g.Q, g.R, horizon=horizon + 1)
     print(f"  with T={horizon + 1}: K^1_0 = {other.gains[0][0].ravel()}  (the backward recursion does not settle"
-          " on this game, paper 000 appendix A)")
+          " on this game, see docs/theory.md §3)")
     print("\nequilibrium costs V_0^i(x0) and certificate (largest unilateral gain):")
     for x0, p in zip(g.x0s, g.probs):
         J = sol.costs(x0)
@@ -80,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
                                      description="gamesolve: Nash equilibria of dynamic games.")
     parser.add_argument("--version", action="version", version=f"gamesolve {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
-    d = sub.add_parser("demo", help="solve the paper-000 appendix-A LQ game and plot it")
+    d = sub.add_parser("demo", help="solve the LQ game of the MA-GPS paper (appendix A) and plot it")
     d.add_argument("--horizon", type=int, default=40, help="horizon T (default 40)")
     d.add_argument("--out", type=Path, default=Path("."), metavar="DIR",
                    help=f"directory for the figure {DEMO_FIGURE} (default: the current directory)")

@@ -1,4 +1,4 @@
-"""Nonlinear dynamic games: definition, linearization and quadraticization (SPEC 6).
+"""Nonlinear dynamic games: definition, linearization and quadraticization ([theory §6]).
 
 A :class:`Game` holds dynamics ``x_{t+1} = f(x_t, u_t)`` and one stage cost
 ``c^i(x, u, t)`` per player (joint control ``u = [u^1; ...; u^N]``, sizes
@@ -102,12 +102,12 @@ def _with_time(fun):
 
 
 class LQApproximation(NamedTuple):
-    """Local LQ game along a trajectory in deviation coordinates (SPEC 1 shapes, SPEC 6).
+    """Local LQ game along a trajectory in deviation coordinates ([theory §1] shapes, [theory §6]).
 
     ``A (..., T, n, n)``, ``B (..., T, n, m)``, ``Q (..., T, N, n, n)``,
     ``q (..., T, N, n)``, ``R (..., T, N, m, m)``, ``r (..., T, N, m)``,
     ``QT (..., N, n, n)``, ``qT (..., N, n)``; ``Q = H_xx/2``, ``q = g_x/2``,
-    ``R = H_uu/2``, ``r = g_u/2`` (costs carry no 1/2, SPEC 1); optional
+    ``R = H_uu/2``, ``r = g_u/2`` (costs carry no 1/2, [theory §1]); optional
     cross term ``M (..., T, N, m, n)`` (cost ``2 du'M dx``). Arrays may be
     read-only broadcast views.
     """
@@ -196,7 +196,7 @@ class _Tables(NamedTuple):
 
 @dataclass(frozen=True, eq=False)
 class Game:
-    """A nonlinear N-player dynamic game (SPEC 6).
+    """A nonlinear N-player dynamic game ([theory §6]).
 
     Parameters
     ----------
@@ -213,7 +213,7 @@ class Game:
         Per-player state block sizes ``(n_1, ..., n_N)`` (sum n).
     terminal_costs : sequence of N, optional
         Terminal costs ``c_T^i(x[, u, t])`` evaluated at ``(x_T, 0, T)``;
-        default: the stage costs there (SPEC 6).
+        default: the stage costs there ([theory §6]).
     name : str
     x0 : (n,) array, optional
         A default initial state (the examples' evaluation start).
@@ -425,7 +425,7 @@ class Game:
         u : (..., m) array
         t : int or int array broadcastable against ``x.shape[:-1]``
         scale : float
-            Multiplies every derivative (0.5 gives SPEC 1's q, Q, r, R).
+            Multiplies every derivative (0.5 gives [theory §1]'s q, Q, r, R).
         convex : bool
             Project each nonquadratic term's Hessian onto the PSD cone
             (closed form for built-ins; eigenvalue clipping of the whole
@@ -437,7 +437,7 @@ class Game:
         gu : (..., N, m)
         Hxx : (..., N, n, n)
         Huu : (..., N, m, m)
-            The x-u cross terms are dropped (SPEC 6). Arrays may be read-only
+            The x-u cross terms are dropped ([theory §6]). Arrays may be read-only
             broadcast views.
         """
         return self._quadraticize(self.costs, x, u, t, scale, convex)
@@ -507,7 +507,7 @@ class Game:
         LQApproximation
             Deviation-coordinate LQ game: ``delta x_{t+1} = A_t delta x_t + B_t delta u_t``
             and player i's cost ``c^i(xs + dx, us + du) - c^i(xs, us)`` to second
-            order, ``dx'Q dx + 2 q'dx + du'R du + 2 r'du`` (SPEC 1, 6).
+            order, ``dx'Q dx + 2 q'dx + du'R du + 2 r'du`` ([theory §1, §6]).
         """
         xs, us = np.asarray(xs, dtype=float), np.asarray(us, dtype=float)
         T = us.shape[-2]
