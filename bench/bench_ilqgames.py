@@ -1,14 +1,14 @@
-"""iLQGames benchmarks (issue 4): paper 000 Remark 2's games, timed to convergence.
+"""iLQGames benchmarks (issue 4): [MA-GPS] Remark 2's games, timed to convergence.
 
-Configurations (targets from the issue; paper 000 Remark 2 measured 48.5 ms on
+Configurations (targets from the issue; [MA-GPS] Remark 2 measured 48.5 ms on
 platooning T=20 and 0.64 s on basketball T=100 with its PyTorch iLQGames):
 
-* ``platooning_T20_eval_start``  -- SPEC 10's evaluation start, target 5 ms.
+* ``platooning_T20_eval_start``  -- [theory §10]'s evaluation start, target 5 ms.
 * ``platooning_T20_batch1024``   -- 1024 random starts in ONE batched call, target 1 s.
 * ``basketball_T100``            -- the example's start, target 64 ms.
 
 Baselines measured in the same run: the same iLQGames loop with the LQ solve
-done by the pure-numpy SPEC 2 recursion (``tests/lq_reference.py``) instead of
+done by the pure-numpy [theory §2] recursion (``tests/lq_reference.py``) instead of
 the C++ core; for the batch, sequential single-start calls (timed on the first
 64 starts and scaled to 1024). Every record carries the iteration counts and
 the time split (rollout / derivatives / LQ solve / line search / residual).
@@ -112,7 +112,7 @@ def _single(game, T, name, target, paper, rep, **kw):
                paper000_s=paper, status=res.status, iterations=int(res.iterations),
                nash_residual=res.nash_residual, options={k: float(v) for k, v in kw.items()}, **_split(res))
     print(f"{name}: {m['median_s'] * 1e3:.2f} ms ({res.iterations} it, {res.status}); "
-          f"numpy-LQ {base['median_s'] * 1e3:.2f} ms; paper 000: {paper * 1e3:.1f} ms; target {target * 1e3:.0f} ms")
+          f"numpy-LQ {base['median_s'] * 1e3:.2f} ms; [MA-GPS]: {paper * 1e3:.1f} ms; target {target * 1e3:.0f} ms")
     return rec
 
 
@@ -123,7 +123,7 @@ def main(quick: bool = False):
     # -- platooning, evaluation start
     g = examples.platooning()
     records.append(_single(g, 20, "platooning_T20_eval_start", 5e-3, 0.0485, rep))
-    # paper 000's iLQGames stopped at a trajectory change of 0.1; a looser stop than our default 1e-6:
+    # [MA-GPS]'s iLQGames stopped at a trajectory change of 0.1; a looser stop than our default 1e-6:
     records.append(_single(g, 20, "platooning_T20_eval_start_tol1e-3", 5e-3, 0.0485, rep, tol=1e-3, grad_tol=1e-3))
 
     # -- platooning, 1024 random starts in one batched call
@@ -156,7 +156,7 @@ def main(quick: bool = False):
         print(f"  {r['config']} split (last run): {split}")
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    write_json("ilqgames", records, title="iLQGames to convergence (paper 000 Remark 2 games)",
+    write_json("ilqgames", records, title="iLQGames to convergence ([MA-GPS] Remark 2 games)",
                notes=f"2-core machine (1-min load average {load:.1f} at the end of the run). The time split is from one run (phases summed over iterations).")
 
 

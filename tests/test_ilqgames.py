@@ -73,7 +73,7 @@ def test_platooning_converges_from_the_evaluation_start():
     assert res.nash_residual <= 1e-6 and res.step <= 1e-6
     assert res.iterations < 30
     assert len(res.log) == res.iterations
-    # the strategies reproduce the trajectory in the global SPEC 1 form u = -K x - k
+    # the strategies reproduce the trajectory in the global [theory §1] form u = -K x - k
     x = g.x0
     for t in range(20):
         u = -res.K[t] @ x - res.k[t]

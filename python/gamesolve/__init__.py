@@ -21,6 +21,12 @@ from .nonlinear import *  # noqa: F403
 from .nonlinear import costs, dynamics
 from .results import Info, Status
 
-__version__ = "0.1.0"
+try:  # the installed distribution's version; a source tree on PYTHONPATH has no metadata
+    from importlib.metadata import PackageNotFoundError as _NoMetadata
+    from importlib.metadata import version as _dist_version
+
+    __version__ = _dist_version("gamesolve")
+except _NoMetadata:
+    __version__ = "0.1.0"
 
 __all__ = ["examples", "lq", "nonlinear", "equilibrium", "Status", "Info", *errors.__all__, *lq.__all__, *nonlinear.__all__]

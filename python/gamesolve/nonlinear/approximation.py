@@ -1,4 +1,4 @@
-"""Local LQ approximation of a nonlinear game: linearization and quadraticization (SPEC 6).
+"""Local LQ approximation of a nonlinear game: linearization and quadraticization ([theory §6]).
 
 Along a trajectory ``xs (..., T+1, n)``, ``us (..., T, m)`` of a
 :class:`~gamesolve.nonlinear.game.Game`, :func:`lq_approximation` returns the
@@ -8,7 +8,7 @@ local LQ game in deviation coordinates ``dx = x - xs``, ``du = u - us``::
     c^i(xs + dx, us + du) - c^i(xs, us) ~ dx'Q dx + 2 q'dx + du'R du + 2 r'du
 
 with ``A = f_x``, ``B = f_u``, ``Q = H_xx/2``, ``q = g_x/2``, ``R = H_uu/2``,
-``r = g_u/2`` (SPEC 1 costs carry no 1/2), all stages and batch members in
+``r = g_u/2`` ([theory §1] costs carry no 1/2), all stages and batch members in
 one vectorized call (no Python loop over stages or batch members).
 
 Derivatives are analytic for the built-in models of
@@ -90,12 +90,12 @@ def _psd_project(H):
 
 
 class LQApproximation(NamedTuple):
-    """Local LQ game along a trajectory in deviation coordinates (SPEC 1 shapes, SPEC 6).
+    """Local LQ game along a trajectory in deviation coordinates ([theory §1] shapes, [theory §6]).
 
     ``A (..., T, n, n)``, ``B (..., T, n, m)``, ``Q (..., T, N, n, n)``,
     ``q (..., T, N, n)``, ``R (..., T, N, m, m)``, ``r (..., T, N, m)``,
     ``QT (..., N, n, n)``, ``qT (..., N, n)``; ``Q = H_xx/2``, ``q = g_x/2``,
-    ``R = H_uu/2``, ``r = g_u/2`` (costs carry no 1/2, SPEC 1); optional
+    ``R = H_uu/2``, ``r = g_u/2`` (costs carry no 1/2, [theory §1]); optional
     cross term ``M (..., T, N, m, n)`` (cost ``2 du'M dx``). Arrays may be
     read-only broadcast views.
     """
@@ -250,7 +250,7 @@ def quadraticize(game, x, u, t=0, *, scale=1.0, convex=False, terminal=False):
     u : (..., m) array
     t : int or int array broadcastable against ``x.shape[:-1]``
     scale : float
-        Multiplies every derivative (0.5 gives SPEC 1's q, Q, r, R).
+        Multiplies every derivative (0.5 gives [theory §1]'s q, Q, r, R).
     convex : bool
         Project each nonquadratic term's Hessian onto the PSD cone
         (closed form for built-ins; eigenvalue clipping of the whole
@@ -264,7 +264,7 @@ def quadraticize(game, x, u, t=0, *, scale=1.0, convex=False, terminal=False):
     gu : (..., N, m)
     Hxx : (..., N, n, n)
     Huu : (..., N, m, m)
-        The x-u cross terms are dropped (SPEC 6). Arrays may be read-only
+        The x-u cross terms are dropped ([theory §6]). Arrays may be read-only
         broadcast views.
     """
     costs, tab = (game.terminal_costs, game._terminal_tables) if terminal else (game.costs, game._tables)
@@ -342,7 +342,7 @@ def lq_approximation(game, xs, us, *, convex=True, reg=0.0) -> LQApproximation:
     LQApproximation
         Deviation-coordinate LQ game: ``delta x_{t+1} = A_t delta x_t + B_t delta u_t``
         and player i's cost ``c^i(xs + dx, us + du) - c^i(xs, us)`` to second
-        order, ``dx'Q dx + 2 q'dx + du'R du + 2 r'du`` (SPEC 1, 6).
+        order, ``dx'Q dx + 2 q'dx + du'R du + 2 r'du`` ([theory §1, §6]).
     """
     xs, us = np.asarray(xs, dtype=float), np.asarray(us, dtype=float)
     T = us.shape[-2]

@@ -1,4 +1,4 @@
-"""Nonlinear dynamic games: the data -- dynamics, per-player costs, sizes (SPEC 6).
+"""Nonlinear dynamic games: the data -- dynamics, per-player costs, sizes ([theory §6]).
 
 A :class:`Game` holds dynamics ``x_{t+1} = f(x_t, u_t)`` and one stage cost
 ``c^i(x, u, t)`` per player (joint control ``u = [u^1; ...; u^N]``, sizes
@@ -41,7 +41,7 @@ def _with_time(fun):
 
 @dataclass(frozen=True, eq=False)
 class Game:
-    """A nonlinear N-player dynamic game (SPEC 6).
+    """A nonlinear N-player dynamic game ([theory §6]).
 
     Parameters
     ----------
@@ -59,7 +59,7 @@ class Game:
         is not split by player (e.g. an LQ game); then ``dynamics.n`` gives n.
     terminal_costs : sequence of N, optional
         Terminal costs ``c_T^i(x[, u, t])`` evaluated at ``(x_T, 0, T)``;
-        default: the stage costs there (SPEC 6).
+        default: the stage costs there ([theory §6]).
     name : str
     x0 : (n,) array, optional
         A default initial state (the examples' evaluation start).
@@ -261,7 +261,7 @@ def lq_as_game(lq) -> Game:
     """An LQ game (``A, B, Q, R, dims``: :class:`gamesolve.examples.LQExample`, an ``LQGame``) as a :class:`Game`.
 
     Dynamics ``x+ = A x + B u`` (:class:`~gamesolve.nonlinear.dynamics.Linear`, exact Jacobians), player i's
-    stage cost ``x'Q^i x + u'R^i u`` (SPEC 1: ``R^i`` joint ``(m, m)``, or own-control blocks ``R^{ii}``) as
+    stage cost ``x'Q^i x + u'R^i u`` ([theory §1]: ``R^i`` joint ``(m, m)``, or own-control blocks ``R^{ii}``) as
     :class:`~gamesolve.nonlinear.costs.Quadratic` terms, terminal cost ``x'Q_T^i x`` (``Q_T = Q`` unless the
     game gives another). Linear terms q, r, cross terms M and an affine dynamics term c are not converted
     (InputError if present and non-zero).

@@ -1,7 +1,7 @@
 """The equilibrium protocol for nonlinear games: policy value, (local) best response, Nash gap.
 
 A *profile* of a nonlinear game is a feedback strategy for every player in the
-global form of SPEC 1, ``u_t = -K_t x_t - k_t`` (``K (T, m, n)``, ``k (T, m)``,
+global form of [theory §1], ``u_t = -K_t x_t - k_t`` (``K (T, m, n)``, ``k (T, m)``,
 player i's rows ``game.control_slice(i)``), with a reference trajectory
 ``xs (T+1, n)``, ``us (T, m)`` around which it was built: a
 :class:`FeedbackProfile`, or anything with ``xs, us, K, k`` (an

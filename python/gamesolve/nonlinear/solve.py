@@ -1,13 +1,13 @@
-"""iLQGames: approximate feedback Nash equilibria of nonlinear games (SPEC 6).
+"""iLQGames: approximate feedback Nash equilibria of nonlinear games ([theory §6]).
 
-Notation (SPEC 1, 6): joint state x (n), joint control u = [u^1; ...; u^N]
+Notation ([theory §1, §6]): joint state x (n), joint control u = [u^1; ...; u^N]
 (m, sizes ``game.dims``), dynamics ``x_{t+1} = f(x_t, u_t)``, player i's total
 cost ``J^i = sum_{t<T} c^i(x_t, u_t, t) + c^i(x_T, 0, T)``. Strategies are affine
 feedback laws around a nominal trajectory (xs, us)::
 
     u_t = us_t - K_t (x_t - xs_t) - alpha k_t
 
-Each iteration (Fridovich-Keil et al. 2020; paper 000 section V; paper 003
+Each iteration (Fridovich-Keil et al. 2020; [MA-GPS] section V; [Sparse-DP]
 section 4.2) runs steps 1-3 on chunks of at most 64 active batch members at a
 time (every member's iteration is independent of the others'; a chunk's
 derivative arrays, local game, LQ solution and costates (about 12 MB) then stay
@@ -161,7 +161,7 @@ class ILQGamesResult:
     K : ([B,] T, m, n) array
         Feedback gains.
     k : ([B,] T, m) array
-        Feedforward terms of the strategies in the global SPEC 1 form
+        Feedforward terms of the strategies in the global [theory §1] form
         ``u_t = -K_t x_t - k_t``, i.e. ``k_t = -(us_t + K_t xs_t)``.
     costs : ([B,] N) array
         Players' total costs of (xs, us).
@@ -339,7 +339,7 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
              grad_tol: float = 1e-6, max_step: float = np.inf, ls_factor: float = 0.5, ls_steps: int = 12,
              reg: float = 0.0, convex: bool = True, second_order: bool = True,
              verbose: bool = False) -> ILQGamesResult:
-    """Approximate feedback Nash equilibrium of a nonlinear game by iterated LQ games (SPEC 6).
+    """Approximate feedback Nash equilibrium of a nonlinear game by iterated LQ games ([theory §6]).
 
     Parameters
     ----------
@@ -396,8 +396,8 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
     The local LQ game at iteration j is, in deviations ``dx = x - xs``,
     ``du = u - us``: ``dx_{t+1} = A_t dx_t + B_t du_t`` with player i's cost
     ``dx'Q dx + 2 q'dx + du'R du + 2 r'du``, ``Q = H_xx/2``, ``q = g_x/2``,
-    ``R = H_uu/2``, ``r = g_u/2`` (SPEC 1 has no 1/2). Its feedback Nash
-    solution ``du = -K dx - k`` (SPEC 2) gives the new strategy
+    ``R = H_uu/2``, ``r = g_u/2`` ([theory §1] has no 1/2). Its feedback Nash
+    solution ``du = -K dx - k`` ([theory §2]) gives the new strategy
     ``u = us - K (x - xs) - alpha k``. For an LQ game the approximation is
     exact, so one full step lands on :func:`gamesolve.solve_lq_game`'s
     equilibrium and the second iteration confirms it.
