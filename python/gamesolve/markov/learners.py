@@ -134,6 +134,29 @@ class _Exact:
         return ev.d[:, None, :, None] * pol * adv, adv, ev.value
 
 
+def metrics(game: MarkovGame, pol: np.ndarray, optimum: float):
+    """Exact Nash gap (B,) and price of anarchy (B,) of a batch of profiles, with the evaluation and MDPs."""
+    ev = evaluate(game, pol)
+    mdps = induced_mdps(game, ev.pi_minus)
+    _, br = best_responses(game, ev, mdps=mdps)
+    return np.max(br - ev.value, axis=-1), ev.value.sum(-1) / optimum, ev, mdps
+
+
+def finish(method, game, gaps, poa, pol, theta, batch, tol, t_start) -> LearnResult:
+    """Assemble a LearnResult (status from the final gaps and the finiteness of ``theta``)."""
+    finite = np.all(np.isfinite(theta))
+    final = gaps[:, -1]
+    status = (Status.DIVERGED if not finite else
+              Status.CONVERGED if np.all(final <= tol) else Status.MAX_ITERATIONS)
+    iterations = gaps.shape[1] - 1
+    info = Info(iterations=iterations, residual=float(np.max(final)), residuals=gaps[:, 1:].max(0),
+                time=time.perf_counter() - t_start)
+    shape = batch + (iterations + 1,)
+    return LearnResult(policies=unpad(game, pol, batch), theta=unpad(game, theta, batch),
+                       nash_gap=gaps.reshape(shape), poa=poa.reshape(shape), status=status, info=info,
+                       method=method)
+
+
 def _initial_theta(game, theta0, n_inits, seed):
     lay = game.joint
     if theta0 is None:
@@ -244,11 +267,7 @@ def learn(game: MarkovGame, method: str, *, iterations: int, step: float, theta0
     kind = "pg" if method == "log-barrier" else method
     for t in range(iterations + 1):
         pol = softmax(theta, mask)
-        ev = evaluate(game, pol)
-        mdps = induced_mdps(game, ev.pi_minus)
-        _, br = best_responses(game, ev, mdps=mdps)
-        gaps[:, t] = np.max(br - ev.value, axis=-1)
-        poa[:, t] = ev.value.sum(-1) / opt
+        gaps[:, t], poa[:, t], ev, mdps = metrics(game, pol, opt)
         if t == iterations or not np.all(np.isfinite(theta)):
             break
         grad, adv, value = est.estimates(game, pol, ev)
@@ -256,13 +275,4 @@ def learn(game: MarkovGame, method: str, *, iterations: int, step: float, theta0
             theta = _npg_br_update(game, theta, pol, adv, value, mdps, step, lam, inner_steps, est)
         else:
             theta = theta + step * _direction(kind, game, pol, grad, adv, lam)
-    finite = np.all(np.isfinite(theta))
-    final = gaps[:, -1]
-    status = (Status.DIVERGED if not finite else
-              Status.CONVERGED if np.all(final <= tol) else Status.MAX_ITERATIONS)
-    info = Info(iterations=iterations, residual=float(np.max(final)), residuals=gaps[:, 1:].max(0),
-                time=time.perf_counter() - t_start)
-    shape = batch + (iterations + 1,)
-    return LearnResult(policies=unpad(game, pol, batch), theta=unpad(game, theta, batch),
-                       nash_gap=gaps.reshape(shape), poa=poa.reshape(shape), status=status, info=info,
-                       method=method)
+    return finish(method, game, gaps, poa, pol, theta, batch, tol, t_start)
