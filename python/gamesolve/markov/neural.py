@@ -71,7 +71,7 @@ def _own_values(torch, game, pol):
     P_pi = torch.einsum("bisa,sat->bist", pi, P)
     r_pi = torch.einsum("bisa,isa->bis", pi, r)
     V = torch.linalg.solve(torch.eye(S, dtype=torch.float64) - game.gamma * P_pi, r_pi[..., None])[..., 0]
-    return V @ torch.as_tensor(game.mu)  # (B, N)
+    return V @ torch.tensor(game.mu)  # (B, N)
 
 
 def learn_neural(game: MarkovGame, *, iterations: int, step: float, n_inits: int | None = None, seed: int = 0,
