@@ -72,8 +72,8 @@ def main():
                     poa_l, gap_l = learn_loops(game, method, theta0, iterations=LOOP_ITERATIONS, step=STEP, **extra)
                     loops_s = (time.perf_counter() - t0) * ITERATIONS / LOOP_ITERATIONS
                     short = ours(LOOP_ITERATIONS)
-                    np.testing.assert_allclose(poa_l, short.poa[None], atol=1e-8)
-                    np.testing.assert_allclose(gap_l, short.nash_gap[None], atol=1e-7)
+                    np.testing.assert_allclose(poa_l, short.poa, atol=1e-8)
+                    np.testing.assert_allclose(gap_l, short.nash_gap, atol=1e-7)
                     loops_single = loops_s
                 rec.update(loops_est_s=loops_single * B, ratio_loops=loops_single * B / rec["min_s"])
                 if N == 5 and method == "npg-br" and B == 1:

@@ -12,9 +12,17 @@ from gamesolve.markov import exact, learners, neural  # noqa: E402
 from test_markov import random_game  # noqa: E402
 
 
-def test_autograd_gradient_is_lemma_3_1():
+def team(game):
+    """The same game with every player's reward replaced by player 1's."""
+    return mk.MarkovGame(game.P, np.broadcast_to(game.r[:1], game.r.shape), gamma=game.gamma, mu=game.mu)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_autograd_gradient_is_lemma_3_1(shared):
     rng = np.random.default_rng(8)
     game = random_game(rng, actions=(2, 3))
+    game = team(game) if shared else game
+    assert game.joint.team == shared
     theta = rng.standard_normal((1, 2, game.n_states, 3))
     theta[:, 0, :, 2] = 0.0
     pol = learners.softmax(theta, game.joint.mask)
@@ -23,9 +31,9 @@ def test_autograd_gradient_is_lemma_3_1():
     logits = torch.tensor(theta, requires_grad=True)
     mask = torch.as_tensor(game.joint.mask)
     p = torch.softmax(logits.masked_fill(~mask[:, None, :], float("-inf")), -1)
-    v = neural._own_values(torch, game, p)
+    objective, v = neural._own_values(torch, game, p)
     np.testing.assert_allclose(v.detach().numpy(), ev.value, rtol=1e-12)
-    (g,) = torch.autograd.grad(v.sum(), logits)
+    (g,) = torch.autograd.grad(objective.sum(), logits)
     np.testing.assert_allclose(g.numpy()[:, 0, :, :2], expected[:, 0, :, :2], atol=1e-10)
     np.testing.assert_allclose(g.numpy()[:, 1], expected[:, 1], atol=1e-10)
 

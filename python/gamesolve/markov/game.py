@@ -121,7 +121,7 @@ class _JointLayout:
     Attributes: ``P`` (S, A, S), ``r`` (N, S, A), ``P_flat`` (S A, S), ``PR`` (S, A, S + N) P and r
     side by side, ``optimum`` the cached optimal welfare, ``index`` (N, A) player i's action in joint
     action a, ``onehot`` (N, A, A_max) the same as indicator rows, ``mask`` (N, A_max) true for
-    real actions.
+    real actions, ``square`` true when no player's actions are padded, ``team`` when all r^i are equal.
     """
 
     def __init__(self, game: MarkovGame):
@@ -136,6 +136,8 @@ class _JointLayout:
         self.index = np.stack([g.ravel() for g in np.indices(actions)])  # (N, A)
         self.onehot = (self.index[:, :, None] == np.arange(self.A_max)).astype(float)
         self.mask = np.arange(self.A_max)[None, :] < np.asarray(actions)[:, None]
+        self.square = bool(self.mask.all())  # every player has A_max actions (no padding)
+        self.team = bool(np.all(self.r == self.r[:1]))  # every player has the same reward
 
 
 def coordination_reward(state_bits) -> float:

@@ -76,7 +76,7 @@ class LearnResult:
 
 def softmax(theta: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """pi(a|s) = exp(theta_{s,a}) / sum_b exp(theta_{s,b}) over the real actions (``mask``), zero elsewhere."""
-    z = theta if mask.all() else np.where(mask[:, None, :], theta, -np.inf)
+    z = theta if mask.all() else np.where(mask[:, None, :], theta, -np.inf)  # all A_i equal: no padding
     z = np.exp(z - z.max(-1, keepdims=True))
     return z / z.sum(-1, keepdims=True)
 
@@ -92,7 +92,7 @@ def _direction(method, game, pol, grad, adv, lam):
     """The update direction of "pg" / "log-barrier" / "npg" from a gradient and an advantage estimate."""
     mask = game.joint.mask
     if method == "npg":
-        step = np.where(mask[:, None, :], adv, 0.0) / (1.0 - game.gamma)
+        step = (adv if game.joint.square else np.where(mask[:, None, :], adv, 0.0)) / (1.0 - game.gamma)
     else:
         step = grad
     return step + barrier_gradient(pol, lam, mask) if lam else step

@@ -59,19 +59,31 @@ def _logits(params, mask):
 
 
 def _own_values(torch, game, pol):
-    """sum_i V^i(pi^i, sg(pi^-i))(mu) per batch element: each player's value, others detached."""
+    """sum_i V^i(pi^i, sg(pi^-i))(mu) summed into one objective per batch element, and V^i(mu) (B, N).
+
+    Differentiating the objective gives each player the gradient of its own value in its own
+    weights. In a team game (every r^i equal) that is the gradient of the common value, and one
+    profile suffices; otherwise profile i has player i live and the others detached.
+    """
     lay, N, S = game.joint, game.n_players, game.n_states
     index = torch.as_tensor(lay.index)
     f = torch.stack([pol[:, i][..., index[i]] for i in range(N)], 1)  # (B, N, S, A) live factors
-    eye = torch.eye(N, dtype=torch.bool)[None, :, :, None, None]
-    mixed = torch.where(eye, f[:, None], f.detach()[:, None])  # (B, N_profile, N, S, A)
-    pi = mixed.prod(2)  # (B, N_profile, S, A): profile i has player i live
     P = torch.tensor(lay.P)
     r = torch.tensor(lay.r)  # (N, S, A)
+    mu = torch.tensor(game.mu)
+    eye = torch.eye(S, dtype=torch.float64)
+    if lay.team:
+        pi = f.prod(1)  # (B, S, A)
+        P_pi = torch.einsum("bsa,sat->bst", pi, P)
+        r_pi = torch.einsum("bsa,sa->bs", pi, r[0])
+        V = torch.linalg.solve(eye - game.gamma * P_pi, r_pi[..., None])[..., 0] @ mu  # (B,)
+        return V, V[:, None].expand(-1, N)
+    mixed = torch.where(torch.eye(N, dtype=torch.bool)[None, :, :, None, None], f[:, None], f.detach()[:, None])
+    pi = mixed.prod(2)  # (B, N_profile, S, A): profile i has player i live
     P_pi = torch.einsum("bisa,sat->bist", pi, P)
     r_pi = torch.einsum("bisa,isa->bis", pi, r)
-    V = torch.linalg.solve(torch.eye(S, dtype=torch.float64) - game.gamma * P_pi, r_pi[..., None])[..., 0]
-    return V @ torch.tensor(game.mu)  # (B, N)
+    V = torch.linalg.solve(eye - game.gamma * P_pi, r_pi[..., None])[..., 0] @ mu  # (B, N)
+    return V.sum(-1), V
 
 
 def learn_neural(game: MarkovGame, *, iterations: int, step: float, n_inits: int | None = None, seed: int = 0,
@@ -124,7 +136,7 @@ def learn_neural(game: MarkovGame, *, iterations: int, step: float, n_inits: int
         gaps[:, t], poa[:, t], _, _ = metrics(game, pol_np, optimum)
         if t == iterations:
             break
-        objective = _own_values(torch, game, pol).sum()
+        objective = _own_values(torch, game, pol)[0].sum()
         if lam:
             logp = torch.log_softmax(logits, -1).masked_fill(~mask[:, None, :], 0.0)
             objective = objective + lam * (logp / (S * counts)).sum()
