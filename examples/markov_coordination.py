@@ -62,7 +62,8 @@ def tabular(game, iterations, inits):
     out["NPG-BR"] = grid_K[best_K]
     grid_lam = {0.0: out["PG"]}
     best_lam = {}
-    for name, method, kw in (("PG", "log-barrier", {}), ("NPG", "npg", {}), ("NPG-BR", "npg-br", {"inner_steps": best_K})):
+    variants = (("PG", "log-barrier", {}), ("NPG", "npg", {}), ("NPG-BR", "npg-br", {"inner_steps": best_K}))
+    for name, method, kw in variants:
         runs = {lam: run(game, method, iterations=iterations, inits=inits, lam=lam, **kw) for lam in LAMBDAS}
         if name == "PG":
             grid_lam.update(runs)

@@ -70,8 +70,9 @@ class LearnResult:
     method: str = ""
 
     def __repr__(self) -> str:
-        return summary("LearnResult", self.status, {"method": self.method, "nash_gap": float(np.max(self.nash_gap[..., -1])),
-                                                    "poa": float(np.min(self.poa[..., -1])), "info": self.info})
+        return summary("LearnResult", self.status,
+                       {"method": self.method, "nash_gap": float(np.max(self.nash_gap[..., -1])),
+                        "poa": float(np.min(self.poa[..., -1])), "info": self.info})
 
 
 def softmax(theta: np.ndarray, mask: np.ndarray) -> np.ndarray:
