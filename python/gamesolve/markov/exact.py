@@ -169,8 +169,8 @@ def induced_mdps(game: MarkovGame, pi_minus: np.ndarray, players=None):
 def evaluate_mdp(P: np.ndarray, r: np.ndarray, policy: np.ndarray, gamma: float):
     """V (…, S) and Q (…, S, K) of a stochastic policy (…, S, K) in MDPs P (…, S, K, S), r (…, S, K)."""
     S, K = r.shape[-2:]
-    P_pi = (policy[..., None] * P).sum(-2)
-    r_pi = (policy * r).sum(-1)
+    P_pi = np.einsum("...sk,...skt->...st", policy, P)
+    r_pi = np.einsum("...k,...k->...", policy, r)
     V = np.linalg.solve(_eye(S) - gamma * P_pi, r_pi[..., None])
     PV = P.reshape(P.shape[:-3] + (S * K, S)) @ V
     return V[..., 0], r + gamma * PV.reshape(r.shape)
