@@ -135,6 +135,9 @@ def main(argv=None):
         fig1[N] = {(f"NPG-BR (K={best_K})" if k == "NPG-BR" else k): v for k, v in curves.items()}
         figK[N] = {f"K = {K}": grid_K[K] for K in KS}
         fig4[N] = {f"lambda = {lam:g}": grid_lam[lam] for lam in grid_lam}
+        print(f"N = {N}: final POA over K: " + ", ".join(f"K={K} {final_poa(grid_K[K]):.4f}" for K in KS))
+        print(f"N = {N}: final POA of PG over lambda: "
+              + ", ".join(f"{lam:g} {final_poa(grid_lam[lam]):.4f}" for lam in grid_lam))
         print(f"N = {N}: best K = {best_K}; best lambda (PG, NPG, NPG-BR) = "
               f"{best_lam['PG']:g}, {best_lam['NPG']:g}, {best_lam['NPG-BR']:g}  ({time.perf_counter() - t0:.1f} s)")
         for label, (poa, gap) in fig1[N].items():
