@@ -196,11 +196,13 @@ def policy_iteration(P, r, gamma: float, mask, start, *, max_iter: int = 1000):
     """
     actions = start
     S, K = r.shape[-2:]
-    mask = np.broadcast_to(np.asarray(mask)[..., None, :], r.shape)
+    mask = np.asarray(mask)
+    mask = None if mask.all() else np.broadcast_to(mask[..., None, :], r.shape)
+    eye = _eye(K)
     for _ in range(max_iter):
-        onehot = (actions[..., None] == np.arange(K)).astype(float)
-        V, Q = evaluate_mdp(P, r, onehot, gamma)
-        Q = np.where(mask, Q, -np.inf)
+        V, Q = evaluate_mdp(P, r, eye[actions], gamma)
+        if mask is not None:
+            Q = np.where(mask, Q, -np.inf)
         current = np.take_along_axis(Q, actions[..., None], -1)[..., 0]
         better = Q.max(-1) > current + IMPROVE_RTOL * (1.0 + np.abs(current))
         if not better.any():
@@ -220,7 +222,8 @@ def best_responses(game: MarkovGame, ev: Evaluation, players=None, mdps=None):
     players = np.arange(game.n_players) if players is None else np.asarray(players)
     mask = game.joint.mask[players]
     P_i, r_i = induced_mdps(game, ev.pi_minus, players) if mdps is None else mdps
-    start = np.where(mask[None, :, None, :], ev.q[:, players], -np.inf).argmax(-1)
+    q = ev.q[:, players]
+    start = (q if mask.all() else np.where(mask[None, :, None, :], q, -np.inf)).argmax(-1)
     actions, V = policy_iteration(P_i, r_i, game.gamma, mask[None], start)
     return actions, V @ game.mu
 
