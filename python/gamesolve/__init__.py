@@ -15,6 +15,7 @@ The public entry points are re-exported here.
 """
 
 from . import equilibrium, errors, examples, lq, nonlinear, results
+from . import markov
 from .errors import *  # noqa: F403
 from .lq import *  # noqa: F403
 from .nonlinear import *  # noqa: F403
@@ -29,4 +30,4 @@ try:  # the installed distribution's version; a source tree on PYTHONPATH has no
 except _NoMetadata:
     __version__ = "0.1.0"
 
-__all__ = ["examples", "lq", "nonlinear", "equilibrium", "Status", "Info", *errors.__all__, *lq.__all__, *nonlinear.__all__]
+__all__ = ["examples", "lq", "nonlinear", "markov", "equilibrium", "Status", "Info", *errors.__all__, *lq.__all__, *nonlinear.__all__]
