@@ -766,3 +766,11 @@ def test_lq_game_canonical_form(rng):
     assert batch.batch == 2 and batch.A.shape == (2, 1, n, n) and batch.B.shape == (1, 5, n, 3)
     assert batch.QT.shape == (1, 2, n, n)
     assert "\n" not in repr(g)
+
+
+def test_evaluate_lq_strategy_takes_a_game_positionally(rng):
+    game = random_lq_game(rng, 2, 3, (1, 1), 4, all_terms=True)
+    sol = solve(game)
+    for Z, zeta, s in (evaluate_lq_strategy(sol.game, sol.K, sol.k), evaluate_lq_strategy(sol.game, K=sol.K, k=sol.k)):
+        np.testing.assert_allclose(Z, sol.Z, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(s, sol.s, rtol=1e-12, atol=1e-12)

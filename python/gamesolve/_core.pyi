@@ -15,10 +15,8 @@ def solve_lq_games(
     n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]: ...
 
-# (dims, n, T | None, batch | None, A, B, Q, q, R, r, M, c, QT, qT): python/gamesolve/lq/game.py's canonical form
-_GameValues = tuple[tuple[int, ...], int, int | None, int | None, np.ndarray, np.ndarray, np.ndarray,
-                    np.ndarray | None, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None,
-                    np.ndarray | None, np.ndarray | None]
+# every field of python/gamesolve/lq/game.py's LQGame (dims, n, T, batch, A, ..., qT, state_dims), canonical
+_GameValues = dict[str, object]
 _Solved = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int]
 
 def read_lq_game(
