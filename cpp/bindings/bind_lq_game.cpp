@@ -395,19 +395,27 @@ Arr read_B(py::handle B_, py::handle dims_, py::ssize_t n, std::vector<gamesolve
   return B;
 }
 
+// A new array (lead..., *block) for N stacked blocks of `first`'s leading shape (all but its last two
+// axes); `lead` gets the number of leading entries.
+Arr new_stacked(const Arr& first, std::initializer_list<py::ssize_t> block, py::ssize_t& lead) {
+  Shape shape = first.lead(2);
+  lead = 1;
+  for (auto v : shape) lead *= v;
+  shape.append(block);
+  Arr out;
+  out.a = py::array_t<double>(shape.vec());
+  out.shape = shape;
+  return out;
+}
+
 // Joint weights (lead..., N, m, m) from N blocks (lead..., k_i, k_i): stacked (joint, k_i = m)
 // or embedded into zeros (own, k_i = m_i).
 Arr assemble_joint(const std::vector<Arr>& blocks, const std::vector<gamesolve::Index>& dims, bool joint) {
   const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
   py::ssize_t m = 0;
   for (auto d : dims) m += d;
-  Shape shape = blocks[0].lead(2);
   py::ssize_t lead = 1;
-  for (auto v : shape) lead *= v;
-  shape.append({N, m, m});
-  Arr out;
-  out.a = py::array_t<double>(shape.vec());
-  out.shape = shape;
+  Arr out = new_stacked(blocks[0], {N, m, m}, lead);
   std::vector<std::pair<const double*, py::ssize_t>> src;
   for (const Arr& b : blocks) src.push_back({b.data(), b.dim(-1) * b.dim(-1)});
   assemble_R(src, lead, dims, joint, out.a.mutable_data());
@@ -492,13 +500,8 @@ Arr read_Q(py::handle Q_, py::ssize_t N, py::ssize_t n) {
       if (!blocks[i].ends_with({n, n}) || blocks[i].lead(2) != blocks[0].lead(2))
         fail("Q[" + std::to_string(i) + "] must have shape (..., " + std::to_string(n) + ", " + std::to_string(n) +
              ") like Q[0] " + tuple_str(blocks[0].shape) + ", got " + tuple_str(blocks[i].shape));
-    Shape shape = blocks[0].lead(2);
     py::ssize_t lead = 1;
-    for (auto v : shape) lead *= v;
-    shape.append({N, n, n});
-    Arr out;
-    out.a = py::array_t<double>(shape.vec());
-    out.shape = shape;
+    Arr out = new_stacked(blocks[0], {N, n, n}, lead);
     double* dst = out.a.mutable_data();
     for (py::ssize_t l = 0; l < lead; ++l)
       for (py::ssize_t i = 0; i < N; ++i)
@@ -652,24 +655,22 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
   g.dims = gamesolve::Dims(n, dims);
   g.T = T == 0 ? 1 : T;
   g.batch = batch;
-  const std::array<py::ssize_t, 10> blocks{n * n, n * m, N * n * n, N * n, N * m * m, N * m, N * m * n, n,
-                                           N * n * n, N * n};
-  std::array<gamesolve::Series*, 10> ser{&g.A, &g.B, &g.Q, &g.q, &g.R, &g.r, &g.M, &g.c, &g.QT, &g.qT};
+  const std::array<gamesolve::GameArray, 10> arrays = gamesolve::game_arrays(g);
   for (std::size_t k = 0; k < 10; ++k) {
     const Canon& c = it[k].c;
     if (!c.present) continue;
-    gamesolve::Series& s = *ser[k];
+    gamesolve::Series& s = *arrays[k].series;
     s.data = c.arr.data();
     s.size = static_cast<Index>(c.arr.size());
-    s.t_stride = c.Tt == 1 ? 0 : blocks[k];
-    s.b_stride = c.Bb == 1 ? 0 : c.Tt * blocks[k];
+    s.t_stride = c.Tt == 1 ? 0 : arrays[k].block;
+    s.b_stride = c.Bb == 1 ? 0 : c.Tt * arrays[k].block;
   }
   auto last_stage = [&](std::size_t k) {  // the series of the last stage of Q / q
-    gamesolve::Series s = *ser[k];
+    gamesolve::Series s = *arrays[k].series;
     const Canon& c = it[k].c;
     if (c.Tt > 1) {
-      s.data += (c.Tt - 1) * blocks[k];
-      s.size -= (c.Tt - 1) * blocks[k];
+      s.data += (c.Tt - 1) * arrays[k].block;
+      s.size -= (c.Tt - 1) * arrays[k].block;
       s.t_stride = 0;
     }
     return s;
@@ -764,24 +765,7 @@ gamesolve::LQGameData game_data(py::handle game) {
   g.T = py::cast<Index>(T);
   g.batch = batched ? py::cast<Index>(batch) : 1;
   g.dims = gamesolve::Dims(py::cast<Index>(game.attr("n")), py::cast<std::vector<Index>>(game.attr("dims")));
-  const Index N = g.dims.N, n = g.dims.n, m = g.dims.m;
-  struct Item {
-    const char* name;
-    gamesolve::Series* s;
-    Index block;
-    bool terminal;
-  };
-  const std::array<Item, 10> items{{{"A", &g.A, n * n, false},
-                                    {"B", &g.B, n * m, false},
-                                    {"Q", &g.Q, N * n * n, false},
-                                    {"q", &g.q, N * n, false},
-                                    {"R", &g.R, N * m * m, false},
-                                    {"r", &g.r, N * m, false},
-                                    {"M", &g.M, N * m * n, false},
-                                    {"c", &g.c, n, false},
-                                    {"QT", &g.QT, N * n * n, true},
-                                    {"qT", &g.qT, N * n, true}}};
-  for (const Item& it : items) {
+  for (const gamesolve::GameArray& it : gamesolve::game_arrays(g)) {
     const py::object a = game.attr(it.name);
     if (a.is_none()) continue;
     Plain p;
@@ -790,10 +774,7 @@ gamesolve::LQGameData game_data(py::handle game) {
                                   " must be a C-contiguous float64 array (build games with gamesolve.lq_game)");
     const Index Bb = batched ? p.shape[0] : 1;
     const Index Tt = it.terminal ? 1 : p.shape[batched ? 1 : 0];
-    it.s->data = p.data;
-    it.s->size = static_cast<Index>(p.size);
-    it.s->t_stride = Tt == 1 ? 0 : it.block;
-    it.s->b_stride = Bb == 1 ? 0 : Tt * it.block;
+    *it.series = {p.data, static_cast<Index>(p.size), Tt == 1 ? 0 : it.block, Bb == 1 ? 0 : Tt * it.block};
   }
   gamesolve::check_game(g);  // sizes and strides only: the values were checked when the game was built
   return g;

@@ -126,31 +126,31 @@ bool each_indexed(const Series& s, Index T, Index batch, F&& f) {
 
 }  // namespace
 
+std::array<GameArray, 10> game_arrays(LQGameData& g) {
+  const Index N = g.dims.N, n = g.dims.n, m = g.dims.m;
+  return {{{"A", &g.A, n * n, false},
+           {"B", &g.B, n * m, false},
+           {"Q", &g.Q, N * n * n, false},
+           {"q", &g.q, N * n, false},
+           {"R", &g.R, N * m * m, false},
+           {"r", &g.r, N * m, false},
+           {"M", &g.M, N * m * n, false},
+           {"c", &g.c, n, false},
+           {"QT", &g.QT, N * n * n, true},
+           {"qT", &g.qT, N * n, true}}};
+}
+
 ValueCheck check_game_values(const LQGameData& g, double sym_rtol, bool check_finite) {
   check_game(g);
   const Dims& d = g.dims;
   const Index N = d.N, n = d.n, m = d.m, T = g.T, batch = g.batch;
   if (check_finite) {
-    struct Item {
-      const char* name;
-      const Series* s;
-      Index block, T;
-    };
-    const std::array<Item, 10> items{{{"A", &g.A, n * n, T},
-                                      {"B", &g.B, n * m, T},
-                                      {"Q", &g.Q, N * n * n, T},
-                                      {"q", &g.q, N * n, T},
-                                      {"R", &g.R, N * m * m, T},
-                                      {"r", &g.r, N * m, T},
-                                      {"M", &g.M, N * m * n, T},
-                                      {"c", &g.c, n, T},
-                                      {"QT", &g.QT, N * n * n, 1},
-                                      {"qT", &g.qT, N * n, 1}}};
-    for (const Item& it : items) {
-      if (!it.s->present()) continue;
+    LQGameData& mut = const_cast<LQGameData&>(g);  // game_arrays hands out writable pointers; only read here
+    for (const GameArray& it : game_arrays(mut)) {
+      if (!it.series->present()) continue;
       const Index blk = it.block;
       ValueCheck v{ValueIssue::kNonFinite, it.name};
-      if (!each_indexed(*it.s, it.T, batch, [&](const double* x, Index b, Index t) {
+      if (!each_indexed(*it.series, it.terminal ? 1 : T, batch, [&](const double* x, Index b, Index t) {
             v.b = b;
             v.t = t;
             return all_finite(x, blk);

@@ -11,6 +11,7 @@
 //     (X + X') / 2 of every own-control block R^{ii} succeeds (every pivot > 0).
 #pragma once
 
+#include <array>
 #include <stdexcept>
 #include <string>
 
@@ -46,6 +47,18 @@ struct ValueCheck {
   double eig = 0.0;            ///< kNotDefinite: smallest eigenvalue of sym(R^{ii})
   bool ok() const { return issue == ValueIssue::kOk; }
 };
+
+/// One input array of a game: its name, its series and the doubles of one block (one stage of one game).
+/// `terminal` arrays (QT, qT) have no time axis.
+struct GameArray {
+  const char* name;
+  Series* series;
+  Index block;
+  bool terminal;
+};
+
+/// The ten arrays of `game` in the order A, B, Q, q, R, r, M, c, QT, qT (the sizes from game.dims).
+std::array<GameArray, 10> game_arrays(LQGameData& game);
 
 /// True iff none of the `size` doubles at `x` is NaN or infinite.
 bool all_finite(const double* x, Index size);
