@@ -171,7 +171,9 @@ ValueCheck check_game_values(const LQGameData& g, double sym_rtol, bool check_fi
     };
   };
   if (!each_indexed(g.Q, T, batch, sym("Q", n))) return v;
-  if (!each_indexed(g.QT, 1, batch, sym("QT", n))) return v;
+  // QT defaulted to Q's last stage (same buffer, same batch stride) was checked as Q.
+  const bool QT_is_Q = g.QT.data == g.Q.at(0, T - 1) && g.QT.b_stride == g.Q.b_stride;
+  if (!QT_is_Q && !each_indexed(g.QT, 1, batch, sym("QT", n))) return v;
   if (!each_indexed(g.R, T, batch, sym("R", m))) return v;
   each_indexed(g.R, T, batch, [&](const double* x, Index b, Index t) {
     for (Index i = 0; i < N; ++i) {
