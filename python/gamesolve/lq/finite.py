@@ -16,7 +16,7 @@ more leading axis to every array.
 from __future__ import annotations
 
 import os
-import time
+from time import perf_counter
 import warnings
 from dataclasses import dataclass, field
 
@@ -426,19 +426,20 @@ def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bo
 def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: str) -> LQGameSolution:
     """solve_lq_game(s): the game (``A`` itself, or read and checked in C++ from the arrays), then the
     coupled Riccati recursion in C++, in the same call for raw arrays. The solution keeps the game."""
-    t0 = time.perf_counter()
-    if isinstance(A, LQGame):
-        g = _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, what)
-        K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = _core.solve_lq_game_data(g, _num_threads, RCOND_TOL,
-                                                                                      RANK_TOL)
-    else:
-        _require(B, Q, R, what)
+    t0 = perf_counter()
+    if not isinstance(A, LQGame):
+        if B is None or Q is None or R is None:
+            _require(B, Q, R, what)
         fields, K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = _core.read_and_solve_lq_game(
             A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL, _num_threads, RCOND_TOL, RANK_TOL)
         g = LQGame._from_core(fields)
+    else:
+        g = _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, what)
+        K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = _core.solve_lq_game_data(g, _num_threads, RCOND_TOL,
+                                                                                      RANK_TOL)
     if n_bad or n_sing:
         _check_status(status if batched else status[None], n_bad, n_sing, min_rcond, batched, stacklevel=4)
-    return LQGameSolution._from_core(K, k, Z, zeta, s, status, min_rcond, g, time.perf_counter() - t0)
+    return LQGameSolution._from_core(K, k, Z, zeta, s, status, min_rcond, g, perf_counter() - t0)
 
 
 def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,
