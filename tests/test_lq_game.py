@@ -774,3 +774,22 @@ def test_evaluate_lq_strategy_takes_a_game_positionally(rng):
     for Z, zeta, s in (evaluate_lq_strategy(sol.game, sol.K, sol.k), evaluate_lq_strategy(sol.game, K=sol.K, k=sol.k)):
         np.testing.assert_allclose(Z, sol.Z, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(s, sol.s, rtol=1e-12, atol=1e-12)
+
+
+def test_batched_terminal_defaults_are_each_games_last_stage(rng):
+    Bt, T, n, N = 3, 4, 3, 2
+    A = 0.5 * rng.standard_normal((Bt, T, n, n))
+    B = rng.standard_normal((Bt, T, n, 2))
+    X = rng.standard_normal((Bt, T, N, n, n))
+    Q = X @ np.swapaxes(X, -1, -2) + np.eye(n)
+    q = rng.standard_normal((Bt, T, N, n))
+    R = np.stack([np.eye(2)] * N)[None]
+    sol = solve_lq_games(A, B, Q, R, q=q, dims=(1, 1))
+    assert sol.game.QT.shape == (Bt, N, n, n) and sol.game.QT.flags.c_contiguous
+    for b in range(Bt):
+        one = solve_lq_game(A[b], B[b], Q[b], R[0], q=q[b], dims=(1, 1))
+        np.testing.assert_allclose(sol.K[b], one.K, rtol=1e-13, atol=1e-14)
+        np.testing.assert_array_equal(sol.game.QT[b], Q[b, -1])
+        np.testing.assert_array_equal(sol.game.qT[b], q[b, -1])
+    x0 = rng.standard_normal((Bt, n))
+    assert np.all(np.abs(sol.nash_gap(x0)) <= 1e-11 * np.abs(sol.costs(x0)).max())
