@@ -127,7 +127,7 @@ def test_single_player_equals_textbook_lqr_recursion(rng):
         assert rel_err(sol.K[t], Kt) < 1e-11, t
         assert rel_err(sol.Z[t, 0], P) < 1e-11, t
     assert np.all(sol.k == 0) and np.all(sol.zeta == 0) and np.all(sol.s == 0)
-    assert np.all(sol.status == 0)
+    assert np.all(sol.stage_status == 0)
 
 
 def test_single_player_long_horizon_matches_scipy_dare(rng):
@@ -288,7 +288,7 @@ def test_result_shapes_and_gains(rng):
     sol = solve(game)
     assert sol.K.shape == (4, 6, 5) and sol.k.shape == (4, 6)
     assert sol.Z.shape == (5, 3, 5, 5) and sol.zeta.shape == (5, 3, 5) and sol.s.shape == (5, 3)
-    assert sol.status.shape == (4,) and sol.singular_stages.shape == (4,) and not sol.singular_stages.any()
+    assert sol.stage_status.shape == (4,) and sol.singular_stages.shape == (4,) and not sol.singular_stages.any()
     assert sol.dims == (2, 1, 3)
     assert [g.shape for g in sol.gains] == [(4, 2, 5), (4, 1, 5), (4, 3, 5)]
     np.testing.assert_array_equal(np.concatenate(sol.gains, axis=1), sol.K)
@@ -345,7 +345,7 @@ def test_singular_stage_returns_min_norm_and_flags(rng):
         sol = solve(game)
     mask = np.isin(np.arange(T), singular_at)
     np.testing.assert_array_equal(sol.singular_stages, mask)
-    np.testing.assert_array_equal(sol.status, mask.astype(int))
+    np.testing.assert_array_equal(sol.stage_status, mask.astype(int))
     assert sol.min_rcond < 1e-12
     for t in range(T):
         S, Y, y = stage_system(game["A"][t], game["B"][t], game["R"][t], game["r"][t], game["M"][t], game["c"][t],
@@ -366,7 +366,7 @@ def test_singular_stage_returns_min_norm_and_flags(rng):
     ref = solve_lq_game_numpy_status(*twin_args(game))
     for got, want in zip((sol.K, sol.k, sol.Z, sol.zeta, sol.s), ref[:5]):
         assert rel_err(got, want) < 1e-9
-    np.testing.assert_array_equal(ref[5], sol.status)
+    np.testing.assert_array_equal(ref[5], sol.stage_status)
     # Still a Nash equilibrium (every solution of S [K k] = [Y y] is one).
     x0 = rng.standard_normal(3)
     assert sol.nash_gap(x0) < 1e-9 * max(abs(sol.costs(x0)).max(), 1.0)
@@ -385,7 +385,7 @@ def test_zero_pivot_is_singular_even_with_rcond_tol_zero(monkeypatch):
         monkeypatch.setattr(gamesolve.lq.finite, "RCOND_TOL", tol)
         with pytest.warns(SingularStageWarning):
             sol = solve_lq_game(A, B, Q, R, horizon=1)
-        assert sol.status.tolist() == [1] and sol.min_rcond == 0.0
+        assert sol.stage_status.tolist() == [1] and sol.min_rcond == 0.0
         Bs = np.hstack(B)  # S, Y of SPEC 2 with Z_1 = QT = Q (the default terminal weights)
         S = np.stack([Bs[:, [i]].T @ Q[i] @ Bs + R[i][[i]] for i in range(2)]).reshape(2, 2)
         Y = np.stack([Bs[:, [i]].T @ Q[i] @ A for i in range(2)]).reshape(2, 2)
@@ -426,11 +426,11 @@ def test_batched_equals_loop_and_is_thread_count_invariant(rng):
         gamesolve.set_num_threads(old)
     assert gamesolve.get_num_threads() == old
     one, two = results
-    for name in ("K", "k", "Z", "zeta", "s", "status"):
+    for name in ("K", "k", "Z", "zeta", "s", "stage_status"):
         np.testing.assert_array_equal(getattr(one, name), getattr(two, name), err_msg=name)
     for b, game in enumerate(games):
         single = solve(game)
-        for name in ("K", "k", "Z", "zeta", "s", "status"):
+        for name in ("K", "k", "Z", "zeta", "s", "stage_status"):
             got, want = getattr(one, name)[b], getattr(single, name)
             assert rel_err(got, want) <= 1e-14, (b, name)
     x0 = rng.standard_normal((7, 4))
