@@ -405,14 +405,14 @@ def _solve(game: EntropyLQGame) -> EntropyLQSolution:
     t0 = time.perf_counter()
     out = _core.entropy_solve(list(lq.dims), lq.A, lq.B, lq.Q, lq.R, lq.QT, game.noise_cov, game.tau, lq.T)
     elapsed = time.perf_counter() - t0
-    if out.nonfinite_stages > 0 or not np.isfinite(out.p[0]).all():
-        raise SolveError("entropy_lq_nash: non-finite numbers in the recursion (overflow: check the scale of "
-                         "A, B, Q)")
     if out.bad_stage >= 0:
         raise SolveError(
             f"entropy_lq_nash: at stage t={out.bad_stage} player {out.bad_player}'s regularized "
             "problem is unbounded below (tau/2 I + R^ii + B^i'P^i B^i is not positive definite; "
             "is Q or QT indefinite?)")
+    if out.nonfinite_stages > 0 or not np.isfinite(out.p[0]).all():
+        raise SolveError("entropy_lq_nash: non-finite numbers in the recursion (overflow: check the scale of "
+                         "A, B, Q)")
     status = out.status
     if out.min_norm_stages > 0:
         warnings.warn(
