@@ -1,9 +1,9 @@
-"""Tests of the entropy-regularized LQ games (SPEC 4, paper 001): gamesolve.entropy.
+"""Tests of the entropy-regularized LQ games (Zaman et al., docs/entropy.md): gamesolve.lq.entropy.
 
-Oracles: a pure-numpy twin of the C++ recursion written from SPEC 4's equations
+Oracles: a pure-numpy twin of the C++ recursion written from the equations of docs/entropy.md
 (the stacked linear system for K and the trace / log-det form of p); for N = 1
 the soft-min derivation V(x) = -tau log E_{u~N(0,I)} exp(-c(x, u)/tau); the
-unregularized SPEC 2 solve (tau -> 0); Monte Carlo rollouts with the sampled
+unregularized finite-horizon solve (tau -> 0); Monte Carlo rollouts with the sampled
 log-likelihood ratio as the KL term; brute-force perturbations of a player's
 policy against its exact best response.
 """
@@ -25,7 +25,7 @@ from gamesolve import InputError, SolveError
 
 
 def twin_entropy_nash(A, B, Q, R, QT, W, tau, dims):
-    """SPEC 4 literally, time-varying arrays A (T,n,n), B (T,n,m), Q (T,N,n,n), R (T,N,m,m) joint, W (T,n,n)."""
+    """The equations of docs/entropy.md literally, time-varying arrays A (T,n,n), B (T,n,m), Q (T,N,n,n), R (T,N,m,m) joint, W (T,n,n)."""
     T, n, m = B.shape
     N = len(dims)
     off = np.concatenate([[0], np.cumsum(dims)]).astype(int)
@@ -62,7 +62,7 @@ def twin_entropy_nash(A, B, Q, R, QT, W, tau, dims):
 
 
 def softmin_lqr(A, B, Q, R, QT, W, tau, T):
-    """N = 1 by the soft-min (log-partition) derivation, independent of SPEC 4's form of p."""
+    """N = 1 by the soft-min (log-partition) derivation, independent of the trace / log-det form of p."""
     n, m = B.shape
     P, p = QT.copy(), 0.0
     Ps, ps, Ks = [P], [p], []

@@ -1,4 +1,4 @@
-// Bindings of the entropy-regularized LQ game solver (cpp/include/gamesolve/entropy.hpp, SPEC 4).
+// Bindings of the entropy-regularized LQ game solver (cpp/include/gamesolve/entropy.hpp, docs/entropy.md).
 //
 // The game arrives validated (gamesolve.entropy_lq_game: the LQ game's checks, then
 // `entropy_check` for the entropy-specific rules). Every array is C-contiguous float64

@@ -58,7 +58,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -301,6 +301,8 @@ class EntropyLQSolution:
         ``solved`` (a direct backward recursion).
     info : Info
         No iterations; the wall time of the solve.
+    converged : bool
+        ``status.ok``.
     """
 
     K: np.ndarray
@@ -312,7 +314,12 @@ class EntropyLQSolution:
     assumption_holds: bool
     game: EntropyLQGame
     status: Status = Status.SOLVED
-    info: Info = Info()
+    _time: float = field(default=0.0, repr=False, compare=False)
+
+    @cached_property
+    def info(self) -> Info:
+        """No iterations (a direct solve); the wall time of the C++ solve."""
+        return Info(time=self._time)
 
     @property
     def converged(self) -> bool:
@@ -419,8 +426,10 @@ def _solve(game: EntropyLQGame) -> EntropyLQSolution:
             f"entropy_lq_nash: {out.min_norm_stages} stage(s) with a singular mean system "
             f"(min rcond {out.min_rcond:.2e}); minimum-norm solution returned (stages "
             f"{np.flatnonzero(status == 1).tolist()})", SingularStageWarning, stacklevel=3)
-    return EntropyLQSolution(out.K, out.Sigma, out.P, out.p, status, out.contraction, out.assumption_holds, game,
-                             Status.SOLVED, Info(time=elapsed))
+    sol = object.__new__(EntropyLQSolution)  # the frozen dataclass's fields, without its per-field __setattr__
+    sol.__dict__.update(K=out.K, Sigma=out.Sigma, P=out.P, p=out.p, stage_status=status, contraction=out.contraction,
+                        assumption_holds=out.assumption_holds, game=game, status=Status.SOLVED, _time=elapsed)
+    return sol
 
 
 # --------------------------------------------------------------------------- policy value, best response, epsilon

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 
 import numpy as np
@@ -46,13 +46,15 @@ __all__ = ["LQNashSolution", "lq_nash", "guided_lq_nash"]
 MAX_ANDERSON_DEPTH = _core.max_anderson_depth
 
 _NS = _core.NashStatus
-#: The core's status of a solve or a stage, in the shared vocabulary. A non-stabilizing
-#: iterate, non-finite numbers and a singular stacked system are one event (the
-#: iteration left the region where it is defined); a failed Newton line search is
-#: reported by the core as a stall.
-_STATUS = {_NS.converged: Status.CONVERGED, _NS.max_iterations: Status.MAX_ITERATIONS,
-           _NS.stalled: Status.STALLED, _NS.lost_stability: Status.DIVERGED, _NS.non_finite: Status.DIVERGED,
-           _NS.singular: Status.DIVERGED, _NS.bad_start: Status.DIVERGED, _NS.no_stabilizing_start: Status.DIVERGED}
+#: The core's status of a solve or a stage (by code), in the shared vocabulary. A
+#: non-stabilizing iterate, non-finite numbers and a singular stacked system are one
+#: event (the iteration left the region where it is defined); a failed Newton line
+#: search is reported by the core as a stall.
+_STATUS = {int(_NS.converged): Status.CONVERGED, int(_NS.max_iterations): Status.MAX_ITERATIONS,
+           int(_NS.stalled): Status.STALLED, int(_NS.lost_stability): Status.DIVERGED,
+           int(_NS.non_finite): Status.DIVERGED, int(_NS.singular): Status.DIVERGED,
+           int(_NS.bad_start): Status.DIVERGED, int(_NS.no_stabilizing_start): Status.DIVERGED}
+_BAD_START, _NO_START = int(_NS.bad_start), int(_NS.no_stabilizing_start)
 
 
 # --------------------------------------------------------------------------- the game
@@ -185,20 +187,31 @@ class LQNashSolution:
     residual: float
     method: str
     status: Status
-    info: Info
     residual_K: float
     residual_P: float
-    stages: tuple
     game: LQGame
+    _time: float = field(repr=False, compare=False)
+    _result: object = field(repr=False, compare=False)  # the core's LQNashResult
 
     def __repr__(self) -> str:
         return summary("LQNashSolution", self.status, dict(method=self.method, iterations=self.iterations,
                                                             residual=self.residual, K=self.K))
 
+    @cached_property
+    def info(self) -> Info:
+        """Iterations, residual, the per-iteration residuals of every stage (concatenated), wall time."""
+        return Info(self.iterations, self.residual, self._result.history, self._time)
+
     @property
     def history(self) -> np.ndarray:
         """Per-iteration residual of every stage, concatenated (``info.residuals``)."""
         return self.info.residuals
+
+    @cached_property
+    def stages(self) -> tuple:
+        """Every method run of the solve (NashStage)."""
+        return tuple(NashStage(s.method.name, s.accelerated, s.iterations, _STATUS[int(s.status)], s.residual)
+                     for s in self._result.stages)
 
     @cached_property
     def closed_loop(self) -> np.ndarray:
@@ -264,29 +277,26 @@ def _solve(game: LQGame, K0, options, *, raise_on_failure: bool) -> LQNashSoluti
     t0 = time.perf_counter()
     r = _core.lq_nash(*_arrays(game), K0, options)
     elapsed = time.perf_counter() - t0
-    status = r.status
-    if status == _NS.bad_start:
+    code = int(r.status)
+    if code == _BAD_START:
         rho = float(np.max(np.abs(np.linalg.eigvals(A - B @ K0))))
         raise InputError(f"K0 is not stabilizing: spectral radius of A - B K0 is {rho:.6g} >= 1")
-    if status == _NS.no_stabilizing_start:
+    if code == _NO_START:
         lam = _uncontrollable_mode(A, B)
         if lam is not None:
             raise InputError(f"(A, B) is not stabilizable: the eigenvalue {lam:.6g} of A (|lambda| >= 1) "
                              "is not controllable (PBH test)")
         raise SolveError("no stabilizing start gain found (the summed-cost LQR did not stabilize A - B K); "
                          "give a stabilizing K0")
-    stages = tuple(NashStage(s.method.name, s.accelerated, s.iterations, _STATUS[s.status], s.residual)
-                   for s in r.stages)
-    K, off = r.K, game.offsets
-    st = _STATUS[status]
-    sol = LQNashSolution(
-        K=K, gains=[K[off[i]:off[i + 1]] for i in range(game.N)], P=r.P, converged=st.ok,
-        iterations=r.iterations, residual=r.residual, method=r.method, status=st,
-        info=Info(r.iterations, r.residual, r.history, elapsed), residual_K=r.res_K, residual_P=r.res_P,
-        stages=stages, game=game)
+    K, off, status = r.K, game.offsets, _STATUS[code]
+    sol = object.__new__(LQNashSolution)  # the frozen dataclass's fields, without its per-field __setattr__
+    sol.__dict__.update(
+        K=K, gains=[K[off[i]:off[i + 1]] for i in range(game.N)], P=r.P, converged=status.ok,
+        iterations=r.iterations, residual=r.residual, method=r.method, status=status, residual_K=r.res_K,
+        residual_P=r.res_P, game=game, _time=elapsed, _result=r)
     if raise_on_failure and not sol.converged:
         what = ", ".join(f"{s.method}{'+anderson' if s.accelerated else ''}: {s.status} after "
-                         f"{s.iterations} it (residual {s.residual:.2e})" for s in stages)
+                         f"{s.iterations} it (residual {s.residual:.2e})" for s in sol.stages)
         raise ConvergenceError(f"lq_nash found no stabilizing Nash equilibrium to tol={options.tol:g}: {what}; "
                                f"best residual {sol.residual:.3g}")
     return sol
