@@ -341,6 +341,10 @@ def test_game_object_and_forms():
     assert b.game is game and a.game.T is None
     with pytest.raises(InputError, match="pass either an LQGame or the game's arrays, not both"):
         lq_nash(game, g.B)
+    Kg = a.K + 0.1
+    np.testing.assert_array_equal(guided_lq_nash(game, Kg, 0.3).K, guided_lq_nash(g.A, g.B, g.Q, g.R, Kg, 0.3).K)
+    with pytest.raises(InputError, match=r"with an LQGame, pass \(game, K_guide, rho\)"):
+        guided_lq_nash(game, Kg, 0.3, g.R)
     with pytest.raises(InputError, match="no horizon"):
         lq_nash(lq_game(g.A, g.B, g.Q, g.R, horizon=5))
     with pytest.raises(InputError, match="no linear terms, got q"):
