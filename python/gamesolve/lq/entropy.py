@@ -191,7 +191,7 @@ def _check_entropy_rules(lq: LQGame, W) -> None:
     c = _core.entropy_check(list(lq.dims), lq.A, lq.B, lq.Q, lq.R, lq.QT, W, lq.T)
     code, t, i = c.code, c.t, c.i
     E = _core.EntropyCheckCode
-    if code == E.ok:
+    if int(code) == 0:  # E.ok
         return
     where = "noise_cov" if W is None or W.ndim == 2 else f"noise_cov[{t}]"
     if code == E.R_not_block_diagonal:
@@ -211,7 +211,7 @@ def _check_entropy_rules(lq: LQGame, W) -> None:
 
 def _entropy_game(lq: LQGame, tau, noise_cov) -> EntropyLQGame:
     """Add tau and the noise covariance to a validated LQ game, checking the entropy-specific rules."""
-    tau = _check_tau(tau)
+    tau = tau if type(tau) is float and 0.0 < tau < np.inf else _check_tau(tau)
     if lq.batch is not None:
         raise InputError(f"an entropy-regularized game is one game, got a batch of {lq.batch}")
     if lq.T is None:
@@ -254,7 +254,7 @@ def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, d
         noise_cov, an own block R^{ii} that is not positive definite, a joint R^i
         with products of two players' controls, or an indefinite noise_cov.
     """
-    tau = _check_tau(tau)
+    tau = _check_tau(tau)  # before the arrays, as its own error
     return _entropy_game(lq_game(A, B, Q, R, horizon=horizon, QT=QT, dims=dims), tau, noise_cov)
 
 
