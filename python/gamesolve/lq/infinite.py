@@ -29,7 +29,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field, replace
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import numpy as np
 
@@ -87,7 +87,12 @@ def _arrays(game: LQGame) -> tuple:
 
 def _discounted(game: LQGame, discount) -> LQGame:
     """The game with sqrt(beta) A, sqrt(beta) B: its undiscounted costs are the discounted costs."""
-    beta = float(discount)
+    if type(discount) is float and discount == 1.0:
+        return game
+    try:
+        beta = float(discount)
+    except (TypeError, ValueError):
+        beta = math.nan
     if not 0.0 < beta <= 1.0:
         raise InputError(f"discount must be in (0, 1], got {discount!r}")
     if beta == 1.0:
@@ -241,6 +246,15 @@ class LQNashSolution:
 
 
 def _options(method, tol, max_iter, anderson_depth, stall_window, polish) -> _core.LQNashOptions:
+    """The solver settings (immutable; one object per distinct combination, checked once)."""
+    try:
+        return _checked_options(method, tol, max_iter, anderson_depth, stall_window, polish)
+    except TypeError:  # an unhashable argument: not a valid option either
+        return _checked_options.__wrapped__(method, tol, max_iter, anderson_depth, stall_window, polish)
+
+
+@lru_cache(maxsize=64)
+def _checked_options(method, tol, max_iter, anderson_depth, stall_window, polish) -> _core.LQNashOptions:
     try:
         meth = _core.NashMethod.__members__[method]
     except (KeyError, TypeError):
@@ -270,7 +284,6 @@ def _uncontrollable_mode(A, B, tol=1e-9):
 
 def _solve(game: LQGame, K0, options, *, raise_on_failure: bool) -> LQNashSolution:
     """The one path of every infinite-horizon solve: the core on the game's arrays, then the result or its error."""
-    A, B = game.A[0], game.B[0]
     if K0 is not None:
         K0 = as_float_array("K0", K0, ndim=2)
         check_shape("K0", K0, (game.m, game.n))
@@ -278,6 +291,7 @@ def _solve(game: LQGame, K0, options, *, raise_on_failure: bool) -> LQNashSoluti
     r = _core.lq_nash(*_arrays(game), K0, options)
     elapsed = time.perf_counter() - t0
     code = int(r.status)
+    A, B = game.A[0], game.B[0]
     if code == _BAD_START:
         rho = float(np.max(np.abs(np.linalg.eigvals(A - B @ K0))))
         raise InputError(f"K0 is not stabilizing: spectral radius of A - B K0 is {rho:.6g} >= 1")
