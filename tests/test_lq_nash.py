@@ -368,6 +368,11 @@ def test_result_vocabulary():
     np.testing.assert_allclose(sol.costs(), np.trace(sol.P, axis1=1, axis2=2), rtol=1e-14)
     with pytest.raises(InputError, match=r"pass a second moment E\[x0 x0'\] as x0_cov="):
         sol.costs(g.Sigma0)
+    import pickle
+
+    back = pickle.loads(pickle.dumps(sol))
+    np.testing.assert_array_equal(back.K, sol.K)
+    assert back.stages == sol.stages and back.info.iterations == sol.iterations and back.nash_gap(x0) <= 1e-12
 
 
 def test_results_are_fresh_and_inputs_untouched():

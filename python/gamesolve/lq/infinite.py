@@ -202,6 +202,9 @@ class LQNashSolution:
         return summary("LQNashSolution", self.status, dict(method=self.method, iterations=self.iterations,
                                                             residual=self.residual, K=self.K))
 
+    def __getstate__(self) -> dict:  # pickle the lazy fields, not the core's result object
+        return {**self.__dict__, "info": self.info, "stages": self.stages, "_result": None}
+
     @cached_property
     def info(self) -> Info:
         """Iterations, residual, the per-iteration residuals of every stage (concatenated), wall time."""
