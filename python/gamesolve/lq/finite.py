@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _core, equilibrium
-from .._validate import as_float_array, check_symmetric
+from .._validate import SYM_RTOL, as_float_array, check_symmetric
 from ..equilibrium import Family
 from ..errors import InputError, SingularStageWarning, SolveError
 from ..results import Info, Status, summary
-from .game import LQGame, lq_game, lq_games, register_horizon_family
+from .game import LQGame, register_horizon_family
 
 __all__ = [
     "LQGameSolution",
@@ -66,31 +66,39 @@ def get_num_threads() -> int:
     return _num_threads or max(int(_core.hardware_threads), 1)
 
 
+_NO_RESIDUALS = np.empty(0)
+_NO_RESIDUALS.flags.writeable = False
+
 # --------------------------------------------------------------------------- #
 # The game of a call: an LQGame as first argument, or the raw arrays
 # --------------------------------------------------------------------------- #
 
 
-def _as_game(A, B, Q, R, kw: dict, batched: bool, what: str) -> LQGame:
-    """The LQGame of a public call: ``A`` itself, or built (and checked, in C++) from the arrays."""
-    if isinstance(A, LQGame):
-        extra = [k for k, v in (("B", B), ("Q", Q), ("R", R), *kw.items()) if v is not None]
-        if extra:
-            raise InputError(f"{what}: given an LQGame, pass no other game data (got {', '.join(extra)})")
-        if (A.batch is not None) != batched:
-            raise InputError(f"{what} takes {'a batch of games (lq_games)' if batched else 'a single game'}, "
-                             f"got {'a batch of ' + str(A.batch) if A.batch is not None else 'a single game'}")
-        if A.T is None:
-            raise InputError("horizon is required when every array is time-invariant "
-                             "(the game has no horizon: use game.with_horizon(T))")
-        return A
+def _require(B, Q, R, what: str) -> None:
     if B is None or Q is None or R is None:
         missing = ", ".join(k for k, v in (("B", B), ("Q", Q), ("R", R)) if v is None)
         raise InputError(f"{what}: {missing} is required, got None")
-    g = (lq_games if batched else lq_game)(A, B, Q, R, **kw)
-    if g.T is None:
-        raise InputError("horizon is required when every array is time-invariant")
-    return g
+
+
+def _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: str) -> LQGame:
+    """The LQGame of a public call: ``A`` itself, or read and checked (in C++) from the arrays."""
+    if not isinstance(A, LQGame):
+        _require(B, Q, R, what)
+        values = _core.read_lq_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL)
+        if values[2] is None:
+            raise InputError("horizon is required when every array is time-invariant")
+        return LQGame._from_core(values + (None,))
+    given = [k for k, v in zip(("B", "Q", "R", "horizon", "q", "r", "M", "c", "QT", "qT", "dims"),
+                               (B, Q, R, horizon, q, r, M, c, QT, qT, dims)) if v is not None]
+    if given:
+        raise InputError(f"{what}: given an LQGame, pass no other game data (got {', '.join(given)})")
+    if (A.batch is not None) != batched:
+        raise InputError(f"{what} takes {'a batch of games (lq_games)' if batched else 'a single game'}, "
+                         f"got {'a batch of ' + str(A.batch) if A.batch is not None else 'a single game'}")
+    if A.T is None:
+        raise InputError("horizon is required when every array is time-invariant "
+                         "(the game has no horizon: use game.with_horizon(T))")
+    return A
 
 
 # --------------------------------------------------------------------------- #
@@ -141,6 +149,17 @@ class LQGameSolution:
     game: LQGame
     status: Status = Status.SOLVED
     info: Info = field(default_factory=Info)
+
+    @classmethod
+    def _from_core(cls, K, k, Z, zeta, s, stage_status, min_rcond, game, time_s) -> LQGameSolution:
+        """The solution of a kernel call, with its Info: one dict update instead of the frozen
+        dataclass's per-field ``object.__setattr__`` (about 1.5 us of a 25 us solve, bench/bench_lq.py)."""
+        info = object.__new__(Info)
+        info.__dict__.update(iterations=0, residual=float("nan"), residuals=_NO_RESIDUALS, time=time_s)
+        obj = object.__new__(cls)
+        obj.__dict__.update(K=K, k=k, Z=Z, zeta=zeta, s=s, stage_status=stage_status, dims=game.dims,
+                            min_rcond=min_rcond, game=game, status=Status.SOLVED, info=info)
+        return obj
 
     def __repr__(self) -> str:
         g = self.game
@@ -402,17 +421,22 @@ def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bo
             stacklevel=stacklevel)
 
 
-def _solve(g: LQGame) -> LQGameSolution:
-    """The coupled Riccati recursion on a checked game, in C++; the solution keeps the game."""
+def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: str) -> LQGameSolution:
+    """solve_lq_game(s): the game (``A`` itself, or read and checked in C++ from the arrays), then the
+    coupled Riccati recursion in C++, in the same call for raw arrays. The solution keeps the game."""
     t0 = time.perf_counter()
-    batched = g.batch is not None
-    K, k, Z, zeta, s, status, min_rcond = _core.solve_lq_games(*g.core_args(), _num_threads, RCOND_TOL, RANK_TOL)
-    _check_status(status, int((status == 2).sum()), int((status == 1).sum()), min_rcond, batched, stacklevel=5)
-    if not batched:
-        K, k, Z, zeta, s, status = K[0], k[0], Z[0], zeta[0], s[0], status[0]
-    info = Info(iterations=0, time=time.perf_counter() - t0)
-    return LQGameSolution(K=K, k=k, Z=Z, zeta=zeta, s=s, stage_status=status, dims=g.dims,
-                          min_rcond=float(min_rcond), game=g, info=info)
+    if isinstance(A, LQGame):
+        g = _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, what)
+        K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = _core.solve_lq_game_data(g, _num_threads, RCOND_TOL,
+                                                                                      RANK_TOL)
+    else:
+        _require(B, Q, R, what)
+        values, K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = _core.read_and_solve_lq_game(
+            A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL, _num_threads, RCOND_TOL, RANK_TOL)
+        g = LQGame._from_core(values + (None,))
+    if n_bad or n_sing:
+        _check_status(status if batched else status[None], n_bad, n_sing, min_rcond, batched, stacklevel=4)
+    return LQGameSolution._from_core(K, k, Z, zeta, s, status, min_rcond, g, time.perf_counter() - t0)
 
 
 def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,
@@ -481,9 +505,7 @@ def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=
     >>> bool(sol.nash_gap(g.x0) < 1e-10)
     True
     """
-    g = _as_game(A, B, Q, R, dict(horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims), False,
-                 "solve_lq_game")
-    return _solve(g)
+    return _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, False, "solve_lq_game")
 
 
 def solve_lq_games(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,
@@ -508,9 +530,7 @@ def solve_lq_games(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M
     >>> sol.K.shape
     (2, 30, 2, 2)
     """
-    g = _as_game(A, B, Q, R, dict(horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims), True,
-                 "solve_lq_games")
-    return _solve(g)
+    return _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, True, "solve_lq_games")
 
 
 def evaluate_lq_strategy(A, B=None, Q=None, R=None, K=None, k=None, *, horizon=None, q=None, r=None, M=None,
@@ -527,8 +547,7 @@ def evaluate_lq_strategy(A, B=None, Q=None, R=None, K=None, k=None, *, horizon=N
         B, K = None, B  # evaluate_lq_strategy(game, K[, k])
         if k is None and Q is not None:
             Q, k = None, Q
-    g = _as_game(A, B, Q, R, dict(horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims), False,
-                 "evaluate_lq_strategy")
+    g = _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, False, "evaluate_lq_strategy")
     if K is None:
         raise InputError("K is required, got None")
     K, k = _profile(g, (K, k))
