@@ -184,26 +184,36 @@ class LQNashSolution:
         The game solved (for :func:`guided_lq_nash`, the guided game).
     """
 
-    K: np.ndarray
-    gains: list
-    P: np.ndarray
-    converged: bool
-    iterations: int
-    residual: float
-    method: str
     status: Status
-    residual_K: float
-    residual_P: float
     game: LQGame
+    _result: object = field(repr=False, compare=False)  # the core's LQNashResult, read on first access
     _time: float = field(repr=False, compare=False)
-    _result: object = field(repr=False, compare=False)  # the core's LQNashResult
 
     def __repr__(self) -> str:
         return summary("LQNashSolution", self.status, dict(method=self.method, iterations=self.iterations,
                                                             residual=self.residual, K=self.K))
 
-    def __getstate__(self) -> dict:  # pickle the lazy fields, not the core's result object
-        return {**self.__dict__, "info": self.info, "stages": self.stages, "_result": None}
+    def __getstate__(self) -> dict:  # pickle every lazy attribute, not the core's result object
+        lazy = ("K", "P", "gains", "iterations", "residual", "method", "residual_K", "residual_P", "info", "stages")
+        return {**self.__dict__, **{k: getattr(self, k) for k in lazy}, "_result": None}
+
+    K = cached_property(lambda self: self._result.K)
+    P = cached_property(lambda self: self._result.P)
+    iterations = cached_property(lambda self: self._result.iterations)
+    residual = cached_property(lambda self: self._result.residual)
+    method = cached_property(lambda self: self._result.method)
+    residual_K = cached_property(lambda self: self._result.res_K)
+    residual_P = cached_property(lambda self: self._result.res_P)
+
+    @property
+    def converged(self) -> bool:
+        """``status.ok``."""
+        return self.status.ok
+
+    @cached_property
+    def gains(self) -> list:
+        """Player i's rows K^i of K, for every i."""
+        return [self.K[s] for s in self.game.slices]
 
     @cached_property
     def info(self) -> Info:
@@ -294,23 +304,19 @@ def _solve(game: LQGame, K0, options, *, raise_on_failure: bool) -> LQNashSoluti
     r = _core.lq_nash(*_arrays(game), K0, options)
     elapsed = time.perf_counter() - t0
     code = int(r.status)
-    A, B = game.A[0], game.B[0]
     if code == _BAD_START:
+        A, B = game.A[0], game.B[0]
         rho = float(np.max(np.abs(np.linalg.eigvals(A - B @ K0))))
         raise InputError(f"K0 is not stabilizing: spectral radius of A - B K0 is {rho:.6g} >= 1")
     if code == _NO_START:
-        lam = _uncontrollable_mode(A, B)
+        lam = _uncontrollable_mode(game.A[0], game.B[0])
         if lam is not None:
             raise InputError(f"(A, B) is not stabilizable: the eigenvalue {lam:.6g} of A (|lambda| >= 1) "
                              "is not controllable (PBH test)")
         raise SolveError("no stabilizing start gain found (the summed-cost LQR did not stabilize A - B K); "
                          "give a stabilizing K0")
-    K, off, status = r.K, game.offsets, _STATUS[code]
     sol = object.__new__(LQNashSolution)  # the frozen dataclass's fields, without its per-field __setattr__
-    sol.__dict__.update(
-        K=K, gains=[K[off[i]:off[i + 1]] for i in range(game.N)], P=r.P, converged=status.ok,
-        iterations=r.iterations, residual=r.residual, method=r.method, status=status, residual_K=r.res_K,
-        residual_P=r.res_P, game=game, _time=elapsed, _result=r)
+    sol.__dict__.update(status=_STATUS[code], game=game, _result=r, _time=elapsed)
     if raise_on_failure and not sol.converged:
         what = ", ".join(f"{s.method}{'+anderson' if s.accelerated else ''}: {s.status} after "
                          f"{s.iterations} it (residual {s.residual:.2e})" for s in sol.stages)
