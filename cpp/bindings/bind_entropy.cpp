@@ -120,7 +120,16 @@ void bind_entropy(py::module_& m) {
       .def_property_readonly("min_norm_stages", [](const EntropyOutcome& o) { return o.report.core.min_norm_stages; })
       .def_property_readonly("nonfinite_stages",
                              [](const EntropyOutcome& o) { return o.report.core.nonfinite_stages; })
-      .def_property_readonly("min_rcond", [](const EntropyOutcome& o) { return o.report.core.min_rcond; });
+      .def_property_readonly("min_rcond", [](const EntropyOutcome& o) { return o.report.core.min_rcond; })
+      .def_property_readonly(
+          "finite",
+          [](const EntropyOutcome& o) {
+            const double* p0 = o.p.data();
+            for (py::ssize_t i = 0; i < o.p.shape(1); ++i)
+              if (!std::isfinite(p0[i])) return false;
+            return o.report.core.nonfinite_stages == 0;
+          },
+          "no non-finite stage and a finite p_0 (non-finite numbers always reach one of them)");
 
   m.def("entropy_solve", &solve, py::arg("dims"), py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"),
         py::arg("QT"), py::arg("W").none(true), py::arg("tau"), py::arg("T"),
@@ -130,11 +139,18 @@ void bind_entropy(py::module_& m) {
   m.def(
       "entropy_check",
       [](const std::vector<Index>& dims, const Arr& A, const Arr& B, const Arr& Q, const Arr& R, const Arr& QT,
-         const std::optional<Arr>& W, Index T) {
-        return gamesolve::check_entropy_values(entropy_data(dims, A, B, Q, R, QT, W, 1.0, T));
+         const std::optional<Arr>& W, Index T, bool lq_checked) {
+        gamesolve::EntropyLQData data = entropy_data(dims, A, B, Q, R, QT, W, 1.0, T);
+        if (lq_checked) {  // Q and QT passed the LQ game's checks: read one block of Q for both
+          data.game.Q.t_stride = 0;
+          data.game.QT = data.game.Q;
+        }
+        return gamesolve::check_entropy_values(data);
       },
       py::arg("dims"), py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"), py::arg("QT"), py::arg("W").none(true),
-      py::arg("T"), "check_entropy_values on the arrays of entropy_solve: an EntropyCheck.");
+      py::arg("T"), py::arg("lq_checked") = false,
+      "check_entropy_values on the arrays of entropy_solve: an EntropyCheck. lq_checked: Q and QT were checked "
+      "by gamesolve.lq_game (symmetric, finite), so only the rules on R and W are left to check.");
 }
 
 }  // namespace gamesolve_py

@@ -63,6 +63,7 @@ class EntropyOutcome:
     min_norm_stages: int
     nonfinite_stages: int
     min_rcond: float
+    finite: bool
 
 def entropy_solve(
     dims: Sequence[int], A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike,
@@ -70,7 +71,7 @@ def entropy_solve(
 ) -> EntropyOutcome: ...
 def entropy_check(
     dims: Sequence[int], A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike,
-    QT: npt.ArrayLike, W: npt.ArrayLike | None, T: int,
+    QT: npt.ArrayLike, W: npt.ArrayLike | None, T: int, lq_checked: bool = False,
 ) -> EntropyCheck: ...
 
 # infinite-horizon LQ Nash, cpp/bindings/bind_lq_nash.cpp

@@ -64,7 +64,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import _core, equilibrium
-from .._validate import as_float_array, check_shape
+from .._validate import as_float_array, check_finite, check_shape
 from ..errors import InputError, SingularStageWarning, SolveError
 from ..results import Info, Status, summary
 from .game import LQGame, lq_game
@@ -176,19 +176,23 @@ def _check_tau(tau) -> float:
 
 
 def _noise_cov(noise_cov, T: int, n: int) -> np.ndarray | None:
+    """noise_cov as a read-only C-contiguous float64 (n, n) or (T, n, n) array (values checked in C++)."""
     if noise_cov is None:
         return None
-    W = as_float_array("noise_cov", noise_cov, ndim=(2, 3))
-    if W.shape[-2:] != (n, n) or (W.ndim == 3 and W.shape[0] != T):
+    try:
+        W = np.require(noise_cov, np.float64, "C")
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"noise_cov must be a real array, got {type(noise_cov).__name__}: {exc}") from None
+    if W.ndim not in (2, 3) or W.shape[-2:] != (n, n) or (W.ndim == 3 and W.shape[0] != T):
         raise InputError(f"noise_cov must have shape ({n}, {n}) or ({T}, {n}, {n}), got {W.shape}")
-    W = np.ascontiguousarray(W)
+    W = W.view()
     W.flags.writeable = False
     return W
 
 
 def _check_entropy_rules(lq: LQGame, W) -> None:
     """The entropy-specific rules (block-diagonal R, W symmetric PSD), checked in C++; InputError naming the failure."""
-    c = _core.entropy_check(list(lq.dims), lq.A, lq.B, lq.Q, lq.R, lq.QT, W, lq.T)
+    c = _core.entropy_check(list(lq.dims), lq.A, lq.B, lq.Q, lq.R, lq.QT, W, lq.T, True)
     code, t, i = c.code, c.t, c.i
     E = _core.EntropyCheckCode
     if int(code) == 0:  # E.ok
@@ -201,6 +205,7 @@ def _check_entropy_rules(lq: LQGame, W) -> None:
         raise InputError(f"R (player {i}'s own block R^{i}{i}) must be positive definite with a relative margin "
                          "for the entropy-regularized game")
     if code == E.W_asymmetric:
+        check_finite("noise_cov", W)
         raise InputError(f"{where} must be symmetric")
     if code == E.W_not_psd:
         lam = np.linalg.eigvalsh(W if W.ndim == 2 else W[t])[0]
@@ -417,7 +422,7 @@ def _solve(game: EntropyLQGame) -> EntropyLQSolution:
             f"entropy_lq_nash: at stage t={out.bad_stage} player {out.bad_player}'s regularized "
             "problem is unbounded below (tau/2 I + R^ii + B^i'P^i B^i is not positive definite; "
             "is Q or QT indefinite?)")
-    if out.nonfinite_stages > 0 or not np.isfinite(out.p[0]).all():
+    if not out.finite:
         raise SolveError("entropy_lq_nash: non-finite numbers in the recursion (overflow: check the scale of "
                          "A, B, Q)")
     status = out.status
