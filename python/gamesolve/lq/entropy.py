@@ -193,10 +193,10 @@ def _noise_cov(noise_cov, T: int, n: int) -> np.ndarray | None:
 def _check_entropy_rules(lq: LQGame, W) -> None:
     """The entropy-specific rules (block-diagonal R, W symmetric PSD), checked in C++; InputError naming the failure."""
     c = _core.entropy_check(list(lq.dims), lq.A, lq.B, lq.Q, lq.R, lq.QT, W, lq.T, True)
-    code, t, i = c.code, c.t, c.i
-    E = _core.EntropyCheckCode
-    if int(code) == 0:  # E.ok
+    code = c.code
+    if int(code) == 0:  # EntropyCheckCode.ok
         return
+    E, t, i = _core.EntropyCheckCode, c.t, c.i
     where = "noise_cov" if W is None or W.ndim == 2 else f"noise_cov[{t}]"
     if code == E.R_not_block_diagonal:
         raise InputError(f"R[{i}] must be block-diagonal in the players' controls (no products u^j'u^k, j != k) "
@@ -221,12 +221,14 @@ def _entropy_game(lq: LQGame, tau, noise_cov) -> EntropyLQGame:
         raise InputError(f"an entropy-regularized game is one game, got a batch of {lq.batch}")
     if lq.T is None:
         raise InputError("horizon is required when every array is time-invariant")
-    terms = [k for k in ("q", "r", "M", "c", "qT") if getattr(lq, k) is not None]
-    if terms:
+    if not (lq.q is None and lq.r is None and lq.M is None and lq.c is None and lq.qT is None):
+        terms = [k for k in ("q", "r", "M", "c", "qT") if getattr(lq, k) is not None]
         raise InputError(f"the entropy-regularized game has no linear or cross terms, got {', '.join(terms)}")
     W = _noise_cov(noise_cov, lq.T, lq.n)
     _check_entropy_rules(lq, W)
-    return EntropyLQGame(lq, tau, W)
+    game = object.__new__(EntropyLQGame)  # the frozen dataclass's fields, without its per-field __setattr__
+    game.__dict__.update(lq=lq, tau=tau, noise_cov=W)
+    return game
 
 
 def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, dims=None) -> EntropyLQGame:
