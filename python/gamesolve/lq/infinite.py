@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -147,7 +147,7 @@ class NashStage:
     residual: float
 
 
-@dataclass(frozen=True, repr=False)
+@dataclass(frozen=True, repr=False, eq=False)
 class LQNashSolution:
     """Result of :func:`lq_nash` (and :func:`guided_lq_nash`).
 
@@ -186,8 +186,8 @@ class LQNashSolution:
 
     status: Status
     game: LQGame
-    _result: object = field(repr=False, compare=False)  # the core's LQNashResult, read on first access
-    _time: float = field(repr=False, compare=False)
+    _result: object  # the core's LQNashResult, read on first access
+    _time: float
 
     def __repr__(self) -> str:
         return summary("LQNashSolution", self.status, dict(method=self.method, iterations=self.iterations,
