@@ -549,7 +549,7 @@ struct Canon {
 
 // A game read by `read_game`: the canonical arrays for Python and the core's view of the same buffers.
 struct ReadGame {
-  py::tuple values;        // (dims, n, T|None, batch|None, A, B, Q, q, R, r, M, c, QT, qT)
+  py::dict values;          // LQGame's fields: dims, n, T|None, batch|None, A, B, Q, q, R, r, M, c, QT, qT, state_dims
   gamesolve::LQGameData g;  // T = 1 when the game has no horizon
   bool has_horizon = false;
 };
@@ -682,7 +682,15 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
   // Canonical arrays: ([Bb,] Tt, *block), read-only views of the buffers read.
   const std::array<Shape, 10> block_shape{{{n, n}, {n, m}, {N, n, n}, {N, n}, {N, m, m}, {N, m},
                                            {N, m, n}, {n}, {N, n, n}, {N, n}}};
-  py::tuple out(14);
+  // The LQGame's fields (python/gamesolve/lq/game.py), as interned strings (created once, kept).
+  static const std::array<PyObject*, 15> keys = [] {
+    const char* names[15] = {"dims", "n", "T", "batch", "A", "B", "Q", "q", "R", "r", "M", "c", "QT", "qT",
+                             "state_dims"};
+    std::array<PyObject*, 15> k{};
+    for (std::size_t i = 0; i < 15; ++i) k[i] = PyUnicode_InternFromString(names[i]);
+    return k;
+  }();
+  std::array<py::object, 15> out;
   py::tuple dims_out(N);
   for (py::ssize_t i = 0; i < N; ++i) dims_out[static_cast<std::size_t>(i)] = py::int_(dims[static_cast<std::size_t>(i)]);
   out[0] = dims_out;
@@ -720,7 +728,11 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
       out[4 + k] = py::none();
     }
   }
-  return {std::move(out), std::move(g), T != 0};
+  out[14] = py::none();
+  py::dict d;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (PyDict_SetItem(d.ptr(), keys[i], out[i].ptr()) != 0) throw py::error_already_set();
+  return {std::move(d), std::move(g), T != 0};
 }
 
 py::object read_lq_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,

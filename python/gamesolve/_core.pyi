@@ -14,12 +14,20 @@ def solve_lq_games(
     n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]: ...
 
-def solve_lq_fast(
+# every field of python/gamesolve/lq/game.py's LQGame (dims, n, T, batch, A, ..., qT, state_dims), canonical
+_GameValues = dict[str, object]
+_Solved = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int]
+
+def read_lq_game(
     A: object, B: object, Q: object, R: object, horizon: object, q: object, r: object, M: object, c: object,
-    QT: object, qT: object, dims: object, batched: bool, n_threads: int, rcond_tol: float, rank_tol: float,
-    sym_rtol: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int,
-           tuple[int, ...], np.ndarray | None, np.ndarray | None] | None: ...
+    QT: object, qT: object, dims: object, batched: bool, sym_rtol: float,
+) -> _GameValues: ...
+def read_and_solve_lq_game(
+    A: object, B: object, Q: object, R: object, horizon: object, q: object, r: object, M: object, c: object,
+    QT: object, qT: object, dims: object, batched: bool, sym_rtol: float, n_threads: int, rcond_tol: float,
+    rank_tol: float,
+) -> tuple[_GameValues, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int]: ...
+def solve_lq_game_data(game: object, n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10) -> _Solved: ...
 
 def evaluate_strategies(
     dims: Sequence[int], n: int, T: int, batch: int,

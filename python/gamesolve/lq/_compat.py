@@ -1,36 +1,13 @@
-"""Compatibility shims for the modules being rewritten on other branches (entropy, infinite, nonlinear), and
-the pure-Python reader used until the C++ ``_core.read_lq_game`` exists. Remove after the merge."""
+"""Compatibility shims for the modules being rewritten on other branches (lq/entropy.py, lq/infinite.py,
+nonlinear/solve.py): the old lq.finite helpers ``_normalize``, ``_normalize_R``, ``_check_own_blocks``.
+Remove once no module imports them (they read through :func:`gamesolve.lq_game` or numpy)."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .._validate import as_float_array, check_positive_definite, check_symmetric, split_inputs
+from .._validate import as_float_array, check_positive_definite
 from ..errors import InputError
-
-def _canon(name, arr, block_ndim, batched, T_seen):
-    """Split leading axes of ``arr`` into (batch, time); return (array with both axes, T or None)."""
-    extra = arr.ndim - block_ndim
-    want = 1 + int(batched)
-    if extra not in (want - 1, want):
-        lead = "(batch, [T], ...)" if batched else "([T], ...)"
-        raise InputError(
-            f"{name} must have {block_ndim + want - 1} or {block_ndim + want} dimensions {lead}, "
-            f"got shape {arr.shape}")
-    has_t = extra == want
-    if not batched:
-        arr = arr[None]
-    if has_t:
-        T = arr.shape[1]
-        if T < 1:
-            raise InputError(f"{name} has an empty time axis (shape {arr.shape})")
-        if T_seen[0] is not None and T != T_seen[0][0]:
-            raise InputError(f"{name} has {T} time steps but {T_seen[0][1]} has {T_seen[0][0]}")
-        if T_seen[0] is None:
-            T_seen[0] = (T, name)
-    else:
-        arr = arr[:, None]
-    return arr
 
 
 def _own_to_joint(name, blocks, dims):
@@ -98,83 +75,6 @@ def _check_own_blocks(R, dims):
     for i, mi in enumerate(dims):
         check_positive_definite(f"R (player {i}'s own block R^{i}{i})", R[..., i, off:off + mi, off:off + mi])
         off += mi
-
-
-def read_lq_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, sym_rtol):
-    A = as_float_array("A", A)
-    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
-        raise InputError(f"A must be square (n, n), got shape {A.shape}")
-    n = A.shape[-1]
-    B, dims = split_inputs(B, dims, n)
-    N, m = len(dims), sum(dims)
-    R, dims = _normalize_R(R, dims, m)
-    Q = as_float_array("Q", Q)
-    if Q.ndim < 3 or Q.shape[-3:] != (N, n, n):
-        raise InputError(f"Q must have shape (..., {N}, {n}, {n}) (one (n, n) weight per player), got {Q.shape}")
-    T_seen = [None]
-    if horizon is not None:
-        if int(horizon) != horizon or int(horizon) < 1:
-            raise InputError(f"horizon must be a positive integer, got {horizon!r}")
-        T_seen[0] = (int(horizon), "horizon")
-
-    A = _canon("A", A, 2, batched, T_seen)
-    B = _canon("B", B, 2, batched, T_seen)
-    Q = _canon("Q", Q, 3, batched, T_seen)
-    R = _canon("R", R, 3, batched, T_seen)
-    opt = {}
-    for name, val, block in (("q", q, (N, n)), ("r", r, (N, m)), ("M", M, (N, m, n)), ("c", c, (n,))):
-        if val is None:
-            opt[name] = None
-            continue
-        a = as_float_array(name, val)
-        if a.shape[a.ndim - len(block):] != block or a.ndim < len(block):
-            raise InputError(f"{name} must have shape (..., {', '.join(map(str, block))}), got {a.shape}")
-        opt[name] = _canon(name, a, len(block), batched, T_seen)
-    T = None if T_seen[0] is None else T_seen[0][0]
-
-    # Terminal data: default to the (last) stage weights.
-    if QT is None:
-        QT = None if T is None else Q[:, -1:]
-    else:
-        QT = as_float_array("QT", QT)
-        if QT.shape[-3:] != (N, n, n) or QT.ndim != 3 + int(batched):
-            raise InputError(f"QT must have shape ({'batch, ' if batched else ''}{N}, {n}, {n}), got {QT.shape}")
-        QT = (QT if batched else QT[None])[:, None]
-    if qT is None:
-        qT = None if opt["q"] is None else opt["q"][:, -1:]
-    else:
-        qT = as_float_array("qT", qT)
-        if qT.shape[-2:] != (N, n) or qT.ndim != 2 + int(batched):
-            raise InputError(f"qT must have shape ({'batch, ' if batched else ''}{N}, {n}), got {qT.shape}")
-        qT = (qT if batched else qT[None])[:, None]
-
-    arrays = dict(A=A, B=B, Q=Q, R=R, QT=QT, qT=qT, **opt)
-    batch = 1
-    if batched:
-        sizes = {k: v.shape[0] for k, v in arrays.items() if v is not None and v.shape[0] != 1}
-        if len(set(sizes.values())) > 1:
-            raise InputError(f"inconsistent batch sizes: {sizes}")
-        batch = next(iter(sizes.values()), 1)
-
-    # Structural checks (relative symmetry; own blocks of R positive definite).
-    check_symmetric("Q", Q)
-    if QT is not None:
-        check_symmetric("QT", QT)
-    check_symmetric("R", R)
-    _check_own_blocks(R, dims)
-    out = {}
-    for k, v in arrays.items():
-        if v is not None:
-            if k in ("QT", "qT"):
-                v = v[:, 0]
-            if not batched:
-                v = v[0]
-            v = np.ascontiguousarray(v)
-        out[k] = v
-    return (tuple(int(d) for d in dims), n, T, batch if batched else None,
-            *(out[k] for k in ("A", "B", "Q", "q", "R", "r", "M", "c", "QT", "qT")))
-
-
 
 
 class _GameData:

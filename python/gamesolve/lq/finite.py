@@ -66,6 +66,7 @@ def get_num_threads() -> int:
     return _num_threads or max(int(_core.hardware_threads), 1)
 
 
+_NAN = float("nan")
 _NO_RESIDUALS = np.empty(0)
 _NO_RESIDUALS.flags.writeable = False
 
@@ -84,10 +85,10 @@ def _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what:
     """The LQGame of a public call: ``A`` itself, or read and checked (in C++) from the arrays."""
     if not isinstance(A, LQGame):
         _require(B, Q, R, what)
-        values = _core.read_lq_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL)
-        if values[2] is None:
+        fields = _core.read_lq_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL)
+        if fields["T"] is None:
             raise InputError("horizon is required when every array is time-invariant")
-        return LQGame._from_core(values + (None,))
+        return LQGame._from_core(fields)
     given = [k for k, v in zip(("B", "Q", "R", "horizon", "q", "r", "M", "c", "QT", "qT", "dims"),
                                (B, Q, R, horizon, q, r, M, c, QT, qT, dims)) if v is not None]
     if given:
@@ -155,10 +156,11 @@ class LQGameSolution:
         """The solution of a kernel call, with its Info: one dict update instead of the frozen
         dataclass's per-field ``object.__setattr__`` (about 1.5 us of a 25 us solve, bench/bench_lq.py)."""
         info = object.__new__(Info)
-        info.__dict__.update(iterations=0, residual=float("nan"), residuals=_NO_RESIDUALS, time=time_s)
+        info.__dict__.update({"iterations": 0, "residual": _NAN, "residuals": _NO_RESIDUALS, "time": time_s})
         obj = object.__new__(cls)
-        obj.__dict__.update(K=K, k=k, Z=Z, zeta=zeta, s=s, stage_status=stage_status, dims=game.dims,
-                            min_rcond=min_rcond, game=game, status=Status.SOLVED, info=info)
+        obj.__dict__.update({"K": K, "k": k, "Z": Z, "zeta": zeta, "s": s, "stage_status": stage_status,
+                             "dims": game.dims, "min_rcond": min_rcond, "game": game, "status": Status.SOLVED,
+                             "info": info})
         return obj
 
     def __repr__(self) -> str:
@@ -431,9 +433,9 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: s
                                                                                       RANK_TOL)
     else:
         _require(B, Q, R, what)
-        values, K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = _core.read_and_solve_lq_game(
+        fields, K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = _core.read_and_solve_lq_game(
             A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL, _num_threads, RCOND_TOL, RANK_TOL)
-        g = LQGame._from_core(values + (None,))
+        g = LQGame._from_core(fields)
     if n_bad or n_sing:
         _check_status(status if batched else status[None], n_bad, n_sing, min_rcond, batched, stacklevel=4)
     return LQGameSolution._from_core(K, k, Z, zeta, s, status, min_rcond, g, time.perf_counter() - t0)
@@ -543,10 +545,8 @@ def evaluate_lq_strategy(A, B=None, Q=None, R=None, K=None, k=None, *, horizon=N
     from x0 is x0'Z_0^i x0 + 2 zeta_0^i'x0 + s_0^i. Uses the value update of
     :func:`solve_lq_game` with the given gains in place of the equilibrium ones.
     """
-    if isinstance(A, LQGame) and K is None and B is not None and Q is None and R is None:
-        B, K = None, B  # evaluate_lq_strategy(game, K[, k])
-        if k is None and Q is not None:
-            Q, k = None, Q
+    if isinstance(A, LQGame) and K is None and R is None:  # evaluate_lq_strategy(game, K[, k])
+        B, Q, K, k = None, None, B, (Q if k is None else k)
     g = _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, False, "evaluate_lq_strategy")
     if K is None:
         raise InputError("K is required, got None")

@@ -123,15 +123,15 @@ class LQGame:
     state_dims: tuple | None = None
 
     @classmethod
-    def _from_core(cls, values) -> LQGame:
-        """The game of ``_core.read_lq_game``'s output (dims, n, T, batch, A, ..., qT) plus state_dims.
+    def _from_core(cls, fields: dict) -> LQGame:
+        """The game of ``_core.read_lq_game``'s output, a dict of every field.
 
-        Fills the instance dict in one update instead of the frozen dataclass's
+        Takes the dict as the instance dict instead of the frozen dataclass's
         one ``object.__setattr__`` per field: about 1.5 us of a 25 us solve
         (bench/bench_lq.py, lq_N3_n12_m2_T20). For checked data only.
         """
         obj = object.__new__(cls)
-        obj.__dict__.update(zip(_FIELDS, values))
+        obj.__dict__.update(fields)
         return obj
 
     def __repr__(self) -> str:
@@ -246,9 +246,6 @@ class LQGame:
                 arrs["R"], arrs["r"], arrs["M"], arrs["c"], arrs["QT"], arrs["qT"])
 
 
-_FIELDS = tuple(f.name for f in dataclasses.fields(LQGame))  # (dims, n, T, batch, A, ..., qT, state_dims)
-
-
 def _last_stage(a, t_axis):
     return np.ascontiguousarray(np.take(a, -1, axis=t_axis))
 
@@ -263,10 +260,10 @@ def _build(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, state_dims, batched) -
     """Read and check the raw arrays (in C++, ``_core.read_lq_game``); wrap them in an LQGame."""
     if isinstance(A, LQGame):
         raise InputError("A is an LQGame: pass it alone, as the only argument")
-    values = _core.read_lq_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL)
+    fields = _core.read_lq_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL)
     if state_dims is not None:
-        state_dims = _state_dims(state_dims, len(values[0]), values[1])
-    return LQGame._from_core(values + (state_dims,))
+        fields["state_dims"] = _state_dims(state_dims, len(fields["dims"]), fields["n"])
+    return LQGame._from_core(fields)
 
 
 def _state_dims(state_dims, N, n):
