@@ -50,17 +50,29 @@ gamesolve::SolveReport run_solve(const gamesolve::LQGameData& g, const gamesolve
   }
 }
 
+// Which outputs a solve keeps: "all" (K, k, Z, zeta, s), "gains" (K, k of every stage) or
+// "stage0" (K_0, k_0 only: the kernel overwrites one block per game, ending on stage 0).
+enum class Keep { all, gains, stage0 };
+
+Keep parse_keep(const std::string& keep) {
+  if (keep == "all") return Keep::all;
+  if (keep == "gains") return Keep::gains;
+  if (keep == "stage0") return Keep::stage0;
+  throw std::invalid_argument("keep must be \"all\", \"gains\" or \"stage0\", got \"" + keep + "\"");
+}
+
 // The solve's result arrays, allocated once in their final shapes ((batch, T, ...) when
-// `lead_batch`, else (T, ...)) and written by the kernel directly.
+// `lead_batch`, else (T, ...); (batch, ...) for keep = stage0) and written by the kernel
+// directly. Outputs not kept are None (and never allocated).
 struct SolvedArrays {
-  py::array_t<double> K, k, Z, zeta, s;
+  py::object K, k, Z, zeta, s;
   py::array_t<std::int32_t> status;
   gamesolve::SolveReport rep;
   Index n_min_norm = 0, n_nonfinite = 0;
 };
 
 SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, int n_threads, double rcond_tol,
-                             double rank_tol) {
+                             double rank_tol, Keep keep = Keep::all) {
   const py::ssize_t N = g.dims.N, m = g.dims.m, n = g.dims.n, T = g.T;
   auto shape = [&](std::initializer_list<py::ssize_t> tail) {
     std::vector<py::ssize_t> sh;
@@ -69,18 +81,29 @@ SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, in
     sh.insert(sh.end(), tail);
     return sh;
   };
-  SolvedArrays a{py::array_t<double>(shape({T, m, n})), py::array_t<double>(shape({T, m})),
-                 py::array_t<double>(shape({T + 1, N, n, n})), py::array_t<double>(shape({T + 1, N, n})),
-                 py::array_t<double>(shape({T + 1, N})), py::array_t<std::int32_t>(shape({T})), {}};
-  auto out_series = [](py::array_t<double>& x, Index t_block, Index steps) {
-    return gamesolve::OutSeries{x.mutable_data(), static_cast<Index>(x.size()), t_block, steps * t_block};
-  };
+  SolvedArrays a{py::none(), py::none(), py::none(), py::none(), py::none(),
+                 py::array_t<std::int32_t>(shape({T})), {}};
   gamesolve::LQSolutionView out;
-  out.K = out_series(a.K, m * n, T);
-  out.k = out_series(a.k, m, T);
-  out.Z = out_series(a.Z, N * n * n, T + 1);
-  out.zeta = out_series(a.zeta, N * n, T + 1);
-  out.s = out_series(a.s, N, T + 1);
+  // A new array of `sh` as the output of `steps` blocks of `block` doubles per game
+  // (steps = 1: stage 0 only, time stride 0).
+  auto output = [&](py::object& dst, std::vector<py::ssize_t> sh, Index block, Index steps) {
+    py::array_t<double> x(sh);
+    dst = x;
+    return gamesolve::OutSeries{x.mutable_data(), static_cast<Index>(x.size()), steps == 1 ? 0 : block,
+                                steps * block};
+  };
+  if (keep == Keep::stage0) {
+    out.K = output(a.K, shape({m, n}), m * n, 1);
+    out.k = output(a.k, shape({m}), m, 1);
+  } else {
+    out.K = output(a.K, shape({T, m, n}), m * n, T);
+    out.k = output(a.k, shape({T, m}), m, T);
+  }
+  if (keep == Keep::all) {
+    out.Z = output(a.Z, shape({T + 1, N, n, n}), N * n * n, T + 1);
+    out.zeta = output(a.zeta, shape({T + 1, N, n}), N * n, T + 1);
+    out.s = output(a.s, shape({T + 1, N}), N, T + 1);
+  }
   out.status = a.status.mutable_data();
   out.status_size = static_cast<Index>(a.status.size());
   gamesolve::SolveOptions opts;
@@ -123,9 +146,11 @@ gamesolve::LQGameData make_game(const std::vector<Index>& dims, Index n, Index T
 py::tuple solve(const std::vector<Index>& dims, Index n, Index T, Index batch, const CArray& A, const CArray& B,
                 const CArray& Q, const std::optional<CArray>& q, const CArray& R, const std::optional<CArray>& r,
                 const std::optional<CArray>& M, const std::optional<CArray>& c, const CArray& QT,
-                const std::optional<CArray>& qT, int n_threads, double rcond_tol, double rank_tol) {
+                const std::optional<CArray>& qT, int n_threads, double rcond_tol, double rank_tol,
+                const std::string& keep) {
+  const Keep kept = parse_keep(keep);
   const gamesolve::LQGameData g = make_game(dims, n, T, batch, A, B, Q, q, R, r, M, c, QT, qT);
-  SolvedArrays a = solve_to_arrays(g, true, n_threads, rcond_tol, rank_tol);
+  SolvedArrays a = solve_to_arrays(g, true, n_threads, rcond_tol, rank_tol, kept);
   return py::make_tuple(a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond);
 }
 
@@ -171,7 +196,9 @@ py::tuple evaluate(const std::vector<Index>& dims, Index n, Index T, Index batch
 py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,
                       py::handle q_, py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_,
                       py::handle dims_, bool batched, int n_threads, double rcond_tol, double rank_tol,
-                      double sym_rtol) {
+                      double sym_rtol, const std::string& keep) {
+  const Keep kept = parse_keep(keep);
+  if (kept != Keep::all && !batched) throw std::invalid_argument("keep applies to batched solves only");
   const py::object decline = py::none();
   Plain A, B, Q, R, q, r, M, c, QT, qT;
   if (!as_plain(A_, A) || !as_plain(Q_, Q) || !as_plain_opt(q_, q) || !as_plain_opt(r_, r) ||
@@ -321,7 +348,7 @@ py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_
     return decline;
   }
 
-  SolvedArrays a = solve_to_arrays(g, batched, n_threads, rcond_tol, rank_tol);
+  SolvedArrays a = solve_to_arrays(g, batched, n_threads, rcond_tol, rank_tol, kept);
   py::tuple dims_out(N);
   for (py::ssize_t i = 0; i < N; ++i) dims_out[static_cast<std::size_t>(i)] = py::int_(g.dims.m_i[static_cast<std::size_t>(i)]);
   return py::make_tuple(a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond, a.n_min_norm, a.n_nonfinite, dims_out,
@@ -334,16 +361,23 @@ void bind_lq_game(py::module_& m) {
   using py::arg;
   m.def("solve_lq_games", &solve,
         "Coupled Riccati recursion (SPEC 2) for a batch of equal-size games. Arrays have leading "
-        "(batch or 1, T or 1) axes. Returns (K, k, Z, zeta, s, status, min_rcond).",
+        "(batch or 1, T or 1) axes. Returns (K, k, Z, zeta, s, status, min_rcond). keep: \"all\"; \"gains\" "
+        "(Z, zeta, s None, never allocated); \"stage0\" (K (batch, m, n), k (batch, m) of stage 0, Z, zeta, s "
+        "None).",
         arg("dims"), arg("n"), arg("T"), arg("batch"), arg("A"), arg("B"), arg("Q"), arg("q").none(true),
         arg("R"), arg("r").none(true), arg("M").none(true), arg("c").none(true), arg("QT"),
-        arg("qT").none(true), arg("n_threads") = 0, arg("rcond_tol") = 1e-12, arg("rank_tol") = 1e-10);
+        arg("qT").none(true), arg("n_threads") = 0, arg("rcond_tol") = 1e-12, arg("rank_tol") = 1e-10,
+        arg("keep") = "all");
   m.def("solve_lq_fast", &solve_fast,
         "Fast path of gamesolve.solve_lq_game(s): the public arguments (A, B, Q, R, horizon, q, r, M, c, QT, "
         "qT, dims) as given, then batched, n_threads, rcond_tol, rank_tol, sym_rtol. Returns None unless every "
         "array is a plain C-contiguous float64 ndarray (lists of them for B and R), dims a list / tuple of "
         "ints, and all shapes and values are valid; else (K, k, Z, zeta, s, status, min_rcond, "
-        "n_min_norm_stages, n_nonfinite_stages, dims, B, R); B / R: arrays assembled from blocks, else None.");
+        "n_min_norm_stages, n_nonfinite_stages, dims, B, R); B / R: arrays assembled from blocks, else None. "
+        "keep (batched only): as for solve_lq_games.",
+        arg("A"), arg("B"), arg("Q"), arg("R"), arg("horizon"), arg("q"), arg("r"), arg("M"), arg("c"), arg("QT"),
+        arg("qT"), arg("dims"), arg("batched"), arg("n_threads"), arg("rcond_tol"), arg("rank_tol"),
+        arg("sym_rtol"), arg("keep") = "all");
   m.def("evaluate_strategies", &evaluate,
         "Value (Z, zeta, s) of given strategies K (batch, T, m, n), k (batch, T, m) (SPEC 2 policy "
         "evaluation).",

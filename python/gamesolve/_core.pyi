@@ -12,14 +12,14 @@ def solve_lq_games(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, q: npt.ArrayLike | None,
     R: npt.ArrayLike, r: npt.ArrayLike | None, M: npt.ArrayLike | None, c: npt.ArrayLike | None,
     QT: npt.ArrayLike, qT: npt.ArrayLike | None,
-    n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]: ...
+    n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10, keep: str = "all",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray, float]: ...
 
 def solve_lq_fast(
     A: object, B: object, Q: object, R: object, horizon: object, q: object, r: object, M: object, c: object,
     QT: object, qT: object, dims: object, batched: bool, n_threads: int, rcond_tol: float, rank_tol: float,
-    sym_rtol: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int,
+    sym_rtol: float, keep: str = "all",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray, float, int, int,
            tuple[int, ...], np.ndarray | None, np.ndarray | None] | None: ...
 
 def evaluate_strategies(

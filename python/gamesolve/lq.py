@@ -290,6 +290,10 @@ class LQGameSolution:
     min_rcond : float
         Smallest reciprocal 1-norm condition number 1 / (||S||_1 ||S^{-1}||_1) of
         the stage systems (from the inverse the elimination computes alongside).
+    keep : {"all", "gains", "stage0"}
+        Outputs kept by :func:`solve_lq_games` (``keep=``): with "gains", Z, zeta,
+        s are None; with "stage0", also K (batch, m, n) and k (batch, m) hold
+        stage 0 only.
     """
 
     K: np.ndarray
@@ -304,6 +308,14 @@ class LQGameSolution:
     _batched: bool = field(default=False, repr=False, compare=False)
     #: Arguments of a fast-path solve, normalized into ``_data`` on first use of ``_game``.
     _args: tuple | None = field(default=None, repr=False, compare=False)
+    keep: str = field(default="all", repr=False, compare=False)
+
+    def _require(self, what: str, kept: tuple) -> None:
+        """Raise InputError unless this solve kept the outputs ``what`` needs."""
+        if self.keep not in kept:
+            needs = "the value functions Z, zeta, s" if kept == ("all",) else "the gains of every stage"
+            raise InputError(f"{what} needs {needs}, which this solution does not hold (solved with "
+                             f"keep={self.keep!r}): solve with keep=\"all\"")
 
     @property
     def _game(self) -> _GameData:
@@ -339,6 +351,7 @@ class LQGameSolution:
 
     def costs(self, x0) -> np.ndarray:
         """Each player's exact cost V_0^i(x0) = x0'Z_0^i x0 + 2 zeta_0^i'x0 + s_0^i, shape ([batch,] N)."""
+        self._require("costs()", ("all",))
         x = self._x0(x0)
         Z, zeta, s = (a if self._batched else a[None] for a in (self.Z, self.zeta, self.s))
         return self._out(np.einsum("bi,bpij,bj->bp", x, Z[:, 0], x) + 2 * np.einsum("bpi,bi->bp", zeta[:, 0], x)
@@ -346,6 +359,7 @@ class LQGameSolution:
 
     def rollout(self, x0) -> tuple[np.ndarray, np.ndarray]:
         """Simulate the equilibrium strategies from x0: (xs ([batch,] T+1, n), us ([batch,] T, m))."""
+        self._require("rollout()", ("all", "gains"))
         x = self._x0(x0)
         g = self._game
         K, k = (a if self._batched else a[None] for a in (self.K, self.k))
@@ -360,6 +374,7 @@ class LQGameSolution:
         the same recursion. ``inf`` if some player's best-response problem is
         unbounded below (non-convex). Round-off level at a Nash equilibrium.
         """
+        self._require("nash_gap()", ("all",))
         x = self._x0(x0)
         K, k = (a if self._batched else a[None] for a in (self.K, self.k))
         J = self.costs(x0)
@@ -465,15 +480,17 @@ def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bo
             stacklevel=stacklevel)
 
 
-def _run(g: _GameData, batched: bool) -> LQGameSolution:
-    K, k, Z, zeta, s, status, min_rcond = _core.solve_lq_games(*g.core_args(), _num_threads, RCOND_TOL, RANK_TOL)
+def _run(g: _GameData, batched: bool, keep: str = "all") -> LQGameSolution:
+    K, k, Z, zeta, s, status, min_rcond = _core.solve_lq_games(*g.core_args(), _num_threads, RCOND_TOL, RANK_TOL,
+                                                               keep)
     _check_status(status, int((status == 2).sum()), int((status == 1).sum()), min_rcond, batched, stacklevel=5)
     sl = (lambda a: a) if batched else (lambda a: a[0])
-    return LQGameSolution(K=sl(K), k=sl(k), Z=sl(Z), zeta=sl(zeta), s=sl(s), status=sl(status), dims=g.dims,
-                          min_rcond=float(min_rcond), _data=g, _batched=batched)
+    return LQGameSolution(K=sl(K), k=sl(k), Z=None if Z is None else sl(Z), zeta=None if zeta is None else sl(zeta),
+                          s=None if s is None else sl(s), status=sl(status), dims=g.dims,
+                          min_rcond=float(min_rcond), _data=g, _batched=batched, keep=keep)
 
 
-def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool) -> LQGameSolution:
+def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, keep: str = "all") -> LQGameSolution:
     """solve_lq_game(s): the C++ fast path (``_core.solve_lq_fast``), else the general path.
 
     The fast path takes the common forms as given -- plain C-contiguous float64
@@ -486,10 +503,10 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool) -> LQGa
     game that ``costs`` / ``rollout`` / ``nash_gap`` need is built lazily.
     """
     res = _core.solve_lq_fast(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, _num_threads, RCOND_TOL,
-                              RANK_TOL, SYM_RTOL)
+                              RANK_TOL, SYM_RTOL, keep)
     if res is None:
         return _run(_normalize(A, B, Q, R, horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims,
-                               batched=batched), batched)
+                               batched=batched), batched, keep)
     K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad, dims_used, B_used, R_used = res
     _check_status(status if batched else status[None], n_bad, n_sing, min_rcond, batched, stacklevel=4)
     # Blocks of B / R were assembled (copied) in C++: keep those arrays, as the general path keeps its copies.
@@ -497,7 +514,7 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool) -> LQGa
             dict(horizon=horizon, q=q, r=r, M=M, c=c, QT=QT, qT=qT, dims=dims_used))
     sol = object.__new__(LQGameSolution)  # the frozen dataclass's fields, without its per-field __setattr__
     sol.__dict__.update(K=K, k=k, Z=Z, zeta=zeta, s=s, status=status, dims=dims_used, min_rcond=min_rcond,
-                        _data=None, _batched=batched, _args=args)
+                        _data=None, _batched=batched, _args=args, keep=keep)
     return sol
 
 
@@ -580,7 +597,7 @@ def solve_lq_game(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, Q
 
 
 def solve_lq_games(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,
-                   dims=None) -> LQGameSolution:
+                   dims=None, keep="all") -> LQGameSolution:
     """Solve a batch of equal-size LQ games in parallel in C++ (threads, GIL released).
 
     Same arguments as :func:`solve_lq_game` with one more leading batch axis on
@@ -589,6 +606,13 @@ def solve_lq_games(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, 
     batch axis; ``costs``/``rollout``/``nash_gap`` take x0 of shape (batch, n).
     The thread count is :func:`set_num_threads`; results are bit-identical for
     any thread count.
+
+    ``keep`` chooses the outputs computed and allocated: ``"all"`` (default);
+    ``"gains"``: K (batch, T, m, n) and k (batch, T, m) only (Z, zeta, s are
+    None; ``rollout`` works, ``costs``/``nash_gap`` raise); ``"stage0"``: the
+    first stage's K_0 (batch, m, n) and k_0 (batch, m) only. The kept arrays
+    equal the corresponding parts of a ``keep="all"`` solve bit for bit; the
+    value functions, 90% of the output for n >> m, are then never written.
 
     Examples
     --------
@@ -600,7 +624,9 @@ def solve_lq_games(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, 
     >>> sol.K.shape
     (2, 30, 2, 2)
     """
-    return _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, True)
+    if keep not in ("all", "gains", "stage0"):
+        raise InputError(f'keep must be "all", "gains" or "stage0", got {keep!r}')
+    return _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, True, keep)
 
 
 def evaluate_lq_strategy(A, B, Q, R, K, k=None, *, horizon=None, q=None, r=None, M=None, c=None, QT=None,
