@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from gamesolve import InputError, solve_lq_games
-from gamesolve import lq as L
+from test_lq_fastpath import general
 
 
 def batch_game(rng, make_game, batch):
@@ -13,16 +13,6 @@ def batch_game(rng, make_game, batch):
     stacked = {k: np.stack([g[k] for g in games]) for k in games[0] if k != "dims"}
     A, B, Q, R = (stacked.pop(k) for k in ("A", "B", "Q", "R"))
     return A, B, Q, R, dict(stacked, dims=list(games[0]["dims"]))
-
-
-def general(fn, *args, **kw):
-    """``fn`` with the C++ fast path switched off (the general path)."""
-    real = L._core.solve_lq_fast
-    L._core.solve_lq_fast = lambda *a: None
-    try:
-        return fn(*args, **kw)
-    finally:
-        L._core.solve_lq_fast = real
 
 
 @pytest.mark.parametrize("path", ["fast", "general"])
