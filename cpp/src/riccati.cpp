@@ -35,7 +35,7 @@ namespace {
 // (column-major; leading dimensions padded to multiples of 8 rows).
 struct Layout {
   Index nv, pv, pm, ld;          // ld = pm + pv: rows of the stacked [B~'; A~'] and [S'; X]
-  Index BA, NB, Ft, W, H, Zp, ZB, SX, Rp, G, Mt, size;
+  Index BA, NB, Ft, W, H, Zp, ZB, SX, Rp, G, Mt, Sink, size;
   Layout(Index N, Index n, Index m, Index mmax, Index nv_) : nv(nv_) {
     using detail::padded;
     (void)n;
@@ -56,6 +56,7 @@ struct Layout {
     Rp = take(N * pm * m);
     G = take(pm * nv);
     Mt = take(pv * m);
+    Sink = take(N * (n * n + n + 1));  // the values of one stage, when Z, zeta or s are not wanted
     size = o;
   }
 };
@@ -181,6 +182,7 @@ inline bool has_affine_terms(const LQGameData& g) {
 struct Views {
   Index N, n, m, nv, pv, pm, ld;
   double *BA, *Bt, *At, *NB, *Ft, *W, *H, *Zp, *ZB, *SX, *X, *Rp, *G, *Mt;
+  double *sink_Z, *sink_zeta, *sink_s;  // where the value update writes the outputs not wanted
   double* Z(Index i) const { return Zp + i * pv * nv; }
   double* R(Index i) const { return Rp + i * pm * m; }
 };
@@ -217,6 +219,9 @@ Views views(LQWorkspace& ws, Index nv, bool keep_loaded = false) {
   v.Rp = b + L.Rp;
   v.G = b + L.G;
   v.Mt = b + L.Mt;
+  v.sink_Z = b + L.Sink;
+  v.sink_zeta = v.sink_Z + ws.N * ws.n * ws.n;
+  v.sink_s = v.sink_zeta + ws.N * ws.n;
   if (!keep_loaded) ws.loaded_A = ws.loaded_B = ws.loaded_c = ws.loaded_R = nullptr;  // the data may have changed
   return v;
 }
@@ -329,10 +334,7 @@ void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Vi
 
 // Z~ = Q~ + H from the upper triangle of H (pv x nv): Z~(a, j) = H(min, max) + Q~(a, j),
 // with Q(a, j) read as Q[a + j * n] (symmetric) and Q~ = [[Q, q], [q', 0]]. Writes the
-// padded Z~ (ld pv) and the outputs Z (n x n), zeta (0 unless nv = n + 1), s, each
-// only if not null (kZo: Zo is not null; a template parameter keeps the copy out of the
-// loop when Z is not wanted).
-template <bool kZo>
+// padded Z~ (ld pv) and the outputs Z (n x n), zeta (0 unless nv = n + 1), s.
 void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q, const double* __restrict q,
                 Index n, Index nv, double* __restrict Z, double* __restrict Zo, double* __restrict zo,
                 double* __restrict so) {
@@ -340,14 +342,9 @@ void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q
     const double* __restrict Hj = H + j * pv;
     const double* __restrict Qj = Q + j * n;
     double* __restrict Zj = Z + j * pv;
-    if constexpr (kZo) {
-      double* __restrict Zoj = Zo + j * n;
-      for (Index a = 0; a <= j; ++a) Zoj[a] = Zj[a] = Hj[a] + Qj[a];
-      for (Index a = j + 1; a < n; ++a) Zoj[a] = Zj[a] = H[j + a * pv] + Qj[a];
-    } else {
-      for (Index a = 0; a <= j; ++a) Zj[a] = Hj[a] + Qj[a];
-      for (Index a = j + 1; a < n; ++a) Zj[a] = H[j + a * pv] + Qj[a];
-    }
+    double* __restrict Zoj = Zo + j * n;
+    for (Index a = 0; a <= j; ++a) Zoj[a] = Zj[a] = Hj[a] + Qj[a];
+    for (Index a = j + 1; a < n; ++a) Zoj[a] = Zj[a] = H[j + a * pv] + Qj[a];
   }
   if (nv > n) {
     const double* __restrict Hn = H + n * pv;
@@ -356,15 +353,12 @@ void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q
       const double z = Hn[a] + (q ? q[a] : 0.0);
       Zn[a] = z;
       Z[n + a * pv] = z;
+      zo[a] = z;
     }
-    Zn[n] = Hn[n];
-    if (zo)
-      for (Index a = 0; a < n; ++a) zo[a] = Zn[a];
-    if (so) *so = Zn[n];
+    *so = Zn[n] = Hn[n];
   } else {
-    if (zo)
-      for (Index a = 0; a < n; ++a) zo[a] = 0.0;
-    if (so) *so = 0.0;
+    for (Index a = 0; a < n; ++a) zo[a] = 0.0;
+    *so = 0.0;
   }
 }
 
@@ -444,14 +438,12 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
       v.H[n + n * pv] -= rk;
     }
     // Z~ = Q~ + H, mirrored from the upper triangle; Z, zeta, s out.
-    const double* Qi = g.Q.at(b, t) + i * n * n;
-    const double* qi = g.q.present() ? g.q.at(b, t) + i * n : nullptr;
-    double* zo = out.zeta.data ? out.zeta.at(b, t) + i * n : nullptr;
-    double* so = out.s.data ? out.s.at(b, t) + i : nullptr;
-    if (out.Z.data)
-      mirror_out<true>(v.H, pv, Qi, qi, n, nv, Zi, out.Z.at(b, t) + i * n * n, zo, so);
-    else
-      mirror_out<false>(v.H, pv, Qi, qi, n, nv, Zi, nullptr, zo, so);
+    // (Outputs not wanted go to the workspace's sink: one code path, no test per entry.)
+    double* Zo = out.Z.data ? out.Z.at(b, t) : v.sink_Z;
+    double* zo = out.zeta.data ? out.zeta.at(b, t) : v.sink_zeta;
+    double* so = out.s.data ? out.s.at(b, t) : v.sink_s;
+    mirror_out(v.H, pv, g.Q.at(b, t) + i * n * n, g.q.present() ? g.q.at(b, t) + i * n : nullptr, n, nv, Zi,
+               Zo + i * n * n, zo + i * n, so + i);
   }
 }
 
