@@ -24,6 +24,7 @@
 #include <cstdio>
 #include <fstream>
 #include <new>
+#include <sys/mman.h>
 #include <random>
 #include <sstream>
 #include <string>
@@ -138,7 +139,8 @@ double flops(const Config& c) {
 }
 
 // Output buffers of a solve for c.keep, from malloc: their pages are untouched until the
-// solve writes them (numpy's allocation does the same), unless `touch`.
+// solve writes them, unless `touch`. As numpy does for its arrays, buffers of 4 MiB or
+// more are advised to use transparent huge pages.
 struct Outputs {
   std::vector<double*> owned;
   std::vector<std::int32_t> status;
@@ -152,6 +154,11 @@ struct Outputs {
       double* p = static_cast<double*>(std::malloc(std::size_t(B * per_game) * sizeof(double)));
       if (!p) throw std::bad_alloc();
       owned.push_back(p);
+      const std::size_t bytes = std::size_t(B * per_game) * sizeof(double), huge = std::size_t(1) << 21;
+      if (bytes >= (std::size_t(1) << 22)) {
+        const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p), start = (a + huge - 1) / huge * huge;
+        madvise(reinterpret_cast<void*>(start), (a + bytes - start) / huge * huge, MADV_HUGEPAGE);
+      }
       if (touch) std::fill(p, p + B * per_game, 0.0);
       return OutSeries{p, B * per_game, steps == 1 ? 0 : block, per_game};
     };
