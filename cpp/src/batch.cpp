@@ -1,5 +1,6 @@
 // Batched solves of equal-size LQ games on a pool of std::threads.
 #include "gamesolve/lq_game.hpp"
+#include "gamesolve/detail/riccati_stage.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -11,6 +12,11 @@ namespace gamesolve {
 
 SolveReport solve_lq_games(const LQGameData& g, const LQSolutionView& out, int n_threads,
                            const SolveOptions& opts) {
+  return detail::solve_lq_games_with(g, out, n_threads, opts, detail::StageSolver{});
+}
+
+SolveReport detail::solve_lq_games_with(const LQGameData& g, const LQSolutionView& out, int n_threads,
+                                        const SolveOptions& opts, const StageSolver& solver) {
   check_game(g);
   check_solution(g, out, true);
   const Index batch = g.batch;
@@ -36,7 +42,7 @@ SolveReport solve_lq_games(const LQGameData& g, const LQSolutionView& out, int n
       SolveReport local;
       for (Index b0 = next.fetch_add(chunk); b0 < batch; b0 = next.fetch_add(chunk))
         for (Index b = b0; b < std::min(batch, b0 + chunk); ++b) {
-          SolveReport r = solve_lq_game(g, b, out, ws, opts);
+          SolveReport r = solve_lq_game_with(g, b, out, ws, opts, solver);
           local.min_norm_stages += r.min_norm_stages;
           local.nonfinite_stages += r.nonfinite_stages;
           local.min_rcond = std::min(local.min_rcond, r.min_rcond);

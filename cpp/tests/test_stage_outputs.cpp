@@ -1,6 +1,7 @@
 // C++ tests of the pluggable stage solve (detail/riccati_stage.hpp) and of the
 // outputs on demand of the batch driver (gains only, stage 0 only).
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <cstdint>
@@ -162,9 +163,9 @@ void test_outputs_on_demand_equal_slices_of_full() {
   }
 }
 
-// A test plug: forwards to the default LU solve and counts its calls.
+// A test plug: forwards to the default LU solve and counts its calls (from any thread).
 struct CountingLU {
-  Index calls = 0;
+  std::atomic<Index> calls{0};
   static std::int32_t solve(void* state, const detail::StageSystem& sys, const detail::StageContext& ctx) {
     ++static_cast<CountingLU*>(state)->calls;
     return detail::lu_stage_solve(sys, ctx);
@@ -202,6 +203,18 @@ void test_plugged_stage_solve() {
   CHECK(same_bits(plugged.K, ref.K) && same_bits(plugged.k, ref.k) && same_bits(plugged.Z, ref.Z) &&
         same_bits(plugged.zeta, ref.zeta) && same_bits(plugged.s, ref.s) && plugged.status == ref.status);
   CHECK(r1.min_rcond == r0.min_rcond && r1.min_norm_stages == r0.min_norm_stages);
+
+  // The same plug on a batch, on 2 threads: every stage of every game, bit-identical.
+  for (Index batch : {2, 5}) {
+    TVBatch fb = make_tv_batch(batch, 70 + unsigned(batch));
+    Out want = make_out(fb.g, Keep::all), got = make_out(fb.g, Keep::all);
+    solve_lq_games(fb.g, want.v, 1);
+    CountingLU count;
+    detail::solve_lq_games_with(fb.g, got.v, 2, {}, detail::StageSolver{&CountingLU::solve, &count});
+    CHECK(count.calls == batch * T);
+    CHECK(same_bits(got.K, want.K) && same_bits(got.k, want.k) && same_bits(got.Z, want.Z) &&
+          same_bits(got.zeta, want.zeta) && same_bits(got.s, want.s) && got.status == want.status);
+  }
 
   // A plug with other gains: its values are those of policy evaluation with its gains
   // (the same value update, bit for bit), and its gains are half the equilibrium ones

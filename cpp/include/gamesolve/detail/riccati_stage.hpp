@@ -99,4 +99,10 @@ std::int32_t lu_stage_solve(const StageSystem& sys, const StageContext& ctx);
 SolveReport solve_lq_game_with(const LQGameData& game, Index b, const LQSolutionView& out, LQWorkspace& ws,
                                const SolveOptions& opts, const StageSolver& solver);
 
+/// solve_lq_games with the stage solve `solver` (validates first). `solver.fn` is
+/// called from up to `n_threads` threads at once with the same `state`: the plug
+/// must be safe for that (or pass n_threads = 1).
+SolveReport solve_lq_games_with(const LQGameData& game, const LQSolutionView& out, int n_threads,
+                                const SolveOptions& opts, const StageSolver& solver);
+
 }  // namespace gamesolve::detail
