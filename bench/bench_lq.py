@@ -8,12 +8,18 @@ the solve plus one rollout. Baselines in the same run:
   * ``numpy-twin``: the readable loop twin of the kernel in tests/lq_twin.py.
 Ratios are baseline / gamesolve. GFLOP/s use the FLOP count of bench/cpp/bench_lq_game.cpp.
 
-Run: ``python bench/bench_lq.py`` (writes bench/out/lq_game.json).
+A second table: 1024 distinct time-varying games (3, 12, 2, 20) with linear terms,
+``solve_lq_games(..., keep=...)`` keeping all outputs, the gains only or the stage-0
+gains only, on 1 and 2 threads, in interleaved rounds; ratios against keep="all" on
+the same thread count and against the same keep on 1 thread (thread scaling).
+
+Run: ``python bench/bench_lq.py`` (writes bench/out/lq_game.json, bench/out/lq_game_tv_batch.json).
 """
 
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 from _harness import measure, write_json  # noqa: E402  (pins BLAS threads first)
@@ -84,6 +90,55 @@ def solve_then_costs(name, A, B, Q, R, T, dims):
                 ratio=base / both["median_s"], target_s=base, meets_target=both["median_s"] <= base)
 
 
+def tv_batch(rng, N, n, mi, T, batch):
+    """A batch of distinct time-varying games with linear terms (as iLQGames hands the core)."""
+    m = N * mi
+    games = [random_game(rng, N, n, mi, T) for _ in range(batch)]
+    A, B, Q, R = (np.stack(x) for x in zip(*games))
+    A = A[:, None] * (1 + 0.05 * rng.normal(size=(batch, T, n, n)))
+    B = B[:, None] * (1 + 0.05 * rng.normal(size=(batch, T, n, m)))
+    QT = Q.copy()
+    Q = np.ascontiguousarray(Q[:, None] * (1 + 0.1 * np.arange(T) / T)[None, :, None, None, None])
+    R = np.ascontiguousarray(np.broadcast_to(R[:, None], (batch, T, N, m, m)))
+    q, r, qT = rng.normal(size=(batch, T, N, n)), rng.normal(size=(batch, T, N, m)), rng.normal(size=(batch, N, n))
+    return A, B, Q, R, dict(q=q, r=r, QT=QT, qT=qT, dims=(mi,) * N)
+
+
+def bench_tv_batch(rng, rounds=9):
+    """keep = all / gains / stage0 on 1 and 2 threads, interleaved rounds (one solve each per round)."""
+    N, n, mi, T, batch = 3, 12, 2, 20, 1024
+    A, B, Q, R, kw = tv_batch(rng, N, n, mi, T, batch)
+    variants = [(keep, th) for keep in ("all", "gains", "stage0") for th in (1, 2)]
+    times = {v: [] for v in variants}
+    old = gs.get_num_threads()
+    try:
+        for _ in range(rounds + 1):  # the first round warms up
+            for keep, th in variants:
+                gs.set_num_threads(th)
+                t0 = time.perf_counter()
+                gs.solve_lq_games(A, B, Q, R, keep=keep, **kw)
+                times[(keep, th)].append(time.perf_counter() - t0)
+    finally:
+        gs.set_num_threads(old)
+    med = {v: float(np.median(t[1:])) for v, t in times.items()}
+    records = []
+    for keep, th in variants:
+        t = sorted(times[(keep, th)][1:])
+        records.append(dict(config=f"tv_batch1024_lq_N{N}_n{n}_m{mi}_T{T}_{keep}_{th}t", keep=keep, threads=th,
+                            median_s=med[(keep, th)], min_s=t[0], max_s=t[-1],
+                            ratio_vs_all=med[("all", th)] / med[(keep, th)],
+                            thread_scaling=med[(keep, 1)] / med[(keep, 2)],
+                            gflops=flops(N, n, mi, T, batch) / med[(keep, th)] * 1e-9))
+        print(f"{records[-1]['config']:42s} {med[(keep, th)] * 1e3:8.2f} ms  vs all {records[-1]['ratio_vs_all']:5.2f}x"
+              f"  2t/1t scaling {records[-1]['thread_scaling']:5.2f}x")
+    write_json("lq_game_tv_batch", records, title="Batched time-varying LQ games: outputs on demand (keep=)",
+               notes="gamesolve.solve_lq_games on 1024 distinct time-varying games with linear terms, keeping all "
+                     "outputs (all), the gains of every stage (gains) or the stage-0 gains (stage0); interleaved "
+                     "rounds, each call allocating its result arrays. ratio_vs_all = keep=all time / this time on "
+                     "the same thread count; thread_scaling = 1-thread time / 2-thread time for this keep.")
+
+
+
 def main():
     rng = np.random.default_rng(20261122)
     records = []
@@ -129,6 +184,7 @@ def main():
                notes="gamesolve.solve_lq_game / solve_lq_games (all cores for the batch) vs numpy baselines in the "
                      "same run; ratio = baseline / gamesolve. Targets from issue 2 (Python: 45 us for the small "
                      "single solve; the others are the C++ targets, reported here for the Python path).")
+    bench_tv_batch(rng)
 
 
 if __name__ == "__main__":

@@ -121,10 +121,10 @@ def figure(panels, path, title):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=".", help="output directory (default: current directory)")
+    parser.add_argument("--out", type=Path, default=Path("."), help="output directory (default: current directory)")
     parser.add_argument("--quick", action="store_true", help="12 iterations, 3 initializations")
     args = parser.parse_args(argv)
-    out = Path(args.out)
+    out = args.out
     out.mkdir(parents=True, exist_ok=True)
     iterations, inits, nn_inits = (12, 3, 3) if args.quick else (400, 10, 20)
     fig1, fig2, fig4, figK = {}, {}, {}, {}

@@ -8,6 +8,7 @@ in front: they exercise the gamesolve this pytest imports (the installed package
 build on PYTHONPATH) and must write their files into the current directory only.
 """
 
+import importlib.util
 import os
 import re
 import subprocess
@@ -170,6 +171,9 @@ SCRIPTS = {
     "fig1_policy_gradient.py": (["--quick"], ["fig1_policy_gradient.png"]),
     "ilqgames_gallery.py": (["--quick"], ["ilqgames_gallery.png"]),
     "entropy_po.py": (["--quick"], ["entropy_po.png"]),
+    "markov_coordination.py": (["--quick"], ["markov_fig1_tabular.png", "markov_fig4_lambda.png",
+                                             "markov_npg_br_K.png"]
+                               + (["markov_fig2_neural.png"] if importlib.util.find_spec("torch") else [])),
 }
 
 

@@ -18,10 +18,13 @@
 // + 2 m^2 n + 2 m n^2 (K'RK)].
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
 #include <fstream>
+#include <new>
+#include <sys/mman.h>
 #include <random>
 #include <sstream>
 #include <string>
@@ -34,16 +37,28 @@ using namespace gamesolve;
 
 namespace {
 
+// Which outputs a batch keeps: all (K, k, Z, zeta, s), the gains K, k of every stage, or
+// the gains of stage 0 only.
+enum class Keep { all, gains, stage0 };
+const char* keep_name(Keep k) { return k == Keep::all ? "full" : k == Keep::gains ? "gains" : "stage0"; }
+
 struct Config {
   Index N, n, mi, T, batch;
   bool time_varying = false;  ///< every array with a leading T axis, q, r, qT present
+  // Time-varying batch rows only (the others: all outputs, all hardware threads, reused buffers).
+  Keep keep = Keep::all;
+  int threads = 0;     ///< 0: all hardware threads
+  bool fresh = false;  ///< output buffers allocated (untouched) for every solve, as from Python
 };
 
 std::string config_name(const Config& c) {
-  char nm[96];
-  std::snprintf(nm, sizeof nm, "%s%slq_N%ld_n%ld_m%ld_T%ld", c.batch > 1 ? "batch1024_" : "",
-                c.time_varying ? "tv_" : "", long(c.N), long(c.n), long(c.mi), long(c.T));
-  return nm;
+  const char* kind = c.time_varying ? (c.batch > 1 ? "tv_batch1024_" : "tv_") : c.batch > 1 ? "batch1024_" : "";
+  char nm[128];
+  std::snprintf(nm, sizeof nm, "%slq_N%ld_n%ld_m%ld_T%ld", kind, long(c.N), long(c.n), long(c.mi), long(c.T));
+  std::string name = nm;
+  if (c.time_varying && c.batch > 1)
+    name += std::string("_") + keep_name(c.keep) + "_" + std::to_string(c.threads) + "t" + (c.fresh ? "_fresh" : "");
+  return name;
 }
 
 struct Game {
@@ -75,30 +90,36 @@ Game random_game(const Config& c, std::mt19937_64& rng) {
   g.QT = g.Q;
   if (c.time_varying) {
     // Stage t's data are the base game's with A, B, Q, R perturbed; q, r, qT random.
-    const Index T = c.T;
+    // Layout (batch, T, block).
+    const Index T = c.T, nb = c.batch;
     auto stages = [&](std::vector<double>& v, double eps) {
+      const std::size_t blk = v.size() / std::size_t(nb);
       std::vector<double> out(T * v.size());
-      for (Index t = 0; t < T; ++t)
-        for (std::size_t a = 0; a < v.size(); ++a) out[t * v.size() + a] = v[a] * (1.0 + eps * nd(rng));
+      for (Index b = 0; b < nb; ++b)
+        for (Index t = 0; t < T; ++t)
+          for (std::size_t a = 0; a < blk; ++a)
+            out[(b * T + t) * blk + a] = v[b * blk + a] * (1.0 + eps * nd(rng));
       v.swap(out);
     };
     stages(g.A, 0.05);
     stages(g.B, 0.05);
     stages(g.Q, 0.0);  // stays symmetric positive definite
     stages(g.R, 0.0);
-    for (Index t = 0; t < T; ++t)
-      for (Index a = 0; a < N * n * n; ++a) g.Q[t * N * n * n + a] *= 1.0 + 0.1 * t / double(T);
-    fill(g.q, T * N * n);
-    fill(g.r, T * N * m);
-    fill(g.qT, N * n);
-    g.data.A = {g.A.data(), Index(g.A.size()), n * n, 0};
-    g.data.B = {g.B.data(), Index(g.B.size()), n * m, 0};
-    g.data.Q = {g.Q.data(), Index(g.Q.size()), N * n * n, 0};
-    g.data.q = {g.q.data(), Index(g.q.size()), N * n, 0};
-    g.data.R = {g.R.data(), Index(g.R.size()), N * m * m, 0};
-    g.data.r = {g.r.data(), Index(g.r.size()), N * m, 0};
-    g.data.QT = {g.QT.data(), Index(g.QT.size()), 0, 0};
-    g.data.qT = {g.qT.data(), Index(g.qT.size()), 0, 0};
+    for (Index b = 0; b < nb; ++b)
+      for (Index t = 0; t < T; ++t)
+        for (Index a = 0; a < N * n * n; ++a) g.Q[(b * T + t) * N * n * n + a] *= 1.0 + 0.1 * t / double(T);
+    fill(g.q, nb * T * N * n);
+    fill(g.r, nb * T * N * m);
+    fill(g.qT, nb * N * n);
+    const Index bs = nb > 1 ? 1 : 0;
+    g.data.A = {g.A.data(), Index(g.A.size()), n * n, bs * T * n * n};
+    g.data.B = {g.B.data(), Index(g.B.size()), n * m, bs * T * n * m};
+    g.data.Q = {g.Q.data(), Index(g.Q.size()), N * n * n, bs * T * N * n * n};
+    g.data.q = {g.q.data(), Index(g.q.size()), N * n, bs * T * N * n};
+    g.data.R = {g.R.data(), Index(g.R.size()), N * m * m, bs * T * N * m * m};
+    g.data.r = {g.r.data(), Index(g.r.size()), N * m, bs * T * N * m};
+    g.data.QT = {g.QT.data(), Index(g.QT.size()), 0, bs * N * n * n};
+    g.data.qT = {g.qT.data(), Index(g.qT.size()), 0, bs * N * n};
     return g;
   }
   const Index bs = c.batch > 1 ? 1 : 0;
@@ -117,8 +138,70 @@ double flops(const Config& c) {
   return stage * c.T * c.batch;
 }
 
+// Output buffers of a solve for c.keep, from malloc: their pages are untouched until the
+// solve writes them, unless `touch`. As numpy does for its arrays, buffers of 4 MiB or
+// more are advised to use transparent huge pages.
+struct Outputs {
+  std::vector<double*> owned;
+  std::vector<std::int32_t> status;
+  LQSolutionView view;
+  Index K_size = 0;
+
+  Outputs(const Config& c, bool touch) : status(std::size_t(c.batch * c.T)) {
+    const Index N = c.N, n = c.n, m = c.N * c.mi, T = c.T, B = c.batch;
+    auto series = [&](Index block, Index steps) {
+      const Index per_game = steps * block;
+      double* p = static_cast<double*>(std::malloc(std::size_t(B * per_game) * sizeof(double)));
+      if (!p) throw std::bad_alloc();
+      owned.push_back(p);
+      const std::size_t bytes = std::size_t(B * per_game) * sizeof(double), huge = std::size_t(1) << 21;
+      if (bytes >= (std::size_t(1) << 22)) {
+        const std::uintptr_t a = reinterpret_cast<std::uintptr_t>(p), start = (a + huge - 1) / huge * huge;
+        madvise(reinterpret_cast<void*>(start), (a + bytes - start) / huge * huge, MADV_HUGEPAGE);
+      }
+      if (touch) std::fill(p, p + B * per_game, 0.0);
+      return OutSeries{p, B * per_game, steps == 1 ? 0 : block, per_game};
+    };
+    const Index steps = c.keep == Keep::stage0 ? 1 : T;
+    view.K = series(m * n, steps);
+    view.k = series(m, steps);
+    K_size = view.K.size;
+    if (c.keep == Keep::all) {
+      view.Z = series(N * n * n, T + 1);
+      view.zeta = series(N * n, T + 1);
+      view.s = series(N, T + 1);
+    }
+    view.status = status.data();
+    view.status_size = Index(status.size());
+  }
+  Outputs(const Outputs&) = delete;
+  Outputs& operator=(const Outputs&) = delete;
+  ~Outputs() {
+    for (double* p : owned) std::free(p);
+  }
+  double checksum() const {
+    double sum = 0.0;
+    for (Index i = 0; i < K_size; ++i) sum += view.K.data[i];
+    return sum;
+  }
+};
+
+// CPU time of the process (all threads), seconds: on a machine shared with other jobs
+// it shows the work a solve does (and what page faults add) where wall time cannot.
+double cpu_seconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
+}
+
+// Sorted wall times per call of `repeat` timed runs, and the median CPU time per call.
+struct Timing {
+  std::vector<double> wall;
+  double cpu_median = 0.0;
+};
+
 template <class F>
-std::vector<double> time_it(F&& f, double min_time = 0.2, int repeat = 9) {
+Timing time_it(F&& f, double min_time = 0.2, int repeat = 9) {
   using clk = std::chrono::steady_clock;
   for (int i = 0; i < 3; ++i) f();
   int number = 1;
@@ -129,14 +212,19 @@ std::vector<double> time_it(F&& f, double min_time = 0.2, int repeat = 9) {
     if (dt >= min_time / repeat || number > (1 << 20)) break;
     number *= 2;
   }
-  std::vector<double> s;
+  Timing res;
+  std::vector<double> cpu;
   for (int r = 0; r < repeat; ++r) {
     auto t0 = clk::now();
+    const double c0 = cpu_seconds();
     for (int i = 0; i < number; ++i) f();
-    s.push_back(std::chrono::duration<double>(clk::now() - t0).count() / number);
+    cpu.push_back((cpu_seconds() - c0) / number);
+    res.wall.push_back(std::chrono::duration<double>(clk::now() - t0).count() / number);
   }
-  std::sort(s.begin(), s.end());
-  return s;
+  std::sort(res.wall.begin(), res.wall.end());
+  std::sort(cpu.begin(), cpu.end());
+  res.cpu_median = cpu[cpu.size() / 2];
+  return res;
 }
 
 void usage(const char* prog) {
@@ -189,6 +277,14 @@ int main(int argc, char** argv) {
       {{3, 12, 2, 20, 1024}, 25e-3},
       {{3, 12, 2, 20, 1, true}, 0.0},  // no target: the iLQGames case, for reference
   };
+  // 1024 time-varying games (MA-GPS guidance): all outputs, the gains only, or the stage-0
+  // gains only; on 1 and 2 threads, with output buffers reused or fresh for every solve.
+  for (bool fresh : {false, true})
+    for (Keep keep : {Keep::all, Keep::gains, Keep::stage0})
+      for (int threads : {1, 2}) {
+        Config c{3, 12, 2, 20, 1024, true, keep, threads, fresh};
+        configs.push_back({c, keep == Keep::gains && threads == 2 && !fresh ? 25e-3 : 0.0});
+      }
   std::mt19937_64 rng(20261122);
   std::ostringstream js;
   js << "{\n  \"name\": \"cpp_lq_game\",\n  \"title\": \"C++ coupled Riccati kernel ([theory §2])\",\n"
@@ -196,7 +292,10 @@ int main(int argc, char** argv) {
         "for any thread count). gflops = the nominal FLOP count of the plain recursion (F'ZF as two full "
         "products per player, dense R^i) over the median time; the kernel forms only the upper half of F'(ZF), "
         "skips R^i's zero blocks and so executes fewer FLOPs than counted, which is why gflops may exceed the "
-        "machine's per-core FMA rate. tv_ = time-varying data with linear terms, as iLQGames calls the core.\",\n"
+        "machine's per-core FMA rate. tv_ = time-varying data with linear terms, as iLQGames calls the core. tv_batch1024_*: 1024 distinct "
+        "time-varying games keeping all outputs (full), the gains of every stage (gains) or the stage-0 gains only "
+        "(stage0), on 1 or 2 threads (_1t, _2t); _fresh: output buffers freshly allocated (pages untouched) for "
+        "every solve, as a Python call allocates its result arrays, else allocated once and reused.\",\n"
      << "  \"hardware_threads\": " << std::thread::hardware_concurrency() << ",\n  \"records\": [\n";
   // FILTER selects one configuration if it is a full name, else every name containing it.
   bool exact = false;
@@ -207,48 +306,55 @@ int main(int argc, char** argv) {
     const std::string cfg = config_name(c);
     if (!only.empty() && (exact ? cfg != only : cfg.find(only) == std::string::npos)) continue;
     const double target = configs[ci].second;
-    Game g = random_game(c, rng);
-    const Index N = c.N, n = c.n, m = c.N * c.mi, T = c.T, B = c.batch;
-    std::vector<double> K(B * T * m * n), k(B * T * m), Z(B * (T + 1) * N * n * n), zeta(B * (T + 1) * N * n),
-        s(B * (T + 1) * N);
-    std::vector<std::int32_t> st(B * T);
-    LQSolutionView out;
-    out.K = {K.data(), Index(K.size()), m * n, T * m * n};
-    out.k = {k.data(), Index(k.size()), m, T * m};
-    out.Z = {Z.data(), Index(Z.size()), N * n * n, (T + 1) * N * n * n};
-    out.zeta = {zeta.data(), Index(zeta.size()), N * n, (T + 1) * N * n};
-    out.s = {s.data(), Index(s.size()), N, (T + 1) * N};
-    out.status = st.data();
-    out.status_size = Index(st.size());
+    // The time-varying batch's data are shared by its rows (generated once: ~100 MB).
+    static Game tv_batch;
+    static bool have_tv_batch = false;
+    Game fresh_game;
+    if (c.time_varying && c.batch > 1 && !have_tv_batch) {
+      tv_batch = random_game(c, rng);
+      have_tv_batch = true;
+    } else if (!(c.time_varying && c.batch > 1)) {
+      fresh_game = random_game(c, rng);
+    }
+    const Game& g = c.time_varying && c.batch > 1 ? tv_batch : fresh_game;
+    const Index N = c.N, n = c.n, T = c.T, B = c.batch;
+    Outputs reused(c, true);
+    const LQSolutionView& out = reused.view;
     LQWorkspace ws(g.data.dims);
     auto run = [&]() {
-      if (B == 1)
+      if (c.fresh) {
+        Outputs o(c, false);
+        solve_lq_games(g.data, o.view, c.threads);
+      } else if (B == 1) {
         solve_lq_game(g.data, 0, out, ws);
-      else
-        solve_lq_games(g.data, out, 0);
+      } else {
+        solve_lq_games(g.data, out, c.threads);
+      }
     };
     check_game(g.data);
     check_solution(g.data, out, true);
     if (iters > 0) {
       for (long i = 0; i < iters; ++i) run();
-      double sum = 0.0;
-      for (double v : Z) sum += v;
-      std::printf("%-32s %ld solves, checksum %.17g\n", cfg.c_str(), iters, sum);
+      std::printf("%-44s %ld solves, checksum %.17g\n", cfg.c_str(), iters, reused.checksum());
       continue;
     }
-    std::vector<double> t = B == 1 ? time_it(run) : time_it(run, 0.5, 7);
+    const Timing timing = B == 1 ? time_it(run) : time_it(run, 0.5, 7);
+    const std::vector<double>& t = timing.wall;
     const double med = t[t.size() / 2];
     const double gf = flops(c) / med * 1e-9;
     if (target > 0)
-      std::printf("%-32s median %10.2f us  min %10.2f us  %6.2f GFLOP/s  target %8.1f us  %s\n", cfg.c_str(),
+      std::printf("%-44s median %10.2f us  min %10.2f us  %6.2f GFLOP/s  target %8.1f us  %s\n", cfg.c_str(),
                   med * 1e6, t.front() * 1e6, gf, target * 1e6, med <= target ? "MEETS" : "misses");
     else
-      std::printf("%-32s median %10.2f us  min %10.2f us  %6.2f GFLOP/s\n", cfg.c_str(), med * 1e6,
-                  t.front() * 1e6, gf);
+      std::printf("%-44s median %10.2f us  min %10.2f us  %6.2f GFLOP/s  cpu %10.2f us\n", cfg.c_str(), med * 1e6,
+                  t.front() * 1e6, gf, timing.cpu_median * 1e6);
     js << (first ? "" : ",\n") << "    {\"config\": \"" << cfg << "\", \"N\": " << N << ", \"n\": " << n
        << ", \"m_i\": " << c.mi << ", \"T\": " << T << ", \"batch\": " << B << ", \"time_varying\": "
-       << (c.time_varying ? "true" : "false") << ", \"median_s\": " << med << ", \"min_s\": " << t.front()
-       << ", \"max_s\": " << t.back() << ", \"flops\": " << flops(c) << ", \"gflops\": " << gf;
+       << (c.time_varying ? "true" : "false") << ", \"outputs\": \"" << keep_name(c.keep) << "\", \"threads\": "
+       << (B == 1 ? 1 : c.threads > 0 ? c.threads : int(std::thread::hardware_concurrency())) << ", \"fresh_buffers\": "
+       << (c.fresh ? "true" : "false") << ", \"median_s\": " << med << ", \"min_s\": " << t.front()
+       << ", \"max_s\": " << t.back() << ", \"flops\": " << flops(c) << ", \"gflops\": " << gf
+       << ", \"cpu_median_s\": " << timing.cpu_median;
     if (target > 0)
       js << ", \"target_s\": " << target << ", \"meets_target\": " << (med <= target ? "true" : "false");
     js << "}";

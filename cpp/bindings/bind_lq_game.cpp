@@ -52,17 +52,29 @@ gamesolve::SolveReport run_solve(const gamesolve::LQGameData& g, const gamesolve
   }
 }
 
+// Which outputs a solve keeps: "all" (K, k, Z, zeta, s), "gains" (K, k of every stage) or
+// "stage0" (K_0, k_0 only: the kernel overwrites one block per game, ending on stage 0).
+enum class Keep { all, gains, stage0 };
+
+Keep parse_keep(const std::string& keep) {
+  if (keep == "all") return Keep::all;
+  if (keep == "gains") return Keep::gains;
+  if (keep == "stage0") return Keep::stage0;
+  throw gamesolve::InputError("keep must be \"all\", \"gains\" or \"stage0\", got \"" + keep + "\"");
+}
+
 // The solve's result arrays, allocated once in their final shapes ((batch, T, ...) when
-// `lead_batch`, else (T, ...)) and written by the kernel directly.
+// `lead_batch`, else (T, ...); (batch, ...) for keep = stage0) and written by the kernel
+// directly, by the thread that computes them. Outputs not kept are None (never allocated).
 struct SolvedArrays {
-  py::array_t<double> K, k, Z, zeta, s;
+  py::object K, k, Z, zeta, s;
   py::array_t<std::int32_t> status;
   gamesolve::SolveReport rep;
   Index n_min_norm = 0, n_nonfinite = 0;
 };
 
 SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, int n_threads, double rcond_tol,
-                             double rank_tol) {
+                             double rank_tol, Keep keep = Keep::all) {
   const py::ssize_t N = g.dims.N, m = g.dims.m, n = g.dims.n, T = g.T;
   auto shape = [&](std::initializer_list<py::ssize_t> tail) {
     std::vector<py::ssize_t> sh;
@@ -71,18 +83,29 @@ SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, in
     sh.insert(sh.end(), tail);
     return sh;
   };
-  SolvedArrays a{py::array_t<double>(shape({T, m, n})), py::array_t<double>(shape({T, m})),
-                 py::array_t<double>(shape({T + 1, N, n, n})), py::array_t<double>(shape({T + 1, N, n})),
-                 py::array_t<double>(shape({T + 1, N})), py::array_t<std::int32_t>(shape({T})), {}};
-  auto out_series = [](py::array_t<double>& x, Index t_block, Index steps) {
-    return gamesolve::OutSeries{x.mutable_data(), static_cast<Index>(x.size()), t_block, steps * t_block};
-  };
+  SolvedArrays a{py::none(), py::none(), py::none(), py::none(), py::none(),
+                 py::array_t<std::int32_t>(shape({T})), {}};
   gamesolve::LQSolutionView out;
-  out.K = out_series(a.K, m * n, T);
-  out.k = out_series(a.k, m, T);
-  out.Z = out_series(a.Z, N * n * n, T + 1);
-  out.zeta = out_series(a.zeta, N * n, T + 1);
-  out.s = out_series(a.s, N, T + 1);
+  // A new array of shape `sh` as the output of `steps` blocks of `block` doubles per game
+  // (steps = 1: stage 0 only, time stride 0).
+  auto output = [&](py::object& dst, std::vector<py::ssize_t> sh, Index block, Index steps) {
+    py::array_t<double> x(sh);
+    dst = x;
+    return gamesolve::OutSeries{x.mutable_data(), static_cast<Index>(x.size()), steps == 1 ? 0 : block,
+                                steps * block};
+  };
+  if (keep == Keep::stage0) {
+    out.K = output(a.K, shape({m, n}), m * n, 1);
+    out.k = output(a.k, shape({m}), m, 1);
+  } else {
+    out.K = output(a.K, shape({T, m, n}), m * n, T);
+    out.k = output(a.k, shape({T, m}), m, T);
+  }
+  if (keep == Keep::all) {
+    out.Z = output(a.Z, shape({T + 1, N, n, n}), N * n * n, T + 1);
+    out.zeta = output(a.zeta, shape({T + 1, N, n}), N * n, T + 1);
+    out.s = output(a.s, shape({T + 1, N}), N, T + 1);
+  }
   out.status = a.status.mutable_data();
   out.status_size = static_cast<Index>(a.status.size());
   gamesolve::SolveOptions opts;
@@ -125,9 +148,11 @@ gamesolve::LQGameData make_game(const std::vector<Index>& dims, Index n, Index T
 py::tuple solve(const std::vector<Index>& dims, Index n, Index T, Index batch, const CArray& A, const CArray& B,
                 const CArray& Q, const std::optional<CArray>& q, const CArray& R, const std::optional<CArray>& r,
                 const std::optional<CArray>& M, const std::optional<CArray>& c, const CArray& QT,
-                const std::optional<CArray>& qT, int n_threads, double rcond_tol, double rank_tol) {
+                const std::optional<CArray>& qT, int n_threads, double rcond_tol, double rank_tol,
+                const std::string& keep) {
+  const Keep kept = parse_keep(keep);
   const gamesolve::LQGameData g = make_game(dims, n, T, batch, A, B, Q, q, R, r, M, c, QT, qT);
-  SolvedArrays a = solve_to_arrays(g, true, n_threads, rcond_tol, rank_tol);
+  SolvedArrays a = solve_to_arrays(g, true, n_threads, rcond_tol, rank_tol, kept);
   return py::make_tuple(a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond);
 }
 
@@ -747,10 +772,12 @@ py::object read_lq_game(py::handle A_, py::handle B_, py::handle Q_, py::handle 
 py::tuple read_and_solve(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,
                          py::handle q_, py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_,
                          py::handle dims_, bool batched, double sym_rtol, int n_threads, double rcond_tol,
-                         double rank_tol) {
+                         double rank_tol, const std::string& keep) {
+  const Keep kept = parse_keep(keep);
+  if (kept != Keep::all && !batched) throw gamesolve::InputError("keep applies to batched solves (solve_lq_games) only");
   ReadGame rg = read_game(A_, B_, Q_, R_, horizon, q_, r_, M_, c_, QT_, qT_, dims_, batched, sym_rtol);
   if (!rg.has_horizon) throw gamesolve::InputError("horizon is required when every array is time-invariant");
-  SolvedArrays a = solve_to_arrays(rg.g, batched, n_threads, rcond_tol, rank_tol);
+  SolvedArrays a = solve_to_arrays(rg.g, batched, n_threads, rcond_tol, rank_tol, kept);
   return py::make_tuple(rg.values, a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond, a.n_min_norm,
                         a.n_nonfinite);
 }
@@ -782,9 +809,12 @@ gamesolve::LQGameData game_data(py::handle game) {
 
 // solve_lq_game(s) on a checked LQGame: the result arrays in their final shapes ((batch, T, ...)
 // for a batch, else (T, ...)) and the counts of min-norm and non-finite stages.
-py::tuple solve_game(py::handle game, int n_threads, double rcond_tol, double rank_tol) {
+py::tuple solve_game(py::handle game, int n_threads, double rcond_tol, double rank_tol, const std::string& keep) {
+  const Keep kept = parse_keep(keep);
+  const bool batched = !game.attr("batch").is_none();
+  if (kept != Keep::all && !batched) throw gamesolve::InputError("keep applies to batched solves (solve_lq_games) only");
   const gamesolve::LQGameData g = game_data(game);
-  SolvedArrays a = solve_to_arrays(g, !game.attr("batch").is_none(), n_threads, rcond_tol, rank_tol);
+  SolvedArrays a = solve_to_arrays(g, batched, n_threads, rcond_tol, rank_tol, kept);
   return py::make_tuple(a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond, a.n_min_norm, a.n_nonfinite);
 }
 
@@ -794,21 +824,25 @@ void bind_lq_game(py::module_& m) {
   using py::arg;
   m.def("solve_lq_games", &solve,
         "Coupled Riccati recursion ([theory §2]) for a batch of equal-size games. Arrays have leading "
-        "(batch or 1, T or 1) axes. Returns (K, k, Z, zeta, s, status, min_rcond).",
+        "(batch or 1, T or 1) axes. Returns (K, k, Z, zeta, s, status, min_rcond). keep: \"all\"; \"gains\" "
+        "(Z, zeta, s None, never allocated); \"stage0\" (K (batch, m, n), k (batch, m) of stage 0, Z, zeta, s "
+        "None).",
         arg("dims"), arg("n"), arg("T"), arg("batch"), arg("A"), arg("B"), arg("Q"), arg("q").none(true),
         arg("R"), arg("r").none(true), arg("M").none(true), arg("c").none(true), arg("QT"),
-        arg("qT").none(true), arg("n_threads") = 0, arg("rcond_tol") = 1e-12, arg("rank_tol") = 1e-10);
+        arg("qT").none(true), arg("n_threads") = 0, arg("rcond_tol") = 1e-12, arg("rank_tol") = 1e-10,
+        arg("keep") = "all");
   m.def("read_lq_game", &read_lq_game,
         "Read and check the data of an LQ game (gamesolve.lq_game): (A, B, Q, R, horizon, q, r, M, c, QT, qT, "
         "dims, batched, sym_rtol) -> (dims, n, T|None, batch|None, A, B, Q, q, R, r, M, c, QT, qT) in the "
         "canonical form of python/gamesolve/lq/game.py. Raises gamesolve.InputError.");
   m.def("read_and_solve_lq_game", &read_and_solve,
-        "read_lq_game's arguments, then n_threads, rcond_tol, rank_tol: the game read and solved in one call. "
-        "Returns (values, K, k, Z, zeta, s, status, min_rcond, n_min_norm_stages, n_nonfinite_stages).");
+        "read_lq_game's arguments, then n_threads, rcond_tol, rank_tol, keep: the game read and solved in one "
+        "call. Returns (values, K, k, Z, zeta, s, status, min_rcond, n_min_norm_stages, n_nonfinite_stages).");
   m.def("solve_lq_game_data", &solve_game,
         "The coupled Riccati recursion on a checked LQGame: (game, n_threads, rcond_tol, rank_tol) -> (K, k, Z, "
         "zeta, s, status, min_rcond, n_min_norm_stages, n_nonfinite_stages), batch axis iff game.batch.",
-        py::arg("game"), py::arg("n_threads") = 0, py::arg("rcond_tol") = 1e-12, py::arg("rank_tol") = 1e-10);
+        py::arg("game"), py::arg("n_threads") = 0, py::arg("rcond_tol") = 1e-12, py::arg("rank_tol") = 1e-10,
+        py::arg("keep") = "all");
   m.def("evaluate_strategies", &evaluate,
         "Value (Z, zeta, s) of given strategies K (batch, T, m, n), k (batch, T, m) ([theory §2] policy "
         "evaluation).",

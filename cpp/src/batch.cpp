@@ -1,5 +1,6 @@
 // Batched solves of equal-size LQ games on a pool of std::threads.
 #include "gamesolve/lq_game.hpp"
+#include "gamesolve/detail/riccati_stage.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -11,6 +12,11 @@ namespace gamesolve {
 
 SolveReport solve_lq_games(const LQGameData& g, const LQSolutionView& out, int n_threads,
                            const SolveOptions& opts) {
+  return detail::solve_lq_games_with(g, out, n_threads, opts, detail::StageSolver{});
+}
+
+SolveReport detail::solve_lq_games_with(const LQGameData& g, const LQSolutionView& out, int n_threads,
+                                        const SolveOptions& opts, const StageSolver& solver) {
   check_game(g);
   check_solution(g, out, true);
   const Index batch = g.batch;
@@ -19,8 +25,13 @@ SolveReport solve_lq_games(const LQGameData& g, const LQSolutionView& out, int n
   int nt = n_threads > 0 ? n_threads : hw;
   nt = static_cast<int>(std::min<Index>(nt, batch));
 
-  // Games are handed out one at a time; each is solved start to finish by one
-  // thread with its own workspace, so results do not depend on nt.
+  // Games are handed out in contiguous chunks (several per thread, for balance on a
+  // shared machine); each is solved start to finish by one thread with its own
+  // workspace, so results do not depend on nt. A chunk's outputs are written only by
+  // the thread that solves it, and are adjacent in memory: their pages are first touched
+  // (faulted in) by that thread, and no cache line is shared with another thread's games
+  // except at chunk ends (the driver touches no output itself).
+  const Index chunk = std::max<Index>(1, batch / (Index(8) * nt));
   std::atomic<Index> next{0};
   std::mutex mu;
   SolveReport total;
@@ -29,12 +40,13 @@ SolveReport solve_lq_games(const LQGameData& g, const LQSolutionView& out, int n
     try {
       LQWorkspace ws(g.dims);
       SolveReport local;
-      for (Index b = next.fetch_add(1); b < batch; b = next.fetch_add(1)) {
-        SolveReport r = solve_lq_game(g, b, out, ws, opts);
-        local.min_norm_stages += r.min_norm_stages;
-        local.nonfinite_stages += r.nonfinite_stages;
-        local.min_rcond = std::min(local.min_rcond, r.min_rcond);
-      }
+      for (Index b0 = next.fetch_add(chunk); b0 < batch; b0 = next.fetch_add(chunk))
+        for (Index b = b0; b < std::min(batch, b0 + chunk); ++b) {
+          SolveReport r = solve_lq_game_with(g, b, out, ws, opts, solver);
+          local.min_norm_stages += r.min_norm_stages;
+          local.nonfinite_stages += r.nonfinite_stages;
+          local.min_rcond = std::min(local.min_rcond, r.min_rcond);
+        }
       std::lock_guard<std::mutex> lock(mu);
       total.min_norm_stages += local.min_norm_stages;
       total.nonfinite_stages += local.nonfinite_stages;

@@ -1,5 +1,6 @@
 // Coupled Riccati recursion for finite-horizon feedback Nash of LQ games ([theory §2]).
 #include "gamesolve/lq_game.hpp"
+#include "gamesolve/detail/riccati_stage.hpp"
 #include "small_gemm.hpp"
 #include "small_solve.hpp"
 
@@ -34,7 +35,7 @@ namespace {
 // (column-major; leading dimensions padded to multiples of 8 rows).
 struct Layout {
   Index nv, pv, pm, ld;          // ld = pm + pv: rows of the stacked [B~'; A~'] and [S'; X]
-  Index BA, NB, Ft, W, H, Zp, ZB, SX, Rp, G, Mt, size;
+  Index BA, NB, Ft, W, H, Zp, ZB, SX, Rp, G, Mt, Sink, size;
   Layout(Index N, Index n, Index m, Index mmax, Index nv_) : nv(nv_) {
     using detail::padded;
     (void)n;
@@ -55,6 +56,7 @@ struct Layout {
     Rp = take(N * pm * m);
     G = take(pm * nv);
     Mt = take(pv * m);
+    Sink = take(N * (n * n + n + 1));  // the values of one stage, when Z, zeta or s are not wanted
     size = o;
   }
 };
@@ -99,10 +101,22 @@ void check_series(const char* name, const Series& s, Index block, Index T, Index
                                 " doubles is too small for the game's sizes and strides");
 }
 
-void check_out(const char* name, const OutSeries& s, Index block, Index T, Index batch) {
-  if (s.data == nullptr) throw std::invalid_argument(std::string(name) + " output buffer is missing");
-  if (s.t_stride < block || s.b_stride < 0)
-    throw std::invalid_argument(std::string(name) + ": output time stride must be at least the block size");
+// An output (or, when `read`, a gains input of policy evaluation): data == nullptr means
+// "not wanted" (never for an input); t_stride == 0 keeps one block per game (each stage
+// overwrites it, so a solve leaves stage 0 there), else t_stride >= block. Games of a
+// batch must not share output memory (each is written by its own thread).
+void check_out(const char* name, const OutSeries& s, Index block, Index T, Index batch, bool read = false) {
+  if (s.data == nullptr) {
+    if (read) throw std::invalid_argument(std::string(name) + " is required but missing (null data)");
+    return;
+  }
+  if (s.t_stride < 0 || s.b_stride < 0 || s.size < 0 || (s.t_stride != 0 && s.t_stride < block))
+    throw std::invalid_argument(std::string(name) +
+                                ": output time stride must be 0 (stage 0 only) or at least the block size");
+  const Index per_game = series_extent(1, 0, T, s.t_stride, block);
+  if (batch > 1 && !read && (per_game < 0 || s.b_stride < per_game))
+    throw std::invalid_argument(std::string(name) + ": output batch stride " + std::to_string(s.b_stride) +
+                                " makes games of the batch overlap");
   const Index last = series_extent(batch, s.b_stride, T, s.t_stride, block);
   if (last < 0 || last > s.size)
     throw std::invalid_argument(std::string(name) + ": output buffer of " + std::to_string(s.size) +
@@ -134,8 +148,8 @@ void check_game(const LQGameData& g) {
 void check_solution(const LQGameData& g, const LQSolutionView& out, bool need_gains) {
   const Dims& d = g.dims;
   const Index N = d.N, n = d.n, m = d.m, T = g.T, b = g.batch;
-  check_out("K", out.K, m * n, T, b);
-  check_out("k", out.k, m, T, b);
+  check_out("K", out.K, m * n, T, b, !need_gains);
+  check_out("k", out.k, m, T, b, !need_gains);
   check_out("Z", out.Z, N * n * n, T + 1, b);
   check_out("zeta", out.zeta, N * n, T + 1, b);
   check_out("s", out.s, N, T + 1, b);
@@ -168,6 +182,7 @@ inline bool has_affine_terms(const LQGameData& g) {
 struct Views {
   Index N, n, m, nv, pv, pm, ld;
   double *BA, *Bt, *At, *NB, *Ft, *W, *H, *Zp, *ZB, *SX, *X, *Rp, *G, *Mt;
+  double *sink_Z, *sink_zeta, *sink_s;  // where the value update writes the outputs not wanted
   double* Z(Index i) const { return Zp + i * pv * nv; }
   double* R(Index i) const { return Rp + i * pm * m; }
 };
@@ -204,23 +219,38 @@ Views views(LQWorkspace& ws, Index nv, bool keep_loaded = false) {
   v.Rp = b + L.Rp;
   v.G = b + L.G;
   v.Mt = b + L.Mt;
+  v.sink_Z = b + L.Sink;
+  v.sink_zeta = v.sink_Z + ws.N * ws.n * ws.n;
+  v.sink_s = v.sink_zeta + ws.N * ws.n;
   if (!keep_loaded) ws.loaded_A = ws.loaded_B = ws.loaded_c = ws.loaded_R = nullptr;  // the data may have changed
   return v;
 }
 
 void load_terminal(const LQGameData& g, Index b, const Views& v);
 
+// An output holding every stage (not absent, not stage 0 only): the terminal block is written.
+inline bool keeps_all_stages(const OutSeries& o) { return o.data != nullptr && o.t_stride != 0; }
+
+// Block t of output `o` for game b, or nullptr if the output is not wanted.
+inline double* out_block(const OutSeries& o, Index b, Index t) { return o.data ? o.at(b, t) : nullptr; }
+
 // Terminal values: Z_T = QT, zeta_T = qT (or 0), s_T = 0.
 void set_terminal(const LQGameData& g, Index b, const LQSolutionView& out, const Views& v) {
   const Index N = g.dims.N, n = g.dims.n, T = g.T;
   const double* QT = g.QT.at(b, 0);
   const double* qT = g.qT.present() ? g.qT.at(b, 0) : nullptr;
-  double* Z = out.Z.at(b, T);
-  for (Index i = 0; i < N * n * n; ++i) Z[i] = QT[i];
-  double* zeta = out.zeta.at(b, T);
-  for (Index i = 0; i < N * n; ++i) zeta[i] = qT ? qT[i] : 0.0;
-  double* s = out.s.at(b, T);
-  for (Index i = 0; i < N; ++i) s[i] = 0.0;
+  if (keeps_all_stages(out.Z)) {
+    double* Z = out.Z.at(b, T);
+    for (Index i = 0; i < N * n * n; ++i) Z[i] = QT[i];
+  }
+  if (keeps_all_stages(out.zeta)) {
+    double* zeta = out.zeta.at(b, T);
+    for (Index i = 0; i < N * n; ++i) zeta[i] = qT ? qT[i] : 0.0;
+  }
+  if (keeps_all_stages(out.s)) {
+    double* s = out.s.at(b, T);
+    for (Index i = 0; i < N; ++i) s[i] = 0.0;
+  }
   load_terminal(g, b, v);
 }
 
@@ -408,8 +438,12 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
       v.H[n + n * pv] -= rk;
     }
     // Z~ = Q~ + H, mirrored from the upper triangle; Z, zeta, s out.
+    // (Outputs not wanted go to the workspace's sink: one code path, no test per entry.)
+    double* Zo = out.Z.data ? out.Z.at(b, t) : v.sink_Z;
+    double* zo = out.zeta.data ? out.zeta.at(b, t) : v.sink_zeta;
+    double* so = out.s.data ? out.s.at(b, t) : v.sink_s;
     mirror_out(v.H, pv, g.Q.at(b, t) + i * n * n, g.q.present() ? g.q.at(b, t) + i * n : nullptr, n, nv, Zi,
-               out.Z.at(b, t) + i * n * n, out.zeta.at(b, t) + i * n, out.s.at(b, t) + i);
+               Zo + i * n * n, zo + i * n, so + i);
   }
 }
 
@@ -475,15 +509,37 @@ void assemble_system(const LQGameData& g, Index b, Index t, const Views& v) {
   }
 }
 
+// What StageSystem::reassemble needs to assemble stage t's system again.
+struct AssemblyArgs {
+  const LQGameData* g;
+  Index b, t;
+  const Views* v;
+};
+
+void reassemble(const void* ctx) {
+  const auto* a = static_cast<const AssemblyArgs*>(ctx);
+  assemble_system(*a->g, a->b, a->t, *a->v);
+}
+
+// Gains of stage t from the solved system (X = [K k]') into out.K, out.k (those wanted).
+void write_gains(Index b, Index t, const LQSolutionView& out, const Views& v, std::int32_t st) {
+  const Index n = v.n, m = v.m, ld = v.ld;
+  const bool aug = v.nv > n;
+  if (double* Ko = out_block(out.K, b, t))
+    for (Index a = 0; a < m; ++a)
+      for (Index j = 0; j < n; ++j) Ko[a * n + j] = v.X[j + a * ld];
+  if (double* ko = out_block(out.k, b, t))
+    for (Index a = 0; a < m; ++a)
+      ko[a] = aug ? v.X[n + a * ld] : st == kStageNonFinite ? std::numeric_limits<double>::quiet_NaN() : 0.0;
+}
+
 // Stage t of game b once its data are loaded (load_stage) and Z~_{t+1} is in the
-// padded workspace: S, K~ (into out.K, out.k), the value update (Z~_t into the
-// workspace and out.Z, zeta, s). Returns the stage status; counts into rep.
+// padded workspace: S, K~ by `solver` (into out.K, out.k), the value update (Z~_t into
+// the workspace and out.Z, zeta, s). Returns the stage status; counts into rep.
 std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionView& out, const Views& v,
-                       LQWorkspace& ws, const SolveOptions& opts, SolveReport& rep) {
-  const Dims& d = g.dims;
-  const Index N = d.N, n = d.n, m = d.m;
-  const Index nv = v.nv, pv = v.pv, pm = v.pm, ld = v.ld;
-  const bool aug = nv > n;
+                       LQWorkspace& ws, const SolveOptions& opts, const detail::StageSolver& solver,
+                       SolveReport& rep) {
+  const Index N = v.N, m = v.m, nv = v.nv, pv = v.pv, ld = v.ld;
   std::int32_t st = kStageOk;
 
   assemble_system(g, b, t, v);
@@ -494,35 +550,15 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
     for (Index j = 0; j < m; ++j)
       for (Index a = 0; a < nv; ++a) v.X[a + j * ld] = std::numeric_limits<double>::quiet_NaN();
   } else {
-    // Solved in place on SX: column j of SX is row j of [S | Y y] (S padded to
-    // pm rows, then X's pv), X <- [K k]' (see small_solve.hpp).
-    const double rc = detail::eliminate(v.SX, m, pm, ld, ws.inv.data());
-    if (rc < rep.min_rcond) rep.min_rcond = rc;
-    if (rc == 0.0 || !(rc >= opts.rcond_tol)) {  // (rc = 0: a zero pivot, whatever rcond_tol is)
-      // Singular or ill-conditioned: the minimum-norm solution of the system,
-      // assembled again (the elimination overwrote it).
-      assemble_system(g, b, t, v);
-      for (Index j = 0; j < m; ++j)
-        for (Index a = 0; a < m; ++a) ws.S(a, j) = v.SX[j + a * ld];
-      ws.cod.setThreshold(opts.rank_tol);
-      ws.cod.compute(ws.S);
-      for (Index j = 0; j < nv; ++j)
-        for (Index a = 0; a < m; ++a) ws.rhs(a, j) = v.X[j + a * ld];
-      // minimum-norm least-squares solution (may allocate)
-      ws.sol.leftCols(nv) = ws.cod.solve(ws.rhs.leftCols(nv));
-      for (Index j = 0; j < nv; ++j)
-        for (Index a = 0; a < m; ++a) v.X[j + a * ld] = ws.sol(a, j);
-      st = kStageMinNorm;
-      ++rep.min_norm_stages;
-    }
+    // Column j of SX is row j of [S | Y y] (S padded to pm rows, then X's pv): the
+    // solve leaves [K k]' in X.
+    const AssemblyArgs args{&g, b, t, &v};
+    const detail::StageSystem sys{v.SX, m, v.n, nv, v.pm, ld, &reassemble, &args};
+    const detail::StageContext ctx{g.dims, b, t, opts, ws, rep};
+    st = solver.fn ? solver.fn(solver.state, sys, ctx) : detail::lu_stage_solve(sys, ctx);
+    if (st == kStageNonFinite) ++rep.nonfinite_stages;
   }
-  double* Ko = out.K.at(b, t);
-  double* ko = out.k.at(b, t);
-  for (Index a = 0; a < m; ++a) {
-    const double* xa = v.X + a * ld;
-    for (Index j = 0; j < n; ++j) Ko[a * n + j] = xa[j];
-    ko[a] = aug ? xa[n] : st == kStageNonFinite ? std::numeric_limits<double>::quiet_NaN() : 0.0;
-  }
+  write_gains(b, t, out, v, st);
   value_update(g, b, t, out, v, ws);
   // Every value of the stage must be finite (also on min-norm stages, and zeta / every s^i:
   // an overflow there would otherwise go unflagged at t = 0).
@@ -537,10 +573,42 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
   return st;
 }
 
+// Doubles of output o one game writes over the solve (one block if only stage 0 is kept).
+inline double written(const OutSeries& o, Index T, Index block) {
+  return o.data == nullptr ? 0.0 : double(o.t_stride == 0 ? 1 : T) * double(block);
+}
+
 }  // namespace
 
-SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
-                          const SolveOptions& opts) {
+namespace detail {
+
+std::int32_t lu_stage_solve(const StageSystem& sys, const StageContext& ctx) {
+  const Index m = sys.m, nv = sys.nv;
+  LQWorkspace& ws = ctx.ws;
+  SolveReport& rep = ctx.rep;
+  // In place on the rows: the right-hand sides become [K k] (see small_solve.hpp).
+  const double rc = eliminate(sys.rows, m, sys.pm, sys.ld, ws.inv.data());
+  if (rc < rep.min_rcond) rep.min_rcond = rc;
+  if (rc != 0.0 && rc >= ctx.opts.rcond_tol) return kStageOk;
+  // (rc = 0: a zero pivot, whatever rcond_tol is.) Singular or ill-conditioned: the
+  // minimum-norm solution of the system, assembled again (the elimination overwrote it).
+  sys.restore();
+  for (Index j = 0; j < m; ++j)
+    for (Index a = 0; a < m; ++a) ws.S(a, j) = sys.S(a, j);
+  ws.cod.setThreshold(ctx.opts.rank_tol);
+  ws.cod.compute(ws.S);
+  for (Index j = 0; j < nv; ++j)
+    for (Index a = 0; a < m; ++a) ws.rhs(a, j) = sys.rhs(a, j);
+  // minimum-norm least-squares solution (may allocate)
+  ws.sol.leftCols(nv) = ws.cod.solve(ws.rhs.leftCols(nv));
+  for (Index j = 0; j < nv; ++j)
+    for (Index a = 0; a < m; ++a) sys.rhs(a, j) = ws.sol(a, j);
+  ++rep.min_norm_stages;
+  return kStageMinNorm;
+}
+
+SolveReport solve_lq_game_with(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
+                               const SolveOptions& opts, const StageSolver& solver) {
   const Dims& d = g.dims;
   const Index N = d.N, n = d.n, m = d.m, T = g.T;
   const bool aug = has_affine_terms(g);
@@ -551,17 +619,25 @@ SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& ou
   // Outputs of a whole batch (or a long horizon) larger than a core's L2 cache are
   // written to memory: announce each stage's lines first (a few instructions per line,
   // not worth it when the outputs stay cached).
-  const bool announce = double(g.batch) * double(T + 1) * double(N * n * n + m * n) * 8.0 > double(1 << 19);
+  const double bytes = double(g.batch) * 8.0 * (written(out.Z, T + 1, N * n * n) + written(out.K, T + 1, m * n));
+  const bool announce = bytes > double(1 << 19);
   for (Index t = T - 1; t >= 0; --t) {
     if (announce) {
-      prefetch_for_write(out.Z.at(b, t), N * n * n);
-      prefetch_for_write(out.K.at(b, t), m * n);
-      if (aug) prefetch_for_write(out.zeta.at(b, t), N * n);
+      if (out.Z.data) prefetch_for_write(out.Z.at(b, t), N * n * n);
+      if (out.K.data) prefetch_for_write(out.K.at(b, t), m * n);
+      if (aug && out.zeta.data) prefetch_for_write(out.zeta.at(b, t), N * n);
     }
     load_stage(g, b, t, ws, v);
-    out.status[b * T + t] = run_stage(g, b, t, out, v, ws, opts, rep);
+    out.status[b * T + t] = run_stage(g, b, t, out, v, ws, opts, solver, rep);
   }
   return rep;
+}
+
+}  // namespace detail
+
+SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
+                          const SolveOptions& opts) {
+  return detail::solve_lq_game_with(g, b, out, ws, opts, detail::StageSolver{});
 }
 
 SolveReport solve_lq_stage(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
@@ -572,7 +648,7 @@ SolveReport solve_lq_stage(const LQGameData& g, Index b, const LQSolutionView& o
   SolveReport rep;
   load_terminal(g, b, v);
   load_stage(g, b, 0, ws, v);
-  out.status[b] = run_stage(g, b, 0, out, v, ws, opts, rep);
+  out.status[b] = run_stage(g, b, 0, out, v, ws, opts, detail::StageSolver{}, rep);
   return rep;
 }
 

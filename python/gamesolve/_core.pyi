@@ -11,8 +11,8 @@ def solve_lq_games(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, q: npt.ArrayLike | None,
     R: npt.ArrayLike, r: npt.ArrayLike | None, M: npt.ArrayLike | None, c: npt.ArrayLike | None,
     QT: npt.ArrayLike, qT: npt.ArrayLike | None,
-    n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]: ...
+    n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10, keep: str = "all",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray, float]: ...
 
 # every field of python/gamesolve/lq/game.py's LQGame (dims, n, T, batch, A, ..., qT, state_dims), canonical
 _GameValues = dict[str, object]
@@ -25,9 +25,11 @@ def read_lq_game(
 def read_and_solve_lq_game(
     A: object, B: object, Q: object, R: object, horizon: object, q: object, r: object, M: object, c: object,
     QT: object, qT: object, dims: object, batched: bool, sym_rtol: float, n_threads: int, rcond_tol: float,
-    rank_tol: float,
+    rank_tol: float, keep: str,
 ) -> tuple[_GameValues, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int]: ...
-def solve_lq_game_data(game: object, n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10) -> _Solved: ...
+def solve_lq_game_data(
+    game: object, n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10, keep: str = "all",
+) -> _Solved: ...
 
 def evaluate_strategies(
     dims: Sequence[int], n: int, T: int, batch: int,

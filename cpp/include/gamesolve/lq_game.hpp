@@ -83,7 +83,14 @@ struct LQGameData {
 };
 
 /// Output buffers: K (T, m, n), k (T, m), Z (T+1, N, n, n), zeta (T+1, N, n),
-/// s (T+1, N), status (T) per game. Strides as in `OutSeries`.
+/// s (T+1, N), status (T) per game. Strides as in `OutSeries`. Outputs on demand:
+///  * an output with `data == nullptr` is not written (e.g. Z, zeta, s absent: the
+///    gains only, without the value functions' memory traffic);
+///  * an output with `t_stride == 0` holds one block per game: the recursion runs
+///    backward, so stage 0 is what remains (e.g. K_0, k_0 of every game of a batch);
+///    its terminal block (t = T) is not written.
+/// The kernel only writes these buffers, never reads them back; games of a batch
+/// must not share output memory. status is always required.
 struct LQSolutionView {
   OutSeries K, k, Z, zeta, s;
   std::int32_t* status = nullptr;  ///< T entries per game (batch stride T)
@@ -143,6 +150,10 @@ struct LQWorkspace {
 /// Throws std::invalid_argument if the game's sizes, strides or buffers are
 /// inconsistent (any access would fall outside a buffer).
 void check_game(const LQGameData& game);
+/// The same for the outputs (see LQSolutionView): each present output's time stride
+/// is 0 or at least its block, its batch stride keeps the games apart, and its
+/// buffer holds every block written. `need_gains` (a solve): status is required;
+/// otherwise (policy evaluation) K and k are inputs and must be present.
 void check_solution(const LQGameData& game, const LQSolutionView& out, bool need_gains);
 
 /// Coupled Riccati recursion ([theory §2]) for game `b` of `game`, writing into `out`.

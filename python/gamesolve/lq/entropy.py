@@ -179,10 +179,7 @@ def _noise_cov(noise_cov, T: int, n: int) -> np.ndarray | None:
     """noise_cov as a read-only C-contiguous float64 (n, n) or (T, n, n) array (values checked in C++)."""
     if noise_cov is None:
         return None
-    try:
-        W = np.require(noise_cov, np.float64, "C")
-    except (TypeError, ValueError) as exc:
-        raise InputError(f"noise_cov must be a real array, got {type(noise_cov).__name__}: {exc}") from None
+    W = np.ascontiguousarray(as_float_array("noise_cov", noise_cov))
     if W.ndim not in (2, 3) or W.shape[-2:] != (n, n) or (W.ndim == 3 and W.shape[0] != T):
         raise InputError(f"noise_cov must have shape ({n}, {n}) or ({T}, {n}, {n}), got {W.shape}")
     W = W.view()

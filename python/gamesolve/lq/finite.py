@@ -137,6 +137,10 @@ class LQGameSolution:
         is ``inf`` when one is not.
     info : Info
         iterations 0, residual NaN (not computed), the wall time of the solve.
+    keep : {"all", "gains", "stage0"}
+        Outputs kept by :func:`solve_lq_games` (``keep=``): with "gains", Z, zeta,
+        s are None; with "stage0", also K (batch, m, n) and k (batch, m) hold
+        stage 0 only.
     """
 
     K: np.ndarray
@@ -150,9 +154,10 @@ class LQGameSolution:
     game: LQGame
     status: Status = Status.SOLVED
     info: Info = field(default_factory=Info)
+    keep: str = "all"
 
     @classmethod
-    def _from_core(cls, K, k, Z, zeta, s, stage_status, min_rcond, game, time_s) -> LQGameSolution:
+    def _from_core(cls, K, k, Z, zeta, s, stage_status, min_rcond, game, time_s, keep="all") -> LQGameSolution:
         """The solution of a kernel call, with its Info: one dict update instead of the frozen
         dataclass's per-field ``object.__setattr__`` (about 1.5 us of a 25 us solve, bench/bench_lq.py)."""
         info = object.__new__(Info)
@@ -160,8 +165,15 @@ class LQGameSolution:
         obj = object.__new__(cls)
         obj.__dict__.update({"K": K, "k": k, "Z": Z, "zeta": zeta, "s": s, "stage_status": stage_status,
                              "dims": game.dims, "min_rcond": min_rcond, "game": game, "status": Status.SOLVED,
-                             "info": info})
+                             "info": info, "keep": keep})
         return obj
+
+    def _require(self, what: str, kept: tuple) -> None:
+        """Raise InputError unless this solve kept the outputs ``what`` needs."""
+        if self.keep not in kept:
+            needs = "the value functions Z, zeta, s" if kept == ("all",) else "the gains of every stage"
+            raise InputError(f"{what} needs {needs}, which this solution does not hold (solved with "
+                             f"keep={self.keep!r}): solve with keep=\"all\"")
 
     def __repr__(self) -> str:
         g = self.game
@@ -194,10 +206,12 @@ class LQGameSolution:
         covariance of a random x0 of mean ``x0``), the expected cost
         E[V_0^i] = V_0^i(x0) + tr(Z_0^i x0_cov).
         """
+        self._require("costs", ("all",))
         return _value(self.game, self.Z[..., 0, :, :, :], self.zeta[..., 0, :, :], self.s[..., 0, :], x0, x0_cov)
 
     def rollout(self, x0) -> tuple[np.ndarray, np.ndarray]:
         """Simulate the equilibrium strategies from x0: (xs ([batch,] T+1, n), us ([batch,] T, m))."""
+        self._require("rollout", ("all", "gains"))
         return simulate(self.game, self.K, self.k, x0)
 
     def nash_gap(self, x0, *, x0_cov=None) -> np.ndarray | float:
@@ -210,6 +224,7 @@ class LQGameSolution:
         recursion. ``inf`` if some player's best-response problem is unbounded
         below (not convex). Round-off level at a Nash equilibrium.
         """
+        self._require("nash_gap", ("all",))
         return equilibrium.nash_gap(self.game, (self.K, self.k), x0=x0, x0_cov=x0_cov)
 
 
@@ -423,7 +438,8 @@ def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bo
             stacklevel=stacklevel)
 
 
-def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: str) -> LQGameSolution:
+def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: str,
+           keep: str = "all") -> LQGameSolution:
     """solve_lq_game(s): the game (``A`` itself, or read and checked in C++ from the arrays), then the
     coupled Riccati recursion in C++, in the same call for raw arrays. The solution keeps the game."""
     t0 = perf_counter()
@@ -431,15 +447,16 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: s
         if B is None or Q is None or R is None:
             _require(B, Q, R, what)
         fields, K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = _core.read_and_solve_lq_game(
-            A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL, _num_threads, RCOND_TOL, RANK_TOL)
+            A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL, _num_threads, RCOND_TOL, RANK_TOL,
+            keep)
         g = LQGame._from_core(fields)
     else:
         g = _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, what)
         K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = _core.solve_lq_game_data(g, _num_threads, RCOND_TOL,
-                                                                                      RANK_TOL)
+                                                                                      RANK_TOL, keep)
     if n_bad or n_sing:
         _check_status(status if batched else status[None], n_bad, n_sing, min_rcond, batched, stacklevel=4)
-    return LQGameSolution._from_core(K, k, Z, zeta, s, status, min_rcond, g, perf_counter() - t0)
+    return LQGameSolution._from_core(K, k, Z, zeta, s, status, min_rcond, g, perf_counter() - t0, keep)
 
 
 def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,
@@ -512,7 +529,7 @@ def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=
 
 
 def solve_lq_games(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,
-                   dims=None) -> LQGameSolution:
+                   dims=None, keep="all") -> LQGameSolution:
     """Solve a batch of equal-size LQ games in parallel in C++ (threads, GIL released).
 
     Same arguments as :func:`solve_lq_game` with one more leading batch axis on
@@ -522,6 +539,14 @@ def solve_lq_games(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M
     ``costs``/``rollout``/``nash_gap`` take x0 of shape (batch, n). The thread
     count is :func:`set_num_threads`; results are bit-identical for any thread
     count.
+
+    ``keep`` chooses the outputs computed and allocated: ``"all"`` (default);
+    ``"gains"``: K (batch, T, m, n) and k (batch, T, m) only (Z, zeta, s are
+    None; ``rollout`` works, ``costs``/``nash_gap`` raise); ``"stage0"``: the
+    first stage's K_0 (batch, m, n) and k_0 (batch, m) only (what a guidance
+    controller needs). The kept arrays equal the corresponding parts of a
+    ``keep="all"`` solve bit for bit; the value functions, most of the output
+    for n >> m, are then never written.
 
     Examples
     --------
@@ -533,7 +558,9 @@ def solve_lq_games(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M
     >>> sol.K.shape
     (2, 30, 2, 2)
     """
-    return _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, True, "solve_lq_games")
+    if keep not in ("all", "gains", "stage0"):
+        raise InputError(f'keep must be "all", "gains" or "stage0", got {keep!r}')
+    return _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, True, "solve_lq_games", keep)
 
 
 def evaluate_lq_strategy(A, B=None, Q=None, R=None, K=None, k=None, *, horizon=None, q=None, r=None, M=None,
