@@ -1,5 +1,5 @@
 // pybind11 bindings of the infinite-horizon LQ Nash solver (lq_nash.hpp) and
-// the Stein solver (lyapunov.hpp). Inputs: C-contiguous float64 arrays, copied
+// the Stein solver (stein.hpp). Inputs: C-contiguous float64 arrays, copied
 // once into the problem; outputs: fresh numpy arrays. The fast path of
 // gamesolve.lq_nash (lq_nash_fast, lq_nash_check_fast) takes the public
 // arguments as given and checks them here (validate.hpp).
@@ -14,7 +14,7 @@
 #include "array_io.hpp"
 #include "bindings.hpp"
 #include "gamesolve/lq_nash.hpp"
-#include "gamesolve/lyapunov.hpp"
+#include "gamesolve/stein.hpp"
 #include "gamesolve/validate.hpp"
 
 namespace py = pybind11;

@@ -1,10 +1,10 @@
-// Tests of the Stein solver (lyapunov.hpp) and the LQ Nash solver (lq_nash.hpp)
+// Tests of the Stein solver (stein.hpp) and the LQ Nash solver (lq_nash.hpp)
 // against independent oracles: the truncated series sum_k A'^k C A^k, the
 // Kronecker form, the scalar closed form of the one-player game, and finite
 // differences of F(K) for Newton's Jacobian.
 #include "check.hpp"
 #include "gamesolve/lq_nash.hpp"
-#include "gamesolve/lyapunov.hpp"
+#include "gamesolve/stein.hpp"
 
 #include <Eigen/Dense>
 #include <random>
