@@ -89,7 +89,7 @@ def test_install_layout(example_output):
     for f in ("gamesolveConfig.cmake", "gamesolveConfigVersion.cmake", "gamesolveTargets.cmake"):
         assert (cfg / f).is_file(), f
     headers = {p.name for p in (prefix / "include" / "gamesolve").glob("*.hpp")}
-    assert {"lq_game.hpp", "lq_nash.hpp"} <= headers
+    assert {"lq_game.hpp", "lq_nash.hpp", "stein.hpp", "anderson.hpp"} <= headers
     targets = (cfg / "gamesolveTargets.cmake").read_text()
     assert "gamesolve::gamesolve_core" in targets and "gamesolve::gamesolve " in targets
     assert "-march" not in targets  # the consumer picks its own target CPU

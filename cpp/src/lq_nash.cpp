@@ -50,32 +50,180 @@ constexpr Attempt kAutoAttempts[] = {
     {NashMethod::Riccati, true, NashStart::Q, 0, 200},
 };
 
-// The start points an attempt may use.
-struct Starts {
-  const Mat& K0;                 // the start gain
-  const std::vector<Mat>& P0;    // Riccati's values at the start: P(K0), or Q
-  const std::vector<Mat>& Q;
-  const Mat* best;               // the best stabilizing candidate so far, or nullptr
-};
-
-// Run one attempt (opts: the solve's options with its stall window).
-StageOut run_attempt(Work& w, const Attempt& a, const Starts& s, const LQNashOptions& opts,
-                     std::vector<double>& hist) {
-  const int max_iter = a.max_iter_cap > 0 ? std::min(opts.max_iter, a.max_iter_cap) : opts.max_iter;
-  LQNashOptions o = opts;
-  o.stall_window = std::max(opts.stall_window, a.min_stall_window);
-  const double inner = std::max(1e-3 * opts.tol, 1e-15);  // the fixed-point iterations' target
-  const Mat& K = (a.start == NashStart::Best || (a.start == NashStart::BestOrInitial && s.best)) ? *s.best : s.K0;
-  switch (a.method) {
-    case NashMethod::Riccati:
-      return nash::riccati_stage(w, a.start == NashStart::Q ? s.Q : s.P0, inner, max_iter, a.accelerated, o, hist);
-    case NashMethod::Lyapunov:
-      return nash::lyapunov_stage(w, K, inner, max_iter, a.accelerated, o, hist);
-    default:
-      return nash::newton_stage(w, K, 0.1 * opts.tol, max_iter, hist);
+// One solve: the problem's workspace, the start, and the result being built.
+class Solve {
+ public:
+  Solve(const LQNashProblem& pb, const Mat& K0, const LQNashOptions& o)
+      : pb_(pb), o_(o), w_(pb), user_start_(K0.size() != 0), K0_(K0), have_K0_(user_start_),
+        P0_(pb.dims.N, Mat(pb.dims.n, pb.dims.n)) {
+    res_.method = method_name(o.method, false);
+    opts_ = o;  // the stall window: given, else 40 (auto) or 200 (an explicit method)
+    opts_.stall_window = o.stall_window > 0 ? o.stall_window : (o.method == NashMethod::Auto ? 40 : 200);
   }
-}
 
+  LQNashResult run() {
+    if (!prepare_start()) return std::move(res_);
+    return o_.method == NashMethod::Auto ? run_auto() : run_explicit();
+  }
+
+ private:
+  // The default start, computed on demand. Its stability is checked by the
+  // evaluation of P(K0) that always follows.
+  bool need_K0() {
+    if (!have_K0_) {
+      if (!nash::start_gain(pb_, K0_)) {
+        res_.status = kNashNoStabilizingStart;
+        nash::certify(w_, K0_, res_, o_.tol);
+        return false;
+      }
+      have_K0_ = true;
+    }
+    return true;
+  }
+
+  // K0 and the Riccati start P0 = P(K0) (K0 given or the default start); only an
+  // explicit Riccati run without K0 starts the finite-horizon way, from P = Q.
+  // False (the failure in res_) if the start is not stabilizing.
+  bool prepare_start() {
+    if (user_start_ && !w_.evaluate(K0_, P0_)) {
+      res_.status = kNashBadStart;
+      nash::certify(w_, K0_, res_, o_.tol);
+      return false;
+    }
+    if (user_start_) return true;
+    if (o_.method == NashMethod::Riccati) {
+      P0_ = pb_.Q;
+      return true;
+    }
+    if (!need_K0()) return false;
+    if (!w_.evaluate(K0_, P0_)) {
+      res_.status = kNashNoStabilizingStart;
+      nash::certify(w_, K0_, res_, o_.tol);
+      return false;
+    }
+    return true;
+  }
+
+  // Run attempt a (from `best` where it says so) and record it.
+  StageOut run_attempt(const Attempt& a, const Mat* best) {
+    const int max_iter = a.max_iter_cap > 0 ? std::min(o_.max_iter, a.max_iter_cap) : o_.max_iter;
+    LQNashOptions o = opts_;
+    o.stall_window = std::max(opts_.stall_window, a.min_stall_window);
+    const double inner = std::max(1e-3 * o_.tol, 1e-15);  // the fixed-point iterations' target
+    const bool from_best = a.start == NashStart::Best || (a.start == NashStart::BestOrInitial && best);
+    const Mat& K = from_best ? *best : K0_;
+    StageOut s;
+    switch (a.method) {
+      case NashMethod::Riccati:
+        s = nash::riccati_stage(w_, a.start == NashStart::Q ? pb_.Q : P0_, inner, max_iter, a.accelerated, o,
+                                res_.history);
+        break;
+      case NashMethod::Lyapunov:
+        s = nash::lyapunov_stage(w_, K, inner, max_iter, a.accelerated, o, res_.history);
+        break;
+      default:
+        s = nash::newton_stage(w_, K, 0.1 * o_.tol, max_iter, res_.history);
+    }
+    res_.stages.push_back({a.method, a.accelerated, s.iterations, s.status, s.residual, a.start});
+    res_.iterations += s.iterations;
+    return s;
+  }
+
+  // Certified answer of an attempt (into res_): the iterate pair if it certifies, else P(K).
+  bool certify_stage(const StageOut& s) {
+    if (nash::certify_pair(w_, s.K, s.P, res_, o_.tol)) return true;
+    return nash::certify(w_, s.K, res_, o_.tol);
+  }
+
+  // An explicit method: one attempt.
+  LQNashResult run_explicit() {
+    const bool from_Q = o_.method == NashMethod::Riccati && !user_start_;
+    const Attempt a{o_.method, false, from_Q ? NashStart::Q : NashStart::Initial, 0, 0};
+    if (o_.method != NashMethod::Riccati && !need_K0()) return std::move(res_);
+    const StageOut s = run_attempt(a, nullptr);
+    const bool ok = certify_stage(s);
+    res_.converged = ok && s.status == kNashConverged;
+    res_.status = res_.converged ? kNashConverged : (s.status == kNashConverged ? kNashStalled : s.status);
+    return std::move(res_);
+  }
+
+  // Method auto: the attempts of kAutoAttempts, stopping at the first certified
+  // answer; the best candidate ("best" = smallest certified residual among
+  // stabilizing candidates) is reported, after a Newton polish.
+  LQNashResult run_auto() {
+    Mat Kbest = K0_;
+    double best = std::numeric_limits<double>::infinity();
+    bool ok = false;
+    std::string name;
+    LQNashResult best_res;  // K, P and residuals of the best candidate
+    for (const Attempt& a : kAutoAttempts) {
+      if (ok) break;
+      const bool have_best = std::isfinite(best);
+      if (a.start == NashStart::Best && !have_best) continue;
+      const StageOut s = run_attempt(a, have_best ? &Kbest : nullptr);
+      res_.status = s.status;
+      if (s.status == kNashSingular || s.status == kNashNonFinite || s.K.size() == 0) continue;
+      const bool c = certify_stage(s);
+      if (res_.residual < best && res_.spectral_radius < 1.0) {
+        best = res_.residual;
+        Kbest = s.K;
+        name = method_name(a.method, a.accelerated);
+        nash::copy_certificate(res_, best_res);
+      }
+      ok = ok || c;
+    }
+    Mat K = K0_;
+    if (std::isfinite(best)) {
+      K = Kbest;
+      nash::copy_certificate(best_res, res_);
+    } else {
+      nash::certify(w_, K, res_, o_.tol);
+    }
+    ok = res_.residual <= o_.tol && res_.spectral_radius < 1.0;
+    if (name.empty()) name = "riccati+anderson";
+    polish(K, ok, name);
+    res_.converged = ok && res_.residual <= o_.tol && res_.spectral_radius < 1.0;
+    res_.status = res_.converged ? kNashConverged : (res_.status == kNashConverged ? kNashStalled : res_.status);
+    res_.method = name;
+    return std::move(res_);
+  }
+
+  // Up to 3 Newton steps from the answer K (each kept only if it lowers the
+  // certified residual): always when the Jacobian is cheap, else only if needed.
+  void polish(Mat& K, bool& ok, std::string& name) {
+    const Index N = w_.N, n = w_.n, m = w_.m;
+    const bool cheap = double(m * n) * double(m * n) * N <= 4096.0;
+    if (!o_.polish || !(res_.spectral_radius < 1.0) || !(cheap || !ok)) return;
+    for (int p = 0; p < 3; ++p) {
+      LQNashResult trial;
+      std::vector<double> h;
+      StageOut s = nash::newton_stage(w_, K, 0.0, 1, h);
+      if (s.iterations == 0 || (nash::certify(w_, s.K, trial, o_.tol), !(trial.residual < res_.residual))) break;
+      const double before = res_.residual;
+      trial.iterations = res_.iterations + 1;
+      trial.history = std::move(res_.history);
+      trial.history.push_back(trial.residual);
+      trial.stages = std::move(res_.stages);
+      trial.stages.push_back({NashMethod::Newton, false, 1, kNashConverged, trial.residual, NashStart::Best});
+      trial.status = res_.status;
+      res_ = std::move(trial);
+      K = s.K;
+      if (name.find("newton") == std::string::npos) name += "+newton";
+      ok = res_.residual <= o_.tol;
+      if (res_.residual > 0.1 * before) break;  // at round-off
+    }
+  }
+
+  const LQNashProblem& pb_;
+  const LQNashOptions& o_;
+  LQNashOptions opts_;  // o_ with the stall window resolved
+  Work w_;
+  LQNashResult res_;
+  bool user_start_;
+  Mat K0_;
+  bool have_K0_;
+  std::vector<Mat> P0_;  // Riccati's start values
+};
 }  // namespace
 
 LQNashProblem make_lq_nash_problem(Index n, const std::vector<Index>& control_dims, const double* A,
@@ -115,136 +263,12 @@ LQNashProblem guided_problem(const LQNashProblem& pb, const Mat& Kg, double rho)
   return g;
 }
 
-LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0_in, const LQNashOptions& o) {
+LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0, const LQNashOptions& o) {
   if (!(o.tol > 0.0) || !std::isfinite(o.tol) || o.max_iter < 1 || o.anderson_depth < 0 ||
       o.anderson_depth > kMaxAndersonDepth)
     throw std::invalid_argument("lq_nash options: need tol > 0, max_iter >= 1 and 0 <= anderson_depth <= " +
                                 std::to_string(kMaxAndersonDepth));
-  Work w(pb);
-  const Index N = w.N, n = w.n, m = w.m;
-  LQNashResult res;
-  res.method = method_name(o.method, false);
-  const bool user_start = K0_in.size() != 0;
-  const int window = o.stall_window > 0 ? o.stall_window : (o.method == NashMethod::Auto ? 40 : 200);
-  LQNashOptions oo = o;
-  oo.stall_window = window;
-  Mat K0 = K0_in;
-  bool have_K0 = user_start;
-  // The default start, computed on demand. Its stability is checked by the
-  // evaluation of P(K0) that always follows.
-  auto need_K0 = [&]() -> bool {
-    if (!have_K0) {
-      if (!nash::start_gain(pb, K0)) {
-        res.status = kNashNoStabilizingStart;
-        nash::certify(w, K0, res, o.tol);
-        return false;
-      }
-      have_K0 = true;
-    }
-    return true;
-  };
-  std::vector<Mat> P(N, Mat(n, n));
-  if (user_start && !w.evaluate(K0, P)) {
-    res.status = kNashBadStart;
-    nash::certify(w, K0, res, o.tol);
-    return res;
-  }
-  // Riccati start: P(K0) (K0 given or the default start); only an explicit
-  // Riccati run without K0 starts the finite-horizon way, from P = Q.
-  if (!user_start) {
-    if (o.method == NashMethod::Riccati) {
-      P = pb.Q;
-    } else {
-      if (!need_K0()) return res;
-      if (!w.evaluate(K0, P)) {
-        res.status = kNashNoStabilizingStart;
-        nash::certify(w, K0, res, o.tol);
-        return res;
-      }
-    }
-  }
-  auto record = [&](const Attempt& a, const StageOut& s) {
-    res.stages.push_back({a.method, a.accelerated, s.iterations, s.status, s.residual, a.start});
-    res.iterations += s.iterations;
-  };
-  // Certified answer of an attempt: the iterate pair if it certifies, else P(K).
-  auto certify_stage = [&](const StageOut& s) {
-    if (nash::certify_pair(w, s.K, s.P, res, o.tol)) return true;
-    return nash::certify(w, s.K, res, o.tol);
-  };
-  if (o.method != NashMethod::Auto) {  // one attempt of the given method
-    const bool from_Q = o.method == NashMethod::Riccati && !user_start;
-    const Attempt a{o.method, false, from_Q ? NashStart::Q : NashStart::Initial, 0, 0};
-    if (o.method != NashMethod::Riccati && !need_K0()) return res;
-    const StageOut s = run_attempt(w, a, {K0, P, pb.Q, nullptr}, oo, res.history);
-    record(a, s);
-    const bool ok = certify_stage(s);
-    res.converged = ok && s.status == kNashConverged;
-    res.status = res.converged ? kNashConverged : (s.status == kNashConverged ? kNashStalled : s.status);
-    return res;
-  }
-  // ---- Auto: the attempts of kAutoAttempts, stopping at the first certified answer.
-  // "Best" = smallest certified residual among stabilizing candidates.
-  Mat K = K0, Kbest = K0;
-  double best = std::numeric_limits<double>::infinity();
-  bool ok = false;
-  std::string name;
-  LQNashResult best_res;  // K, P and residuals of the best candidate
-  auto consider = [&](const Attempt& a, const StageOut& s) {
-    record(a, s);
-    res.status = s.status;
-    if (s.status == kNashSingular || s.status == kNashNonFinite || s.K.size() == 0) return;
-    const bool c = certify_stage(s);
-    if (res.residual < best && res.spectral_radius < 1.0) {
-      best = res.residual;
-      Kbest = s.K;
-      name = method_name(a.method, a.accelerated);
-      nash::copy_certificate(res, best_res);
-    }
-    ok = ok || c;
-  };
-  for (const Attempt& a : kAutoAttempts) {
-    if (ok) break;
-    const bool have_best = std::isfinite(best);
-    if (a.start == NashStart::Best && !have_best) continue;
-    consider(a, run_attempt(w, a, {K0, P, pb.Q, have_best ? &Kbest : nullptr}, oo, res.history));
-  }
-  // Report the best candidate (certified if ok).
-  if (std::isfinite(best)) {
-    K = Kbest;
-    nash::copy_certificate(best_res, res);
-  } else {
-    K = K0;
-    nash::certify(w, K, res, o.tol);
-  }
-  ok = res.residual <= o.tol && res.spectral_radius < 1.0;
-  if (name.empty()) name = "riccati+anderson";
-  // Newton polish from the answer: always when the Jacobian is cheap, else only if needed.
-  const bool cheap = double(m * n) * double(m * n) * N <= 4096.0;
-  if (o.polish && res.spectral_radius < 1.0 && (cheap || !ok)) {
-    for (int p = 0; p < 3; ++p) {
-      LQNashResult trial;
-      std::vector<double> h;
-      StageOut s = nash::newton_stage(w, K, 0.0, 1, h);
-      if (s.iterations == 0 || (nash::certify(w, s.K, trial, o.tol), !(trial.residual < res.residual))) break;
-      const double before = res.residual;
-      trial.iterations = res.iterations + 1;
-      trial.history = std::move(res.history);
-      trial.history.push_back(trial.residual);
-      trial.stages = std::move(res.stages);
-      trial.stages.push_back({NashMethod::Newton, false, 1, kNashConverged, trial.residual, NashStart::Best});
-      trial.status = res.status;
-      res = std::move(trial);
-      K = s.K;
-      if (name.find("newton") == std::string::npos) name += "+newton";
-      ok = res.residual <= o.tol;
-      if (res.residual > 0.1 * before) break;  // at round-off
-    }
-  }
-  res.converged = ok && res.residual <= o.tol && res.spectral_radius < 1.0;
-  res.status = res.converged ? kNashConverged : (res.status == kNashConverged ? kNashStalled : res.status);
-  res.method = name;
-  return res;
+  return Solve(pb, K0, o).run();
 }
 
 }  // namespace gamesolve
