@@ -5,7 +5,6 @@
 
 namespace gamesolve::nash {
 
-// Certify K: P = P(K), both residuals, spectral radius.
 bool certify(Work& w, const Mat& K, LQNashResult& res, double tol) {
   res.K = K;
   res.P.assign(w.N, Mat::Zero(w.n, w.n));
@@ -58,7 +57,6 @@ bool certify_pair(Work& w, const Mat& K, const std::vector<Mat>& P, LQNashResult
   return true;
 }
 
-// The certified part of a result: K, P, the residuals and the spectral radius.
 void copy_certificate(const LQNashResult& from, LQNashResult& to) {
   to.K = from.K;
   to.P = from.P;

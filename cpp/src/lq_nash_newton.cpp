@@ -6,7 +6,6 @@
 
 namespace gamesolve::nash {
 
-// ------------------------------------------------------------------ Newton
 // F(K) and, if J != nullptr, its Jacobian at K; requires w.evaluate_schur(K, P)
 // (the Schur form of A_K). The Jacobian is assembled by rows, from adjoint Stein
 // equations: for player i's output entry (r, c) (global row o = off_i + r),

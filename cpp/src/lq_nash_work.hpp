@@ -38,7 +38,7 @@ void symmetrize(M& P) {
     }
 }
 
-// ------------------------------------------------------- Riccati stage map
+// --------------------------------------------------------- Riccati stage map
 // P -> Phi(P) of the Riccati iteration: one stage (T = 1) of the finite-horizon
 // coupled recursion (SPEC 2, riccati.cpp) with terminal values P, run in the
 // kernel's preallocated workspace. The stage gain K comes with it.
@@ -295,8 +295,8 @@ StageOut riccati_stage(Work& w, const std::vector<Mat>& P0, double target, int m
 StageOut lyapunov_stage(Work& w, const Mat& K0, double target, int max_iter, bool accelerate,
                         const LQNashOptions& o, std::vector<double>& hist);
 
-/// F(K) = S K - Y and, if J != nullptr, its Jacobian (row-major vec) at K;
-/// requires w.evaluate_schur(K, P).
+/// F(K) = S K - Y and, if J != nullptr, its Jacobian (row-major vec) at K (see
+/// lq_nash_newton.cpp).
 void newton_system(Work& w, const Mat& K, const std::vector<Mat>& P, Mat& F, Mat* J);
 
 /// Newton's method with a stability-keeping backtracking line search from K0.
@@ -306,14 +306,14 @@ StageOut newton_stage(Work& w, const Mat& K0, double target, int max_iter, std::
 // ----------------------------------------------------------- certificates
 /// Certify K: P = P(K), both residuals, spectral radius; true if residual <= tol.
 bool certify(Work& w, const Mat& K, LQNashResult& res, double tol);
-/// Certify an iterate pair (K, P) without a Stein solve; true (and res filled) if it certifies.
+/// Certify an iterate pair (K, P) (see lq_nash_certify.cpp); true (and res filled) if it certifies.
 bool certify_pair(Work& w, const Mat& K, const std::vector<Mat>& P, LQNashResult& res, double tol);
-/// Schur stability of A (repeated squaring, the Schur form as referee).
+/// Schur stability of A (see lq_nash_certify.cpp).
 bool is_schur_stable(const Mat& A);
 /// The certified part of a result: K, P, the residuals and the spectral radius.
 void copy_certificate(const LQNashResult& from, LQNashResult& to);
 
-/// The default start's gain without the final stability check (false if none results).
+/// The default start's gain (see lq_nash_start.cpp).
 bool start_gain(const LQNashProblem& pb, Mat& K0);
 
 }  // namespace gamesolve::nash

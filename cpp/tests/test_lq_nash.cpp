@@ -4,6 +4,7 @@
 // Riccati map recomputed by hand) and the driver: the appendix-A game, the
 // record of attempts of method auto, unconverged explicit methods, bad input.
 #include "check.hpp"
+#include "randn.hpp"
 #include "gamesolve/lq_nash.hpp"
 
 #include <Eigen/Dense>
@@ -12,12 +13,7 @@
 
 using namespace gamesolve;
 
-static Mat randn(Index r, Index c, std::mt19937& g) {
-  std::normal_distribution<double> d;
-  Mat X(r, c);
-  for (Index i = 0; i < X.size(); ++i) X.data()[i] = d(g);
-  return X;
-}
+using gscheck::randn;
 
 static void test_scalar_game() {
   // N = 1, n = m = 1: P = q + a^2 r P / (r + b^2 P) (scalar DARE, closed form).

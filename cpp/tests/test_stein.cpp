@@ -2,6 +2,7 @@
 // truncated series sum_k A'^k C A^k, the Kronecker form, and the pairing of the
 // equation with its adjoint.
 #include "check.hpp"
+#include "randn.hpp"
 #include "gamesolve/stein.hpp"
 #include "gamesolve/lq_game.hpp"
 
@@ -10,12 +11,7 @@
 
 using namespace gamesolve;
 
-static Mat randn(Index r, Index c, std::mt19937& g) {
-  std::normal_distribution<double> d;
-  Mat X(r, c);
-  for (Index i = 0; i < X.size(); ++i) X.data()[i] = d(g);
-  return X;
-}
+using gscheck::randn;
 
 static void test_stein(std::mt19937& g) {
   for (Index n : {1, 2, 5, 13}) {
