@@ -40,7 +40,7 @@ void symmetrize(M& P) {
 
 // --------------------------------------------------------- Riccati stage map
 // P -> Phi(P) of the Riccati iteration: one stage (T = 1) of the finite-horizon
-// coupled recursion (SPEC 2, riccati.cpp) with terminal values P, run in the
+// coupled recursion ([theory §2], riccati.cpp) with terminal values P, run in the
 // kernel's preallocated workspace. The stage gain K comes with it.
 struct StageMap {
   RowMat A, B;                  // row-major copies (the kernel's layout)
@@ -207,7 +207,7 @@ struct Work {
     return true;
   }
 
-  // Stacked S, Y of SPEC 2/3 from P.
+  // Stacked S, Y of [theory §2, §3] from P.
   void build_SY(const std::vector<Mat>& P) {
     build_SY([&](Index i) -> const Mat& { return P[i]; });
   }

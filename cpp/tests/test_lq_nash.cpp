@@ -217,7 +217,7 @@ static void test_methods_agree_with_cross_terms(std::mt19937& g) {
     }
   }
   // Plain Riccati from P = Q, 5 steps: the iterates of a dense transcription of the
-  // SPEC 3 map (S K = Y with Z^i = P^i, P^i <- Q^i + K'R^iK - K'M^i - M^i'K + A_K'P^iA_K).
+  // [theory §3] map (S K = Y with Z^i = P^i, P^i <- Q^i + K'R^iK - K'M^i - M^i'K + A_K'P^iA_K).
   o.method = NashMethod::Riccati;
   o.max_iter = 5;
   LQNashResult a = lq_nash(pb, Mat(), o);

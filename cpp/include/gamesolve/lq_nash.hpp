@@ -1,15 +1,15 @@
-// gamesolve core: feedback Nash equilibria of infinite-horizon LQ games (SPEC 3).
+// gamesolve core: feedback Nash equilibria of infinite-horizon LQ games ([theory §3]).
 //
 // Unknowns: a stabilizing K (m x n, u = -K x, rows of player i = K^i) and P^i with
 //     P^i = Q^i + K'R^i K - K'M^i - M^i'K + A_K' P^i A_K,   A_K = A - B K     (P-equation)
 //     row block i of  S K = Y,  S_i = B^i'P^i B + R^i_[i,:],  Y_i = B^i'P^i A + M^i_[i]   (K-equation)
 // R^i is player i's weight on the joint control (m x m), M^i the state-control
-// cross weight (m x n, optional; the guided game of paper 000 eq. 13 uses it).
+// cross weight (m x n, optional; the guided game of [MA-GPS] eq. 13 uses it).
 //
 // Methods (all from a stabilizing K0):
 //  * Lyapunov iteration (Li & Gajic): P^i(K) by N Stein equations sharing one
 //    Schur factorization of A_K, then K <- S^{-1} Y.
-//  * Riccati iteration: the finite-horizon stage map P <- Phi(P) of SPEC 2 to a
+//  * Riccati iteration: the finite-horizon stage map P <- Phi(P) of [theory §2] to a
 //    fixed point, each step one T = 1 stage of the finite-horizon kernel
 //    (solve_lq_game) with terminal values P; Anderson mixing acts on the packed
 //    symmetric P^i (diagonal, then the strict upper triangle with weight 2).
@@ -49,7 +49,7 @@ LQNashProblem make_lq_nash_problem(Index n, const std::vector<Index>& control_di
                                    const double* A, const double* B, const double* Q,
                                    const double* R, const double* M);
 
-/// The guided game of paper 000 eq. 13 by the substitution of SPEC 3: player i
+/// The guided game of [MA-GPS] eq. 13 by the substitution of [theory §3]: player i
 /// also pays rho (u^i + Kg^i x)'R^{ii}(u^i + Kg^i x), i.e.
 ///     R^{ii} -> (1 + rho) R^{ii},  Q^i -> Q^i + rho Kg^i'R^{ii}Kg^i (the term symmetrized),
 ///     M^i_[i] = rho R^{ii} Kg^i   (the rows of player i; pb must have no M).
@@ -111,7 +111,7 @@ struct LQNashResult {
   std::vector<NashStage> stages;
 };
 
-/// Default stabilizing start (SPEC 3): 0 if A is Schur stable, otherwise the
+/// Default stabilizing start ([theory §3]): 0 if A is Schur stable, otherwise the
 /// LQR gain of the summed costs with all controls (DARE by the structure-
 /// preserving doubling algorithm). Returns false if no stabilizing gain results.
 /// Stability is decided by repeated squaring (||A^p|| -> 0 proves rho < 1,
