@@ -1,4 +1,4 @@
-"""Benchmark: entropy-regularized LQ games (SPEC 4).
+"""Benchmark: entropy-regularized LQ games ([theory §4]).
 
 For each size, in the same run and interleaved (A, B, A, B, ...; min over the rounds of each
 round's min, median of the rounds' medians):
@@ -11,7 +11,7 @@ round's min, median of the rounds' medians):
 * ``entropy_lq_nash`` end to end against 1.3x the unregularized *kernel* + 10 us (the budget for
   the entropy pass, the checks and the Python layer in absolute terms, independent of how fast the
   unregularized Python layer is).
-* ``entropy_po`` (paper 001 Algorithm 1, Python loop) with L sweeps, against the exact C++ solve.
+* ``entropy_po`` ([Reg-LQ] Algorithm 1, Python loop) with L sweeps, against the exact C++ solve.
 
 The data are time-varying (A, B, Q, R carry the time axis), with noise W for the entropy game.
 ``ratio`` is baseline / gamesolve as in every bench script; ``cost_x`` = gamesolve / baseline
@@ -32,7 +32,8 @@ from _harness import measure, write_json  # noqa: E402  (pins BLAS threads befor
 import numpy as np  # noqa: E402
 
 import gamesolve as gs  # noqa: E402
-from gamesolve import _core, lq  # noqa: E402
+from gamesolve import _core  # noqa: E402
+from gamesolve.lq import finite as lq  # noqa: E402
 
 RCOND_TOL = getattr(lq, "RCOND_TOL", 1e-12)  # the tolerances solve_lq_game passes to the core
 RANK_TOL = getattr(lq, "RANK_TOL", 1e-10)
@@ -118,7 +119,7 @@ def main():
                                 "baseline_median_s": e2e["median_s"], "ratio": e2e["median_s"] / po["median_s"],
                                 "iterations": L})
                 print(f"  entropy_po L={L}: {po['median_s'] * 1e3:.2f} ms", flush=True)
-    write_json("entropy", records, title="Entropy-regularized LQ games (SPEC 4, paper 001)",
+    write_json("entropy", records, title="Entropy-regularized LQ games ([theory §4], [Reg-LQ])",
                notes="Same sizes, same run, interleaved rounds. ratio = baseline / ours (medians; ratio_min from "
                      "the minima, steadier on a loaded machine); cost_x = ours / baseline. Targets of issue 5 (on the minima): "
                      "entropy_lq_nash <= 1.5x solve_lq_game end to end, kernel <= 1.5x kernel. For information: "

@@ -1,14 +1,14 @@
-"""iLQGames benchmarks (issue 4): paper 000 Remark 2's games, timed to convergence.
+"""iLQGames benchmarks (issue 4): [MA-GPS] Remark 2's games, timed to convergence.
 
-Configurations (targets from the issue; paper 000 Remark 2 measured 48.5 ms on
+Configurations (targets from the issue; [MA-GPS] Remark 2 measured 48.5 ms on
 platooning T=20 and 0.64 s on basketball T=100 with its PyTorch iLQGames):
 
-* ``platooning_T20_eval_start``  -- SPEC 10's evaluation start, target 5 ms.
+* ``platooning_T20_eval_start``  -- [theory §10]'s evaluation start, target 5 ms.
 * ``platooning_T20_batch1024``   -- 1024 random starts in ONE batched call, target 1 s.
 * ``basketball_T100``            -- the example's start, target 64 ms.
 
 Baselines measured in the same run: the same iLQGames loop with the LQ solve
-done by the pure-numpy SPEC 2 recursion (``tests/lq_reference.py``) instead of
+done by the pure-numpy [theory §2] recursion (``tests/lq_reference.py``) instead of
 the C++ core; for the batch, sequential single-start calls (timed on the first
 64 starts and scaled to 1024). Every record carries the iteration counts and
 the time split (rollout / derivatives / LQ solve / line search / residual).
@@ -36,6 +36,21 @@ q, r, qT; CPU per (3, 12, 2x3, 20) solve, unchunked, measured the same way:
 80 us with all of them, 71 us with A shared, 73 us with Q shared, 64 us with
 both shared, 50 us without the affine terms. Per member solve the core
 reads and writes about 190 KB (Q and Z about 70 KB each).
+
+Layout pass (2026-12-04; the loop split into small parts over one per-member
+state, Game split into data and approximation, cost tables compiled on
+construction): the same iterates, statuses and iteration counts (bitwise, on
+platooning single / 70-start batch / max_iter and max_step variants,
+basketball single and a 4-start batch, navigation 4, formation). CPU time with
+``set_num_threads(1)``, min of 30 / 5 / 2 runs, two rounds interleaved with the
+code before the pass on a loaded machine (load 10-13): platooning eval start
+5.44 / 5.02 ms before, 5.45 / 5.56 ms after; tol 1e-3 4.04 / 3.61 ms before,
+4.04 / 3.90 ms after; basketball 61.9 / 56.8 ms before, 58.7 / 55.7 ms after;
+batch 1024 1.85 / 1.81 s before, 1.81 / 1.84 s after. One trap found on the
+way: once the loop's parts freed their MB-sized local game and LQ solution on
+return, glibc trimmed and re-faulted those pages every iteration (basketball:
+20k minor faults and +50% CPU per solve); the loop now keeps the last ones
+alive until the next are built, as the single-function loop did.
 """
 
 from __future__ import annotations
@@ -54,11 +69,11 @@ from _harness import measure, write_json  # noqa: E402  (pins BLAS threads befor
 import numpy as np  # noqa: E402
 
 import gamesolve  # noqa: E402
-import gamesolve.ilqgames  # noqa: E402,F401  (the module; the package attribute is the function)
+import gamesolve.nonlinear.solve  # noqa: E402,F401  (the module; the package attribute is the function)
 from gamesolve import examples  # noqa: E402
 from lq_reference import lq_reference  # noqa: E402
 
-ilq = sys.modules["gamesolve.ilqgames"]
+ilq = sys.modules["gamesolve.nonlinear.solve"]
 
 
 def _numpy_solve_lq(lq, dims, checked=None):
@@ -97,7 +112,7 @@ def _single(game, T, name, target, paper, rep, **kw):
                paper000_s=paper, status=res.status, iterations=int(res.iterations),
                nash_residual=res.nash_residual, options={k: float(v) for k, v in kw.items()}, **_split(res))
     print(f"{name}: {m['median_s'] * 1e3:.2f} ms ({res.iterations} it, {res.status}); "
-          f"numpy-LQ {base['median_s'] * 1e3:.2f} ms; paper 000: {paper * 1e3:.1f} ms; target {target * 1e3:.0f} ms")
+          f"numpy-LQ {base['median_s'] * 1e3:.2f} ms; [MA-GPS]: {paper * 1e3:.1f} ms; target {target * 1e3:.0f} ms")
     return rec
 
 
@@ -108,7 +123,7 @@ def main(quick: bool = False):
     # -- platooning, evaluation start
     g = examples.platooning()
     records.append(_single(g, 20, "platooning_T20_eval_start", 5e-3, 0.0485, rep))
-    # paper 000's iLQGames stopped at a trajectory change of 0.1; a looser stop than our default 1e-6:
+    # [MA-GPS]'s iLQGames stopped at a trajectory change of 0.1; a looser stop than our default 1e-6:
     records.append(_single(g, 20, "platooning_T20_eval_start_tol1e-3", 5e-3, 0.0485, rep, tol=1e-3, grad_tol=1e-3))
 
     # -- platooning, 1024 random starts in one batched call
@@ -141,7 +156,7 @@ def main(quick: bool = False):
         print(f"  {r['config']} split (last run): {split}")
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    write_json("ilqgames", records, title="iLQGames to convergence (paper 000 Remark 2 games)",
+    write_json("ilqgames", records, title="iLQGames to convergence ([MA-GPS] Remark 2 games)",
                notes=f"2-core machine (1-min load average {load:.1f} at the end of the run). The time split is from one run (phases summed over iterations).")
 
 

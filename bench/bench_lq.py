@@ -1,4 +1,4 @@
-"""Benchmark: finite-horizon LQ game Nash (SPEC 2) through the Python API.
+"""Benchmark: finite-horizon LQ game Nash ([theory §2]) through the Python API.
 
 Configurations (N, n, m_i, T): (3, 12, 2, 20), (3, 16, 2, 100), (6, 24, 2, 100)
 and a batch of 1024 x (3, 12, 2, 20). Baselines in the same run:
@@ -107,7 +107,7 @@ def main():
         print(f"{name:30s} gamesolve {ours['median_s'] * 1e6:9.1f} us  numpy-vectorized "
               f"{vec['median_s'] * 1e6:10.1f} us  ratio {rec['ratio']:6.1f}x  target {target * 1e6:8.0f} us  "
               f"{'MEETS' if rec['meets_target'] else 'misses'}")
-    write_json("lq_game", records, title="Finite-horizon LQ game Nash through Python (SPEC 2)",
+    write_json("lq_game", records, title="Finite-horizon LQ game Nash through Python ([theory §2])",
                notes="gamesolve.solve_lq_game / solve_lq_games (all cores for the batch) vs numpy baselines in the "
                      "same run; ratio = baseline / gamesolve. Targets from issue 2 (Python: 45 us for the small "
                      "single solve; the others are the C++ targets, reported here for the Python path).")

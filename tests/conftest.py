@@ -1,11 +1,11 @@
 """Shared seeded fixtures and factories for the LQ game tests.
 
 ``random_lq_game(rng, N, n, dims, T, all_terms=True)`` returns a dict of FULL
-time-varying arrays in the SPEC 1 layout (what tests/lq_twin.py takes):
+time-varying arrays in the [theory §1] layout (what tests/lq_twin.py takes):
 A (T,n,n), B (T,n,m), Q (T,N,n,n), q (T,N,n), R (T,N,m,m), r (T,N,m),
 M (T,N,m,n), c (T,n), QT (N,n,n), qT (N,n), dims. Without ``all_terms`` the
 linear / cross / affine terms are zero and each R^i weighs only player i's own
-control (block diagonal), i.e. the game of paper 000 eq. 8.
+control (block diagonal), i.e. the game of [MA-GPS] eq. 8.
 
 Well-posedness by construction: every player's joint stage weight
 [[Q^i, M^i'], [M^i, R^i]] is positive definite (R^i a full, dense PD matrix
@@ -80,7 +80,7 @@ def twin_args(game):
 
 
 def stage_costs(game, xs, us):
-    """Each player's total cost of a trajectory, computed directly from SPEC 1 (shape (N,))."""
+    """Each player's total cost of a trajectory, computed directly from [theory §1] (shape (N,))."""
     T = us.shape[0]
     N = game["Q"].shape[1]
     J = np.zeros(N)

@@ -1,4 +1,4 @@
-"""Pure-numpy coupled Riccati recursion (SPEC 2): the oracle for the C++ core in iLQGames tests.
+"""Pure-numpy coupled Riccati recursion ([theory §2]): the oracle for the C++ core in iLQGames tests.
 
 Vectorized over any leading batch axes, a Python loop over the T stages only.
 Shapes (batch axes ``...`` optional): A (..., T, n, n), B (..., T, n, m),

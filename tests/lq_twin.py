@@ -1,12 +1,12 @@
-"""Readable pure-numpy twin of the C++ coupled-Riccati kernel (SPEC 2).
+"""Readable pure-numpy twin of the C++ coupled-Riccati kernel ([theory §2]).
 
-Written from SPEC 2, not from the C++ source: plain loops over stages and
+Written from [theory §2], not from the C++ source: plain loops over stages and
 players, one equation per line, full time-varying arrays in (no broadcasting,
 no optional terms — pass zeros). It is the oracle the tests compare the
 compiled kernel against (to ~1e-12 relative) and the numpy baseline of the
 benchmarks.
 
-Shapes (SPEC 1): A (T,n,n), B (T,n,m), Q (T,N,n,n), q (T,N,n), R (T,N,m,m),
+Shapes ([theory §1]): A (T,n,n), B (T,n,m), Q (T,N,n,n), q (T,N,n), R (T,N,m,m),
 r (T,N,m), M (T,N,m,n), c (T,n), QT (N,n,n), qT (N,n); dims = (m_1..m_N).
 Policy u_t = -K_t x_t - k_t; player i's stage cost (no 1/2)
 x'Q^i x + 2 q^i'x + u'R^i u + 2 r^i'u + 2 u'M^i x.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 #: Stage systems with 1 / cond_2(S) below this are solved for the minimum-norm
-#: solution (same thresholds as gamesolve.lq.RCOND_TOL / RANK_TOL).
+#: solution (same thresholds as gamesolve.lq.finite.RCOND_TOL / RANK_TOL).
 RCOND_TOL = 1e-12
 RANK_TOL = 1e-10
 
@@ -31,7 +31,7 @@ def offsets(dims):
 
 
 def stage_system(A, B, R, r, M, c, Z_next, zeta_next, dims):
-    """Stage system of SPEC 2 at one stage: S (m,m), Y (m,n), y (m).
+    """Stage system of [theory §2] at one stage: S (m,m), Y (m,n), y (m).
 
     Row block i: S_i = B^i'Z^i B + R^i_[i,:],  Y_i = B^i'Z^i A + M^i_[i],
     y_i = B^i'(zeta^i + Z^i c) + r^i_[i]  (Z^i, zeta^i of stage t+1).
@@ -65,7 +65,7 @@ def solve_stage(S, Y, y):
 
 
 def value_update(A, B, Q, q, R, r, M, c, Z_next, zeta_next, s_next, K, k):
-    """Value functions of stage t given the stage's gains K, k (SPEC 2).
+    """Value functions of stage t given the stage's gains K, k ([theory §2]).
 
     F = A - B K,  beta = c - B k, and for every player i
     Z^i    = Q^i + F'Z^i F + K'R^i K - K'M^i - M^i'K     (symmetrized)
@@ -97,7 +97,7 @@ def _terminal(QT, qT, T):
 
 
 def solve_lq_game_numpy(A, B, Q, q, R, r, M, c, QT, qT, dims):
-    """Feedback Nash equilibrium of a finite-horizon LQ game (SPEC 2), pure numpy.
+    """Feedback Nash equilibrium of a finite-horizon LQ game ([theory §2]), pure numpy.
 
     Returns K (T,m,n), k (T,m), Z (T+1,N,n,n), zeta (T+1,N,n), s (T+1,N).
     Stages whose system is singular / ill-conditioned get the minimum-norm
@@ -123,7 +123,7 @@ def solve_lq_game_numpy_status(A, B, Q, q, R, r, M, c, QT, qT, dims):
 
 
 def evaluate_strategy_numpy(A, B, Q, q, R, r, M, c, QT, qT, K, k):
-    """Value functions (Z, zeta, s) of the given strategy u_t = -K_t x_t - k_t (SPEC 2 policy evaluation)."""
+    """Value functions (Z, zeta, s) of the given strategy u_t = -K_t x_t - k_t ([theory §2] policy evaluation)."""
     T = A.shape[0]
     Z, zeta, s = _terminal(QT, qT, T)
     for t in range(T - 1, -1, -1):

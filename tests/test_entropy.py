@@ -1,9 +1,9 @@
-"""Tests of the entropy-regularized LQ games (SPEC 4, paper 001): gamesolve.entropy.
+"""Tests of the entropy-regularized LQ games ([theory §4], [Reg-LQ]): gamesolve.entropy.
 
-Oracles: a pure-numpy twin of the C++ recursion written from SPEC 4's equations
+Oracles: a pure-numpy twin of the C++ recursion written from [theory §4]'s equations
 (the stacked linear system for K and the trace / log-det form of p); for N = 1
 the soft-min derivation V(x) = -tau log E_{u~N(0,I)} exp(-c(x, u)/tau); the
-unregularized SPEC 2 solve (tau -> 0); Monte Carlo rollouts with the sampled
+unregularized [theory §2] solve (tau -> 0); Monte Carlo rollouts with the sampled
 log-likelihood ratio as the KL term; brute-force perturbations of a player's
 policy against its exact best response.
 """
@@ -25,7 +25,7 @@ from gamesolve import InputError, SolveError
 
 
 def twin_entropy_nash(A, B, Q, R, QT, W, tau, dims):
-    """SPEC 4 literally, time-varying arrays A (T,n,n), B (T,n,m), Q (T,N,n,n), R (T,N,m,m) joint, W (T,n,n)."""
+    """[theory §4] literally, time-varying arrays A (T,n,n), B (T,n,m), Q (T,N,n,n), R (T,N,m,m) joint, W (T,n,n)."""
     T, n, m = B.shape
     N = len(dims)
     off = np.concatenate([[0], np.cumsum(dims)]).astype(int)
@@ -62,7 +62,7 @@ def twin_entropy_nash(A, B, Q, R, QT, W, tau, dims):
 
 
 def softmin_lqr(A, B, Q, R, QT, W, tau, T):
-    """N = 1 by the soft-min (log-partition) derivation, independent of SPEC 4's form of p."""
+    """N = 1 by the soft-min (log-partition) derivation, independent of [theory §4]'s form of p."""
     n, m = B.shape
     P, p = QT.copy(), 0.0
     Ps, ps, Ks = [P], [p], []
@@ -460,9 +460,9 @@ def test_game_and_arrays_together_rejected():
 def test_docstring_examples():
     import doctest
 
-    import gamesolve.entropy
+    import gamesolve.lq.entropy
 
-    res = doctest.testmod(gamesolve.entropy)
+    res = doctest.testmod(gamesolve.lq.entropy)
     assert res.attempted >= 10 and res.failed == 0
 
 
@@ -496,7 +496,7 @@ def test_fast_path_equals_general_path(time_varying, form, monkeypatch):
     else:
         args, kwargs = (A, B, Q, R), dict(dims=dims, **kw)
     # the fast path must not touch the numpy normalization
-    monkeypatch.setattr(gs.entropy, "entropy_lq_game", lambda *a, **k: pytest.fail("general path taken"))
+    monkeypatch.setattr(gs.lq.entropy, "entropy_lq_game", lambda *a, **k: pytest.fail("general path taken"))
     sol = gs.entropy_lq_nash(*args, **kwargs)
     for f in ("K", "Sigma", "P", "p", "status", "contraction"):
         np.testing.assert_array_equal(getattr(sol, f), getattr(ref, f))
@@ -508,7 +508,7 @@ def test_fast_path_equals_general_path(time_varying, form, monkeypatch):
     assert (g.T, g.N, g.n, g.m, g.dims, g.tau) == (h.T, h.N, h.n, h.m, h.dims, h.tau)
     assert g.gamma_B == pytest.approx(h.gamma_B, rel=1e-14)
     # contraction factors and Assumption III.3 against the numpy formula
-    factor, holds = gs.entropy._contraction(h, ref.P)
+    factor, holds = gs.lq.entropy._contraction(h, ref.P)
     np.testing.assert_allclose(sol.contraction, factor, rtol=1e-13)
     assert sol.assumption_holds == holds
 

@@ -1,4 +1,18 @@
-"""gamesolve.examples: SPEC 10 constants, converged solutions and numerical local-Nash checks."""
+"""gamesolve.examples: [theory §10] constants, converged solutions and numerical local-Nash checks;
+the example scripts (examples/*.py), ``python -m gamesolve`` and every ```python snippet of
+README.md and docs/*.md run as a user runs them.
+
+The scripts and snippets run in a subprocess with the current directory a fresh tmp dir and
+the same interpreter and environment as pytest, without the source tree's ``python/`` put
+in front: they exercise the gamesolve this pytest imports (the installed package, or a dev
+build on PYTHONPATH) and must write their files into the current directory only.
+"""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -145,20 +159,111 @@ def test_navigation_bad_players():
         ex.navigation(1)
 
 
-def test_gallery_script_solves_every_example(tmp_path, monkeypatch, capsys):
-    """examples/ilqgames_gallery.py: every SPEC 10 nonlinear example converges (and the figure is written
-    when matplotlib is available)."""
-    import importlib.util
-    from pathlib import Path
+# ---------------------------------------------------------------------------------------------
+# Example scripts, the command line and the documentation snippets, run as a user would
 
-    path = Path(__file__).resolve().parents[1] / "examples" / "ilqgames_gallery.py"
-    spec = importlib.util.spec_from_file_location("ilqgames_gallery", path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    solved = mod.solve_all()
-    assert [g.name for g, _ in solved] == ["platooning", "basketball", "formation", "navigation4", "navigation8"]
-    assert all(res.converged and res.nash_residual <= 1e-6 for _, res in solved)
+ROOT = Path(__file__).resolve().parents[1]
+HAVE_MPL = bool(__import__("importlib").util.find_spec("matplotlib"))
+
+#: script -> (arguments of a quick run, the files it must write into the current directory)
+SCRIPTS = {
+    "fig1_policy_gradient.py": (["--quick"], ["fig1_policy_gradient.png"]),
+    "ilqgames_gallery.py": (["--quick"], ["ilqgames_gallery.png"]),
+    "entropy_po.py": (["--quick"], ["entropy_po.png"]),
+}
+
+
+def _user_env():
+    """The test's environment for a child python, with relative PYTHONPATH entries made absolute
+    (a dev build runs ``PYTHONPATH=python pytest``; the child's cwd is elsewhere). Nothing is added."""
+    env = dict(os.environ, MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1")
+    if env.get("PYTHONPATH"):
+        env["PYTHONPATH"] = os.pathsep.join(str(Path(p).resolve()) for p in env["PYTHONPATH"].split(os.pathsep) if p)
+    return env
+
+
+def _run(args, cwd, timeout=120):
+    """Run ``python args...`` in ``cwd``; fail with its output unless it exits 0. Returns stdout."""
+    proc = subprocess.run([sys.executable, *args], cwd=cwd, env=_user_env(), capture_output=True, text=True,
+                          timeout=timeout)
+    assert proc.returncode == 0, f"{args} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+    return proc.stdout
+
+
+def test_child_python_imports_the_same_gamesolve(tmp_path):
+    """The subprocesses below test this gamesolve, not the source tree next to the scripts."""
+    out = _run(["-c", "import gamesolve, sys; print(gamesolve.__file__); print(sys.path)"], tmp_path)
+    child_file = out.splitlines()[0]
+    assert Path(child_file).resolve() == Path(gamesolve.__file__).resolve()
+    if not os.environ.get("PYTHONPATH"):  # an installed package: the source tree is not on the path
+        assert str(ROOT / "python") not in out
+
+
+def test_every_example_script_is_covered():
+    assert sorted(p.name for p in (ROOT / "examples").glob("*.py")) == sorted(SCRIPTS)
+
+
+@pytest.mark.parametrize("script", sorted(SCRIPTS))
+def test_example_script_runs_and_writes_its_files(script, tmp_path):
+    args, files = SCRIPTS[script]
+    out = _run([str(ROOT / "examples" / script), *args], tmp_path)
+    written = sorted(p.name for p in tmp_path.iterdir())
+    if HAVE_MPL:
+        assert written == sorted(files), out
+        for f in files:
+            assert (tmp_path / f).stat().st_size > 10_000
+            assert f"wrote {f}" in out  # tells the user where the file is
+    else:
+        assert written == []
+
+
+def test_out_dir(tmp_path):
+    """``--out DIR`` (the same option in every script) writes there, creating it, and nowhere else."""
     pytest.importorskip("matplotlib")
-    out = tmp_path / "gallery.png"
-    mod.plot(solved, out)
-    assert out.stat().st_size > 0
+    out = _run(["-m", "gamesolve", "demo", "--horizon", "5", "--out", "figs/new"], tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.*")] == ["figs/new/gamesolve_demo.png"]
+    assert f"wrote {Path('figs/new/gamesolve_demo.png')}" in out
+    for script in SCRIPTS:
+        assert '"--out", type=Path, default=Path(".")' in (ROOT / "examples" / script).read_text()
+
+
+def test_demo_command(tmp_path):
+    out = _run(["-m", "gamesolve", "demo"], tmp_path)
+    assert "Nash gap" in out
+    gaps = [float(x) for x in re.findall(r"Nash gap = (\S+)", out)]
+    assert len(gaps) == 2 and max(gaps) < 1e-12
+    written = sorted(p.name for p in tmp_path.iterdir())
+    assert written == (["gamesolve_demo.png"] if HAVE_MPL else [])
+    if HAVE_MPL:
+        assert "wrote gamesolve_demo.png" in out
+
+
+def test_demo_command_no_plot_and_version(tmp_path):
+    _run(["-m", "gamesolve", "demo", "--no-plot", "--horizon", "5"], tmp_path)
+    assert list(tmp_path.iterdir()) == []
+    assert _run(["-m", "gamesolve", "--version"], tmp_path).strip() == f"gamesolve {gamesolve.__version__}"
+    assert re.fullmatch(r"\d+\.\d+\.\d+\S*", gamesolve.__version__)
+
+
+def _python_snippets():
+    """(file:line, code) of every ```python block in README.md and docs/*.md."""
+    out = []
+    for md in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = md.read_text(encoding="utf-8")
+        for m in re.finditer(r"^```python\n(.*?)^```", text, flags=re.S | re.M):
+            line = text.count("\n", 0, m.start()) + 1
+            out.append(pytest.param(m.group(1), id=f"{md.relative_to(ROOT).as_posix()}:{line}"))
+    return out
+
+
+SNIPPETS = _python_snippets()
+
+
+def test_documentation_has_snippets():
+    assert len(SNIPPETS) >= 4
+
+
+@pytest.mark.parametrize("code", SNIPPETS)
+def test_documentation_snippet_runs(code, tmp_path):
+    (tmp_path / "snippet.py").write_text(code, encoding="utf-8")
+    _run(["snippet.py"], tmp_path)

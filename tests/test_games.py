@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from gamesolve.costs import (Cost, OneSided, Proximity, Quadratic, Ring, control_effort, relative_position,
+from gamesolve.nonlinear.costs import (Cost, OneSided, Proximity, Quadratic, Ring, control_effort, relative_position,
                              tracking)
-from gamesolve.dynamics import Bicycle, DoubleIntegrator, Product, Unicycle, product
+from gamesolve.nonlinear.dynamics import Bicycle, DoubleIntegrator, Product, Unicycle, product
 from gamesolve.errors import InputError
-from gamesolve.games import Game, _psd_project, fd_hessian, fd_jacobian
+from gamesolve.nonlinear.approximation import _psd_project, fd_hessian, fd_jacobian
+from gamesolve.nonlinear.game import Game
 
 RNG = np.random.default_rng(20241122)
 MODELS = [Unicycle(dt=0.1, accel_gain=2.0, count=3), DoubleIntegrator(gain=5.0, count=2),
@@ -314,3 +315,52 @@ def test_bad_term_inputs():
         relative_position([0, 1], [2])
     with pytest.raises(InputError, match="Unicycle expects x"):
         Unicycle()(np.zeros(3), np.zeros(2))
+
+
+def test_replaced_games_never_share_cost_tables():
+    """``dataclasses.replace(game, costs=...)`` builds a game with its own compiled cost tables: replace-and-solve
+    rounds give the costs of freshly built games (a cache keyed by ``id(costs)`` and shared between copies
+    handed out another game's tables once an id was reused), and memory does not grow with the rounds."""
+    import dataclasses
+    import gc
+    import tracemalloc
+
+    import gamesolve
+
+    f = DoubleIntegrator(count=1)
+    base = Game(f, [control_effort([0, 1])], dims=(2,), state_dims=(4,))
+    targets = [np.array([1.0, 0.0]), np.array([0.0, 3.0])]
+    fresh = [gamesolve.ilqgames(Game(f, [tracking([0, 1], b) + control_effort([0, 1])], dims=(2,), state_dims=(4,)),
+                                np.zeros(4), horizon=5).costs for b in targets]
+    assert abs(fresh[0][0] - fresh[1][0]) > 1.0
+    def rounds(k):
+        for r in range(k):
+            g = dataclasses.replace(base, costs=[tracking([0, 1], targets[r % 2]) + control_effort([0, 1])])
+            np.testing.assert_allclose(gamesolve.ilqgames(g, np.zeros(4), horizon=5).costs, fresh[r % 2],
+                                       rtol=1e-12)
+
+    rounds(300)
+    tracemalloc.start()
+    try:
+        rounds(10)
+        gc.collect()
+        start = tracemalloc.get_traced_memory()[0]
+        rounds(40)
+        gc.collect()
+        growth = tracemalloc.get_traced_memory()[0] - start
+    finally:
+        tracemalloc.stop()
+    assert growth < 20_000
+
+
+def test_cost_tables_hold_every_stage():
+    """The compiled tables stop at the last stage where a quadratic term changes; later stages read that row."""
+    ref = RNG.normal(size=(7, 2))
+    g = Game(DoubleIntegrator(), [tracking([0, 1], ref) + control_effort([0, 1], 2.0, ) + tracking([2], [1.0], 3.0, t_start=9)],
+             dims=(2,), state_dims=(4,))
+    x, u = RNG.normal(size=(30, 4)), RNG.normal(size=(30, 2))
+    t = np.arange(30)
+    want = (((x[:, :2] - ref[np.minimum(t, 6)]) ** 2).sum(-1) + 2.0 * (u ** 2).sum(-1)
+            + 3.0 * (t >= 9) * (x[:, 2] - 1.0) ** 2)
+    assert g._tables.last == 9
+    np.testing.assert_allclose(g.stage_costs(x, u, t)[:, 0], want, rtol=1e-13)

@@ -5,14 +5,15 @@ import pytest
 
 import gamesolve
 from gamesolve import examples as ex
-from gamesolve.costs import Ring, control_effort, relative_position, tracking
+from gamesolve.nonlinear.costs import Ring, control_effort, relative_position, tracking
 from gamesolve import _core
-from gamesolve.dynamics import Bicycle, DoubleIntegrator, Unicycle, product
+from gamesolve.nonlinear.dynamics import Bicycle, DoubleIntegrator, Unicycle, product
 from gamesolve.errors import InputError
-from gamesolve.games import Game
-from gamesolve.ilqgames import _nash_residual, _rollout, _rollout_numpy
+from gamesolve.nonlinear.game import Game
+from gamesolve.nonlinear.solve import _nash_residual, _rollout
 
 from lq_reference import lq_reference
+from rollout_reference import rollout_reference
 
 RNG = np.random.default_rng(7)
 
@@ -72,7 +73,7 @@ def test_platooning_converges_from_the_evaluation_start():
     assert res.nash_residual <= 1e-6 and res.step <= 1e-6
     assert res.iterations < 30
     assert len(res.log) == res.iterations
-    # the strategies reproduce the trajectory in the global SPEC 1 form u = -K x - k
+    # the strategies reproduce the trajectory in the global [theory §1] form u = -K x - k
     x = g.x0
     for t in range(20):
         u = -res.K[t] @ x - res.k[t]
@@ -137,13 +138,13 @@ def test_batched_equals_single():
 def test_non_convergence_is_reported():
     g = ex.platooning()
     res = gamesolve.ilqgames(g, g.x0, horizon=20, max_iter=3)
-    assert res.status == "max-iterations" and not res.converged and res.iterations == 3
+    assert res.status == "max_iterations" and not res.converged and res.iterations == 3
     res = gamesolve.ilqgames(g, g.x0, horizon=20, max_step=1e-9, ls_steps=3)
-    assert res.status == "line-search-failed" and not res.converged
+    assert res.status == "line_search_failed" and not res.converged
     assert res.log[0].alpha[0] == 0.0
     np.testing.assert_allclose(res.xs, g.rollout_open_loop(g.x0, np.zeros((20, 6))))  # last accepted
     batch = gamesolve.ilqgames(g, np.stack([g.x0, g.x0]), horizon=20, max_iter=3)
-    assert list(batch.status) == ["max-iterations"] * 2 and not batch.converged.any()
+    assert list(batch.status) == ["max_iterations"] * 2 and not batch.converged.any()
 
 
 def test_diverging_dynamics_are_reported():
@@ -196,14 +197,14 @@ def test_bad_arrays():
         gamesolve.ilqgames(g, np.full(12, np.nan), horizon=5)
     with pytest.raises(InputError, match=r"us0 must have shape \(5, 6\)"):
         gamesolve.ilqgames(g, g.x0, horizon=5, us0=np.zeros((4, 6)))
-    with pytest.raises(InputError, match="game must be a gamesolve.games.Game"):
+    with pytest.raises(InputError, match=r"game must be a gamesolve.Game or an LQ game \(A, B, Q, R, dims\), got str"):
         gamesolve.ilqgames("platooning", g.x0, horizon=5)
 
 
 def test_bicycles_use_the_cross_curvature_term_and_converge():
     """Kinematic bicycles: second-order terms include M (state-control) blocks passed to the core."""
-    from gamesolve.costs import Proximity
-    from gamesolve.dynamics import Bicycle
+    from gamesolve.nonlinear.costs import Proximity
+    from gamesolve.nonlinear.dynamics import Bicycle
     f = Bicycle(dt=0.1, wheelbase=1.0, count=2)
     costs = [tracking([0, 1], [4.0, 1.0], 1.0) + tracking([3], [1.0]) + control_effort([0, 1])
              + Proximity([0, 1], [[4, 5]], 1.0, 20.0),
@@ -276,7 +277,7 @@ def test_cpp_rollout_matches_the_numpy_oracle(f):
     assert f.kernel_blocks() is not None
     args = _random_closed_loop(f, np.random.default_rng(3))
     X, U = _rollout(g, *args)
-    Xr, Ur = _rollout_numpy(g, *args)
+    Xr, Ur = rollout_reference(f, *args)
     assert X.shape == Xr.shape and U.shape == Ur.shape
     np.testing.assert_allclose(X, Xr, rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(U, Ur, rtol=1e-13, atol=1e-13)
@@ -297,6 +298,9 @@ def test_user_dynamics_and_subclasses_use_the_numpy_rollout():
     g = Game(f, [control_effort([0, 1])], dims=(2,), state_dims=(4,))
     x0, xs, us, K, k, alpha = _random_closed_loop(f, np.random.default_rng(4), B=1, C=1, T=3)
     X, U = _rollout(g, x0, xs, us, K, k, alpha)
+    Xr, Ur = rollout_reference(f, x0, xs, us, K, k, alpha)
+    np.testing.assert_allclose(X, Xr, rtol=1e-14, atol=1e-14)
+    np.testing.assert_allclose(U, Ur, rtol=1e-14, atol=1e-14)
     x = x0[0]
     for t in range(3):  # the subclass's own step, not the built-in unicycle's
         np.testing.assert_allclose(X[0, 0, t], x, atol=1e-14)
@@ -376,7 +380,7 @@ def test_secant_step_damps_the_oscillating_tail():
 
 
 def test_batched_equals_single_with_mixed_statuses():
-    """Basketball starts that put a stage on the hinge's kink chatter (max-iterations) next to ones that
+    """Basketball starts that put a stage on the hinge's kink chatter (max_iterations) next to ones that
     converge: in one batch each member keeps its own status, iterations and trajectory."""
     g = ex.basketball()
     X0 = np.stack([g.x0, g.sample_x0(3, seed=1)[0], g.sample_x0(3, seed=1)[2]])
@@ -394,7 +398,7 @@ def test_chunked_iteration_equals_one_chunk(monkeypatch):
     grouping: the same statuses, iterations, log and solution as one chunk."""
     import sys
 
-    ilq = sys.modules["gamesolve.ilqgames"]
+    ilq = sys.modules["gamesolve.nonlinear.solve"]
     g = ex.platooning()
     X0 = g.sample_x0(13, seed=21)
     monkeypatch.setattr(ilq, "_CHUNK", 10_000)
@@ -411,9 +415,9 @@ def test_chunked_iteration_equals_one_chunk(monkeypatch):
         np.testing.assert_array_equal(a.active, b.active)
         np.testing.assert_allclose(a.alpha, b.alpha, rtol=1e-12)
         np.testing.assert_allclose(a.costs, b.costs, rtol=1e-12)
-    # a chunk whose members all converge, and a batch of max-iterations members across chunks
+    # a chunk whose members all converge, and a batch of max_iterations members across chunks
     cut = gamesolve.ilqgames(g, X0, horizon=20, max_iter=5)
-    assert list(cut.status) == ["max-iterations"] * 13 and (cut.iterations == 5).all()
+    assert list(cut.status) == ["max_iterations"] * 13 and (cut.iterations == 5).all()
 
 
 def test_indefinite_control_hessian_stops_every_member(monkeypatch):
@@ -421,7 +425,7 @@ def test_indefinite_control_hessian_stops_every_member(monkeypatch):
     member still iterating with status diverged -- also when the batch is iterated in chunks."""
     import sys
 
-    ilq = sys.modules["gamesolve.ilqgames"]
+    ilq = sys.modules["gamesolve.nonlinear.solve"]
     f = DoubleIntegrator(count=1)
     g = Game(f, [lambda x, u: (x[..., 0] - 1.0) ** 2 - 0.1 * np.sum(u ** 2, axis=-1) + np.sum(u ** 4, axis=-1)],
              dims=(2,), state_dims=(4,))
@@ -433,3 +437,129 @@ def test_indefinite_control_hessian_stops_every_member(monkeypatch):
         assert (res.iterations == 0).all()
     ok = gamesolve.ilqgames(g, X0[0], horizon=5, reg=0.1, max_iter=300)  # projection + regularization: well-posed
     assert ok.status != "diverged"
+
+
+# ------------------------------------------------------------- LQ games, results
+def test_lq_example_is_a_game_solved_in_one_iteration():
+    """examples.lq_example() goes straight into ilqgames: one iteration is solve_lq_game's equilibrium (the
+    approximation of an LQ game is exact) and the second confirms it."""
+    ex_ = ex.lq_example()
+    T = 15
+    sol = gamesolve.solve_lq_game(ex_.A, ex_.B, ex_.Q, ex_.R, horizon=T, dims=ex_.dims)
+    for x0 in ex_.x0s:
+        one = gamesolve.ilqgames(ex_, x0, horizon=T, max_iter=1)
+        assert one.status == "max_iterations" and one.iterations == 1
+        np.testing.assert_allclose(one.K, sol.K, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(one.k, sol.k, atol=1e-12)
+        np.testing.assert_allclose(one.costs, sol.costs(x0), rtol=1e-12)
+        np.testing.assert_allclose(one.xs, sol.rollout(x0)[0], atol=1e-13)
+        full = gamesolve.ilqgames(ex_, x0, horizon=T)
+        assert full.status is gamesolve.Status.CONVERGED and full.iterations <= 2 and full.nash_residual < 1e-12
+    batch = gamesolve.ilqgames(ex_, ex_.x0s, horizon=T)
+    assert batch.converged.all()
+    np.testing.assert_allclose(batch.costs, np.stack([sol.costs(x) for x in ex_.x0s]), rtol=1e-12)
+
+
+def test_lq_conversion():
+    """The converted LQ game: linear dynamics with exact Jacobians, costs x'Q^i x + u^i'R^ii u^i, and the
+    LQ terms it cannot express yet are refused."""
+    from gamesolve.nonlinear.dynamics import Linear
+    from gamesolve.nonlinear.game import as_game
+
+    ex_ = ex.lq_example()
+    g = as_game(ex_)
+    assert isinstance(g.dynamics, Linear) and g.dims == (1, 1) and g.n == 2 and g.state_dims is None
+    x, u = RNG.normal(size=(5, 2)), RNG.normal(size=(5, 2))
+    np.testing.assert_allclose(g.step(x, u), x @ ex_.A.T + u @ np.hstack(ex_.B).T, rtol=1e-15)
+    A, B = g.linearize(x, u)
+    np.testing.assert_array_equal(A[3], ex_.A)
+    want = np.stack([np.einsum("bi,ij,bj->b", x, ex_.Q[i], x) + ex_.R[i][0, 0] * u[:, i] ** 2 for i in range(2)], -1)
+    np.testing.assert_allclose(g.stage_costs(x, u), want, rtol=1e-14)
+    assert as_game(g) is g
+    with pytest.raises(InputError, match="does not convert an LQ game's q term"):
+        from dataclasses import dataclass
+
+        @dataclass
+        class WithLinear:
+            A: object
+            B: object
+            Q: object
+            R: object
+            dims: tuple
+            q: object
+
+        as_game(WithLinear(ex_.A, ex_.B, ex_.Q, ex_.R, ex_.dims, np.ones((2, 2))))
+    with pytest.raises(InputError, match=r"B must have shape \(2, m\)"):
+        Linear(np.eye(2), np.ones((3, 1)))
+
+
+def test_result_status_info_and_repr():
+    g = ex.platooning()
+    res = gamesolve.ilqgames(g, g.x0, horizon=20)
+    assert res.status is gamesolve.Status.CONVERGED and res.status.ok and res.converged
+    info = res.info
+    assert info.iterations == res.iterations and info.residual == res.nash_residual and info.time > 0
+    assert info.residuals.shape == (res.iterations,)
+    assert info.residuals[-1] == res.nash_residual  # the test that certified the last trajectory
+    # the history holds what the iteration records hold: the residual at iteration j+1's start = after iteration j
+    logged = np.array([rec.nash_residual[0] for rec in res.log[1:]])
+    np.testing.assert_array_equal(info.residuals[:-1], logged)
+    assert repr(res).startswith("ILQGamesResult(converged, iterations=") and "K=<20x6x12 array>" in repr(res)
+    cut = gamesolve.ilqgames(g, np.stack([g.x0, g.x0]), horizon=20, max_iter=3)
+    assert list(cut.status) == [gamesolve.Status.MAX_ITERATIONS] * 2 and not any(s.ok for s in cut.status)
+    assert cut.info.residuals.shape == (2, 3) and repr(cut).startswith("ILQGamesResult(0/2 converged")
+
+
+def test_verbose_prints_what_the_log_holds(capsys):
+    g = ex.platooning()
+    res = gamesolve.ilqgames(g, g.x0, horizon=20, tol=1e-2, grad_tol=1e-9, verbose=True)  # residuals logged early
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == len(res.log)
+    for line, rec in zip(lines, res.log):
+        shown = line.split("residual max ")[1].split()[0]
+        if np.isnan(rec.nash_residual[0]):
+            assert shown == "nan"
+        else:
+            assert float(shown) == pytest.approx(rec.nash_residual[0], rel=1e-3)
+    assert any(s == "nan" for s in (ln.split("residual max ")[1].split()[0] for ln in lines))
+    assert any(np.isfinite(rec.nash_residual[0]) for rec in res.log)
+
+
+def test_lq_game_type_is_a_game():
+    """An ``LQGame`` (``gamesolve.lq_game``) goes into ilqgames like the example (skipped before that type exists)."""
+    if not hasattr(gamesolve, "lq_game"):
+        pytest.skip("gamesolve.lq_game is not available on this branch")
+    e = ex.lq_example()
+    T = 12
+    sol = gamesolve.solve_lq_game(e.A, e.B, e.Q, e.R, horizon=T, dims=e.dims)
+    res = gamesolve.ilqgames(gamesolve.lq_game(e.A, e.B, e.Q, e.R, horizon=T, dims=e.dims), e.x0, horizon=T)
+    assert res.converged and res.iterations <= 2
+    np.testing.assert_allclose(res.K, sol.K, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(res.costs, sol.costs(e.x0), rtol=1e-12)
+
+
+def test_step_control_rules():
+    """The first trial step of the next line search (module docstring, step 3), member by member: the secant
+    step 1 / (1 - rho) on a linear tail, half the step after a reversal, twice it (at most 1) otherwise."""
+    from gamesolve.nonlinear.solve import _Members, _Settings, _step_control
+
+    rng = np.random.default_rng(2)
+    T, n = 4, 3
+    v = 0.01 * rng.normal(size=(T + 1, n))
+    w = 0.01 * rng.normal(size=(T + 1, n))
+    w -= (w * v).sum() / (v * v).sum() * v  # orthogonal to v
+    s = _Members.start(np.zeros((4, n)), np.zeros((4, T + 1, n)), np.zeros((4, T, 1)), np.zeros((4, T, 1, n)), 1,
+                       False)
+    s.dX_prev[:], s.dX_sq[:], s.a_prev[:] = v, (v * v).sum(), 1.0
+    rho = -0.4
+    # member 0: linear tail with rate rho (unit steps); 1: a reversal of a large change (no secant: too big);
+    # 2: an unrelated direction; 3: the line search failed
+    dX = np.stack([rho * v, -200.0 * v, w, np.zeros_like(v)])
+    s.dX_prev[1], s.dX_sq[1] = 100.0 * v, 1e4 * (v * v).sum()
+    alpha = np.array([1.0, 0.5, 0.25, 0.0])
+    dev = np.abs(dX).max(axis=(1, 2))
+    opts = _Settings(10, 1e-6, 1e-6, np.inf, 0.5, 12, 0.0, True, False)
+    _step_control(s, np.arange(4), dX, alpha, np.where(alpha > 0, dev, np.inf), opts)
+    np.testing.assert_allclose(s.amax, [1.0 / (1.0 - rho), 0.25, 0.5, 1.0], rtol=1e-12)
+    np.testing.assert_array_equal(s.a_prev, [1.0, 0.5, 0.25, 1.0])  # the failed member keeps its memory
+    np.testing.assert_array_equal(s.dX_prev[2], w)

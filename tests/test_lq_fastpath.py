@@ -18,7 +18,7 @@ import pytest
 import gamesolve
 from conftest import random_lq_game
 from gamesolve import InputError, SingularStageWarning, SolveError, solve_lq_game, solve_lq_games
-from gamesolve import lq as L
+from gamesolve.lq import finite as L
 
 FIELDS = ("K", "k", "Z", "zeta", "s", "status")
 
@@ -416,7 +416,7 @@ def test_results_are_fresh_arrays_and_inputs_untouched(rng):
         assert not np.shares_memory(a, b)
     for x, y in zip((A, B, Q, R), before):
         np.testing.assert_array_equal(x, y)
-    assert gamesolve.lq._core.solve_lq_fast(A, B, Q, R, None, None, None, None, None, None, None, [2, 1, 1],
+    assert gamesolve.lq.finite._core.solve_lq_fast(A, B, Q, R, None, None, None, None, None, None, None, [2, 1, 1],
                                             False, 1, 1e-12, 1e-10, 1e-10) is not None
 
 

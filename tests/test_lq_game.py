@@ -1,4 +1,4 @@
-"""Numerical tests of the finite-horizon LQ game solver (SPEC 2) against independent oracles.
+"""Numerical tests of the finite-horizon LQ game solver ([theory §2]) against independent oracles.
 
 Oracles: the textbook LQR Riccati recursion and scipy's DARE (N = 1); brute-force
 open-loop best replies (each player's cost over its whole control sequence,
@@ -301,7 +301,7 @@ def test_result_shapes_and_gains(rng):
 
 
 def test_min_rcond_is_the_exact_one_norm_condition_of_the_stage_systems(rng):
-    # min_rcond = min_t 1 / (||S_t||_1 ||S_t^{-1}||_1), S_t from the returned Z_{t+1} (SPEC 2)
+    # min_rcond = min_t 1 / (||S_t||_1 ||S_t^{-1}||_1), S_t from the returned Z_{t+1} ([theory §2])
     game = random_lq_game(rng, 3, 5, (2, 1, 3), 6)
     sol = solve(game)
     want = min(1.0 / np.linalg.cond(stage_system(game["A"][t], game["B"][t], game["R"][t], game["r"][t],
@@ -381,12 +381,12 @@ def test_zero_pivot_is_singular_even_with_rcond_tol_zero(monkeypatch):
     B = [np.array([[0.0], [1.0]]), np.array([[0.0], [1.0]])]
     Q = [np.eye(2), np.eye(2)]
     R = [np.array([[3.0, 3.0], [3.0, 3.0]])] * 2
-    for tol in (0.0, gamesolve.lq.RCOND_TOL):
-        monkeypatch.setattr(gamesolve.lq, "RCOND_TOL", tol)
+    for tol in (0.0, gamesolve.lq.finite.RCOND_TOL):
+        monkeypatch.setattr(gamesolve.lq.finite, "RCOND_TOL", tol)
         with pytest.warns(SingularStageWarning):
             sol = solve_lq_game(A, B, Q, R, horizon=1)
         assert sol.status.tolist() == [1] and sol.min_rcond == 0.0
-        Bs = np.hstack(B)  # S, Y of SPEC 2 with Z_1 = QT = Q (the default terminal weights)
+        Bs = np.hstack(B)  # S, Y of [theory §2] with Z_1 = QT = Q (the default terminal weights)
         S = np.stack([Bs[:, [i]].T @ Q[i] @ Bs + R[i][[i]] for i in range(2)]).reshape(2, 2)
         Y = np.stack([Bs[:, [i]].T @ Q[i] @ A for i in range(2)]).reshape(2, 2)
         np.testing.assert_allclose(sol.K[0], np.linalg.pinv(S) @ Y, rtol=1e-10, atol=1e-12)

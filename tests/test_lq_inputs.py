@@ -334,6 +334,6 @@ def test_errors_raised_before_any_solve(monkeypatch):
     """Validation happens at the boundary: the compiled core is never reached with bad input."""
     def boom(*args, **kwargs):
         raise AssertionError("core called")
-    monkeypatch.setattr(gamesolve.lq._core, "solve_lq_games", boom)
+    monkeypatch.setattr(gamesolve.lq.finite._core, "solve_lq_games", boom)
     with pytest.raises(InputError):
         call(Q=np.ones((N, n, n + 1)))

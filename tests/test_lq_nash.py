@@ -1,4 +1,4 @@
-"""Tests of gamesolve.lq_nash / guided_lq_nash (SPEC 3) against independent oracles."""
+"""Tests of gamesolve.lq_nash / guided_lq_nash ([theory §3]) against independent oracles."""
 
 import numpy as np
 import pytest
@@ -39,7 +39,7 @@ def test_appendix_a_default_start_to_roundoff():
     sol = lq_nash(g.A, g.B, g.Q, g.R)
     assert sol.converged and sol.residual <= 1e-12
     assert sol.residual_K <= 1e-12 and sol.residual_P <= 1e-12
-    # the same equilibrium as the numpy Li-Gajic iteration (paper 000 uses it) from K0 = 0
+    # the same equilibrium as the numpy Li-Gajic iteration ([MA-GPS] uses it) from K0 = 0
     Rj = ref.joint_R(g.R, g.dims)
     B = np.hstack(g.B)
     K, P, _ = ref.lyapunov_iteration(g.A, B, g.Q, Rj, g.dims, np.zeros((2, 2)), tol=1e-14)

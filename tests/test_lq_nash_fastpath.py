@@ -23,7 +23,7 @@ from gamesolve.examples import lq_example
 
 import lq_nash_reference as ref
 
-L = sys.modules["gamesolve.lq_nash"]
+L = sys.modules["gamesolve.lq.infinite"]
 FAST = ("lq_nash_fast", "lq_nash_check_fast", "guided_lq_nash_fast")
 FIELDS = ("K", "P", "converged", "iterations", "residual", "method", "residual_K", "residual_P", "status",
           "history", "stages", "closed_loop")
@@ -392,7 +392,7 @@ def test_guided_fast_path_keeps_the_explicit_methods_stall_window(spy):
 
 
 def test_guided_game_is_the_spec_substitution():
-    # R^ii -> (1 + rho) R^ii, Q^i -> Q^i + rho Kg^i'R^ii Kg^i, M^i_[i] = rho R^ii Kg^i (SPEC 3)
+    # R^ii -> (1 + rho) R^ii, Q^i -> Q^i + rho Kg^i'R^ii Kg^i, M^i_[i] = rho R^ii Kg^i ([theory §3])
     A, B, Q, R, dims = game()
     off, N = OFF(dims), len(dims)
     Kg = np.random.default_rng(5).standard_normal((sum(dims), A.shape[0]))

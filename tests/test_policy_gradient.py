@@ -1,4 +1,4 @@
-"""Tests of the policy-gradient tools (paper 000 III-IV) and the Fig. 1 trends."""
+"""Tests of the policy-gradient tools ([MA-GPS] III-IV) and the Fig. 1 trends."""
 
 import numpy as np
 import pytest

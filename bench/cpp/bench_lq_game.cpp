@@ -1,4 +1,4 @@
-// C++ benchmark of the coupled Riccati kernel (SPEC 2): single solves, a
+// C++ benchmark of the coupled Riccati kernel ([theory §2]): single solves, a
 // batch on all hardware threads, and the time-varying case iLQGames solves
 // (every array with a leading T axis, linear terms q, r). Seeded random games;
 // warm-up, then repeated timed runs; min / median / max per solve.
@@ -143,7 +143,7 @@ void usage(const char* prog) {
   std::printf(
       "usage: %s [OUT.json] [FILTER]\n"
       "       %s --iters N [FILTER]\n"
-      "Benchmarks the C++ coupled Riccati kernel (SPEC 2) against the targets of issue 2.\n"
+      "Benchmarks the C++ coupled Riccati kernel ([theory §2]) against the targets of issue 2.\n"
       "  OUT.json   write the JSON records there (default: stdout)\n"
       "  FILTER     run only the configuration named FILTER, else those containing it\n"
       "  --iters N  no timing: N solves of each configuration (for callgrind)\n"
@@ -191,7 +191,7 @@ int main(int argc, char** argv) {
   };
   std::mt19937_64 rng(20261122);
   std::ostringstream js;
-  js << "{\n  \"name\": \"cpp_lq_game\",\n  \"title\": \"C++ coupled Riccati kernel (SPEC 2)\",\n"
+  js << "{\n  \"name\": \"cpp_lq_game\",\n  \"title\": \"C++ coupled Riccati kernel ([theory §2])\",\n"
      << "  \"notes\": \"Single solves on one thread, the batch on all hardware threads (results bit-identical "
         "for any thread count). gflops = the nominal FLOP count of the plain recursion (F'ZF as two full "
         "products per player, dense R^i) over the median time; the kernel forms only the upper half of F'(ZF), "

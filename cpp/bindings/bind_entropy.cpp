@@ -1,4 +1,4 @@
-// Bindings of the entropy-regularized LQ game solver (cpp/include/gamesolve/entropy.hpp, SPEC 4).
+// Bindings of the entropy-regularized LQ game solver (cpp/include/gamesolve/entropy.hpp, [theory §4]).
 //
 // `entropy_solve` is the whole fast path of gamesolve.entropy_lq_nash: it reads the arrays as
 // given (float64, C-contiguous, with or without the leading time axis), infers T, checks the

@@ -333,7 +333,7 @@ py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_
 void bind_lq_game(py::module_& m) {
   using py::arg;
   m.def("solve_lq_games", &solve,
-        "Coupled Riccati recursion (SPEC 2) for a batch of equal-size games. Arrays have leading "
+        "Coupled Riccati recursion ([theory §2]) for a batch of equal-size games. Arrays have leading "
         "(batch or 1, T or 1) axes. Returns (K, k, Z, zeta, s, status, min_rcond).",
         arg("dims"), arg("n"), arg("T"), arg("batch"), arg("A"), arg("B"), arg("Q"), arg("q").none(true),
         arg("R"), arg("r").none(true), arg("M").none(true), arg("c").none(true), arg("QT"),
@@ -345,7 +345,7 @@ void bind_lq_game(py::module_& m) {
         "ints, and all shapes and values are valid; else (K, k, Z, zeta, s, status, min_rcond, "
         "n_min_norm_stages, n_nonfinite_stages, dims, B, R); B / R: arrays assembled from blocks, else None.");
   m.def("evaluate_strategies", &evaluate,
-        "Value (Z, zeta, s) of given strategies K (batch, T, m, n), k (batch, T, m) (SPEC 2 policy "
+        "Value (Z, zeta, s) of given strategies K (batch, T, m, n), k (batch, T, m) ([theory §2] policy "
         "evaluation).",
         arg("dims"), arg("n"), arg("T"), arg("batch"), arg("A"), arg("B"), arg("Q"), arg("q").none(true),
         arg("R"), arg("r").none(true), arg("M").none(true), arg("c").none(true), arg("QT"),

@@ -351,7 +351,7 @@ void bind_lq_nash(py::module_& m) {
       py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"), py::arg("M"), py::arg("dims"),
       py::arg("K0"), py::arg("method"), py::arg("tol"), py::arg("max_iter"), py::arg("anderson_depth"),
       py::arg("stall_window"), py::arg("polish"),
-      "Infinite-horizon LQ Nash (SPEC 3); see gamesolve.lq_nash. R, M joint (N,m,m), (N,m,n). Returns "
+      "Infinite-horizon LQ Nash ([theory §3]); see gamesolve.lq_nash. R, M joint (N,m,m), (N,m,n). Returns "
       "(K, P, closed_loop, converged, iterations, status, residual, method, res_K, res_P, history, stages).");
   m.def("lq_nash_fast", &solve_fast,
         "Fast path of gamesolve.lq_nash: its arguments (A, B, Q, R, dims, K0, method, tol, max_iter, "
@@ -373,7 +373,7 @@ void bind_lq_nash(py::module_& m) {
                               stack(pb.M, pb.dims.m, pb.dims.n));
       },
       py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"), py::arg("dims"), py::arg("K_guide"), py::arg("rho"),
-      "The guided game of paper 000 eq. 13 (SPEC 3 substitution, lq_nash.hpp guided_problem): (Q_hat (N,n,n), "
+      "The guided game of [MA-GPS] eq. 13 ([theory §3] substitution, lq_nash.hpp guided_problem): (Q_hat (N,n,n), "
       "R_hat joint (N,m,m), M (N,m,n)) for validated A, stacked B (n,m), Q, joint R, dims, K_guide (m,n), rho.");
   m.def("lq_nash_check_fast", &check_fast,
         "Fast path of gamesolve.lq_nash._prepare: (A, B, Q, R, dims, sym_rtol) -> None (declined) or "

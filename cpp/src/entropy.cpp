@@ -1,4 +1,4 @@
-// Entropy-regularized LQ games (SPEC 4): the core recursion on the shifted-R
+// Entropy-regularized LQ games ([theory §4]): the core recursion on the shifted-R
 // game for the means and P, then one backward pass for Sigma, p and the
 // contraction factors; plus the value checks of the data (check_entropy_values).
 #include "gamesolve/entropy.hpp"
@@ -315,7 +315,7 @@ EntropyReport solve_entropy_lq_game(const EntropyLQData& data, const EntropySolu
     return rep;
   }
   for (Index i = 0; i < N; ++i) gP2 = std::max(gP2, CMapVec(out.P.at(0, 0) + i * n * n, n * n).squaredNorm());
-  // Paper 001 Lemma IV.1: factor_t = 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau.
+  // [Reg-LQ] Lemma IV.1: factor_t = 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau.
   rep.gamma_B = std::sqrt(gB2);
   const double lemma = 2.0 * gB2 * static_cast<double>(N - 1) / tau;
   if (out.contraction.data != nullptr)

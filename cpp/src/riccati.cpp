@@ -1,4 +1,4 @@
-// Coupled Riccati recursion for finite-horizon feedback Nash of LQ games (SPEC 2).
+// Coupled Riccati recursion for finite-horizon feedback Nash of LQ games ([theory §2]).
 #include "gamesolve/lq_game.hpp"
 #include "small_gemm.hpp"
 #include "small_solve.hpp"
@@ -163,7 +163,7 @@ inline bool has_affine_terms(const LQGameData& g) {
 // augmented state [x; 1] when nv = n + 1:
 //   A~ = [[A, c], [0, 1]],  B~ = [B; 0],  Q~ = [[Q, q], [q', 0]],  M~ = [M, r],
 //   Z~ = [[Z, zeta], [zeta', s]],  K~ = [K, k],  F~ = A~ - B~ K~ = [[F, beta], [0, 1]],
-// and then SPEC 2's three updates are the single one
+// and then [theory §2]'s three updates are the single one
 //   Z~ <- Q~ + F~'Z~F~ + K~'R K~ - K~'M~ - M~'K~,   S [K k] = [Y y] = B~^i'Z~ A~ + M~_[i].
 struct Views {
   Index N, n, m, nv, pv, pm, ld;
@@ -333,7 +333,7 @@ void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q
 }
 
 // Value update of stage t for the gains in X (rows 0..n-1 = K', row n = k'
-// when nv = n + 1), SPEC 2 in the augmented form of `Views`:
+// when nv = n + 1), [theory §2] in the augmented form of `Views`:
 //   F~' = A~' - K~'B~'
 //   H   = F~'(Z~ F~) + K~'(R K~ - M~) - M~'K~      (upper triangle only)
 //   Z~  = Q~ + H (mirrored: exactly symmetric)

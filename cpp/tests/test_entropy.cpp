@@ -1,8 +1,8 @@
-// C++ tests of the entropy-regularized LQ solver (SPEC 4) against a hand-derived
+// C++ tests of the entropy-regularized LQ solver ([theory §4]) against a hand-derived
 // scalar case: for N = 1 the stage value is the soft-min
 //   V_t(x) = -tau log E_{u~N(0,1)} exp(-c(x,u)/tau)
 // which gives P_t = q + a^2 P - (a b P)^2 / S and p_t = p + w P + tau/2 log(1 + 2 (r + b^2 P)/tau),
-// S = tau/2 + r + b^2 P, independently of the SPEC's trace/log-det form of p.
+// S = tau/2 + r + b^2 P, independently of [theory §4]'s trace/log-det form of p.
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
@@ -96,7 +96,7 @@ void test_scalar_lqr() {
 }
 
 // Two players, n = 2: Sigma is block-diagonal with zero cross blocks, and with the same
-// data the means equal the core's SPEC 2 solve of the game with R^ii + tau/2.
+// data the means equal the core's [theory §2] solve of the game with R^ii + tau/2.
 void test_two_player_shift() {
   const Index n = 2, T = 3;
   const double A[4] = {1.0, 0.1, 0.0, 0.9};
@@ -139,7 +139,7 @@ void test_two_player_shift() {
   }
   CHECK_NEAR(p[2 * T], 0.0, 0.0);
 
-  // Contraction factors (paper 001 Lemma IV.1) against the formula, with and without the output.
+  // Contraction factors ([Reg-LQ] Lemma IV.1) against the formula, with and without the output.
   std::vector<double> fac(T);
   out.contraction = {fac.data(), T, 1, 0};
   const auto rep = gamesolve::solve_entropy_lq_game(data, out);

@@ -194,7 +194,7 @@ void test_policy_evaluation_reproduces_values() {
 }
 
 
-// ---- The stage kernel against a plain Eigen transcription of SPEC 2 -------------------------
+// ---- The stage kernel against a plain Eigen transcription of [theory §2] -------------------------
 
 // A time-varying game with every optional term switchable; joint R^i with off-diagonal blocks
 // unless own_only (then R^i weighs u^i alone, the zero-block skipping path).
@@ -269,7 +269,7 @@ struct RefSolution {
   std::vector<Vec> s;                    // (T+1) x N
 };
 
-// SPEC 2 verbatim (dense Eigen, full products, S solved by LU). With `given`, policy
+// [theory §2] verbatim (dense Eigen, full products, S solved by LU). With `given`, policy
 // evaluation of the given K, k instead.
 RefSolution reference_solve(const FullGame& f, const RefSolution* given = nullptr) {
   const Index N = f.N, n = f.n, m = f.m, T = f.T;

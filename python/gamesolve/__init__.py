@@ -1,34 +1,33 @@
 """gamesolve: Nash equilibria of dynamic games (C++/Eigen core, numpy API).
 
-The public names are those of each module's ``__all__``: finite-horizon LQ
-games (:mod:`gamesolve.lq`, SPEC 2), iLQGames for nonlinear games
-(:mod:`gamesolve.games`, :mod:`gamesolve.ilqgames`, SPEC 6) with built-in
-:mod:`gamesolve.dynamics` and :mod:`gamesolve.costs`, entropy-regularized LQ
-games (:mod:`gamesolve.entropy`, SPEC 4), infinite-horizon LQ Nash and the
-policy-gradient analysis of paper 000 (``gamesolve.lq_nash`` module, SPEC 3;
-:mod:`gamesolve.policy_gradient`), errors, and the papers' games in
-:mod:`gamesolve.examples`. (``gamesolve.ilqgames`` is the function; the module
-is ``sys.modules["gamesolve.ilqgames"]``.)
+Subpackages by game family (notation and equations in ``docs/theory.md``):
+
+* :mod:`gamesolve.lq` -- linear-quadratic games: finite horizon, infinite horizon
+  (``lq_nash``), policy-gradient analysis, entropy-regularized games;
+* :mod:`gamesolve.nonlinear` -- nonlinear games (dynamics, costs) and iLQGames;
+* :mod:`gamesolve.examples` -- the papers' games;
+* :mod:`gamesolve.equilibrium` -- best response, policy value and Nash gap, one protocol
+  for every game family;
+* :mod:`gamesolve.results` -- the shared result vocabulary (:class:`Status`, :class:`Info`);
+* :mod:`gamesolve.errors` -- the exceptions and warnings.
+
+The public entry points are re-exported here.
 """
 
-from . import costs, dynamics, examples
-from . import entropy as _entropy
-from . import errors as _errors
-from . import games as _games
-from . import ilqgames as _ilqgames_module
-from . import lq as _lq
-from . import lq_nash as _lq_nash_module
-from . import policy_gradient as _policy_gradient
-from .entropy import *  # noqa: F403
+from . import equilibrium, errors, examples, lq, nonlinear, results
+from . import markov
 from .errors import *  # noqa: F403
-from .games import *  # noqa: F403
-from .ilqgames import *  # noqa: F403  (binds gamesolve.ilqgames to the function, SPEC 11)
 from .lq import *  # noqa: F403
-from .lq_nash import *  # noqa: F403  (binds gamesolve.lq_nash to the function, SPEC 11)
-from .policy_gradient import *  # noqa: F403
+from .nonlinear import *  # noqa: F403
+from .nonlinear import costs, dynamics
+from .results import Info, Status
 
-__version__ = "0.1.0"
+try:  # the installed distribution's version; a source tree on PYTHONPATH has no metadata
+    from importlib.metadata import PackageNotFoundError as _NoMetadata
+    from importlib.metadata import version as _dist_version
 
-__all__ = ["examples", "costs", "dynamics", *_lq.__all__, *_games.__all__, *_ilqgames_module.__all__,
-           *_entropy.__all__, *_errors.__all__,
-           *_lq_nash_module.__all__, *_policy_gradient.__all__]
+    __version__ = _dist_version("gamesolve")
+except _NoMetadata:
+    __version__ = "0.1.0"
+
+__all__ = ["examples", "lq", "nonlinear", "markov", "equilibrium", "Status", "Info", *errors.__all__, *lq.__all__, *nonlinear.__all__]

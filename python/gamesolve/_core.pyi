@@ -29,7 +29,7 @@ def evaluate_strategies(
     QT: npt.ArrayLike, qT: npt.ArrayLike | None, K: npt.ArrayLike, k: npt.ArrayLike,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
-# entropy-regularized LQ games (SPEC 4), cpp/bindings/bind_entropy.cpp
+# entropy-regularized LQ games ([theory §4]), cpp/bindings/bind_entropy.cpp
 def entropy_solve(
     dims: Sequence[int], A: object, B: object, Q: object, R: object, QT: object | None, W: object | None,
     tau: float, horizon: int, validate: bool,
@@ -74,7 +74,7 @@ def lq_nash_jacobian(
 ) -> tuple[np.ndarray, np.ndarray] | None: ...
 def stein_solve(A: npt.ArrayLike, C: npt.ArrayLike) -> tuple[np.ndarray, float, float]: ...
 
-# closed-loop rollouts of the built-in dynamics (iLQGames, SPEC 6), cpp/bindings/bind_rollout.cpp
+# closed-loop rollouts of the built-in dynamics (iLQGames, [theory §6]), cpp/bindings/bind_rollout.cpp
 def rollout_feedback(
     blocks: Sequence[tuple[int, int, int, float, float]],
     x0: npt.ArrayLike, xs: npt.ArrayLike, us: npt.ArrayLike, K: npt.ArrayLike, k: npt.ArrayLike,

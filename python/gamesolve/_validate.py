@@ -16,6 +16,7 @@ from .errors import InputError
 
 __all__ = [
     "as_float_array",
+    "reject_complex",
     "check_shape",
     "check_finite",
     "check_symmetric",
@@ -31,6 +32,7 @@ def as_float_array(name: str, x, *, ndim: int | tuple[int, ...] | None = None) -
     """Return ``x`` as a float64 array (a copy only when needed), checking ndim and finiteness."""
     if x is None:
         raise InputError(f"{name} is required, got None")
+    reject_complex(name, x)
     try:
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -42,6 +44,22 @@ def as_float_array(name: str, x, *, ndim: int | tuple[int, ...] | None = None) -
             raise InputError(f"{name} must have {want} dimensions, got {arr.ndim} (shape {arr.shape})")
     check_finite(name, arr)
     return arr
+
+
+def reject_complex(name: str, x) -> None:
+    """Raise if ``x`` holds complex numbers (a float64 conversion would silently drop the imaginary part)."""
+    dtype = getattr(x, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind is None and not isinstance(x, (int, float)):
+        try:
+            dtype = np.asarray(x).dtype  # lists / tuples (of arrays): one look at the common dtype
+        except (TypeError, ValueError):  # ragged: the float64 conversion reports it
+            return
+        kind = dtype.kind
+    if kind == "c":
+        shape = f", shape {np.shape(x)}" if np.ndim(x) else ""
+        raise InputError(f"{name} must be real, got {dtype}{shape}; pass {name}.real if the imaginary part "
+                         "is meant to be dropped")
 
 
 def check_shape(name: str, arr: np.ndarray, shape: tuple[int, ...]) -> None:

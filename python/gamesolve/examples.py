@@ -1,4 +1,4 @@
-"""The papers' games, as SPEC 10 defines them.
+"""The papers' games, as [theory §10] defines them.
 
 All games use dt = 0.1 and per-player state blocks concatenated in player order.
 """
@@ -47,7 +47,7 @@ class LQExample:
 
 
 def lq_example() -> LQExample:
-    """Paper 000 appendix A: a two-player, two-state general-sum LQ game (SPEC 10).
+    """[MA-GPS] appendix A: a two-player, two-state general-sum LQ game ([theory §10]).
 
     A = [[0.588, 0.028], [0.570, 0.056]], B^1 = [1, 0.1]', B^2 = [0, 1]',
     Q^1 = diag(0.01, 1), Q^2 = diag(1, 0.0147), R^1 = R^2 = 0.01,
@@ -65,7 +65,7 @@ def lq_example() -> LQExample:
 
 
 # --------------------------------------------------------------------------- #
-# Nonlinear games (SPEC 10): gamesolve.games.Game instances for gamesolve.ilqgames
+# Nonlinear games ([theory §10]): gamesolve.nonlinear.Game instances for gamesolve.ilqgames
 # --------------------------------------------------------------------------- #
 
 DT = 0.1
@@ -79,7 +79,7 @@ def _player_blocks(k_state: int, k_control: int, N: int):
 
 
 def platooning():
-    """Three-vehicle platooning, paper 000 appendix B, exactly as SPEC 10 fixes it.
+    """Three-vehicle platooning, [MA-GPS] appendix B, exactly as [theory §10] fixes it.
 
     Unicycles (``Unicycle(dt=0.1, accel_gain=2)``), player i's state
     ``(px, py, v, theta)`` at indices ``4i..4i+3``, control ``(a, omega)``. Costs
@@ -89,10 +89,10 @@ def platooning():
         c^i = 5 (px^i - px^1)^2 + (v^i - 1)^2 + (theta^i - pi/2)^2 + |u^i|^2,   i = 2, 3
 
     ``x0`` is the evaluation start ``[-1, 4, 1, pi/2, -1, 2, 1, pi/2, 2, 0.4, 1, pi/2]``;
-    :meth:`~gamesolve.games.Game.sample_x0` draws i.i.d. per vehicle
+    :meth:`~gamesolve.nonlinear.Game.sample_x0` draws i.i.d. per vehicle
     px in [-1, 3], py in [0, 20], v in [0.1, 1.9], theta in [pi/4, 3pi/4].
     ``control_bounds = (-1, 1)`` is the RL environment's action box (not
-    enforced by iLQGames). Default horizon 20 (paper 000 Remark 2).
+    enforced by iLQGames). Default horizon 20 ([MA-GPS] Remark 2).
 
     Examples
     --------
@@ -100,9 +100,9 @@ def platooning():
     >>> g.N, g.n, g.m, g.dims
     (3, 12, 6, (2, 2, 2))
     """
-    from .costs import control_effort, relative_position, tracking
-    from .dynamics import Unicycle
-    from .games import Game
+    from .nonlinear.costs import control_effort, relative_position, tracking
+    from .nonlinear.dynamics import Unicycle
+    from .nonlinear.game import Game
 
     X, U = _player_blocks(4, 2, 3)
     px, v, th = (lambda i: X[i][0]), (lambda i: X[i][2]), (lambda i: X[i][3])
@@ -117,7 +117,7 @@ def platooning():
 
 
 def basketball():
-    """Six-player basketball formation, paper 000 appendix C, exactly as SPEC 10 fixes it.
+    """Six-player basketball formation, [MA-GPS] appendix C, exactly as [theory §10] fixes it.
 
     Double integrators (``DoubleIntegrator(dt=0.1, gain=5)``), player i's state
     ``(px, py, vx, vy)`` at ``4i..4i+3``, control ``(ux, uy)``. Players 1..6 =
@@ -130,18 +130,18 @@ def basketball():
         offense forward:        c^5 = |p^5 - p^4|^2 + |u^5|^2   (screens the guard's defender)
 
     The hinge uses the subgradient ``100 * 1[py > 0]`` and zero Hessian
-    (paper 000's code); the ring's Hessian is PSD-projected in closed form when
+    ([MA-GPS]'s code); the ring's Hessian is PSD-projected in closed form when
     iLQGames regularizes. Initial states i.i.d. px in [-5, 5], py in [-12, 4],
     v in [-0.5, 0.5]; ``x0`` is the fixed draw ``sample_x0(1, seed=4)[0]``, a
     start from which neither ring player has to cross the baseline. Starts that
     make a player cross ``py = 0`` put a stage of the equilibrium on the hinge's
     kink: the subgradient then flips between iterations and iLQGames reports
-    ``max-iterations`` rather than a false convergence (paper 000 accepted a
-    trajectory change of 0.1 as converged). Default horizon 100 (paper 000 Remark 2).
+    ``max_iterations`` rather than a false convergence ([MA-GPS] accepted a
+    trajectory change of 0.1 as converged). Default horizon 100 ([MA-GPS] Remark 2).
     """
-    from .costs import OneSided, Ring, control_effort, relative_position, tracking
-    from .dynamics import DoubleIntegrator
-    from .games import Game
+    from .nonlinear.costs import OneSided, Ring, control_effort, relative_position, tracking
+    from .nonlinear.dynamics import DoubleIntegrator
+    from .nonlinear.game import Game
 
     X, U = _player_blocks(4, 2, 6)
     pos, vel = (lambda i: X[i][:2]), (lambda i: X[i][2:])
@@ -162,7 +162,7 @@ def basketball():
                 name="basketball", x0=x0, x0_low=lo, x0_high=hi, control_bounds=(-1.0, 1.0), horizon=100)
 
 
-#: Formation constants (paper 003 section 5.2 lost them; SPEC 10 leaves them to us).
+#: Formation constants ([Sparse-DP] section 5.2 lost them; [theory §10] leaves them to us).
 FORMATION = dict(width=2.0, height=2.0, speed=1.0, amplitude=2.0, omega=0.5, w_track=10.0, w_form=5.0,
                  w_control=1.0, horizon=100)
 
@@ -178,7 +178,7 @@ def formation_reference(T: int):
 
 
 def formation():
-    """Three-robot formation game (paper 003 section 5.2, appendix A.5.2): an LQ game with time-varying targets.
+    """Three-robot formation game ([Sparse-DP] section 5.2, appendix A.5.2): an LQ game with time-varying targets.
 
     Planar double integrators (``DoubleIntegrator(dt=0.1, gain=1)``), state
     ``(px, py, vx, vy)``, control acceleration. Player 1 tracks a sinusoid, its
@@ -196,12 +196,12 @@ def formation():
     these costs but not their constants; these reproduce its Fig. 4(a): the
     three players converge from their starts to a triangle that follows the
     sinusoid. Default horizon 100, ``x0`` players at (0, 0), (-3, 3), (-3, -3)
-    at rest; the box for :meth:`~gamesolve.games.Game.sample_x0` is the
+    at rest; the box for :meth:`~gamesolve.nonlinear.Game.sample_x0` is the
     paper's 20 m x 20 m square of positions centred at the origin, zero velocity.
     """
-    from .costs import control_effort, relative_position, tracking
-    from .dynamics import DoubleIntegrator
-    from .games import Game
+    from .nonlinear.costs import control_effort, relative_position, tracking
+    from .nonlinear.dynamics import DoubleIntegrator
+    from .nonlinear.game import Game
 
     c = FORMATION
     T_ref = 400
@@ -226,7 +226,7 @@ def formation():
                 name="formation", x0=x0, x0_low=lo, x0_high=hi, horizon=c["horizon"])
 
 
-#: Navigation constants (paper 003 appendix A.5.1 lost them; SPEC 10 leaves them to us).
+#: Navigation constants ([Sparse-DP] appendix A.5.1 lost them; [theory §10] leaves them to us).
 NAVIGATION = dict(v0=1.0, goal_twist=1.0, w_goal=2.0, v_max=2.0, w_vel=10.0, d_min=1.0, w_prox=200.0, w_accel=1.0, w_turn=1.0)
 
 
@@ -238,7 +238,7 @@ def _navigation_layout(N: int):
 
 
 def navigation(n_players: int = 4):
-    """Multi-agent navigation game (paper 003 section 5.1, appendix A.5.1), 4 or 8 players (or any N >= 2).
+    """Multi-agent navigation game ([Sparse-DP] section 5.1, appendix A.5.1), 4 or 8 players (or any N >= 2).
 
     Unicycles (``Unicycle(dt=0.1, accel_gain=1)``), state ``(px, py, v, theta)``,
     control (longitudinal acceleration, turn rate). Players start on a circle of
@@ -247,7 +247,7 @@ def navigation(n_players: int = 4):
     its start rotated by ``pi - 1`` about the centre, so every path crosses
     several others near the centre. Horizon ``40 + 5 N`` stages, goal cost
     active for the last 20 (``t_goal = horizon - 20``). Player i's running cost
-    is the sum of paper 003's four terms (its constants were lost; these are ours)::
+    is the sum of [Sparse-DP]'s four terms (its constants were lost; these are ours)::
 
         (i)   goal reaching   2 * 1[t >= t_goal] |p^i - g^i|^2
         (ii)  velocity        10 * (max(v - 2, 0)^2 + max(-v, 0)^2)
@@ -260,10 +260,10 @@ def navigation(n_players: int = 4):
     being the solver's choice among the game's several local Nash equilibria.
     The constants are in :data:`NAVIGATION`; ``game.info["goals"]`` holds the goals.
     """
-    from .costs import OneSided, Proximity, control_effort, tracking
-    from .dynamics import Unicycle
+    from .nonlinear.costs import OneSided, Proximity, control_effort, tracking
+    from .nonlinear.dynamics import Unicycle
     from .errors import InputError
-    from .games import Game
+    from .nonlinear.game import Game
 
     N = int(n_players)
     if N < 2 or N != n_players:

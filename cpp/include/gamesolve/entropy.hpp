@@ -1,13 +1,13 @@
-// gamesolve: entropy-regularized LQ games (SPEC 4, paper 001).
+// gamesolve: entropy-regularized LQ games ([theory §4], [Reg-LQ]).
 //
-// Player i pays the SPEC 2 stage cost with q = r = M = 0 plus
+// Player i pays the [theory §2] stage cost with q = r = M = 0 plus
 // tau * KL(pi_t^i(.|x) || N(0, I)); the dynamics carry noise w_t ~ N(0, W_t).
 // Nash policies are linear Gaussian, u^i ~ N(-K_t^i x, Sigma_t^i).
 //
-// The means solve the *unregularized* SPEC 2 game whose weights R^i have
-// tau/2 added to player i's own diagonal block (paper 001 eq. 20, the
+// The means solve the *unregularized* [theory §2] game whose weights R^i have
+// tau/2 added to player i's own diagonal block ([Reg-LQ] eq. 20, the
 // "deterministic auxiliary game"); its value matrices Z_t^i are the P_t^i of
-// SPEC 4. So `solve_entropy_lq_game` builds that shifted-R game, runs the core
+// [theory §4]. So `solve_entropy_lq_game` builds that shifted-R game, runs the core
 // recursion `solve_lq_game` on it (no second copy of the Riccati stage), and
 // then makes one cheap backward pass for the covariances and constants:
 //
@@ -25,7 +25,7 @@
 namespace gamesolve {
 
 /// An entropy-regularized game: `game` holds A, B, Q, R (joint, per player,
-/// SPEC 1 layout) and QT; q, r, M, c, qT must be absent. `W` (n*n per stage,
+/// [theory §1] layout) and QT; q, r, M, c, qT must be absent. `W` (n*n per stage,
 /// optional: nullptr means no process noise) is the noise covariance.
 /// Only `game.batch == 1` is used (game b = 0).
 struct EntropyLQData {
@@ -37,7 +37,7 @@ struct EntropyLQData {
 /// Output buffers (one game): K (T, m, n), Sigma (T, m, m) (written
 /// block-diagonal, off-diagonal blocks zero), P (T+1, N, n, n), p (T+1, N),
 /// status (T) with the core's StageStatus codes; optional `contraction` (T):
-/// paper 001 Lemma IV.1's factor 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau.
+/// [Reg-LQ] Lemma IV.1's factor 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau.
 struct EntropySolutionView {
   OutSeries K, Sigma, P, p;
   OutSeries contraction;  ///< optional (data == nullptr: not written)
@@ -52,7 +52,7 @@ struct EntropyReport {
   Index bad_player = -1;      ///< the player at that stage
   double gamma_B = 0.0;       ///< max_{t,i} ||B_t^i||_F
   double gamma_P = 0.0;       ///< max_{t=0..T,i} ||P_t^i||_F (NaN if the pass stopped early)
-  /// Paper 001 Assumption III.3, tau > 2 gamma_B^2 gamma_P (N-1) (uniqueness of this equilibrium).
+  /// [Reg-LQ] Assumption III.3, tau > 2 gamma_B^2 gamma_P (N-1) (uniqueness of this equilibrium).
   bool assumption_holds = false;
 };
 
@@ -85,7 +85,7 @@ EntropyCheck check_entropy_values(const EntropyLQData& data);
 /// consistent (tau > 0 and finite, no linear terms, every access in bounds).
 void check_entropy_game(const EntropyLQData& data, const EntropySolutionView& out);
 
-/// Linear-Gaussian Nash equilibrium of SPEC 4 (values are not checked: see
+/// Linear-Gaussian Nash equilibrium of [theory §4] (values are not checked: see
 /// `check_entropy_values`). If some S_ii is not positive
 /// definite (the player's stage problem is unbounded below: possible only if
 /// a Q^i or Q_T^i is indefinite), the pass stops there, the report names the

@@ -1,6 +1,6 @@
 // gamesolve core: finite-horizon feedback Nash equilibria of LQ games.
 //
-// Notation (SPEC 1): N players, joint state x in R^n, player i's control u^i in
+// Notation ([theory §1]): N players, joint state x in R^n, player i's control u^i in
 // R^{m_i}, joint control u (m = sum m_i). Policy u = -K x - k. Stage cost of
 // player i (no 1/2):
 //     x'Q^i x + 2 q^i'x + u'R^i u + 2 r^i'u + 2 u'M^i x,
@@ -71,7 +71,7 @@ struct OutSeries {
   double* at(Index b, Index t) const { return data + b * b_stride + t * t_stride; }
 };
 
-/// One LQ game (or a batch of equal-size games) over horizon T (SPEC 1).
+/// One LQ game (or a batch of equal-size games) over horizon T ([theory §1]).
 /// Per-stage block sizes: A n*n, B n*m, Q N*n*n, q N*n, R N*m*m, r N*m,
 /// M N*m*n, c n; terminal QT N*n*n, qT N*n. q, r, M, c, qT are optional
 /// (data == nullptr means zero). R^i is player i's weight on the joint control.
@@ -145,7 +145,7 @@ struct LQWorkspace {
 void check_game(const LQGameData& game);
 void check_solution(const LQGameData& game, const LQSolutionView& out, bool need_gains);
 
-/// Coupled Riccati recursion (SPEC 2) for game `b` of `game`, writing into `out`.
+/// Coupled Riccati recursion ([theory §2]) for game `b` of `game`, writing into `out`.
 /// One elimination of each stage system S serves both K and k.
 SolveReport solve_lq_game(const LQGameData& game, Index b, const LQSolutionView& out,
                           LQWorkspace& ws, const SolveOptions& opts = {});
@@ -163,7 +163,7 @@ SolveReport solve_lq_game(const LQGameData& game, Index b, const LQSolutionView&
 SolveReport solve_lq_stage(const LQGameData& game, Index b, const LQSolutionView& out,
                            LQWorkspace& ws, const SolveOptions& opts = {});
 
-/// Value of a given strategy (K, k) (SPEC 2, policy evaluation): the Z/zeta/s
+/// Value of a given strategy (K, k) ([theory §2], policy evaluation): the Z/zeta/s
 /// update with the given gains. `out.K`, `out.k` are read, Z, zeta, s written.
 void evaluate_strategy(const LQGameData& game, Index b, const LQSolutionView& out,
                        LQWorkspace& ws);

@@ -1,4 +1,4 @@
-// gamesolve: closed-loop rollouts of the built-in nonlinear dynamics (SPEC 6, iLQGames).
+// gamesolve: closed-loop rollouts of the built-in nonlinear dynamics ([theory §6], iLQGames).
 //
 // iLQGames simulates its affine feedback strategies around a nominal trajectory
 // (xs, us) for every batch member b and every trial step size alpha (C of them):

@@ -1,4 +1,4 @@
-// Value checks of LQ game data (SPEC 2): finiteness, symmetry, definiteness.
+// Value checks of LQ game data ([theory §2]): finiteness, symmetry, definiteness.
 //
 // One pass over the data a solve reads, with no allocation: every entry of
 // every present input finite; Q^i, Q_T^i and R^i symmetric to a relative

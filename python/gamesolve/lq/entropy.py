@@ -1,6 +1,6 @@
-"""Entropy-regularized general-sum LQ games and policy optimization (SPEC 4, paper 001).
+"""Entropy-regularized general-sum LQ games and policy optimization ([theory §4], [Reg-LQ]).
 
-Notation (SPEC 1, 4). N players, state x in R^n, player i's control u^i in
+Notation ([theory §1, §4]). N players, state x in R^n, player i's control u^i in
 R^{m_i}, joint control u in R^m. Dynamics
 
     x_{t+1} = A_t x_t + B_t u_t + w_t,        w_t ~ N(0, W_t)   (W = ``noise_cov``)
@@ -13,13 +13,13 @@ R^i is player i's weight on the joint control; it must be block-diagonal
 (player i may weigh the other players' controls, R^{ij}, but not products of
 two players' controls), and its own block R^{ii} must be positive definite.
 Own-control weights (a list of N (m_i, m_i) matrices) are the R^{ii} of an
-otherwise-zero R^i, exactly as in SPEC 1.
+otherwise-zero R^i, exactly as in [theory §1].
 
-Policies are linear Gaussian with the SPEC sign: u^i ~ N(-K_t^i x, Sigma_t^i)
-(paper 001 writes N(K x, Sigma): its K is our -K). The value of player i under
+Policies are linear Gaussian with gamesolve's sign: u^i ~ N(-K_t^i x, Sigma_t^i)
+([Reg-LQ] writes N(K x, Sigma): its K is our -K). The value of player i under
 a linear-Gaussian profile is x'P_t^i x + p_t^i.
 
-Derivation of the Nash recursion (paper 001 Thm. III.1 in SPEC units). At stage
+Derivation of the Nash recursion ([Reg-LQ] Thm. III.1 in gamesolve's units). At stage
 t, with the others playing N(-K^j x, Sigma^j), player i minimizes over pi
 
     E_pi[u'(R^{ii} + B^i'P^i B^i) u + 2 u'B^i'P^i (A - B^{-i}K^{-i}) x] + tau KL(pi || N(0, I)) + const.
@@ -28,16 +28,16 @@ Lemma III.2 gives the Gaussian minimizer with mean -K^i x and covariance
 Sigma^i = (I + 2 (R^{ii} + B^i'P^i B^i) / tau)^{-1} = tau/2 S_ii^{-1},
 S_ii = tau/2 I + R^{ii} + B^i'P^i B^i. Since tau KL(N(mu, Sigma) || N(0, I)) =
 tau/2 mu'mu + tau/2 (tr Sigma - m_i - log det Sigma), the means are the feedback
-Nash equilibrium of the SPEC 2 game with R^i -> R~^i = R^i + tau/2 E_ii
-(tau/2 added to player i's own block; paper 001 eq. 20), and P^i is that game's
+Nash equilibrium of the [theory §2] game with R^i -> R~^i = R^i + tau/2 E_ii
+(tau/2 added to player i's own block; [Reg-LQ] eq. 20), and P^i is that game's
 Z^i. The constants follow from taking expectations over the Gaussian controls
-and the noise (paper 001 eq. 24):
+and the noise ([Reg-LQ] eq. 24):
 
     p_t^i = p_{t+1}^i + <R~^i, Sigma_t> - tau/2 (m_i + log det Sigma_t^i)
             + <W_t + B_t Sigma_t B_t', P_{t+1}^i>,
 
 Sigma_t the block-diagonal joint covariance and <X, Y> = tr(X'Y). For the
-Nash covariances <R~^i, Sigma> reduces to SPEC 4's tr(Sigma^i(tau/2 I + R^i))
+Nash covariances <R~^i, Sigma> reduces to [theory §4]'s tr(Sigma^i(tau/2 I + R^i))
 when R^i weighs own controls only.
 
 The best response of player i to linear-Gaussian opponents is the N = 1 game
@@ -55,9 +55,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._validate import as_float_array, check_shape, check_symmetric
-from .errors import InputError, SingularStageWarning, SolveError
-from .lq import _normalize
+from .._validate import as_float_array, check_shape, check_symmetric
+from ..errors import InputError, SingularStageWarning, SolveError
+from .finite import _normalize
 
 __all__ = [
     "EntropyLQGame",
@@ -80,7 +80,7 @@ _BLOCK_NDIM = {"A": 2, "B": 2, "Q": 3, "R": 3, "W": 2}
 
 
 class EntropyLQGame:
-    """A validated entropy-regularized LQ game (SPEC 4).
+    """A validated entropy-regularized LQ game ([theory §4]).
 
     Every time-indexed attribute has a leading axis of length T; time-invariant
     data are read-only broadcast views (stride 0), made on first access, so
@@ -200,7 +200,7 @@ class EntropyLQGame:
         return _slices(self._dims)
 
     def with_tau(self, tau: float) -> "EntropyLQGame":
-        """The same game with another entropy weight (e.g. tau + delta, paper 001 IV-A)."""
+        """The same game with another entropy weight (e.g. tau + delta, [Reg-LQ] IV-A)."""
         cache = {k: v for k, v in self._cache.items() if k != "shifted_R"}
         return EntropyLQGame._make(self._A, self._B, self._Q, self._R, self._QT, self._W, _check_tau(tau), self._dims,
                                    self._T, cache)
@@ -220,7 +220,7 @@ class EntropyLQGame:
 
     @property
     def gamma_B(self) -> float:
-        """gamma_B = max_{i,t} ||B_t^i||_F (paper 001 Assumption III.3)."""
+        """gamma_B = max_{i,t} ||B_t^i||_F ([Reg-LQ] Assumption III.3)."""
         g = self._cache.get("gamma_B")
         if g is None:
             Bc = self._B if self._B.ndim == 3 else self._B[None]
@@ -247,10 +247,10 @@ def _check_tau(tau) -> float:
 
 
 def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, dims=None) -> EntropyLQGame:
-    """Validate and normalize the data of an entropy-regularized LQ game (SPEC 4).
+    """Validate and normalize the data of an entropy-regularized LQ game ([theory §4]).
 
     A, B, Q, R, horizon, QT, dims are read exactly as by
-    :func:`gamesolve.solve_lq_game` (SPEC 11; the same normalization code).
+    :func:`gamesolve.solve_lq_game` (the stable public API; the same normalization code).
 
     Parameters
     ----------
@@ -327,7 +327,7 @@ def _as_game(game_or_A, B, Q, R, kw) -> EntropyLQGame:
 
 @dataclass(frozen=True)
 class EntropyLQSolution:
-    """Linear-Gaussian Nash equilibrium of an entropy-regularized LQ game (SPEC 4).
+    """Linear-Gaussian Nash equilibrium of an entropy-regularized LQ game ([theory §4]).
 
     Attributes
     ----------
@@ -336,8 +336,8 @@ class EntropyLQSolution:
     P : (T+1, N, n, n) array, value matrices
     p : (T+1, N) array, value constants (x'P_t^i x + p_t^i is player i's expected cost-to-go)
     status : (T,) int array, the core's stage status (0 ok, 1 minimum-norm solve of the mean stage)
-    contraction : (T,) array, 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau (paper 001 Lemma IV.1)
-    assumption_holds : bool, paper 001 Assumption III.3 (tau > 2 gamma_B^2 gamma_P^* (N-1)), which
+    contraction : (T,) array, 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau ([Reg-LQ] Lemma IV.1)
+    assumption_holds : bool, [Reg-LQ] Assumption III.3 (tau > 2 gamma_B^2 gamma_P^* (N-1)), which
         makes this equilibrium unique
     game : EntropyLQGame
     """
@@ -367,7 +367,7 @@ def _contraction(game: EntropyLQGame, P: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=None, QT=None,
                     dims=None) -> EntropyLQSolution:
-    """Linear-Gaussian Nash equilibrium of an entropy-regularized LQ game (SPEC 4, paper 001 Thm. III.1).
+    """Linear-Gaussian Nash equilibrium of an entropy-regularized LQ game ([theory §4], [Reg-LQ] Thm. III.1).
 
     Parameters
     ----------
@@ -391,7 +391,7 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
 
     Notes
     -----
-    The means are the SPEC 2 feedback Nash equilibrium of the game with R^i
+    The means are the [theory §2] feedback Nash equilibrium of the game with R^i
     shifted by tau/2 on player i's own block:
 
         (tau/2 I + R^{ii} + B^i'P^i B^i) K^i + B^i'P^i sum_{j!=i} B^j K^j = B^i'P^i A,
@@ -405,7 +405,7 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
 
     When the stage system is singular (no unique Nash mean) the core returns
     the minimum-norm solution and flags the stage (``status == 1``) with a
-    :class:`SingularStageWarning`. Paper 001 writes u ~ N(K x, Sigma); its K is
+    :class:`SingularStageWarning`. [Reg-LQ] writes u ~ N(K x, Sigma); its K is
     our -K.
 
     Float64 C-contiguous arrays (B stacked or a list of blocks, R joint or a
@@ -484,7 +484,7 @@ def _fast_nash(A, B, Q, R, tau, W, horizon, QT, dims):
         h = horizon
     else:
         return None
-    from . import _core
+    from .. import _core
 
     try:
         res = _core.entropy_solve(dims, A, B, Q, R, QT, W, tau, h, True)
@@ -500,7 +500,7 @@ def _fast_nash(A, B, Q, R, tau, W, horizon, QT, dims):
 
 
 def _solve(game: EntropyLQGame) -> EntropyLQSolution:
-    from . import _core
+    from .. import _core
 
     def c(a):  # the plain form the core reads in place: float64, C-contiguous, aligned, a base ndarray
         return np.require(a, np.float64, ("C", "A"))
@@ -567,7 +567,7 @@ def _logdet_blocks(game: EntropyLQGame, Sig_t: np.ndarray, what: str) -> np.ndar
 
 
 def _evaluate_stage(game, t, Rs_t, K_t, Sig_t, P_next, p_next):
-    """One step of the policy-value recursion (paper 001 eq. 24, SPEC sign):
+    """One step of the policy-value recursion ([Reg-LQ] eq. 24, gamesolve's sign):
 
     P_t^i = Q_t^i + K'R~^i K + F'P_{t+1}^i F,  F = A - B K,
     p_t^i = p_{t+1}^i + <R~^i, Sigma> - tau/2 (m_i + log det Sigma^i) + <W + B Sigma B', P_{t+1}^i>.
@@ -584,7 +584,7 @@ def _evaluate_stage(game, t, Rs_t, K_t, Sig_t, P_next, p_next):
 
 
 def entropy_policy_value(game: EntropyLQGame, K, Sigma) -> tuple[np.ndarray, np.ndarray]:
-    """Value of a linear-Gaussian profile u^i ~ N(-K_t^i x, Sigma_t^i) (paper 001 eq. 24, SPEC 4).
+    """Value of a linear-Gaussian profile u^i ~ N(-K_t^i x, Sigma_t^i) ([Reg-LQ] eq. 24, [theory §4]).
 
     Parameters
     ----------
@@ -617,7 +617,7 @@ def entropy_policy_value(game: EntropyLQGame, K, Sigma) -> tuple[np.ndarray, np.
 
 
 def entropy_best_response(game: EntropyLQGame, K, Sigma, player: int) -> EntropyLQSolution:
-    """Exact best response of ``player`` to the others' linear-Gaussian policies (SPEC 4).
+    """Exact best response of ``player`` to the others' linear-Gaussian policies ([theory §4]).
 
     Against u^j ~ N(-K^j x, Sigma^j), j != i, the best response is linear
     Gaussian; it is the N = 1 entropy-regularized game with folded data
@@ -682,7 +682,7 @@ class EpsilonReport:
 
 
 def entropy_epsilon(game: EntropyLQGame, K, Sigma, *, x0=None, x0_cov=None) -> EpsilonReport:
-    """Epsilon of a linear-Gaussian profile in ``game`` (paper 001 Thm. IV.3, SPEC 2 Nash gap).
+    """Epsilon of a linear-Gaussian profile in ``game`` ([Reg-LQ] Thm. IV.3, [theory §2] Nash gap).
 
     gain_i = J^i(profile) - J^i(best response of i, others fixed), with
     J = E[x0'P_0 x0] + p_0 for x0 ~ N(x0, x0_cov); ``x0=None`` with
@@ -704,7 +704,7 @@ def entropy_epsilon(game: EntropyLQGame, K, Sigma, *, x0=None, x0_cov=None) -> E
 
 @dataclass(frozen=True)
 class EntropyPOResult:
-    """Output of paper 001 Algorithm 1 (receding-horizon best-response sweeps).
+    """Output of [Reg-LQ] Algorithm 1 (receding-horizon best-response sweeps).
 
     Attributes
     ----------
@@ -721,7 +721,7 @@ class EntropyPOResult:
     residual : (T,) array, fixed-point residual ||Psi_t(S_t) - S_t|| in the paper's norm
         sum_i ||K^i||_F + ||Sigma^i||_F after the last sweep
     error : (T,) array, ||S_t - S_t^*|| to the exact Nash of the solved game
-    error_total : float, sum of ``error`` (paper 001 Thm. IV.2)
+    error_total : float, sum of ``error`` ([Reg-LQ] Thm. IV.2)
     epsilon : float, max gain of an exact unilateral best response in the original tau game
     gains : (N,) array, those gains per player
     converged : bool, every stage's residual <= tol
@@ -753,10 +753,10 @@ class EntropyPOResult:
 def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=None, sweeps, QT=None,
                dims=None, delta=0.0, warm_start=False, tol=1e-10, x0=None, x0_cov=None,
                progress=False) -> EntropyPOResult:
-    """Paper 001 Algorithm 1: receding-horizon policy optimization with ``sweeps`` best-response sweeps.
+    """[Reg-LQ] Algorithm 1: receding-horizon policy optimization with ``sweeps`` best-response sweeps.
 
     For t = T-1, ..., 0: given the policies of stages t+1..T-1 (and their
-    values P_{t+1}^i from the Lyapunov recursion, paper 001 eq. 24), apply the
+    values P_{t+1}^i from the Lyapunov recursion, [Reg-LQ] eq. 24), apply the
     composite best-response map Psi_t ``sweeps`` times to the stage-t profile,
     starting from zero (or from stage t+1's gains with ``warm_start``):
 
@@ -764,7 +764,7 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
         Sigma^i = (I + 2 (R^{ii} + B^i'P^i B^i) / tau)^{-1}
 
     then evaluate stage t (eq. 24). With ``delta > 0`` the algorithm runs on
-    the augmented game tau + delta (paper 001 IV-A) and the result's epsilon is
+    the augmented game tau + delta ([Reg-LQ] IV-A) and the result's epsilon is
     measured in the original tau game.
 
     Parameters

@@ -1,6 +1,6 @@
-"""Finite-horizon feedback Nash equilibria of LQ games (SPEC 2), solved in C++.
+"""Finite-horizon feedback Nash equilibria of LQ games ([theory §2]), solved in C++.
 
-Notation (SPEC 1): N players; joint state x (n); player i's control u^i (m_i),
+Notation ([theory §1]): N players; joint state x (n); player i's control u^i (m_i),
 joint control u (m = sum m_i, ``dims = (m_1, ..., m_N)``). Policies
 ``u_t = -K_t x_t - k_t``. Player i's stage cost (no 1/2)::
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import _core
-from ._validate import SYM_RTOL, as_float_array, check_positive_definite, check_symmetric, split_inputs
-from .errors import InputError, SingularStageWarning, SolveError
+from .. import _core
+from .._validate import SYM_RTOL, as_float_array, check_positive_definite, check_symmetric, split_inputs
+from ..errors import InputError, SingularStageWarning, SolveError
 
 __all__ = [
     "LQGameSolution",
@@ -272,7 +272,7 @@ def _normalize(A, B, Q, R, *, horizon, q, r, M, c, QT, qT, dims, batched) -> _Ga
 
 @dataclass(frozen=True)
 class LQGameSolution:
-    """Feedback Nash equilibrium of a finite-horizon LQ game (SPEC 2).
+    """Feedback Nash equilibrium of a finite-horizon LQ game ([theory §2]).
 
     Attributes
     ----------
@@ -284,7 +284,7 @@ class LQGameSolution:
         Value functions V_t^i(x) = x'Z_t^i x + 2 zeta_t^i'x + s_t^i (exact cost-to-go).
     status : ([batch,] T) int array
         Per stage: 0 solved by LU, 1 singular / ill-conditioned stage system
-        solved for the minimum-norm equilibrium (paper 000 Remark 1).
+        solved for the minimum-norm equilibrium ([MA-GPS] Remark 1).
     dims : tuple of int
         Control sizes (m_1, ..., m_N).
     min_rcond : float
@@ -354,7 +354,7 @@ class LQGameSolution:
     def nash_gap(self, x0) -> np.ndarray | float:
         """Largest cost reduction a single player gets by a unilateral deviation from x0.
 
-        max_i [J^i(profile) - min_{pi^i} J^i(pi^i, profile^{-i})] (SPEC 2), where
+        max_i [J^i(profile) - min_{pi^i} J^i(pi^i, profile^{-i})] ([theory §2]), where
         the best response is the single-player LQ problem obtained by folding
         the others' affine feedback into dynamics and costs, solved exactly by
         the same recursion. ``inf`` if some player's best-response problem is
@@ -503,7 +503,7 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool) -> LQGa
 
 def solve_lq_game(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,
                   dims=None) -> LQGameSolution:
-    """Feedback Nash equilibrium of a finite-horizon LQ game (coupled Riccati recursion, SPEC 2).
+    """Feedback Nash equilibrium of a finite-horizon LQ game (coupled Riccati recursion, [theory §2]).
 
     Parameters
     ----------
@@ -554,7 +554,7 @@ def solve_lq_game(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, Q
 
     Notes
     -----
-    Backward from Z_T = Q_T, zeta_T = q_T, s_T = 0, at each stage (SPEC 2)::
+    Backward from Z_T = Q_T, zeta_T = q_T, s_T = 0, at each stage ([theory §2])::
 
         S  = [B^i'Z^i B + R^i_[i,:]]_i,   Y = [B^i'Z^i A + M^i_[i]]_i,
         y  = [B^i'(zeta^i + Z^i c) + r^i_[i]]_i,     S [K k] = [Y y]
@@ -566,7 +566,7 @@ def solve_lq_game(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, Q
     One elimination of S (LU with partial pivoting, which also yields S^{-1} and
     so the exact 1-norm rcond) serves K and k; a stage with
     rcond(S) < 1e-12 is solved by a complete orthogonal decomposition instead
-    (minimum-norm solution, paper 000 Remark 1) and flagged.
+    (minimum-norm solution, [MA-GPS] Remark 1) and flagged.
 
     Examples
     --------
@@ -605,7 +605,7 @@ def solve_lq_games(A, B, Q, R, *, horizon=None, q=None, r=None, M=None, c=None, 
 
 def evaluate_lq_strategy(A, B, Q, R, K, k=None, *, horizon=None, q=None, r=None, M=None, c=None, QT=None,
                          qT=None, dims=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Value functions of a given affine strategy profile u_t = -K_t x_t - k_t (SPEC 2, policy evaluation).
+    """Value functions of a given affine strategy profile u_t = -K_t x_t - k_t ([theory §2], policy evaluation).
 
     Game arguments as in :func:`solve_lq_game`; K (T, m, n), k (T, m) (default 0).
     Returns (Z (T+1, N, n, n), zeta (T+1, N, n), s (T+1, N)): player i's cost

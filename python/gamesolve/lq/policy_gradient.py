@@ -1,20 +1,20 @@
-"""Policy-gradient analysis of infinite-horizon LQ games (paper 000 III-IV, SPEC 3).
+"""Policy-gradient analysis of infinite-horizon LQ games ([MA-GPS] III-IV, [theory §3]).
 
-Notation as in :mod:`gamesolve.lq_nash`: u = -K x, K (m x n) stacks the
+Notation as in :mod:`gamesolve.lq.infinite`: u = -K x, K (m x n) stacks the
 players' gains, A_K = A - B K, Sigma0 = E[x0 x0'] (n x n). For a stabilizing K
 
     P_K^i   = Q^i + K'R^i K + A_K' P_K^i A_K            (value, Stein equation)
     Sigma_K = Sigma0 + A_K Sigma_K A_K'                 (state second moment)
     J^i(K)  = tr(P_K^i Sigma0)
-    w_i(K)  = grad_{K^i} J^i = 2 (R^i_[i,:] K - B^i' P_K^i A_K) Sigma_K   (paper 000 eq. 12)
+    w_i(K)  = grad_{K^i} J^i = 2 (R^i_[i,:] K - B^i' P_K^i A_K) Sigma_K   ([MA-GPS] eq. 12)
 
 (with own-control weights R^i_[i,:] K = R^{ii} K^i). The guided pseudo-
-gradient (paper 000 eq. 13, Lemma 2 proof) adds 2 rho R^{ii} (K^i - Kg^i) Sigma_K
+gradient ([MA-GPS] eq. 13, Lemma 2 proof) adds 2 rho R^{ii} (K^i - Kg^i) Sigma_K
 to w_i, with P_K^i the guided value; it is the pseudo-gradient of the LQ game
-with the substitution of SPEC 3 (:func:`gamesolve.lq_nash.guided_cost_data`),
+with the substitution of [theory §3] (:func:`gamesolve.lq.infinite.guided_cost_data`),
 which is how it is computed here.
 
-Simultaneous policy gradient (paper 000 eq. 7): K <- K - eta w(K).
+Simultaneous policy gradient ([MA-GPS] eq. 7): K <- K - eta w(K).
 """
 
 from __future__ import annotations
@@ -23,10 +23,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import _core
-from ._validate import as_float_array, check_shape, check_symmetric
-from .errors import InputError
-from .lq_nash import _offsets, _prepare, guided_cost_data
+from .. import _core
+from .._validate import as_float_array, check_shape, check_symmetric
+from ..errors import InputError
+from .infinite import _offsets, _prepare, guided_cost_data
 
 __all__ = ["lq_cost", "pseudo_gradient", "pseudo_gradient_jacobian", "PGTrajectory", "simulate_policy_gradient"]
 
@@ -83,7 +83,7 @@ def _F(B, Rj, M, dims, K, P, AK):
 
 
 def lq_cost(A, B, Q, R, K, Sigma0, *, dims=None) -> np.ndarray:
-    """Players' costs J^i(K) = tr(P_K^i Sigma0) of a stabilizing K (SPEC 3), shape (N,).
+    """Players' costs J^i(K) = tr(P_K^i Sigma0) of a stabilizing K ([theory §3]), shape (N,).
 
     Parameters
     ----------
@@ -117,12 +117,12 @@ def lq_cost(A, B, Q, R, K, Sigma0, *, dims=None) -> np.ndarray:
 
 
 def pseudo_gradient(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, rho=0.0) -> np.ndarray:
-    """Pseudo-gradient w(K) of paper 000 eq. 12 (guided if ``rho > 0``), shape (m, n) like K.
+    """Pseudo-gradient w(K) of [MA-GPS] eq. 12 (guided if ``rho > 0``), shape (m, n) like K.
 
     w_i = 2 (R^{ii} K^i - B^i' P_K^i A_K) Sigma_K; with guidance weight rho and
     guide Kg the gradient of the guided cost eq. 13,
     w_i = 2 ((1 + rho) R^{ii} K^i - rho R^{ii} Kg^i - B^i' P-hat_K^i A_K) Sigma_K
-    (paper 000 Lemma 2 proof), P-hat the guided value.
+    ([MA-GPS] Lemma 2 proof), P-hat the guided value.
 
     Parameters
     ----------
@@ -160,7 +160,7 @@ def pseudo_gradient_jacobian(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, 
         dSigma_K = A_K dSigma_K A_K' - B dK Sigma_K A_K' - A_K Sigma_K dK'B'.
 
     At a Nash equilibrium F = 0 and only the first term remains. Simultaneous
-    policy gradient (paper 000 eq. 7) is locally stable at a stationary point
+    policy gradient ([MA-GPS] eq. 7) is locally stable at a stationary point
     iff every eigenvalue has positive real part (for small enough steps).
     Guided if ``rho > 0`` (the Jacobian of the guided pseudo-gradient).
 
@@ -201,7 +201,7 @@ def pseudo_gradient_jacobian(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, 
 
 @dataclass(frozen=True)
 class PGTrajectory:
-    """Trajectory of simultaneous policy gradient (paper 000 eq. 7).
+    """Trajectory of simultaneous policy gradient ([MA-GPS] eq. 7).
 
     Attributes
     ----------
@@ -221,7 +221,7 @@ class PGTrajectory:
 
 def simulate_policy_gradient(A, B, Q, R, K0, Sigma0, *, eta, steps, dims=None, K_guide=None, rho=0.0,
                              gtol=1e-10, progress=False) -> PGTrajectory:
-    """Simultaneous policy gradient K <- K - eta w(K) (paper 000 eq. 7), guided if rho > 0.
+    """Simultaneous policy gradient K <- K - eta w(K) ([MA-GPS] eq. 7), guided if rho > 0.
 
     Every player follows its own exact cost gradient (eq. 12, or the guided
     gradient of eq. 13 with weight ``rho`` towards ``K_guide``) with step ``eta``.
@@ -234,7 +234,7 @@ def simulate_policy_gradient(A, B, Q, R, K0, Sigma0, *, eta, steps, dims=None, K
     K0 : (m, n) stabilizing start
     Sigma0 : (n, n) E[x0 x0']
     eta : float > 0; steps : int >= 0
-    K_guide, rho : guidance (paper 000 eq. 13)
+    K_guide, rho : guidance ([MA-GPS] eq. 13)
     gtol : float; progress : bool — print progress every 10% of the steps
 
     Returns

@@ -1,4 +1,4 @@
-"""Built-in stage-cost terms with analytic derivatives (SPEC 6, SPEC 10).
+"""Built-in stage-cost terms with analytic derivatives ([theory §6], [theory §10]).
 
 A player's stage cost ``c^i(x, u, t)`` is a :class:`Cost`: a sum of terms,
 composed with ``+``. Every term reads a few state components ``x[..., idx]``
@@ -18,10 +18,10 @@ Two kinds of terms:
   :class:`OneSided` and :class:`Proximity`, which return their gradient and
   Hessian on the components they touch. With ``convex=True`` they return the
   projection of their Hessian onto the positive semidefinite cone, computed in
-  closed form (the regularization iLQGames uses, SPEC 6).
+  closed form (the regularization iLQGames uses, [theory §6]).
 
 Derivatives are true derivatives scaled by ``scale`` (iLQGames passes 0.5:
-SPEC 1 costs carry no 1/2, so ``c(z + d) ~ c + g'd + d'(H/2)d`` gives
+[theory §1] costs carry no 1/2, so ``c(z + d) ~ c + g'd + d'(H/2)d`` gives
 ``q = g/2``, ``Q = H/2``).
 """
 
@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
 __all__ = [
     "Cost", "Quadratic", "Ring", "OneSided", "Proximity",
@@ -140,7 +140,7 @@ class Quadratic:
 
 @dataclass(frozen=True, eq=False)
 class Ring:
-    """``weight * (|p|^2 - radius^2)^2`` on ``p = x[idx]`` (paper 000 eq. 22, squared as in SPEC 10).
+    """``weight * (|p|^2 - radius^2)^2`` on ``p = x[idx]`` ([MA-GPS] eq. 22, squared as in [theory §10]).
 
     Notes
     -----
@@ -183,8 +183,8 @@ class Ring:
 class OneSided:
     """One-sided penalty ``weight * max(a'z - b, 0)**power`` on ``z = x[idx]`` or ``u[idx]``.
 
-    ``power=1`` is the hinge of paper 000's basketball (``100 max(p_y, 0)``):
-    its gradient is the subgradient paper 000's code uses,
+    ``power=1`` is the hinge of [MA-GPS]'s basketball (``100 max(p_y, 0)``):
+    its gradient is the subgradient [MA-GPS]'s code uses,
     ``weight * 1[a'z - b > 0] * a`` (zero at the kink), and its Hessian is
     zero. ``power=2`` is the smooth squared hinge: gradient
     ``2 w max(a'z - b, 0) a``, Hessian ``2 w 1[a'z - b > 0] a a'`` (PSD).
@@ -235,7 +235,7 @@ class Proximity:
     others : sequence of sequences of int
         Positions ``p_j = x[others[j]]`` of the players to keep away from.
     d_min : float
-        Distance below which the penalty is active (paper 003 appendix A.5.1).
+        Distance below which the penalty is active ([Sparse-DP] appendix A.5.1).
     weight : float
 
     Notes
@@ -369,5 +369,5 @@ def relative_position(idx, other, weight=1.0, *, scale=1.0, offset=None) -> Quad
 
 
 def control_effort(idx, weight=1.0) -> Quadratic:
-    """``weight * |u[idx]|^2`` (SPEC 10 ``|u^i|^2``)."""
+    """``weight * |u[idx]|^2`` ([theory §10] ``|u^i|^2``)."""
     return Quadratic(idx, W=weight, on="u")

@@ -1,6 +1,6 @@
-"""Feedback Nash equilibria of infinite-horizon LQ games (SPEC 3, 11).
+"""Feedback Nash equilibria of infinite-horizon LQ games ([theory §3]).
 
-Notation (SPEC 1): N players, state x in R^n, player i's control u^i in R^{m_i},
+Notation ([theory §1]): N players, state x in R^n, player i's control u^i in R^{m_i},
 joint control u (m = sum m_i), policy u = -K x with K (m x n) stacking the
 players' gains K^i. Player i pays sum_t x'Q^i x + u'R^i u (no 1/2), where R^i
 is player i's weight on the joint control (given either as the own block
@@ -27,10 +27,10 @@ from itertools import accumulate
 
 import numpy as np
 
-from . import _core
-from ._validate import SYM_RTOL, as_float_array, check_positive_definite, check_shape, check_symmetric, split_inputs
-from .errors import ConvergenceError, InputError, SolveError
-from .lq import _normalize_R
+from .. import _core
+from .._validate import SYM_RTOL, as_float_array, check_positive_definite, check_shape, check_symmetric, split_inputs
+from ..errors import ConvergenceError, InputError, SolveError
+from .finite import _normalize_R
 
 __all__ = ["LQNashSolution", "lq_nash", "guided_lq_nash"]
 
@@ -54,7 +54,7 @@ class NashStage:
 
 @dataclass(frozen=True)
 class LQNashSolution:
-    """Result of :func:`lq_nash` (SPEC 11).
+    """Result of :func:`lq_nash` (the stable public API).
 
     Attributes
     ----------
@@ -107,7 +107,7 @@ class LQNashSolution:
 
     def costs(self, Sigma0) -> np.ndarray:
         """J^i(K) = tr(P^i Sigma0) for the initial-state second moment Sigma0 = E[x0 x0'], (N,)."""
-        Sigma0 = np.asarray(Sigma0, dtype=np.float64)
+        Sigma0 = as_float_array("Sigma0", Sigma0, ndim=(1, 2))
         if Sigma0.ndim == 1:
             Sigma0 = np.outer(Sigma0, Sigma0)
         return np.einsum("kij,ji->k", self.P, Sigma0)
@@ -245,7 +245,7 @@ def _solution(out, A, B, K0, dims, tol, raise_on_failure):
 
 def lq_nash(A, B, Q, R, *, dims=None, method="auto", K0=None, tol=1e-10, max_iter=1000,
             anderson_depth=5, stall_window=0, polish=True) -> LQNashSolution:
-    """Feedback Nash equilibrium of an infinite-horizon LQ game (SPEC 3).
+    """Feedback Nash equilibrium of an infinite-horizon LQ game ([theory §3]).
 
     Solves the coupled algebraic Riccati equations
 
@@ -280,7 +280,7 @@ def lq_nash(A, B, Q, R, *, dims=None, method="auto", K0=None, tol=1e-10, max_ite
         from P = Q -- then Newton polish steps when cheap ((m n)^2 N <= 4096) or
         needed. ``stages`` lists every attempt.
     K0 : (m, n) array_like, optional
-        Stabilizing start. Default (SPEC 3): 0 if A is Schur stable, otherwise the
+        Stabilizing start. Default ([theory §3]): 0 if A is Schur stable, otherwise the
         LQR gain of the summed costs with all controls.
     tol : float
         Certificate tolerance on ``residual`` (relative residuals of both
@@ -322,8 +322,8 @@ def lq_nash(A, B, Q, R, *, dims=None, method="auto", K0=None, tol=1e-10, max_ite
 
     References
     ----------
-    SPEC 3; T.-Y. Li, Z. Gajic, "Lyapunov iterations for solving coupled
-    algebraic Riccati equations of Nash differential games" (1995); paper 000
+    [theory §3]; T.-Y. Li, Z. Gajic, "Lyapunov iterations for solving coupled
+    algebraic Riccati equations of Nash differential games" (1995); [MA-GPS]
     section III-B and appendix A.
 
     Examples
@@ -347,7 +347,7 @@ def lq_nash(A, B, Q, R, *, dims=None, method="auto", K0=None, tol=1e-10, max_ite
 
 
 def guided_cost_data(A, B, Q, R, K_guide, rho, dims=None):
-    """The guided game of paper 000 eq. 13 as an LQ game with cross terms (SPEC 3).
+    """The guided game of [MA-GPS] eq. 13 as an LQ game with cross terms ([theory §3]).
 
     Returns (A, B, Q_hat, R_hat, M, dims, own) with R_hat^{ii} = (1 + rho) R^{ii},
     Q_hat^i = Q^i + rho Kg^i' R^{ii} Kg^i, M^i_[i] = rho R^{ii} Kg^i, since
@@ -369,14 +369,14 @@ def guided_cost_data(A, B, Q, R, K_guide, rho, dims=None):
 
 def guided_lq_nash(A, B, Q, R, K_guide, rho, *, dims=None, method="auto", K0=None, tol=1e-10,
                    max_iter=1000) -> LQNashSolution:
-    """Nash equilibrium of the guided (policy-regularized) LQ game, paper 000 eq. 13.
+    """Nash equilibrium of the guided (policy-regularized) LQ game, [MA-GPS] eq. 13.
 
     Player i pays J^i(K) + rho E sum_t x_t'(K^i - Kg^i)'R^i(K^i - Kg^i)x_t. By the
-    substitution of SPEC 3 (see :func:`guided_cost_data`) this is an LQ game with
+    substitution of [theory §3] (see :func:`guided_cost_data`) this is an LQ game with
     R^{ii} -> (1 + rho) R^{ii}, Q^i -> Q^i + rho Kg^i'R^{ii}Kg^i and cross term
     M^i_[i] = rho R^{ii} Kg^i, solved by the same C++ solver as :func:`lq_nash`.
     The returned ``P`` is the guided value P-hat, and the equilibrium satisfies
-    paper 000 Lemma 2:  R^i K^i = (B^i' P-hat^i A_K + rho R^i Kg^i) / (1 + rho).
+    [MA-GPS] Lemma 2:  R^i K^i = (B^i' P-hat^i A_K + rho R^i Kg^i) / (1 + rho).
 
     Parameters
     ----------

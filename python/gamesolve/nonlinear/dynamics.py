@@ -1,4 +1,4 @@
-"""Built-in discrete-time dynamics with analytic Jacobians (SPEC 6, SPEC 10).
+"""Built-in discrete-time dynamics with analytic Jacobians ([theory §6], [theory §10]).
 
 Every model maps ``x_{t+1} = f(x_t, u_t)`` on arrays with any leading axes
 (time, batch, line-search candidates): ``x (..., n)``, ``u (..., m)`` ->
@@ -23,7 +23,7 @@ equations as ``__call__``, equal to round-off); it returns None for subclasses
 and user-defined parts, which then go through the numpy rollout.
 
 ``count`` stacks that many identical, independent copies (one per player,
-state blocks concatenated in player order, SPEC 10); the copies are evaluated
+state blocks concatenated in player order, [theory §10]); the copies are evaluated
 together through a reshape, so three unicycles cost the same number of numpy
 calls as one. :func:`product` composes heterogeneous per-player models and
 merges consecutive identical ones into a single ``count`` model.
@@ -33,9 +33,9 @@ Conventions (dt = 0.1 in every paper game):
 * :class:`Unicycle` state ``(px, py, v, theta)``, control ``(a, omega)``:
   ``px+ = px + dt v cos theta``, ``py+ = py + dt v sin theta``,
   ``v+ = v + accel_gain dt a``, ``theta+ = theta + dt omega``
-  (paper 000 appendix B uses ``accel_gain = 2``).
+  ([MA-GPS] appendix B uses ``accel_gain = 2``).
 * :class:`DoubleIntegrator` state ``(p (d), v (d))``, control ``a (d)``:
-  ``p+ = p + dt v``, ``v+ = v + gain dt a`` (paper 000 appendix C: ``gain = 5``).
+  ``p+ = p + dt v``, ``v+ = v + gain dt a`` ([MA-GPS] appendix C: ``gain = 5``).
 * :class:`Bicycle` (kinematic, rear-axle reference) state ``(px, py, theta, v)``,
   control ``(a, delta)``: ``px+ = px + dt v cos theta``, ``py+ = py + dt v sin theta``,
   ``theta+ = theta + dt v tan(delta) / wheelbase``, ``v+ = v + dt a``.
@@ -49,9 +49,9 @@ from functools import cached_property
 
 import numpy as np
 
-from .errors import InputError
+from ..errors import InputError
 
-__all__ = ["Unicycle", "DoubleIntegrator", "Bicycle", "Product", "product"]
+__all__ = ["Linear", "Unicycle", "DoubleIntegrator", "Bicycle", "Product", "product"]
 
 _HALF_PI_SHIFT = np.array([0.0, np.pi / 2])
 
@@ -143,14 +143,14 @@ class _Vehicle(_Model):
 
 @dataclass(frozen=True)
 class Unicycle(_Vehicle):
-    """Unicycle (SPEC 10 platooning model), ``count`` independent copies.
+    """Unicycle ([theory §10] platooning model), ``count`` independent copies.
 
     Parameters
     ----------
     dt : float
         Time step.
     accel_gain : float
-        ``v+ = v + accel_gain * dt * a`` (2 in paper 000's platooning).
+        ``v+ = v + accel_gain * dt * a`` (2 in [MA-GPS]'s platooning).
     count : int
         Number of stacked copies (one per player).
 
@@ -249,13 +249,13 @@ class Unicycle(_Vehicle):
 
 @dataclass(frozen=True)
 class DoubleIntegrator(_Model):
-    """Double integrator in ``dim`` dimensions (SPEC 10 basketball / formation model), ``count`` copies.
+    """Double integrator in ``dim`` dimensions ([theory §10] basketball / formation model), ``count`` copies.
 
     Parameters
     ----------
     dt : float
     gain : float
-        ``v+ = v + gain * dt * a`` (5 in paper 000's basketball).
+        ``v+ = v + gain * dt * a`` (5 in [MA-GPS]'s basketball).
     dim : int
         Spatial dimension; per copy the state is ``(p (dim), v (dim))``, the control ``a (dim)``.
     count : int
@@ -387,6 +387,51 @@ def _bicycle_second_order(self, x, u, lam, out=None, scale=1.0, base=None):
 
 Bicycle.second_order = _bicycle_second_order
 Bicycle.second_order_out = True
+
+
+@dataclass(frozen=True, eq=False)
+class Linear:
+    """Linear dynamics ``x+ = A x + B u`` (an LQ game's, [theory §1]), exact Jacobians ``(A, B)``.
+
+    Parameters
+    ----------
+    A : (n, n) array
+    B : (n, m) array
+        The joint input matrix (player blocks side by side).
+
+    Notes
+    -----
+    No curvature (no ``second_order``) and no C++ rollout kernel: iLQGames
+    steps it in numpy.
+    """
+
+    A: np.ndarray
+    B: np.ndarray
+
+    def __post_init__(self):
+        A, B = np.array(self.A, dtype=float), np.array(self.B, dtype=float)
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise InputError(f"A must be a square (n, n) matrix, got shape {A.shape}")
+        if B.ndim != 2 or B.shape[0] != A.shape[0]:
+            raise InputError(f"B must have shape ({A.shape[0]}, m), got {B.shape}")
+        A.flags.writeable = B.flags.writeable = False
+        object.__setattr__(self, "A", A)
+        object.__setattr__(self, "B", B)
+
+    @property
+    def n(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def m(self) -> int:
+        return self.B.shape[1]
+
+    def __call__(self, x, u):
+        return np.asarray(x, dtype=float) @ self.A.T + np.asarray(u, dtype=float) @ self.B.T
+
+    def jacobians(self, x, u):
+        lead = np.broadcast_shapes(np.shape(x)[:-1], np.shape(u)[:-1])
+        return np.broadcast_to(self.A, lead + self.A.shape), np.broadcast_to(self.B, lead + self.B.shape)
 
 
 @dataclass(frozen=True)
