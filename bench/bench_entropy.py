@@ -1,17 +1,17 @@
-"""Benchmark: entropy-regularized LQ games ([theory §4]).
+"""Benchmark: entropy-regularized LQ games (docs/entropy.md).
 
 For each size, in the same run and interleaved (A, B, A, B, ...; min over the rounds of each
 round's min, median of the rounds' medians):
 
-* ``entropy_lq_nash`` end to end (public API: fast path with its value checks in C++, result
-  assembly) against the public unregularized ``solve_lq_game`` of the same size, end to end;
+* ``entropy_lq_nash`` end to end (public API: ``lq_game`` and the entropy checks, the C++ solve,
+  result assembly) against the public unregularized ``solve_lq_game`` of the same size, end to end;
   issue target: entropy <= 1.5x.
-* kernel against kernel: ``_core.entropy_solve`` without value checks against
+* kernel against kernel: ``_core.entropy_solve`` (no value checks) against
   ``_core.solve_lq_games`` on prepared arrays (batch 1, one thread); target <= 1.5x.
 * ``entropy_lq_nash`` end to end against 1.3x the unregularized *kernel* + 10 us (the budget for
   the entropy pass, the checks and the Python layer in absolute terms, independent of how fast the
   unregularized Python layer is).
-* ``entropy_po`` ([Reg-LQ] Algorithm 1, Python loop) with L sweeps, against the exact C++ solve.
+* ``entropy_po`` (Zaman et al. Algorithm 1, Python loop) with L sweeps, against the exact C++ solve.
 
 The data are time-varying (A, B, Q, R carry the time axis), with noise W for the entropy game.
 ``ratio`` is baseline / gamesolve as in every bench script; ``cost_x`` = gamesolve / baseline
@@ -90,13 +90,14 @@ def main():
         records.append(record(f"entropy_lq_nash_{name}", e2e, e2e_base, "solve_lq_game (same size, end to end)",
                               1.5 * e2e_base["min_s"]))
         # kernel vs kernel: prepared arrays, no value checks on either side
-        core_args = (list(dims), n, T, 1, A[None], B[None], Q[None], None, R[None], None, None, None,
-                     np.ascontiguousarray(Q[-1][None, None]), None, 1, RCOND_TOL, RANK_TOL)
-        kern, kern_base = paired(lambda: _core.entropy_solve(dims, A, B, Q, R, None, W, tau, 0, False),
+        core_args = gs.lq_game(A, B, Q, R, dims=dims).core_args() + (1, RCOND_TOL, RANK_TOL)
+        QT = np.ascontiguousarray(Q[-1])
+        kern, kern_base = paired(lambda: _core.entropy_solve(list(dims), A, B, Q, R, QT, W, tau, T),
                                  lambda: _core.solve_lq_games(*core_args))
         records.append(record(f"entropy_kernel_{name}", kern, kern_base, "_core.solve_lq_games (same size)",
                               1.5 * kern_base["min_s"]))
-        checked, _ = paired(lambda: _core.entropy_solve(dims, A, B, Q, R, None, W, tau, 0, True),
+        checked, _ = paired(lambda: (_core.entropy_check(list(dims), A, B, Q, R, QT, W, T),
+                                     _core.entropy_solve(list(dims), A, B, Q, R, QT, W, tau, T)),
                             lambda: _core.solve_lq_games(*core_args), rounds=2)
         records.append(record(f"entropy_kernel_checked_{name}", checked, kern_base,
                               "_core.solve_lq_games (same size)"))
@@ -119,7 +120,7 @@ def main():
                                 "baseline_median_s": e2e["median_s"], "ratio": e2e["median_s"] / po["median_s"],
                                 "iterations": L})
                 print(f"  entropy_po L={L}: {po['median_s'] * 1e3:.2f} ms", flush=True)
-    write_json("entropy", records, title="Entropy-regularized LQ games ([theory §4], [Reg-LQ])",
+    write_json("entropy", records, title="Entropy-regularized LQ games (Zaman et al.)",
                notes="Same sizes, same run, interleaved rounds. ratio = baseline / ours (medians; ratio_min from "
                      "the minima, steadier on a loaded machine); cost_x = ours / baseline. Targets of issue 5 (on the minima): "
                      "entropy_lq_nash <= 1.5x solve_lq_game end to end, kernel <= 1.5x kernel. For information: "

@@ -1,7 +1,8 @@
 """Benchmark: finite-horizon LQ game Nash ([theory §2]) through the Python API.
 
 Configurations (N, n, m_i, T): (3, 12, 2, 20), (3, 16, 2, 100), (6, 24, 2, 100)
-and a batch of 1024 x (3, 12, 2, 20). Baselines in the same run:
+and a batch of 1024 x (3, 12, 2, 20); ``..._solve_costs``: a solve then ``costs(x0)``, against
+the solve plus one rollout. Baselines in the same run:
   * ``numpy-vectorized``: the recursion vectorized over players with batched
     numpy matmuls (one Python iteration per stage) — what a careful numpy user writes;
   * ``numpy-twin``: the readable loop twin of the kernel in tests/lq_twin.py.
@@ -68,6 +69,21 @@ def numpy_vectorized(A, B, Q, R, T, dims):
     return Ks, Z
 
 
+def solve_then_costs(name, A, B, Q, R, T, dims):
+    """Solve, then the players' costs from x0: no slower than the solve plus one rollout (same run)."""
+    x0 = np.ones(A.shape[0])
+    both = measure(lambda: gs.solve_lq_game(A, B, Q, R, horizon=T, dims=dims).costs(x0))
+    sol = gs.solve_lq_game(A, B, Q, R, horizon=T, dims=dims)
+    solve = measure(lambda: gs.solve_lq_game(A, B, Q, R, horizon=T, dims=dims))
+    roll = measure(lambda: sol.rollout(x0))
+    base = solve["median_s"] + roll["median_s"]
+    print(f"{name + '_solve_costs':30s} gamesolve {both['median_s'] * 1e6:9.1f} us  solve + rollout "
+          f"{base * 1e6:10.1f} us  ratio {base / both['median_s']:6.2f}x")
+    return dict(config=f"{name}_solve_costs", N=len(dims), n=A.shape[0], m_i=dims[0], T=T, batch=1, threads=1,
+                **both, baseline="solve + rollout (same run)", baseline_median_s=base,
+                ratio=base / both["median_s"], target_s=base, meets_target=both["median_s"] <= base)
+
+
 def main():
     rng = np.random.default_rng(20261122)
     records = []
@@ -107,6 +123,8 @@ def main():
         print(f"{name:30s} gamesolve {ours['median_s'] * 1e6:9.1f} us  numpy-vectorized "
               f"{vec['median_s'] * 1e6:10.1f} us  ratio {rec['ratio']:6.1f}x  target {target * 1e6:8.0f} us  "
               f"{'MEETS' if rec['meets_target'] else 'misses'}")
+        if batch == 1 and (N, n, mi, T) == (3, 12, 2, 20):
+            records.append(solve_then_costs(name, A, B, Q, R, T, dims))
     write_json("lq_game", records, title="Finite-horizon LQ game Nash through Python ([theory §2])",
                notes="gamesolve.solve_lq_game / solve_lq_games (all cores for the batch) vs numpy baselines in the "
                      "same run; ratio = baseline / gamesolve. Targets from issue 2 (Python: 45 us for the small "

@@ -1,7 +1,7 @@
-"""Benchmark of gamesolve.lq_nash ([theory §3]) against scipy's DARE and a numpy
+"""Benchmark of gamesolve.lq_nash (docs/theory.md section 3) against scipy's DARE and a numpy
 Lyapunov-iteration baseline, in the same run.
 
-Configurations (seeded): [MA-GPS]'s appendix-A game, random (N, n, m_i) =
+Configurations (seeded): the appendix-A game of MA-GPS, random (N, n, m_i) =
 (3, 12, 2) and (6, 24, 2) games (A scaled to spectral radius 1.05, Q^i > 0,
 R^ii = I). Baselines: ``scipy.linalg.solve_discrete_are`` on the one-player
 problem of the same size (summed costs, all controls) and Li & Gajic's

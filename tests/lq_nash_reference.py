@@ -43,7 +43,7 @@ def lyapunov_iteration(A, B, Q, Rj, dims, K0, tol=1e-10, max_iter=1000):
 
 
 def default_start(A, B, Q, Rj):
-    """[theory §3] default K0: 0 if A is Schur stable, else the summed-cost LQR gain."""
+    """The default K0: 0 if A is Schur stable, else the summed-cost LQR gain."""
     if np.max(np.abs(np.linalg.eigvals(A))) < 1:
         return np.zeros((B.shape[1], A.shape[0]))
     Qs, Rs = Q.sum(0), Rj.sum(0)

@@ -1,9 +1,9 @@
-"""Tests of the entropy-regularized LQ games ([theory §4], [Reg-LQ]): gamesolve.entropy.
+"""Tests of the entropy-regularized LQ games (Zaman et al., docs/entropy.md): gamesolve.lq.entropy.
 
-Oracles: a pure-numpy twin of the C++ recursion written from [theory §4]'s equations
+Oracles: a pure-numpy twin of the C++ recursion written from the equations of docs/entropy.md
 (the stacked linear system for K and the trace / log-det form of p); for N = 1
 the soft-min derivation V(x) = -tau log E_{u~N(0,I)} exp(-c(x, u)/tau); the
-unregularized [theory §2] solve (tau -> 0); Monte Carlo rollouts with the sampled
+unregularized finite-horizon solve (tau -> 0); Monte Carlo rollouts with the sampled
 log-likelihood ratio as the KL term; brute-force perturbations of a player's
 policy against its exact best response.
 """
@@ -25,7 +25,7 @@ from gamesolve import InputError, SolveError
 
 
 def twin_entropy_nash(A, B, Q, R, QT, W, tau, dims):
-    """[theory §4] literally, time-varying arrays A (T,n,n), B (T,n,m), Q (T,N,n,n), R (T,N,m,m) joint, W (T,n,n)."""
+    """The equations of docs/entropy.md literally, time-varying arrays A (T,n,n), B (T,n,m), Q (T,N,n,n), R (T,N,m,m) joint, W (T,n,n)."""
     T, n, m = B.shape
     N = len(dims)
     off = np.concatenate([[0], np.cumsum(dims)]).astype(int)
@@ -62,7 +62,7 @@ def twin_entropy_nash(A, B, Q, R, QT, W, tau, dims):
 
 
 def softmin_lqr(A, B, Q, R, QT, W, tau, T):
-    """N = 1 by the soft-min (log-partition) derivation, independent of [theory §4]'s form of p."""
+    """N = 1 by the soft-min (log-partition) derivation, independent of the trace / log-det form of p."""
     n, m = B.shape
     P, p = QT.copy(), 0.0
     Ps, ps, Ks = [P], [p], []
@@ -160,7 +160,7 @@ def test_nash_matches_numpy_twin(time_varying):
     np.testing.assert_allclose(sol.P, P, rtol=1e-11, atol=1e-11)
     np.testing.assert_allclose(sol.p, p, rtol=1e-11, atol=1e-11)
     assert sol.Sigma[:, 0, 1:].max() == 0.0 and sol.Sigma[:, 1:, 0].max() == 0.0  # block-diagonal
-    assert np.all(sol.status == 0)
+    assert sol.status == "solved" and np.all(sol.stage_status == 0)
 
 
 @settings(max_examples=25, deadline=None)
@@ -466,79 +466,31 @@ def test_docstring_examples():
     assert res.attempted >= 10 and res.failed == 0
 
 
-# --------------------------------------------------------------------------- fast path (one C++ call)
+# --------------------------------------------------------------------------- input forms and value checks
 
 
-def _general(A, B, Q, R, **kw):
-    """The general path: numpy normalization (entropy_lq_game), then the validated-game solve."""
-    return gs.entropy_lq_nash(gs.entropy_lq_game(A, B, Q, R, **kw))
-
-
-@pytest.mark.parametrize("time_varying", [True, False])
-@pytest.mark.parametrize("form", ["stacked", "lists"])
-def test_fast_path_equals_general_path(time_varying, form, monkeypatch):
-    rng = np.random.default_rng(11)
-    dims = (2, 1, 1)
-    A, B, Q, R, W, dims = random_game(rng, n=4, dims=dims, T=6, time_varying=time_varying)
-    kw = dict(tau=0.9, noise_cov=W, horizon=6)
-    ref = _general(A, B, Q, R, dims=dims, **kw)
-    if form == "lists":  # B as blocks; R as own-control weights (a game whose R^i weighs only u^i)
-        off = np.cumsum((0,) + dims)
-        Bl = [np.ascontiguousarray(B[..., off[i]:off[i + 1]]) for i in range(3)]
-        Rown = [np.ascontiguousarray(R[..., i, off[i]:off[i + 1], off[i]:off[i + 1]]) for i in range(3)]
-        if time_varying:  # own blocks must be (m_i, m_i) for the fast path: use constant ones
-            Rown = [r[0] for r in Rown]
-        Rj = np.zeros_like(R[0] if time_varying else R)
-        for i in range(3):
-            Rj[i, off[i]:off[i + 1], off[i]:off[i + 1]] = Rown[i]
-        ref = _general(A, B, Q, Rj, dims=dims, **kw)
-        args, kwargs = (A, Bl, Q, Rown), kw
-    else:
-        args, kwargs = (A, B, Q, R), dict(dims=dims, **kw)
-    # the fast path must not touch the numpy normalization
-    monkeypatch.setattr(gs.lq.entropy, "entropy_lq_game", lambda *a, **k: pytest.fail("general path taken"))
-    sol = gs.entropy_lq_nash(*args, **kwargs)
-    for f in ("K", "Sigma", "P", "p", "status", "contraction"):
-        np.testing.assert_array_equal(getattr(sol, f), getattr(ref, f))
-    assert sol.assumption_holds == ref.assumption_holds
-    g, h = sol.game, ref.game
-    for f in ("A", "B", "Q", "R", "QT", "W"):
-        np.testing.assert_array_equal(getattr(g, f), getattr(h, f))
-        assert getattr(g, f).shape == getattr(h, f).shape
-    assert (g.T, g.N, g.n, g.m, g.dims, g.tau) == (h.T, h.N, h.n, h.m, h.dims, h.tau)
-    assert g.gamma_B == pytest.approx(h.gamma_B, rel=1e-14)
-    # contraction factors and Assumption III.3 against the numpy formula
-    factor, holds = gs.lq.entropy._contraction(h, ref.P)
-    np.testing.assert_allclose(sol.contraction, factor, rtol=1e-13)
-    assert sol.assumption_holds == holds
-
-
-def test_fast_path_default_QT_and_no_noise():
+def test_default_QT_and_no_noise():
     rng = np.random.default_rng(12)
     A, B, Q, R, W, dims = random_game(rng, n=3, dims=(1, 2), T=5)
     sol = gs.entropy_lq_nash(A, B, Q, R, tau=0.4, dims=dims)
     np.testing.assert_array_equal(sol.game.QT, Q[-1])
     np.testing.assert_array_equal(sol.P[-1], Q[-1])
     assert not sol.game.W.any() and sol.game.W.shape == (5, 3, 3)
-    ref = _general(A, B, Q, R, dims=dims, tau=0.4)
-    np.testing.assert_array_equal(sol.p, ref.p)
     K, Sig, P, p = twin_entropy_nash(A, B, Q, R, Q[-1], np.zeros((5, 3, 3)), 0.4, dims)
     np.testing.assert_allclose(sol.p, p, rtol=1e-11, atol=1e-12)
 
 
-def test_fast_path_accepts_tolerance_level_asymmetry_like_the_general_path():
+def test_tolerance_level_asymmetry_is_accepted():
     rng = np.random.default_rng(13)
     A, B, Q, R, W, dims = random_game(rng, n=3, dims=(1, 1), T=4)
-    Q = Q.copy()
-    Q[1, 0, 0, 1] *= 1 + 1e-13  # within SYM_RTOL = 1e-10
-    W = W.copy()
-    W[2, 1, 0] *= 1 + 1e-13
-    sol = gs.entropy_lq_nash(A, B, Q, R, tau=1.0, noise_cov=W, dims=dims)
-    ref = _general(A, B, Q, R, dims=dims, tau=1.0, noise_cov=W)
-    np.testing.assert_array_equal(sol.p, ref.p)
+    Qa, Wa = Q.copy(), W.copy()
+    Qa[1, 0, 0, 1] *= 1 + 1e-13  # within the relative tolerance 1e-10
+    Wa[2, 1, 0] *= 1 + 1e-13
+    sol = gs.entropy_lq_nash(A, B, Qa, R, tau=1.0, noise_cov=Wa, dims=dims)
+    ref = gs.entropy_lq_nash(A, B, Q, R, tau=1.0, noise_cov=W, dims=dims)
+    np.testing.assert_allclose(sol.p, ref.p, rtol=1e-11)
 
 
-# Data errors as the fast path meets them: every one must raise the general path's message.
 def _bad(**changes):
     kw = dict(A=A_C.copy(), B=np.hstack(B_C), Q=Q_C.copy(), R=np.array([np.diag([0.5, 0.0]), np.diag([0.0, 0.5])]),
               tau=1.0, horizon=3, dims=(1, 1), noise_cov=W_C.copy())
@@ -547,11 +499,11 @@ def _bad(**changes):
 
 
 @pytest.mark.parametrize("changes, match", [
-    (dict(Q=np.array([[[1.0, 0.5], [0.0, 1.0]], np.eye(2)])), r"Q\[0, 0, 0\] must be symmetric"),
-    (dict(QT=np.array([np.eye(2), [[1.0, 0.0], [0.3, 1.0]]])), r"QT\[0, 0, 1\] must be symmetric"),
+    (dict(Q=np.array([[[1.0, 0.5], [0.0, 1.0]], np.eye(2)])), r"Q.* must be symmetric"),
+    (dict(QT=np.array([np.eye(2), [[1.0, 0.0], [0.3, 1.0]]])), r"QT.* must be symmetric"),
     (dict(R=np.array([[[0.5, 0.1], [0.2, 0.0]], np.diag([0.0, 0.5])])), r"R.* must be symmetric"),
     (dict(R=np.array([[[0.5, 0.1], [0.1, 0.0]], np.diag([0.0, 0.5])])), r"R\[0\] must be block-diagonal"),
-    (dict(R=np.array([np.diag([0.5, 0.0]), np.diag([0.0, -0.5])])), r"player 1's own block.*positive definite"),
+    (dict(R=np.array([np.diag([0.5, 0.0]), np.diag([0.0, -0.5])])), r"positive definite"),
     (dict(noise_cov=np.array([[1.0, 0.2], [0.0, 1.0]])), r"noise_cov must be symmetric"),
     (dict(noise_cov=np.diag([1.0, -1e-3])), r"noise_cov must be positive semidefinite, smallest eigenvalue is -0.001"),
     (dict(A=np.array([[1.0, np.nan], [0.0, 1.0]])), r"A must be finite"),
@@ -566,57 +518,76 @@ def _bad(**changes):
     (dict(horizon=2.5), r"horizon must be a positive integer"),
     (dict(dims=(1, 2)), r"B must have 3 columns"),
 ])
-def test_fast_path_bad_data_raise_the_general_message(changes, match):
+def test_bad_data_messages(changes, match):
     with pytest.raises(InputError, match=match):
         gs.entropy_lq_nash(**_bad(**changes))
 
 
-def test_fast_path_psd_noise_with_zero_eigenvalue_is_accepted():
-    W = np.array([[1.0, 1.0], [1.0, 1.0]])  # PSD, singular: Cholesky fails, the eigenvalue test passes
+def test_linear_terms_rejected_and_lq_game_accepted():
+    lq = gs.lq_game(A_C, B_C, Q_C, R_C, horizon=3)
+    a = gs.entropy_lq_nash(lq, tau=1.0, noise_cov=W_C)
+    b = gs.entropy_lq_nash(A_C, B_C, Q_C, R_C, tau=1.0, noise_cov=W_C, horizon=3)
+    np.testing.assert_array_equal(a.p, b.p)
+    assert a.game.lq is lq
+    with pytest.raises(InputError, match="no linear or cross terms, got q"):
+        gs.entropy_lq_nash(gs.lq_game(A_C, B_C, Q_C, R_C, horizon=3, q=np.ones((2, 2))), tau=1.0)
+    with pytest.raises(InputError, match="pass either an LQGame or the game's arrays, not both"):
+        gs.entropy_lq_nash(lq, B_C, tau=1.0)
+
+
+def test_psd_noise_with_zero_eigenvalue_is_accepted():
+    W = np.array([[1.0, 1.0], [1.0, 1.0]])  # PSD and singular: the eigenvalue test passes
     sol = gs.entropy_lq_nash(**_bad(noise_cov=W))
-    ref = _general(**{k: v for k, v in _bad(noise_cov=W).items() if k not in ("A", "B", "Q", "R")},
-                   A=A_C, B=np.hstack(B_C), Q=Q_C, R=_bad()["R"])
-    np.testing.assert_array_equal(sol.p, ref.p)
+    kw = _bad()
+    T = 3
+    tile = lambda x: np.repeat(x[None], T, axis=0)  # noqa: E731
+    K, Sig, P, p = twin_entropy_nash(tile(kw["A"]), tile(kw["B"]), tile(kw["Q"]), tile(kw["R"]), kw["Q"], tile(W),
+                                     1.0, (1, 1))
+    np.testing.assert_allclose(sol.p, p, rtol=1e-12)
 
 
 def test_core_value_check_codes():
     from gamesolve import _core
 
     kw = _bad()
-    base = dict(dims=[1, 1], n=2, T=1, A=kw["A"][None, None], B=kw["B"][None, None], Q=kw["Q"][None, None],
-                R=kw["R"][None, None], QT=kw["Q"][None, None], W=kw["noise_cov"][None, None])
-    assert _core.entropy_check_values(**base) == (0, -1, -1)
+    E = _core.EntropyCheckCode
+    base = dict(dims=[1, 1], A=kw["A"], B=kw["B"], Q=kw["Q"], R=kw["R"], QT=kw["Q"], W=kw["noise_cov"], T=1)
+
+    def check(**changes):
+        c = _core.entropy_check(**dict(base, **changes))
+        return c.code, c.t, c.i
+
+    assert check() == (E.ok, -1, -1)
     cases = [
-        ("Q", np.array([[[1.0, 0.5], [0.0, 1.0]], np.eye(2)]), (1, 0, 0)),
-        ("QT", np.array([np.eye(2), [[1.0, 0.0], [0.3, 1.0]]]), (2, -1, 1)),
-        ("R", np.array([np.diag([0.5, 0.0]), [[0.0, 0.0], [1e-3, 0.5]]]), (4, 0, 1)),
-        ("R", np.array([[[0.5, 0.0], [0.0, 2.0]], np.diag([0.0, 0.5])]), (0, -1, -1)),  # R^0 weighs u^1: allowed
-        ("R", np.array([np.diag([0.5, 0.0]), np.diag([0.0, -0.5])]), (5, 0, 1)),
-        ("W", np.array([[1.0, 0.2], [0.0, 1.0]]), (6, 0, -1)),
-        ("W", np.diag([1.0, -1e-3]), (7, 0, -1)),
-        ("W", np.diag([1.0, -1e-14]), (0, -1, -1)),  # within the relative tolerance 1e-12
+        ("Q", np.array([[[1.0, 0.5], [0.0, 1.0]], np.eye(2)]), (E.Q_asymmetric, 0, 0)),
+        ("QT", np.array([np.eye(2), [[1.0, 0.0], [0.3, 1.0]]]), (E.QT_asymmetric, -1, 1)),
+        ("R", np.array([np.diag([0.5, 0.0]), [[0.0, 0.0], [1e-3, 0.5]]]), (E.R_not_block_diagonal, 0, 1)),
+        ("R", np.array([[[0.5, 0.0], [0.0, 2.0]], np.diag([0.0, 0.5])]), (E.ok, -1, -1)),  # R^0 weighs u^1: allowed
+        ("R", np.array([np.diag([0.5, 0.0]), np.diag([0.0, -0.5])]), (E.R_own_not_pd, 0, 1)),
+        ("W", np.array([[1.0, 0.2], [0.0, 1.0]]), (E.W_asymmetric, 0, -1)),
+        ("W", np.diag([1.0, -1e-3]), (E.W_not_psd, 0, -1)),
+        ("W", np.diag([1.0, -1e-14]), (E.ok, -1, -1)),  # within the relative tolerance 1e-12
     ]
     for name, val, code in cases:
-        args = dict(base, **{name: np.asarray(val)[None, None]})
-        assert _core.entropy_check_values(**args) == code, (name, val)
-    # a non-symmetric R block is caught even when the block structure is right
+        assert check(**{name: np.asarray(val)}) == code, (name, val)
     R = kw["R"].copy()
     R[0] = [[0.5, 0.0], [0.0, 0.0]]
-    assert _core.entropy_check_values(**dict(base, R=R[None, None]))[0] == 0
+    assert check(R=R)[0] == E.ok
+    with pytest.raises(ValueError, match="W: unexpected shape"):
+        check(W=np.eye(3))
 
 
-def test_fast_path_rejects_unusual_forms_to_the_general_path():
-    # int arrays, nested lists, F-ordered arrays: all go through numpy normalization and agree
+def test_other_array_forms_give_the_same_game():
     kw = _bad()
     ref = gs.entropy_lq_nash(**kw)
-    for change in (dict(A=np.asfortranarray(kw["A"].T).T.copy(order="F")), dict(Q=Q_C.tolist()),
+    for change in (dict(A=np.asfortranarray(kw["A"])), dict(Q=Q_C.tolist()),
                    dict(B=[b.tolist() for b in B_C], dims=None), dict(tau=np.float32(1.0))):
         sol = gs.entropy_lq_nash(**dict(kw, **change))
         np.testing.assert_allclose(sol.p, ref.p, rtol=1e-14)
         np.testing.assert_allclose(sol.K, ref.K, rtol=1e-14)
 
 
-def test_fast_path_dims_forms():
+def test_dims_forms():
     kw = _bad()
     ref = gs.entropy_lq_nash(**kw)
     for dims in ([1, 1], np.array([1, 1]), (np.int64(1), np.int64(1))):
@@ -634,7 +605,7 @@ def test_game_is_immutable_and_lazy():
         g.tau = 2.0
     assert g.A.shape == (3, 2, 2) and g.A.strides[0] == 0  # broadcast view of the time-invariant input
     g2 = g.with_tau(3.0)
-    assert g2.tau == 3.0 and g.tau == 1.0 and g2.gamma_B == g.gamma_B
+    assert g2.tau == 3.0 and g.tau == 1.0 and g2.gamma_B == g.gamma_B and g2.lq is g.lq
     np.testing.assert_array_equal(g2.shifted_R()[0, 0], np.diag([2.0, 0.0]))
     np.testing.assert_array_equal(g.shifted_R()[0, 0], np.diag([1.0, 0.0]))
     assert "EntropyLQGame(N=2" in repr(g)
@@ -649,7 +620,6 @@ def test_game_is_immutable_and_lazy():
 
 
 def test_control_sizes_whose_sum_overflows_are_an_input_error():
-    """dims summing past 2^63 once wrapped to a small m in the fast path and wrote out of bounds."""
     big = 2**63 - 1
     A, B = np.eye(2), np.ones((2, 3))
     Q, R = np.stack([np.eye(2)] * 3), np.stack([np.eye(3)] * 3)
@@ -658,23 +628,18 @@ def test_control_sizes_whose_sum_overflows_are_an_input_error():
 
 
 def test_noise_cov_time_axis_alone_does_not_set_the_horizon():
-    """As on the general path: time-invariant game arrays need horizon=, whatever noise_cov carries."""
+    """Time-invariant game arrays need horizon=, whatever noise_cov carries."""
     n, dims = 2, (1, 1)
     A, B = np.eye(n), np.ones((n, 2))
     Q, R = np.stack([np.eye(n)] * 2), np.stack([np.eye(2)] * 2)
     W = np.stack([0.1 * np.eye(n)] * 4)
-    for a in (A, A.tolist()):  # fast path and general path
-        with pytest.raises(InputError, match="horizon is required"):
-            gs.entropy_lq_nash(a, B, Q, R, tau=1.0, noise_cov=W, dims=dims)
+    with pytest.raises(InputError, match="horizon is required"):
+        gs.entropy_lq_nash(A, B, Q, R, tau=1.0, noise_cov=W, dims=dims)
     sol = gs.entropy_lq_nash(A, B, Q, R, tau=1.0, noise_cov=W, dims=dims, horizon=4)
-    ref = gs.entropy_lq_nash(A.tolist(), B, Q, R, tau=1.0, noise_cov=W, dims=dims, horizon=4)
     assert sol.K.shape == (4, 2, 2)
-    np.testing.assert_array_equal(sol.K, ref.K)
-    np.testing.assert_array_equal(sol.p, ref.p)
 
 
-def test_unaligned_and_subclassed_inputs_take_the_general_path_with_the_same_result():
-    """The fast path reads only plain aligned ndarrays in place; other forms are normalized first."""
+def test_unaligned_and_subclassed_inputs_give_the_same_result():
     rng = np.random.default_rng(3)
     n, dims, T = 3, (1, 2), 4
     A = np.eye(n) + 0.1 * rng.standard_normal((n, n))
@@ -690,3 +655,38 @@ def test_unaligned_and_subclassed_inputs_take_the_general_path_with_the_same_res
         sol = gs.entropy_lq_nash(a, B, Q, R, tau=0.5, horizon=T, dims=dims)
         np.testing.assert_allclose(sol.K, ref.K, rtol=1e-13, atol=1e-15)
         np.testing.assert_allclose(sol.p, ref.p, rtol=1e-13, atol=1e-15)
+
+
+# --------------------------------------------------------------------------- results and the protocol
+
+
+def test_result_vocabulary_and_costs():
+    rng = np.random.default_rng(21)
+    A, B, Q, R, W, dims = random_game(rng)
+    sol = gs.entropy_lq_nash(A, B, Q, R, tau=0.8, noise_cov=W, dims=dims)
+    assert sol.status is gs.Status.SOLVED and sol.converged and sol.info.iterations == 0
+    assert repr(sol).startswith("EntropyLQSolution(solved, T=5")
+    x0, C = np.array([0.2, -0.4, 1.0]), 0.3 * np.eye(3)
+    want = [x0 @ sol.P[0, i] @ x0 + np.trace(sol.P[0, i] @ C) + sol.p[0, i] for i in range(2)]
+    np.testing.assert_allclose(sol.costs(x0, x0_cov=C), want, rtol=1e-13)
+    np.testing.assert_allclose(sol.costs(), np.trace(sol.P[0], axis1=1, axis2=2) + sol.p[0], rtol=1e-13)
+    po = gs.entropy_po(sol.game, sweeps=3)
+    assert po.status is gs.Status.MAX_ITERATIONS and po.info.iterations == 3
+    assert po.info.residual == po.residual.max() and po.nash_gap() == pytest.approx(po.epsilon, rel=1e-12)
+    rep = gs.entropy_epsilon(sol.game, po.K, po.Sigma)
+    assert rep.status is gs.Status.SOLVED and repr(rep).startswith("EpsilonReport(solved, epsilon=")
+
+
+def test_epsilon_is_the_protocols_nash_gap():
+    rng = np.random.default_rng(22)
+    A, B, Q, R, W, dims = random_game(rng, dims=(1, 1, 2), n=3)
+    sol = gs.entropy_lq_nash(A, B, Q, R, tau=0.8, noise_cov=W, dims=dims)
+    K2 = sol.K + 0.05 * rng.standard_normal(sol.K.shape)
+    x0 = np.array([1.0, 0.0, -1.0])
+    rep = gs.entropy_epsilon(sol.game, K2, sol.Sigma, x0=x0)
+    assert rep.epsilon == gs.equilibrium.nash_gap(sol.game, (K2, sol.Sigma), x0=x0) > 1e-4
+    np.testing.assert_allclose(rep.gains, gs.equilibrium.player_gaps(sol.game, (K2, sol.Sigma), x0=x0), rtol=1e-14)
+    # the report's best costs are the protocol's best-response values
+    for i in range(3):
+        (Ki, Si), best = gs.equilibrium.best_response(sol.game, (K2, sol.Sigma), i, x0=x0)
+        assert rep.best_costs[i] == pytest.approx(best, rel=1e-12)

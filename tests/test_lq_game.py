@@ -127,7 +127,7 @@ def test_single_player_equals_textbook_lqr_recursion(rng):
         assert rel_err(sol.K[t], Kt) < 1e-11, t
         assert rel_err(sol.Z[t, 0], P) < 1e-11, t
     assert np.all(sol.k == 0) and np.all(sol.zeta == 0) and np.all(sol.s == 0)
-    assert np.all(sol.status == 0)
+    assert np.all(sol.stage_status == 0)
 
 
 def test_single_player_long_horizon_matches_scipy_dare(rng):
@@ -288,7 +288,7 @@ def test_result_shapes_and_gains(rng):
     sol = solve(game)
     assert sol.K.shape == (4, 6, 5) and sol.k.shape == (4, 6)
     assert sol.Z.shape == (5, 3, 5, 5) and sol.zeta.shape == (5, 3, 5) and sol.s.shape == (5, 3)
-    assert sol.status.shape == (4,) and sol.singular_stages.shape == (4,) and not sol.singular_stages.any()
+    assert sol.stage_status.shape == (4,) and sol.singular_stages.shape == (4,) and not sol.singular_stages.any()
     assert sol.dims == (2, 1, 3)
     assert [g.shape for g in sol.gains] == [(4, 2, 5), (4, 1, 5), (4, 3, 5)]
     np.testing.assert_array_equal(np.concatenate(sol.gains, axis=1), sol.K)
@@ -345,7 +345,7 @@ def test_singular_stage_returns_min_norm_and_flags(rng):
         sol = solve(game)
     mask = np.isin(np.arange(T), singular_at)
     np.testing.assert_array_equal(sol.singular_stages, mask)
-    np.testing.assert_array_equal(sol.status, mask.astype(int))
+    np.testing.assert_array_equal(sol.stage_status, mask.astype(int))
     assert sol.min_rcond < 1e-12
     for t in range(T):
         S, Y, y = stage_system(game["A"][t], game["B"][t], game["R"][t], game["r"][t], game["M"][t], game["c"][t],
@@ -366,7 +366,7 @@ def test_singular_stage_returns_min_norm_and_flags(rng):
     ref = solve_lq_game_numpy_status(*twin_args(game))
     for got, want in zip((sol.K, sol.k, sol.Z, sol.zeta, sol.s), ref[:5]):
         assert rel_err(got, want) < 1e-9
-    np.testing.assert_array_equal(ref[5], sol.status)
+    np.testing.assert_array_equal(ref[5], sol.stage_status)
     # Still a Nash equilibrium (every solution of S [K k] = [Y y] is one).
     x0 = rng.standard_normal(3)
     assert sol.nash_gap(x0) < 1e-9 * max(abs(sol.costs(x0)).max(), 1.0)
@@ -385,7 +385,7 @@ def test_zero_pivot_is_singular_even_with_rcond_tol_zero(monkeypatch):
         monkeypatch.setattr(gamesolve.lq.finite, "RCOND_TOL", tol)
         with pytest.warns(SingularStageWarning):
             sol = solve_lq_game(A, B, Q, R, horizon=1)
-        assert sol.status.tolist() == [1] and sol.min_rcond == 0.0
+        assert sol.stage_status.tolist() == [1] and sol.min_rcond == 0.0
         Bs = np.hstack(B)  # S, Y of [theory §2] with Z_1 = QT = Q (the default terminal weights)
         S = np.stack([Bs[:, [i]].T @ Q[i] @ Bs + R[i][[i]] for i in range(2)]).reshape(2, 2)
         Y = np.stack([Bs[:, [i]].T @ Q[i] @ A for i in range(2)]).reshape(2, 2)
@@ -426,11 +426,11 @@ def test_batched_equals_loop_and_is_thread_count_invariant(rng):
         gamesolve.set_num_threads(old)
     assert gamesolve.get_num_threads() == old
     one, two = results
-    for name in ("K", "k", "Z", "zeta", "s", "status"):
+    for name in ("K", "k", "Z", "zeta", "s", "stage_status"):
         np.testing.assert_array_equal(getattr(one, name), getattr(two, name), err_msg=name)
     for b, game in enumerate(games):
         single = solve(game)
-        for name in ("K", "k", "Z", "zeta", "s", "status"):
+        for name in ("K", "k", "Z", "zeta", "s", "stage_status"):
             got, want = getattr(one, name)[b], getattr(single, name)
             assert rel_err(got, want) <= 1e-14, (b, name)
     x0 = rng.standard_normal((7, 4))
@@ -629,3 +629,167 @@ def test_evaluating_an_overflowing_strategy_raises():
     Z, zeta, s = evaluate_lq_strategy(A, Bs, Q, R, K[:50], horizon=50)  # short enough: exact, finite
     np.testing.assert_allclose(Z[0, :, 0, 0], [sum(36.0 ** t for t in range(51)), (1 + 25) * sum(
         36.0 ** t for t in range(50)) + 36.0 ** 50], rtol=1e-12)
+
+
+# --------------------------------------------------------------------------- #
+# The equilibrium protocol of the finite-horizon family; the LQGame type
+# --------------------------------------------------------------------------- #
+
+
+def _folded_best_response_numpy(game, K, k, i, x0):
+    """Player i's optimal cost against the others' (K, k), by the numpy twin on the folded one-player game.
+
+    Written out here from the definitions (not from lq/finite.py): with the others' controls
+    u^j = -K^j x - k^j substituted, player i's problem is an LQ problem in (x, u^i).
+    """
+    A, B, Q, q, R, r, M, c, QT, qT = (game[key] for key in ("A", "B", "Q", "q", "R", "r", "M", "c", "QT", "qT"))
+    T, n, m = B.shape
+    off = np.concatenate([[0], np.cumsum(game["dims"])])
+    mine = np.zeros(m, bool)
+    mine[off[i]:off[i + 1]] = True
+    E = np.eye(m)[:, mine]                      # u = E v + G x + g
+    G, g = -K * ~mine[None, :, None], -k * ~mine[None, :]
+    Ab = np.empty((T, n, n)); Bb = np.empty((T, n, mine.sum())); cb = np.empty((T, n))
+    Qb = np.empty((T, 1, n, n)); qb = np.empty((T, 1, n)); Rb = np.empty((T, 1, mine.sum(), mine.sum()))
+    rb = np.empty((T, 1, mine.sum())); Mb = np.empty((T, 1, mine.sum(), n))
+    const = 0.0
+    for t in range(T):
+        Ab[t], Bb[t], cb[t] = A[t] + B[t] @ G[t], B[t] @ E, c[t] + B[t] @ g[t]
+        W = np.block([[Q[t, i], M[t, i].T], [M[t, i], R[t, i]]])         # weight of (x, u)
+        L = np.block([[np.eye(n), np.zeros((n, mine.sum()))], [G[t], E]])  # (x, u) = L (x, v) + (0, g)
+        Wb = L.T @ W @ L
+        lin = L.T @ (W @ np.concatenate([np.zeros(n), g[t]]) + np.concatenate([q[t, i], r[t, i]]))
+        Qb[t, 0], Mb[t, 0], Rb[t, 0] = Wb[:n, :n], Wb[n:, :n], Wb[n:, n:]
+        qb[t, 0], rb[t, 0] = lin[:n], lin[n:]
+        const += g[t] @ R[t, i] @ g[t] + 2 * r[t, i] @ g[t]
+    Kb, kb, Z, zeta, s = solve_lq_game_numpy(Ab, Bb, Qb, qb, Rb, rb, Mb, cb, QT[i:i + 1], qT[i:i + 1],
+                                             (int(mine.sum()),))
+    return x0 @ Z[0, 0] @ x0 + 2 * zeta[0, 0] @ x0 + s[0, 0] + const
+
+
+def test_protocol_gap_of_the_equilibrium_and_of_a_perturbed_profile(rng):
+    game = random_lq_game(rng, 3, 4, (2, 1, 1), 6, all_terms=True)
+    sol = solve(game)
+    x0 = rng.standard_normal(4)
+    J = sol.costs(x0)
+    assert abs(sol.nash_gap(x0)) <= 1e-11 * np.abs(J).max()
+    assert np.all(np.abs(gamesolve.equilibrium.player_gaps(sol.game, sol.profile, x0=x0)) <= 1e-11 * np.abs(J).max())
+    K = sol.K + 0.05 * rng.standard_normal(sol.K.shape)
+    k = sol.k + 0.05 * rng.standard_normal(sol.k.shape)
+    values = gamesolve.equilibrium.policy_value(sol.game, (K, k), x0=x0)
+    Z, zeta, s = evaluate_strategy_numpy(*(game[key] for key in ("A", "B", "Q", "q", "R", "r", "M", "c", "QT", "qT")),
+                                         K, k)
+    np.testing.assert_allclose(values, np.einsum("i,pij,j->p", x0, Z[0], x0) + 2 * zeta[0] @ x0 + s[0], rtol=1e-11)
+    gaps = gamesolve.equilibrium.player_gaps(sol.game, (K, k), x0=x0)
+    want = np.array([values[i] - _folded_best_response_numpy(game, K, k, i, x0) for i in range(3)])
+    np.testing.assert_allclose(gaps, want, rtol=1e-9, atol=1e-10 * np.abs(values).max())
+    assert gaps.min() > 0 and gamesolve.equilibrium.nash_gap(sol.game, (K, k), x0=x0) == pytest.approx(gaps.max())
+
+
+def test_protocol_best_response_beats_random_deviations(rng):
+    game = random_lq_game(rng, 2, 3, (1, 2), 5, all_terms=True)
+    sol = solve(game)
+    x0 = rng.standard_normal(3)
+    K = sol.K + 0.1 * rng.standard_normal(sol.K.shape)  # the others play a non-equilibrium profile
+    k = sol.k + 0.1 * rng.standard_normal(sol.k.shape)
+    for i, rows in enumerate((slice(0, 1), slice(1, 3))):
+        (Kb, kb), best = gamesolve.equilibrium.best_response(sol.game, (K, k), i, x0=x0)
+        Kd, kd = K.copy(), k.copy()
+        Kd[:, rows], kd[:, rows] = Kb, kb
+        assert gamesolve.equilibrium.policy_value(sol.game, (Kd, kd), x0=x0)[i] == pytest.approx(best, rel=1e-11)
+        for _ in range(20):  # no perturbation of the best response does better
+            Kp, kp = Kd.copy(), kd.copy()
+            Kp[:, rows] += 0.05 * rng.standard_normal(Kb.shape)
+            kp[:, rows] += 0.05 * rng.standard_normal(kb.shape)
+            assert gamesolve.equilibrium.policy_value(sol.game, (Kp, kp), x0=x0)[i] >= best - 1e-12 * abs(best)
+
+
+def test_nash_gap_is_infinite_when_a_best_response_is_unbounded():
+    """Player 1's own weight on u^1 is positive, but player 0's strategy makes its problem concave: gap inf."""
+    A, B = np.eye(1), np.ones((1, 2))
+    Q = np.stack([np.eye(1), -10 * np.eye(1)])  # player 1 is rewarded for large states
+    R = np.stack([np.eye(2), np.diag([0.0, 0.1])])
+    sol = solve_lq_game(A, B, Q, R, horizon=3, dims=(1, 1), QT=np.stack([np.eye(1), -10 * np.eye(1)]))
+    assert sol.nash_gap(np.ones(1)) == np.inf
+
+
+def test_costs_with_a_covariance_are_the_expected_costs(rng):
+    game = random_lq_game(rng, 2, 3, (1, 1), 4, all_terms=True)
+    sol = solve(game)
+    mean, L = rng.standard_normal(3), 0.3 * rng.standard_normal((3, 3))
+    cov = L @ L.T
+    xs = mean + rng.standard_normal((4000, 3)) @ L.T
+    # E[x'Zx + 2 zeta'x + s] over samples, exactly: mean of the quadratic at the samples vs the formula
+    # at the samples' own mean and covariance
+    m_hat, c_hat = xs.mean(0), np.cov(xs.T, bias=True)
+    sampled = np.mean([sol.costs(x) for x in xs], axis=0)
+    np.testing.assert_allclose(sol.costs(m_hat, x0_cov=c_hat), sampled, rtol=1e-10)
+    np.testing.assert_allclose(sol.costs(mean, x0_cov=cov) - sol.costs(mean), np.einsum("pij,ji->p", sol.Z[0], cov))
+
+
+def test_solution_keeps_the_game_and_prints_one_line(rng):
+    game = random_lq_game(rng, 2, 3, (1, 2), 4, all_terms=True)
+    sol = solve(game)
+    assert isinstance(sol.game, gamesolve.LQGame) and sol.game.T == 4 and sol.game.dims == (1, 2)
+    assert sol.status is gamesolve.Status.SOLVED and sol.status.ok and sol.info.iterations == 0
+    text = repr(sol)
+    assert "\n" not in text and text.startswith("LQGameSolution(solved, N=2, n=3, T=4")
+    again = solve_lq_game(sol.game)  # an LQGame as the first argument: the same answer
+    np.testing.assert_array_equal(again.K, sol.K)
+    with pytest.raises(gamesolve.InputError, match=r"given an LQGame, pass no other game data \(got horizon\)"):
+        solve_lq_game(sol.game, horizon=4)
+    Z, zeta, s = evaluate_lq_strategy(sol.game, K=sol.K, k=sol.k)
+    np.testing.assert_allclose(Z, sol.Z, rtol=1e-12, atol=1e-12)
+
+
+def test_lq_game_canonical_form(rng):
+    n, dims = 3, (1, 2)
+    A, B = rng.standard_normal((n, n)), rng.standard_normal((5, n, 3))
+    Q = np.stack([np.eye(n)] * 2)
+    g = gamesolve.lq_game(A, B, Q, [np.eye(1), 2 * np.eye(2)], q=np.ones((2, n)), dims=dims)
+    assert (g.N, g.n, g.m, g.T, g.batch, g.offsets) == (2, 3, 3, 5, None, (0, 1, 3))
+    assert g.A.shape == (1, n, n) and g.B.shape == (5, n, 3) and g.R.shape == (1, 2, 3, 3)
+    assert g.QT.shape == (2, n, n) and g.qT.shape == (2, n) and g.r is None and g.c is None
+    np.testing.assert_array_equal(g.R[0, 1], np.diag([0.0, 2.0, 2.0]))  # own weights embedded: joint form
+    assert g.full("A").shape == (5, n, n) and not g.A.flags.writeable
+    p = g.player(1)
+    assert p.B.shape == (5, n, 2) and p.R_own.shape == (1, 2, 2) and p.rows == slice(1, 3)
+    inf = gamesolve.lq_game(A, B[0], Q, [np.eye(1), np.eye(2)], dims=dims)
+    assert inf.T is None and inf.QT is None and inf.infinite
+    with pytest.raises(gamesolve.InputError, match=r"horizon is required"):
+        solve_lq_game(inf)
+    fin = inf.with_horizon(7)
+    assert fin.T == 7 and fin.QT.shape == (2, n, n)
+    np.testing.assert_array_equal(solve_lq_game(fin).K, solve_lq_game(A, B[0], Q, [np.eye(1), np.eye(2)],
+                                                                         horizon=7, dims=dims).K)
+    batch = gamesolve.lq_games(np.stack([A, A]), B[None], Q[None], [np.eye(1)[None], np.eye(2)[None]], dims=dims)
+    assert batch.batch == 2 and batch.A.shape == (2, 1, n, n) and batch.B.shape == (1, 5, n, 3)
+    assert batch.QT.shape == (1, 2, n, n)
+    assert "\n" not in repr(g)
+
+
+def test_evaluate_lq_strategy_takes_a_game_positionally(rng):
+    game = random_lq_game(rng, 2, 3, (1, 1), 4, all_terms=True)
+    sol = solve(game)
+    for Z, zeta, s in (evaluate_lq_strategy(sol.game, sol.K, sol.k), evaluate_lq_strategy(sol.game, K=sol.K, k=sol.k)):
+        np.testing.assert_allclose(Z, sol.Z, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(s, sol.s, rtol=1e-12, atol=1e-12)
+
+
+def test_batched_terminal_defaults_are_each_games_last_stage(rng):
+    Bt, T, n, N = 3, 4, 3, 2
+    A = 0.5 * rng.standard_normal((Bt, T, n, n))
+    B = rng.standard_normal((Bt, T, n, 2))
+    X = rng.standard_normal((Bt, T, N, n, n))
+    Q = X @ np.swapaxes(X, -1, -2) + np.eye(n)
+    q = rng.standard_normal((Bt, T, N, n))
+    R = np.stack([np.eye(2)] * N)[None]
+    sol = solve_lq_games(A, B, Q, R, q=q, dims=(1, 1))
+    assert sol.game.QT.shape == (Bt, N, n, n) and sol.game.QT.flags.c_contiguous
+    for b in range(Bt):
+        one = solve_lq_game(A[b], B[b], Q[b], R[0], q=q[b], dims=(1, 1))
+        np.testing.assert_allclose(sol.K[b], one.K, rtol=1e-13, atol=1e-14)
+        np.testing.assert_array_equal(sol.game.QT[b], Q[b, -1])
+        np.testing.assert_array_equal(sol.game.qT[b], q[b, -1])
+    x0 = rng.standard_normal((Bt, n))
+    assert np.all(np.abs(sol.nash_gap(x0)) <= 1e-11 * np.abs(sol.costs(x0)).max())

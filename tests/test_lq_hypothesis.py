@@ -87,7 +87,7 @@ def outcome(fn, *args, **kwargs):
 def check_clean(sol, warned):
     for name in ("K", "k", "Z", "zeta", "s"):
         assert np.all(np.isfinite(getattr(sol, name))), f"unflagged non-finite values in {name}"
-    assert set(np.unique(sol.status)) <= {0, 1}
+    assert set(np.unique(sol.stage_status)) <= {0, 1}
     assert warned == bool(sol.singular_stages.any()), "singular stages must be warned about"
     assert np.all(np.isfinite(sol.Z)) and np.array_equal(sol.Z, np.swapaxes(sol.Z, -1, -2))
 
@@ -146,7 +146,7 @@ def test_batched_values_never_crash(p, batch, shared):
     if isinstance(res, str):
         return
     assert res.K.shape == (expected, p["T"], sum(p["dims"]), p["n"])
-    assert res.status.shape == (expected, p["T"])
+    assert res.stage_status.shape == (expected, p["T"])
     x0 = rng.standard_normal((expected, p["n"]))
     if p["log10_scale"] <= 8:
         assert np.all(np.isfinite(res.costs(x0)))

@@ -6,8 +6,12 @@ term given time-invariant; each test breaks exactly one thing.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
+from conftest import random_lq_game
+from lq_twin import solve_lq_game_numpy
 
 import gamesolve
 from gamesolve import InputError, evaluate_lq_strategy, solve_lq_game, solve_lq_games
@@ -330,10 +334,217 @@ def _evaluate(K, k=None):
     return evaluate_lq_strategy(A, B, Q, R, K, k, **kw)
 
 
-def test_errors_raised_before_any_solve(monkeypatch):
-    """Validation happens at the boundary: the compiled core is never reached with bad input."""
-    def boom(*args, **kwargs):
-        raise AssertionError("core called")
-    monkeypatch.setattr(gamesolve.lq.finite._core, "solve_lq_games", boom)
-    with pytest.raises(InputError):
-        call(Q=np.ones((N, n, n + 1)))
+def test_lq_game_raises_what_the_solvers_raise():
+    """One reader: building the game and solving from the arrays fail alike, before any solve."""
+    kw = base()
+    kw["Q"] = np.ones((N, n, n + 1))
+    A, B, Q, R = (kw.pop(k) for k in ("A", "B", "Q", "R"))
+    for fn in (gamesolve.lq_game, solve_lq_game):
+        with pytest.raises(InputError, match=r"Q must have shape \(\.\.\., 2, 3, 3\)"):
+            fn(A, B, Q, R, **kw)
+
+
+# --------------------------------------------------------------------------- #
+# Every accepted form, against the numpy twin on the equivalent full arrays
+# --------------------------------------------------------------------------- #
+
+C = np.ascontiguousarray
+OWN = (slice(0, 2), slice(2, 3), slice(3, 4))  # dims (2, 1, 1)
+
+
+def _twin_of(g, T):
+    """The twin's answer for a random_lq_game dict ``g`` restricted to horizon T (zeros for absent terms)."""
+    full = {k: g[k] for k in ("A", "B", "Q", "q", "R", "r", "M", "c", "QT", "qT")}
+    return solve_lq_game_numpy(*(full[k] for k in ("A", "B", "Q", "q", "R", "r", "M", "c", "QT", "qT")), g["dims"])
+
+
+def _forms(rng, T=5):
+    """(name, call kwargs, full twin arrays) for every form of the inputs."""
+    g = random_lq_game(rng, 3, 4, (2, 1, 1), T)
+    A, B, Q, R = g["A"][0], g["B"][0], g["Q"][0], g["R"][0]
+    own = [C(R[i, o, o]) for i, o in enumerate(OWN)]
+    Rown = np.zeros_like(R)
+    for i, o in enumerate(OWN):
+        Rown[i, o, o] = R[i, o, o]
+    zeros = dict(q=np.zeros((T, 3, 4)), r=np.zeros((T, 3, 4)), M=np.zeros((T, 3, 4, 4)), c=np.zeros((T, 4)),
+                 qT=np.zeros((3, 4)))
+
+    def tv(x):
+        return np.broadcast_to(x, (T,) + x.shape)
+
+    def full(**kw):
+        out = dict(zeros, A=tv(A), B=tv(B), Q=tv(Q), R=tv(R), QT=Q, dims=(2, 1, 1))
+        out.update(kw)
+        return out
+
+    yield "time-varying, all terms", dict(A=g["A"], B=g["B"], Q=g["Q"], R=g["R"], dims=(2, 1, 1), q=g["q"],
+                                          r=g["r"], M=g["M"], c=g["c"], QT=g["QT"], qT=g["qT"]), g
+    yield "time-invariant, horizon", dict(A=A, B=B, Q=Q, R=R, horizon=T, dims=(2, 1, 1), q=g["q"][0]), \
+        full(q=tv(g["q"][0]), qT=g["q"][0])
+    yield "mixed, terminal defaults", dict(A=g["A"], B=B, Q=Q, R=R, dims=(2, 1, 1), q=g["q"], c=g["c"][0]), \
+        full(A=g["A"], q=g["q"], c=tv(g["c"][0]), qT=g["q"][-1])
+    yield "B and own R as lists, no dims", dict(A=A, B=[C(B[:, o]) for o in OWN], Q=Q, R=own, horizon=T), \
+        full(R=tv(Rown))
+    yield "B list of views, R list of views", dict(A=A, B=[B[:, o] for o in OWN], Q=Q,
+                                                   R=[R[i, o, o] for i, o in enumerate(OWN)], horizon=T), \
+        full(R=tv(Rown))
+    yield "joint R tuple, dims list", dict(A=A, B=B, Q=Q, R=tuple(R), horizon=T, dims=[2, 1, 1]), full()
+    yield "R list broadcast", dict(A=A, B=B, Q=Q, R=[own[0], np.stack([own[1]] * T), own[2]], horizon=T,
+                                   dims=(2, 1, 1)), full(R=tv(Rown))
+    yield "Q as a list", dict(A=A, B=B, Q=list(Q), R=R, horizon=T, dims=(2, 1, 1)), full()
+    yield "float32 A, Fortran B, int-valued QT", dict(A=A.astype(np.float32), B=np.asfortranarray(B), Q=Q, R=R,
+                                                      QT=np.stack([2 * np.eye(4, dtype=int)] * 3), horizon=T,
+                                                      dims=(2, 1, 1)), \
+        full(A=tv(A.astype(np.float32).astype(float)), QT=np.stack([2 * np.eye(4)] * 3))
+    yield "subclass A, numpy dims, numpy horizon", dict(A=A.view(_Sub), B=B, Q=Q,
+                                                        R=R, horizon=np.int64(T), dims=np.array([2, 1, 1])), full()
+    yield "nested lists (B stacked)", dict(A=A.tolist(), B=B, Q=Q.tolist(), R=R.tolist(), horizon=T, dims=(2, 1, 1)), \
+        full()
+
+
+class _Sub(np.ndarray):
+    pass
+
+
+def test_every_form_matches_the_twin(rng):
+    for name, kw, ref in _forms(rng):
+        kw = dict(kw)
+        A, B, Q, R = (kw.pop(k) for k in ("A", "B", "Q", "R"))
+        sol = solve_lq_game(A, B, Q, R, **kw)
+        K, k, Z, zeta, s = _twin_of(ref, 5)
+        for got, want in ((sol.K, K), (sol.k, k), (sol.Z, Z), (sol.zeta, zeta), (sol.s, s)):
+            np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-11, err_msg=name)
+        game = gamesolve.lq_game(A, B, Q, R, **kw)
+        np.testing.assert_array_equal(solve_lq_game(game).K, sol.K, err_msg=name)
+
+
+# --------------------------------------------------------------------------- #
+# Bad input, one case per rule: InputError naming the argument
+# --------------------------------------------------------------------------- #
+
+
+def _set(name, idx, value):
+    def change(kw):
+        kw[name] = np.array(kw[name], dtype=float)
+        kw[name][idx] = value
+    return change
+
+
+def _replace(**changes):
+    return lambda kw: kw.update(changes)
+
+
+BAD = {
+    "non-finite A": (_set("A", (1, 2), np.nan), r"^A must be finite, found NaN or inf \(first at index \(1, 2\)\)"),
+    "non-finite qT": (_set("qT", (1, 2), np.inf), r"^qT must be finite"),
+    "asymmetric R just above the tolerance": (_set("R", (1, 0, 1), 3.0 * 1.01e-10), r"^R\[0, 0, 1\] must be symmetric"),
+    "R^11 not symmetric-definite": (_set("R", (1, 1, 2), 3.5), r"^R\[0, 0, 1\] must be symmetric"),
+    "complex A": (_replace(A=np.eye(3) + 0j), r"^A must be real, got complex values"),
+    "complex R list": (_replace(R=[np.eye(1), np.eye(2) * (1 + 1j)]), r"^R\[1\] must be real"),
+    "string dims": (_replace(dims="ab"), r"^dims must be positive integers"),
+    "empty dims": (_replace(dims=()), r"^dims must be positive integers"),
+    "bool horizon": (_replace(horizon=True), r"^horizon must be a positive integer, got True"),
+    "R list indefinite": (_replace(R=[np.eye(1), -np.eye(2)]),
+                          r"^R \(player 1's own block R\^11\)\[0, 0\] must be positive definite, smallest eigenvalue is -1"),
+    "R list asymmetric": (_replace(R=[np.eye(1), np.array([[1.0, 0.1], [0.0, 1.0]])]), r"^R\[0, 0, 1\] must be symmetric"),
+    "Q list wrong block": (_replace(Q=[np.eye(3), np.eye(2)]), r"^Q\[1\] must have shape"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_input_named(case):
+    kw = base()
+    change, match = BAD[case]
+    change(kw)
+    A, B, Q, R = (kw.pop(k) for k in ("A", "B", "Q", "R"))
+    with pytest.raises(InputError, match=match):
+        solve_lq_game(A, B, Q, R, **kw)
+    with pytest.raises(InputError, match=match):
+        gamesolve.lq_game(A, B, Q, R, **kw)
+
+
+def test_bad_input_batched_names_the_game():
+    kw = {k: (np.stack([v] * 3) if isinstance(v, np.ndarray) else v) for k, v in base().items()}
+    kw["R"] = kw["R"].copy()
+    kw["R"][2, 1, 1, 1] = -1.0  # game 2, player 1's own block
+    A, B, Q, R = (kw.pop(k) for k in ("A", "B", "Q", "R"))
+    with pytest.raises(InputError, match=r"R \(player 1's own block R\^11\)\[2, 0\] must be positive definite"):
+        solve_lq_games(A, B, Q, R, **kw)
+    with pytest.raises(InputError, match=r"inconsistent batch sizes: \{.*'qT': 2"):
+        solve_lq_games(A, B, Q, np.stack([base()["R"]] * 3), **dict(kw, qT=np.zeros((2, 2, 3))))
+
+
+def test_symmetry_tolerance_is_relative_at_the_boundary():
+    kw = base()
+    A, B, Q, R = (kw.pop(k) for k in ("A", "B", "Q", "R"))
+    scale = 1e8
+    for rel, ok in ((0.99e-10, True), (1.01e-10, False)):
+        Qs = scale * Q
+        Qs[1, 0, 1] += rel * 2 * scale
+        if ok:
+            solve_lq_game(A, B, Qs, R, **kw)
+        else:
+            with pytest.raises(InputError, match=r"Q\[0, 0, 1\] must be symmetric"):
+                solve_lq_game(A, B, Qs, R, **kw)
+
+
+def test_definiteness_is_the_cholesky_rule():
+    """R^{ii} positive definite however close to singular is accepted (a Cholesky succeeds); below, not."""
+    kw = base()
+    A, B, Q, R = (kw.pop(k) for k in ("A", "B", "Q", "R"))
+    for delta, ok in ((1e-6, True), (1e-13, True), (-1e-13, False)):
+        Rb = R.copy()
+        Rb[1, 1:, 1:] = [[1.0, 1.0 - delta], [1.0 - delta, 1.0]]  # eigenvalues 2 - delta, delta
+        if ok:
+            assert np.all(np.isfinite(solve_lq_game(A, B, Q, Rb, **kw).K))
+        else:
+            with pytest.raises(InputError, match=r"R \(player 1's own block R\^11\)\[0, 0\] must be positive definite"):
+                solve_lq_game(A, B, Q, Rb, **kw)
+
+
+def test_singular_stage_warning_and_solve_error():
+    A = np.zeros((1, 1))
+    B = np.ones((1, 2))
+    Q = np.ones((2, 1, 1))
+    R = np.stack([np.eye(2), np.eye(2)])
+    r = np.array([[0.0, 0.0], [1e308, 0.0]])
+    with pytest.raises(gamesolve.SolveError, match=r"non-finite values in the coupled Riccati recursion at stage t=0"):
+        solve_lq_game(A, B, Q, R, horizon=1, r=r, c=np.array([10.0]), dims=(1, 1))
+    with pytest.raises(gamesolve.SolveError, match=r"at game 1, stage t=0"):
+        solve_lq_games(np.stack([A, A]), B[None], Q[None], R[None], horizon=1, dims=(1, 1),
+                       r=np.stack([np.zeros((2, 2)), r]), c=np.array([[10.0]]))
+    # identical input columns and costs: singular stage systems, warned from the caller's line
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        sol = solve_lq_game(np.eye(2), np.ones((2, 2)), np.stack([np.eye(2)] * 2), np.ones((2, 2, 2)), horizon=3,
+                            dims=(1, 1))
+    assert len(w) == 1 and issubclass(w[0].category, gamesolve.SingularStageWarning) and w[0].filename == __file__
+    assert sol.singular_stages.all()
+
+
+def test_results_are_fresh_arrays_and_inputs_untouched(rng):
+    kw = base()
+    before = {k: np.array(v, copy=True) for k, v in kw.items() if isinstance(v, np.ndarray)}
+    A, B, Q, R = (kw.pop(k) for k in ("A", "B", "Q", "R"))
+    s1, s2 = solve_lq_game(A, B, Q, R, **kw), solve_lq_game(A, B, Q, R, **kw)
+    for name in ("K", "k", "Z", "zeta", "s", "stage_status"):
+        a, b = getattr(s1, name), getattr(s2, name)
+        assert a.flags.c_contiguous and a.flags.owndata and a.flags.writeable
+        assert not np.shares_memory(a, b)
+    for k, v in dict(kw, A=A, B=B, Q=Q, R=R).items():
+        if k in before:
+            np.testing.assert_array_equal(v, before[k])
+    assert not s1.game.A.flags.writeable  # the game's arrays are read-only
+
+
+def test_control_sizes_whose_sum_overflows_are_an_input_error():
+    """dims summing past 2^63 must not wrap around into a "valid" game (no crash, a clear error)."""
+    big = 2**63 - 1
+    for dims in ((big, big, 5), (2**62,) * 4 + (3,)):
+        N = len(dims)
+        A, B = np.eye(2), np.ones((2, 3))
+        Q, R = np.stack([np.eye(2)] * N), np.stack([np.eye(3)] * N)
+        with pytest.raises(InputError):
+            solve_lq_game(A, B, Q, R, horizon=3, dims=dims)
+        with pytest.raises(InputError):
+            gamesolve.lq_nash(A, B, Q, R, dims=dims)

@@ -1,11 +1,13 @@
-"""Tests of gamesolve.lq_nash / guided_lq_nash ([theory §3]) against independent oracles."""
+"""Tests of gamesolve.lq_nash / guided_lq_nash against independent oracles, and of the
+infinite-horizon family of the equilibrium protocol (best response, Nash gap)."""
 
 import numpy as np
 import pytest
 import scipy.linalg as sla
 
 import gamesolve
-from gamesolve import ConvergenceError, InputError, guided_lq_nash, lq_nash
+from gamesolve import ConvergenceError, InputError, Status, equilibrium, guided_lq_nash, lq_game, lq_nash
+from gamesolve.lq import infinite
 from gamesolve.examples import lq_example
 
 import lq_nash_reference as ref
@@ -39,14 +41,14 @@ def test_appendix_a_default_start_to_roundoff():
     sol = lq_nash(g.A, g.B, g.Q, g.R)
     assert sol.converged and sol.residual <= 1e-12
     assert sol.residual_K <= 1e-12 and sol.residual_P <= 1e-12
-    # the same equilibrium as the numpy Li-Gajic iteration ([MA-GPS] uses it) from K0 = 0
+    # the same equilibrium as the numpy Li-Gajic iteration (MA-GPS uses it) from K0 = 0
     Rj = ref.joint_R(g.R, g.dims)
     B = np.hstack(g.B)
     K, P, _ = ref.lyapunov_iteration(g.A, B, g.Q, Rj, g.dims, np.zeros((2, 2)), tol=1e-14)
     np.testing.assert_allclose(sol.K, K, atol=1e-11)
     np.testing.assert_allclose(sol.P, P, rtol=1e-10)
     assert [g_.shape for g_ in sol.gains] == [(1, 2), (1, 2)]
-    np.testing.assert_allclose(sol.costs(g.Sigma0), np.einsum("kij,ji->k", P, g.Sigma0), rtol=1e-10)
+    np.testing.assert_allclose(sol.costs(x0_cov=g.Sigma0), np.einsum("kij,ji->k", P, g.Sigma0), rtol=1e-10)
 
 
 @pytest.mark.parametrize("method", ["lyapunov", "newton"])
@@ -182,11 +184,12 @@ def _game():
 
 
 @pytest.mark.parametrize("mutate,match", [
-    (lambda A, B, Q, R: (np.ones((2, 3)), B, Q, R), r"A must have shape \(2, 2\)"),
+    (lambda A, B, Q, R: (np.ones((2, 3)), B, Q, R), r"A must be square \(n, n\), got shape \(2, 3\)"),
     (lambda A, B, Q, R: (np.array([[np.nan, 0], [0, 0]]), B, Q, R), "A must be finite"),
     (lambda A, B, Q, R: (A, [np.ones((3, 1)), np.ones((3, 1))], Q, R), "B must have 2 rows"),
     (lambda A, B, Q, R: (A, np.hstack(B), Q, R), "dims is required"),
-    (lambda A, B, Q, R: (A, B, Q[:1], R), r"Q must have shape \(2, 2, 2\)"),
+    (lambda A, B, Q, R: (A, B, Q[:1], R), r"Q must have shape \(\.\.\., 2, 2, 2\)"),
+    (lambda A, B, Q, R: (A[None], B, Q, R), "no horizon and time-invariant data, got a game with T=1"),
     (lambda A, B, Q, R: (A, B, np.array([[[1, 1], [0, 1]], Q[1]]), R), "Q.* must be symmetric"),
     (lambda A, B, Q, R: (A, B, Q, [np.array([[-1.0]]), R[1]]), "positive definite"),
     (lambda A, B, Q, R: (A, B, Q, [R[0]]), "R must have one weight per player"),
@@ -303,3 +306,190 @@ def test_nearly_symmetric_weights_are_accepted_and_solved():
     b = lq_nash(A, B, Q, Rj, dims=dims, method="riccati", K0=a.K)
     assert a.converged and a.residual_K <= 1e-11 and a.residual_P <= 1e-11
     np.testing.assert_allclose(a.K, b.K, atol=1e-10)
+
+
+def test_bad_option_values():
+    A, B, Q, R = _game()
+    for kw, match in [(dict(K0=np.full((2, 2), np.nan)), "K0 must be finite"), (dict(tol=float("nan")), "tol must be"),
+                      (dict(tol=float("inf")), "tol must be"), (dict(method=None), "method must be one of"),
+                      (dict(method="auto\x00"), "method must be one of"), (dict(discount=0.0), r"discount must be in \(0, 1\]"),
+                      (dict(discount=1.5), r"discount must be in \(0, 1\]")]:
+        with pytest.raises(InputError, match=match):
+            lq_nash(A, B, Q, R, **kw)
+
+
+def test_symmetry_tolerance_at_the_boundary():
+    """The relative symmetry test: 0.99e-10 max|Q| of asymmetry passes, 1.01e-10 fails."""
+    A, B, Q, R, dims = ref.random_game(3, 4, 1, 0)
+    for rel, ok in ((0.99e-10, True), (1.01e-10, False)):
+        Qs = 1e8 * Q
+        Qs[1, 0, 1] += rel * np.abs(Qs[1]).max()
+        if ok:
+            assert lq_nash(A, B, Qs, R, dims=dims).converged
+        else:
+            with pytest.raises(InputError, match=r"Q\[.*1\] must be symmetric"):
+                lq_nash(A, B, Qs, R, dims=dims)
+
+
+def test_game_object_and_forms():
+    """An LQGame in place of the arrays gives the same answer; arrays and game together are refused;
+    games with a horizon or linear terms are not infinite-horizon games."""
+    g = lq_example()
+    game = lq_game(g.A, g.B, g.Q, g.R)
+    a, b = lq_nash(g.A, g.B, g.Q, g.R), lq_nash(game)
+    np.testing.assert_array_equal(a.K, b.K)
+    assert b.game is game and a.game.T is None
+    with pytest.raises(InputError, match="pass either an LQGame or the game's arrays, not both"):
+        lq_nash(game, g.B)
+    Kg = a.K + 0.1
+    np.testing.assert_array_equal(guided_lq_nash(game, Kg, 0.3).K, guided_lq_nash(g.A, g.B, g.Q, g.R, Kg, 0.3).K)
+    with pytest.raises(InputError, match=r"with an LQGame, pass \(game, K_guide, rho\)"):
+        guided_lq_nash(game, Kg, 0.3, g.R)
+    with pytest.raises(InputError, match="no horizon"):
+        lq_nash(lq_game(g.A, g.B, g.Q, g.R, horizon=5))
+    with pytest.raises(InputError, match="no linear terms, got q"):
+        lq_nash(lq_game(g.A, g.B, g.Q, g.R, q=np.ones((2, 2))))
+
+
+def test_result_vocabulary():
+    g = lq_example()
+    sol = lq_nash(g.A, g.B, g.Q, g.R)
+    assert sol.status is Status.CONVERGED and sol.converged == sol.status.ok
+    assert sol.info.iterations == sol.iterations and sol.info.residual == sol.residual
+    assert sol.info.residuals is sol.history and len(sol.history) == sol.iterations and sol.info.time > 0
+    assert repr(sol).startswith("LQNashSolution(converged, method='riccati+anderson")
+    assert all(isinstance(s.status, Status) for s in sol.stages)
+    slow = lq_nash(g.A, g.B, g.Q, g.R, method="lyapunov", max_iter=20)
+    assert slow.status is Status.MAX_ITERATIONS and not slow.converged
+    # costs(x0, *, x0_cov): x0'P x0 + tr(P x0_cov); x0_cov alone is the second moment; neither: N(0, I)
+    x0, C = np.array([0.3, -1.0]), np.array([[0.5, 0.1], [0.1, 0.2]])
+    np.testing.assert_allclose(sol.costs(x0, x0_cov=C), [x0 @ P @ x0 + np.trace(P @ C) for P in sol.P], rtol=1e-14)
+    np.testing.assert_allclose(sol.costs(x0_cov=g.Sigma0), np.einsum("kij,ji->k", sol.P, g.Sigma0), rtol=1e-14)
+    np.testing.assert_allclose(sol.costs(), np.trace(sol.P, axis1=1, axis2=2), rtol=1e-14)
+    with pytest.raises(InputError, match=r"pass a second moment E\[x0 x0'\] as x0_cov="):
+        sol.costs(g.Sigma0)
+    import pickle
+
+    back = pickle.loads(pickle.dumps(sol))
+    np.testing.assert_array_equal(back.K, sol.K)
+    assert back.stages == sol.stages and back.info.iterations == sol.iterations and back.nash_gap(x0) <= 1e-12
+
+
+def test_results_are_fresh_and_inputs_untouched():
+    A, B, Q, R, dims = ref.random_game(3, 4, 1, 3)
+    before = [x.copy() for x in (A, B, Q)]
+    s1, s2 = lq_nash(A, B, Q, R, dims=dims), lq_nash(A, B, Q, R, dims=dims)
+    for name in ("K", "P", "history"):
+        a, b = getattr(s1, name), getattr(s2, name)
+        assert a.flags.c_contiguous and a.flags.owndata and a.flags.writeable and not np.shares_memory(a, b)
+    for x, y in zip((A, B, Q), before):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_explicit_method_gets_the_long_stall_window():
+    """An explicit method stalls only after 200 iterations without halving the best residual
+    (auto: 40); this guided Lyapunov run needs ~150 iterations (found by review)."""
+    A = np.array([[1.0798390816876877, 0.07786881524437383], [0.0, 0.809926980282172]])
+    B = [np.array([[-0.940687676855235], [-0.5238812418239173]]),
+         np.array([[-1.6246639751852945], [0.27896950362257267]])]
+    Q = [0.04182354175190823 * np.eye(2), 1.518322494689292 * np.eye(2)]
+    R = [np.array([[5.176311360294573]]), np.array([[9.29813178589036]])]
+    Kg = np.array([[-0.7583697508984092, 1.4209820223119163], [0.726093788947765, 0.843732662303268]])
+    sol = guided_lq_nash(A, B, Q, R, Kg, 0.5, method="lyapunov")
+    assert sol.converged and sol.iterations > 41
+
+
+def test_guided_game_is_the_substitution():
+    """R^ii -> (1 + rho) R^ii, Q^i -> Q^i + rho Kg^i'R^ii Kg^i, M^i_[i] = rho R^ii Kg^i."""
+    A, B, Q, R, dims = ref.random_game(3, 4, 2, 9)
+    Rj = ref.joint_R(R, dims)
+    off = ref.offsets(dims)
+    Kg = np.random.default_rng(5).standard_normal((sum(dims), 4))
+    rho = 0.7
+    g = infinite.guided_game(lq_game(A, B, Q, R, dims=dims), Kg, rho)
+    for i in range(3):
+        s = slice(off[i], off[i + 1])
+        np.testing.assert_allclose(g.Q[0, i], Q[i] + rho * Kg[s].T @ Rj[i, s, s] @ Kg[s], rtol=1e-14, atol=1e-14)
+        want_R = Rj[i].copy()
+        want_R[s, s] *= 1 + rho
+        np.testing.assert_allclose(g.R[0, i], want_R, rtol=1e-15)
+        want_M = np.zeros((sum(dims), 4))
+        want_M[s] = rho * Rj[i, s, s] @ Kg[s]
+        np.testing.assert_allclose(g.M[0, i], want_M, rtol=1e-14, atol=1e-15)
+
+
+def test_discounted_game_solves_the_discounted_equations():
+    """beta: P^i = Q^i + K'R^i K + beta A_K'P^i A_K and (R^ii + beta B^i'P^i B^i) K^i + beta B^i'P^i B^-i K^-i
+    = beta B^i'P^i A, checked directly."""
+    A, B, Q, R, dims = ref.random_game(2, 4, 1, 4, radius=1.1)
+    beta = 0.8
+    sol = lq_nash(A, B, Q, R, dims=dims, discount=beta)
+    assert sol.converged
+    K, P, Rj = sol.K, sol.P, ref.joint_R(R, dims)
+    AK = A - B @ K
+    for i in range(2):
+        np.testing.assert_allclose(P[i], Q[i] + K.T @ Rj[i] @ K + beta * AK.T @ P[i] @ AK, rtol=1e-10, atol=1e-12)
+        lhs = Rj[i][i:i + 1] @ K + beta * B[:, i:i + 1].T @ P[i] @ B @ K
+        np.testing.assert_allclose(lhs, beta * B[:, i:i + 1].T @ P[i] @ A, atol=1e-11)
+
+
+# ------------------------------------------------------ the equilibrium protocol
+def _oracle_gaps(A, B, Q, Rj, dims, K, Sigma):
+    """gap_i = tr(P_K^i Sigma) - tr(P_br^i Sigma): Stein values and best responses by scipy's DARE."""
+    P = ref.policy_value(A, B, Q, Rj, K)
+    return np.array([np.trace(P[i] @ Sigma) - np.trace(ref.best_response(A, B, Q, Rj, dims, K, i)[1] @ Sigma)
+                     for i in range(len(dims))])
+
+
+@pytest.mark.parametrize("N,n,mi,seed", [(2, 4, 1, 0), (3, 5, 2, 1)])
+def test_nash_gap_of_the_equilibrium_and_of_a_perturbation(N, n, mi, seed):
+    A, B, Q, R, dims = ref.random_game(N, n, mi, seed)
+    Rj = ref.joint_R(R, dims)
+    sol = lq_nash(A, B, Q, R, dims=dims)
+    rng = np.random.default_rng(seed)
+    x0 = rng.standard_normal(n)
+    scale = np.abs(sol.costs(x0)).max()
+    assert abs(sol.nash_gap(x0)) <= 1e-12 * scale
+    assert abs(sol.nash_gap()) <= 1e-12 * np.abs(sol.costs()).max()
+    K = sol.K + 0.02 * rng.standard_normal(sol.K.shape)
+    Sigma = np.outer(x0, x0) + 0.1 * np.eye(n)
+    want = _oracle_gaps(A, B, Q, Rj, dims, K, Sigma)
+    got = equilibrium.player_gaps(sol.game, K, x0_cov=Sigma)
+    assert want.max() > 1e-6
+    np.testing.assert_allclose(got, want, rtol=1e-8, atol=1e-12 * np.abs(sol.costs(x0_cov=Sigma)).max())
+    assert equilibrium.nash_gap(sol.game, K, x0_cov=Sigma) == pytest.approx(want.max(), rel=1e-8)
+
+
+def test_best_response_beats_every_perturbation():
+    """Joint weights with cross-player blocks R^{ij} and cross terms M (the folded game has its own
+    cross term): no random perturbation of the best response K^i does better (brute force)."""
+    A, B, Q, R, dims = ref.random_game(3, 4, 1, 7)
+    rng = np.random.default_rng(2)
+    m, n = 3, 4
+    Rj = ref.joint_R(R, dims)
+    for i in range(3):
+        X = 0.3 * rng.standard_normal((m, m))
+        Rj[i] += 0.5 * (X + X.T) * (1 - np.eye(m))  # R^{ij} != 0, own blocks untouched
+        Rj[i] += 2 * np.eye(m)                      # keep R^i positive definite
+    M = 0.05 * rng.standard_normal((3, m, n))
+    game = lq_game(A, B, Q, Rj, dims=dims, M=M)
+    K = lq_nash(game).K + 0.05 * rng.standard_normal((m, n))
+    x0 = rng.standard_normal(n)
+    J = equilibrium.policy_value(game, K, x0=x0)
+    for i in range(3):
+        Ki, best = equilibrium.best_response(game, K, i, x0=x0)
+        assert best <= J[i] + 1e-12
+        for _ in range(25):
+            Kp = K.copy()
+            Kp[i] = Ki + 0.05 * rng.standard_normal(n)
+            assert equilibrium.policy_value(game, Kp, x0=x0)[i] >= best - 1e-12 * abs(best)
+        Kp = K.copy()
+        Kp[i] = Ki
+        assert equilibrium.policy_value(game, Kp, x0=x0)[i] == pytest.approx(best, rel=1e-10)
+
+
+def test_policy_value_of_a_destabilizing_profile_is_infinite():
+    g = lq_example()
+    game = lq_game(g.A, g.B, g.Q, g.R)
+    assert np.all(np.isinf(equilibrium.policy_value(game, np.full((2, 2), 10.0), x0=g.x0)))
+    assert equilibrium.nash_gap(game, np.full((2, 2), 10.0), x0=g.x0) == np.inf

@@ -1,4 +1,4 @@
-"""Tests of the policy-gradient tools ([MA-GPS] III-IV) and the Fig. 1 trends."""
+"""Tests of the policy-gradient tools (MA-GPS sections III-IV) and the Fig. 1 trends."""
 
 import numpy as np
 import pytest
@@ -182,4 +182,24 @@ def test_bad_input():
 
 def test_lost_stability_is_reported():
     tr = simulate_policy_gradient(G.A, G.B, G.Q, G.R, np.zeros((2, 2)), S0, eta=2.0, steps=50)
-    assert tr.status == "lost_stability" and not tr.converged
+    assert tr.status == "diverged" and not tr.converged
+
+
+def test_game_object_in_place_of_the_arrays():
+    from gamesolve import Status, lq_game
+
+    game = lq_game(G.A, G.B, G.Q, G.R)
+    K = K_STAR + 0.01
+    np.testing.assert_array_equal(lq_cost(game, K, S0), lq_cost(G.A, G.B, G.Q, G.R, K, S0))
+    np.testing.assert_array_equal(pseudo_gradient(game, K, S0, K_guide=K_GUIDE, rho=0.3),
+                                  pseudo_gradient(G.A, G.B, G.Q, G.R, K, S0, K_guide=K_GUIDE, rho=0.3))
+    np.testing.assert_array_equal(pseudo_gradient_jacobian(game, K, S0),
+                                  pseudo_gradient_jacobian(G.A, G.B, G.Q, G.R, K, S0))
+    a = simulate_policy_gradient(game, K, S0, eta=0.5, steps=5)
+    b = simulate_policy_gradient(G.A, G.B, G.Q, G.R, K, S0, eta=0.5, steps=5)
+    np.testing.assert_array_equal(a.K, b.K)
+    assert a.status is Status.MAX_ITERATIONS and a.info.iterations == 5 and a.info.residual == a.grad_norm[-1]
+    with pytest.raises(InputError, match=r"with an LQGame, pass \(game, K, Sigma0\)"):
+        lq_cost(game, K, S0, G.R)
+    with pytest.raises(InputError, match="symmetric"):
+        lq_cost(G.A, G.B, np.array([[[1.0, 1.0], [0.0, 1.0]], G.Q[1]]), G.R, K, S0)

@@ -1,12 +1,14 @@
 // Bindings of the finite-horizon LQ game kernel (cpp/include/gamesolve/lq_game.hpp).
 #include <pybind11/stl.h>
 
+#include <cstring>
 #include <memory>
+#include <tuple>
 #include <thread>
 
 #include "array_io.hpp"
 #include "bindings.hpp"
-#include "gamesolve/validate.hpp"
+#include "gamesolve/check.hpp"
 
 namespace gamesolve_py {
 
@@ -157,175 +159,633 @@ py::tuple evaluate(const std::vector<Index>& dims, Index n, Index T, Index batch
   return py::make_tuple(Z, zeta, s);
 }
 
-// Fast path of gamesolve.solve_lq_game(s) (python/gamesolve/lq.py): the public
-// arguments as given. Recognizes the common forms only -- every array a plain
-// float64 ndarray (see as_plain); B stacked with `dims` a list / tuple of ints, or
-// a list of blocks; R joint, own-control (stacked or a list) or a list of joint
-// weights -- with the shape rules of lq._normalize, checks every value in one pass
-// (validate.hpp), and solves into freshly allocated numpy arrays of the final
-// shapes. Returns None, having done nothing, for anything else (other forms, bad
-// shapes or values): the general path then converts, validates and raises its
-// messages. Otherwise (K, k, Z, zeta, s, status, min_rcond, n_min_norm_stages,
-// n_nonfinite_stages, dims, B, R) with B and R the stacked / joint arrays assembled
-// from blocks (None where used as given), for the lazily normalized game.
-py::object solve_fast(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,
-                      py::handle q_, py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_,
-                      py::handle dims_, bool batched, int n_threads, double rcond_tol, double rank_tol,
-                      double sym_rtol) {
-  const py::object decline = py::none();
-  Plain A, B, Q, R, q, r, M, c, QT, qT;
-  if (!as_plain(A_, A) || !as_plain(Q_, Q) || !as_plain_opt(q_, q) || !as_plain_opt(r_, r) ||
-      !as_plain_opt(M_, M) || !as_plain_opt(c_, c) || !as_plain_opt(QT_, QT) || !as_plain_opt(qT_, qT))
-    return decline;
-  if (A.nd < 2 || A.dim(-1) != A.dim(-2)) return decline;
-  const py::ssize_t n = A.dim(-1);
-  // dims: a list or tuple of positive Python ints (or None with B given as blocks).
-  std::vector<Index> dims;
-  if (!dims_.is_none() && !read_dims(dims_, dims)) return decline;
-  // B: stacked (..., n, m) with dims, or a list of N blocks (..., n, m_i) (split_inputs).
-  py::object B_new = py::none(), R_new = py::none();  // B and R assembled from blocks, else None
-  if (as_plain(B_, B)) {
-    if (dims.empty()) return decline;
-  } else {
-    std::vector<Plain> blocks;
-    std::vector<Index> widths;
-    if (!as_plain_list(B_, blocks)) return decline;
-    B_new = concat_blocks(blocks, B, widths);
-    if (B_new.is_none()) return decline;
-    if (!dims.empty() && dims != widths) return decline;
-    dims = widths;
-  }
-  const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
-  Index m = 0;
-  if (!gamesolve_py::control_total(dims, m)) return decline;
-  if (B.nd < 2 || B.dim(-1) != m || B.dim(-2) != n) return decline;
-  // R (_normalize_R): joint (..., N, m, m) as given; own-control weights -- stacked
-  // (..., N, m_1, m_1) with equal m_i and N > 1, or a list of N (..., m_i, m_i) -- or a
-  // list of N joint (..., m, m), with equal leading axes, assembled into joint weights.
-  std::vector<std::pair<const double*, py::ssize_t>> src(static_cast<std::size_t>(N));
-  if (as_plain(R_, R)) {
-    const bool equal = std::all_of(dims.begin(), dims.end(), [&](Index d) { return d == dims[0]; });
-    const py::ssize_t d0 = dims[0];
-    if (R.nd >= 3 && R.dim(-1) == m && R.dim(-2) == m && R.dim(-3) == N) {
-      // joint, used in place
-    } else if (N > 1 && equal && R.nd >= 3 && R.dim(-1) == d0 && R.dim(-2) == d0 && R.dim(-3) == N) {
-      for (py::ssize_t i = 0; i < N; ++i) src[static_cast<std::size_t>(i)] = {R.data + i * d0 * d0, N * d0 * d0};
-      const py::ssize_t lead = R.size / (N * d0 * d0);
-      std::array<py::ssize_t, kMaxNd> shape = R.shape;
-      shape[static_cast<std::size_t>(R.nd - 1)] = shape[static_cast<std::size_t>(R.nd - 2)] = m;
-      py::array_t<double> a = new_plain(shape, R.nd, R);
-      assemble_R(src, lead, dims, false, a.mutable_data());
-      R_new = std::move(a);
-    } else {
-      return decline;
-    }
-  } else {
-    std::vector<Plain> blocks;
-    if (!as_plain_list(R_, blocks) || static_cast<py::ssize_t>(blocks.size()) != N) return decline;
-    const Plain& b0 = blocks[0];
-    bool joint = true, own = true;
-    for (py::ssize_t i = 0; i < N; ++i) {
-      const Plain& b = blocks[static_cast<std::size_t>(i)];
-      if (b.nd < 2 || b.dim(-1) != b.dim(-2) || !b.same_lead(2, b0, 2)) return decline;
-      joint = joint && b.dim(-1) == m;
-      own = own && b.dim(-1) == dims[static_cast<std::size_t>(i)];
-      src[static_cast<std::size_t>(i)] = {b.data, b.dim(-1) * b.dim(-1)};
-    }
-    if ((!joint && !own) || b0.nd + 1 > kMaxNd) return decline;
-    const py::ssize_t lead = b0.size / (b0.dim(-1) * b0.dim(-1));
-    std::array<py::ssize_t, kMaxNd> shape = b0.shape;
-    const std::size_t nd = static_cast<std::size_t>(b0.nd) + 1;
-    shape[nd - 3] = N;
-    shape[nd - 2] = shape[nd - 1] = m;
-    py::array_t<double> a = new_plain(shape, static_cast<int>(nd), R);
-    assemble_R(src, lead, dims, joint, a.mutable_data());
-    R_new = std::move(a);
-  }
-  if (Q.nd < 3 || Q.dim(-1) != n || Q.dim(-2) != n || Q.dim(-3) != N) return decline;
-  auto trailing = [](const Plain& a, std::initializer_list<py::ssize_t> blk) {
-    if (!a.present()) return true;
-    if (a.nd < static_cast<int>(blk.size())) return false;
-    int i = a.nd - static_cast<int>(blk.size());
-    for (auto v : blk)
-      if (a.shape[i++] != v) return false;
-    return true;
-  };
-  if (!trailing(q, {N, n}) || !trailing(r, {N, m}) || !trailing(M, {N, m, n}) || !trailing(c, {n})) return decline;
-  const int want = batched ? 2 : 1;  // leading axes: [batch,] [T]
-  if (QT.present() && (QT.nd != 3 + want - 1 || !trailing(QT, {N, n, n}))) return decline;
-  if (qT.present() && (qT.nd != 2 + want - 1 || !trailing(qT, {N, n}))) return decline;
+// ---------------------------------------------------------------------------
+// read_lq_game: the one reader of LQ game data (python/gamesolve/lq/game.py).
+// ---------------------------------------------------------------------------
 
-  // Time axes (lq._canon): every time axis, and the horizon, must agree.
+[[noreturn]] void fail(const std::string& msg) { throw gamesolve::InputError(msg); }
+
+// Python's tuple repr of a shape or of dims: "(3, 2)", "(4,)".
+template <class V>
+std::string tuple_str(const V& v) {
+  std::string r = "(";
+  for (std::size_t i = 0; i < v.size(); ++i) r += (i ? ", " : "") + std::to_string(v[i]);
+  return r + (v.size() == 1 ? ",)" : ")");
+}
+
+// A small shape (at most kMaxNd axes) without heap allocation.
+struct Shape {
+  std::array<py::ssize_t, kMaxNd> v{};
+  std::size_t n = 0;
+  Shape() = default;
+  Shape(std::initializer_list<py::ssize_t> l) { assign(l.begin(), l.end()); }
+  template <class It>
+  void assign(It first, It last) {
+    n = 0;
+    for (; first != last; ++first) push_back(*first);
+  }
+  void push_back(py::ssize_t x) {
+    if (n == kMaxNd) fail("arrays may have at most " + std::to_string(kMaxNd) + " dimensions");
+    v[n++] = x;
+  }
+  void append(std::initializer_list<py::ssize_t> l) {
+    for (auto x : l) push_back(x);
+  }
+  std::size_t size() const { return n; }
+  py::ssize_t operator[](std::size_t i) const { return v[i]; }
+  py::ssize_t& operator[](std::size_t i) { return v[i]; }
+  const py::ssize_t* begin() const { return v.data(); }
+  const py::ssize_t* end() const { return v.data() + n; }
+  py::ssize_t* data() { return v.data(); }
+  bool operator==(const Shape& o) const { return n == o.n && std::equal(begin(), end(), o.begin()); }
+  bool operator!=(const Shape& o) const { return !(*this == o); }
+  std::vector<py::ssize_t> vec() const { return {begin(), end()}; }
+};
+
+// One converted input: a C-contiguous float64 array (the caller's own buffer when it is one).
+struct Arr {
+  py::array_t<double> a;
+  Shape shape;
+  const double* data() const { return a.data(); }
+  py::ssize_t size() const { return static_cast<py::ssize_t>(a.size()); }
+  int nd() const { return static_cast<int>(shape.size()); }
+  py::ssize_t dim(int i) const { return shape[static_cast<std::size_t>(i < 0 ? nd() + i : i)]; }
+  // The trailing axes equal `blk`.
+  template <class Blk>
+  bool ends_with(const Blk& blk) const {
+    if (nd() < static_cast<int>(blk.size())) return false;
+    int i = nd() - static_cast<int>(blk.size());
+    for (auto v : blk)
+      if (dim(i++) != v) return false;
+    return true;
+  }
+  bool ends_with(std::initializer_list<py::ssize_t> blk) const { return ends_with<std::initializer_list<py::ssize_t>>(blk); }
+  Shape lead(int k) const {
+    Shape s;
+    s.assign(shape.begin(), shape.end() - k);
+    return s;
+  }
+  void reshape(const Shape& s) {
+    a = py::array_t<double>(a.attr("reshape")(py::tuple(py::cast(s.vec()))));
+    shape = s;
+  }
+};
+
+// A read-only float64 array over `data` (kept alive by `base`): shape `shape`, C-contiguous
+// unless `strides` (bytes) are given. The numpy C API directly: no temporaries.
+py::object ro_view(const double* data, const Shape& shape, py::handle base, const py::ssize_t* strides = nullptr) {
+  const auto& api = py::detail::npy_api::get();
+  PyObject* descr = api.PyArray_DescrFromType_(py::detail::npy_api::NPY_DOUBLE_);  // stolen below
+  Shape sh = shape;
+  PyObject* a = api.PyArray_NewFromDescr_(api.PyArray_Type_, descr, static_cast<int>(sh.size()),
+                                          reinterpret_cast<Py_intptr_t*>(sh.data()),
+                                          reinterpret_cast<Py_intptr_t*>(const_cast<py::ssize_t*>(strides)),
+                                          const_cast<double*>(data), py::detail::npy_api::NPY_ARRAY_ALIGNED_, nullptr);
+  if (!a) throw py::error_already_set();
+  if (api.PyArray_SetBaseObject_(a, base.inc_ref().ptr()) != 0) {
+    Py_DECREF(a);
+    throw py::error_already_set();
+  }
+  return py::reinterpret_steal<py::object>(a);
+}
+
+const py::object& numpy_attr(const char* name) {
+  static auto* np = new py::object(py::module_::import("numpy"));
+  static auto* asarray = new py::object(np->attr("asarray"));
+  static auto* ascontig = new py::object(np->attr("ascontiguousarray"));
+  static auto* bcast = new py::object(np->attr("broadcast_to"));
+  if (std::strcmp(name, "asarray") == 0) return *asarray;
+  if (std::strcmp(name, "broadcast_to") == 0) return *bcast;
+  return *ascontig;
+}
+
+// `h` as a float64 array: real numbers only (bool, int, float; complex and anything else
+// rejected), every entry finite -- the message names `name` and the first bad index.
+Arr to_array(const std::string& name, py::handle h) {
+  if (h.is_none()) fail(name + " is required, got None");
+  py::object obj;
+  Plain p;
+  Arr out;
+  if (as_plain(h, p)) {  // the common case: read in place
+    out.a = py::reinterpret_borrow<py::array_t<double>>(h);
+  } else {
+    const auto& api = py::detail::npy_api::get();
+    if (Py_TYPE(h.ptr()) == api.PyArray_Type_ || PyType_IsSubtype(Py_TYPE(h.ptr()), api.PyArray_Type_)) {
+      obj = py::reinterpret_borrow<py::object>(h);
+    } else {
+      try {
+        obj = numpy_attr("asarray")(h);
+      } catch (py::error_already_set& e) {
+        fail(name + " must be a real array, got " + std::string(py::str(py::type::handle_of(h).attr("__name__"))) +
+             ": " + std::string(py::str(e.value())));
+      }
+    }
+    const char kind = py::cast<py::array>(obj).dtype().kind();
+    if (kind == 'c') fail(name + " must be real, got complex values (dtype " +
+                          std::string(py::str(py::cast<py::array>(obj).dtype())) + ")");
+    if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f')
+      fail(name + " must be a real array, got " + std::string(py::str(py::type::handle_of(h).attr("__name__"))) +
+           " (dtype " + std::string(py::str(py::cast<py::array>(obj).dtype())) + ")");
+    out.a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(obj);
+    if (!out.a) throw py::error_already_set();
+  }
+  out.shape.assign(out.a.shape(), out.a.shape() + out.a.ndim());
+  const gamesolve::Index bad = gamesolve::first_nonfinite(out.a.data(), static_cast<gamesolve::Index>(out.a.size()));
+  if (bad >= 0) {
+    std::string where;
+    if (out.nd() > 0) {
+      std::vector<py::ssize_t> idx(out.shape.size());
+      py::ssize_t r = bad;
+      for (int i = out.nd() - 1; i >= 0; --i) {
+        idx[static_cast<std::size_t>(i)] = r % out.dim(i);
+        r /= out.dim(i);
+      }
+      where = " (first at index " + tuple_str(idx) + ")";
+    }
+    fail(name + " must be finite, found NaN or inf" + where);
+  }
+  return out;
+}
+
+bool is_seq(py::handle h) { return PyList_Check(h.ptr()) || PyTuple_Check(h.ptr()); }
+
+// Blocks given as a list: each converted, with a common leading shape (numpy broadcasting).
+std::vector<Arr> to_blocks(const char* name, py::handle h, int block_nd) {
+  std::vector<Arr> blocks;
+  py::sequence seq = py::reinterpret_borrow<py::sequence>(h);
+  for (py::ssize_t i = 0; i < static_cast<py::ssize_t>(seq.size()); ++i)
+    blocks.push_back(to_array(std::string(name) + "[" + std::to_string(i) + "]", seq[static_cast<std::size_t>(i)]));
+  (void)block_nd;
+  return blocks;
+}
+
+// Concatenation of blocks (..., k_i) along the last axis (equal leading shapes).
+Arr concat_last(const std::vector<Arr>& blocks) {
+  std::vector<Plain> plain(blocks.size());
+  for (std::size_t i = 0; i < blocks.size(); ++i) {
+    Plain& p = plain[i];
+    p.data = blocks[i].data();
+    p.nd = blocks[i].nd();
+    std::copy(blocks[i].shape.begin(), blocks[i].shape.end(), p.shape.begin());
+    p.size = blocks[i].size();
+  }
+  Plain o;
+  std::vector<gamesolve::Index> widths;
+  Arr out;
+  out.a = py::reinterpret_steal<py::array_t<double>>(concat_blocks(plain, o, widths).release());
+  out.shape.assign(out.a.shape(), out.a.shape() + out.a.ndim());
+  return out;
+}
+
+std::vector<gamesolve::Index> read_dims_any(py::handle h) {
+  std::vector<gamesolve::Index> dims;
+  if (read_dims(h, dims)) return dims;  // the common case: a list / tuple of positive ints
+  dims.clear();
+  py::array_t<long long> a;
+  try {
+    py::object v = numpy_attr("asarray")(h);
+    if (py::cast<py::array>(v).dtype().kind() != 'i' && py::cast<py::array>(v).dtype().kind() != 'u') throw 0;
+    a = py::array_t<long long, py::array::forcecast>::ensure(v);
+  } catch (...) {
+    fail("dims must be positive integers, got " + std::string(py::repr(h)));
+  }
+  if (a.ndim() > 1 || a.size() == 0) fail("dims must be positive integers, got " + std::string(py::repr(h)));
+  for (py::ssize_t i = 0; i < a.size(); ++i) dims.push_back(static_cast<gamesolve::Index>(a.data()[i]));
+  return dims;
+}
+
+// B: a list of N blocks (..., n, m_i), or stacked (..., n, m) with dims (the widths give dims).
+Arr read_B(py::handle B_, py::handle dims_, py::ssize_t n, std::vector<gamesolve::Index>& dims) {
+  Arr B;
+  if (is_seq(B_)) {
+    std::vector<Arr> blocks = to_blocks("B", B_, 2);
+    if (blocks.empty()) fail("B must have at least one player block, got an empty sequence");
+    for (Arr& b : blocks)
+      if (b.nd() == 1) b.reshape({b.dim(0), 1});
+    std::vector<gamesolve::Index> widths;
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      const Arr& b = blocks[i];
+      if (b.nd() < 1 || b.lead(1) != blocks[0].lead(1))
+        fail("B[" + std::to_string(i) + "] has shape " + tuple_str(b.shape) + ", inconsistent with B[0] shape " +
+             tuple_str(blocks[0].shape));
+      widths.push_back(b.dim(-1));
+    }
+    if (!dims_.is_none()) {
+      const auto given = read_dims_any(dims_);
+      if (given != widths)
+        fail("dims " + tuple_str(given) + " disagrees with the widths of the blocks of B " + tuple_str(widths));
+    }
+    dims = widths;
+    B = blocks.size() == 1 ? blocks[0] : concat_last(blocks);
+  } else {
+    B = to_array("B", B_);
+    if (B.nd() == 1) B.reshape({B.dim(0), 1});
+    if (dims_.is_none()) fail("dims is required when B is a stacked matrix (give dims=(m_1, ..., m_N))");
+    dims = read_dims_any(dims_);
+  }
+  for (auto d : dims)
+    if (d < 1) fail("dims must be positive integers, got " + tuple_str(dims));
+  gamesolve::Index m = 0;
+  if (!control_total(dims, m)) fail("dims " + tuple_str(dims) + " are too large");
+  if (B.nd() < 2 || B.dim(-1) != m)
+    fail("B must have " + std::to_string(m) + " columns (sum of dims " + tuple_str(dims) + "), got shape " +
+         tuple_str(B.shape));
+  if (B.dim(-2) != n)
+    fail("B must have " + std::to_string(n) + " rows (the state size), got shape " + tuple_str(B.shape));
+  return B;
+}
+
+// A new array (lead..., *block) for N stacked blocks of `first`'s leading shape (all but its last two
+// axes); `lead` gets the number of leading entries.
+Arr new_stacked(const Arr& first, std::initializer_list<py::ssize_t> block, py::ssize_t& lead) {
+  Shape shape = first.lead(2);
+  lead = 1;
+  for (auto v : shape) lead *= v;
+  shape.append(block);
+  Arr out;
+  out.a = py::array_t<double>(shape.vec());
+  out.shape = shape;
+  return out;
+}
+
+// Joint weights (lead..., N, m, m) from N blocks (lead..., k_i, k_i): stacked (joint, k_i = m)
+// or embedded into zeros (own, k_i = m_i).
+Arr assemble_joint(const std::vector<Arr>& blocks, const std::vector<gamesolve::Index>& dims, bool joint) {
+  const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
+  py::ssize_t m = 0;
+  for (auto d : dims) m += d;
+  py::ssize_t lead = 1;
+  Arr out = new_stacked(blocks[0], {N, m, m}, lead);
+  std::vector<std::pair<const double*, py::ssize_t>> src;
+  for (const Arr& b : blocks) src.push_back({b.data(), b.dim(-1) * b.dim(-1)});
+  assemble_R(src, lead, dims, joint, out.a.mutable_data());
+  return out;
+}
+
+// R: a list of N own-control (m_i, m_i) or joint (m, m) weights, joint (..., N, m, m), or own
+// stacked (..., N, m_1, m_1) (equal m_i, N > 1).
+Arr read_R(py::handle R_, const std::vector<gamesolve::Index>& dims) {
+  const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
+  py::ssize_t m = 0;
+  for (auto d : dims) m += d;
+  if (is_seq(R_)) {
+    std::vector<Arr> blocks = to_blocks("R", R_, 2);
+    for (std::size_t i = 0; i < blocks.size(); ++i) {
+      Arr& b = blocks[i];
+      if (b.nd() == 0) b.reshape({1, 1});
+      if (b.nd() < 2 || b.dim(-1) != b.dim(-2))
+        fail("R[" + std::to_string(i) + "] must be square, got shape " + tuple_str(b.shape));
+    }
+    if (static_cast<py::ssize_t>(blocks.size()) != N)
+      fail("R must have one weight per player (" + std::to_string(N) + "), got " + std::to_string(blocks.size()));
+    bool joint = true;
+    for (const Arr& b : blocks) joint = joint && b.dim(-1) == m;
+    if (!joint)
+      for (std::size_t i = 0; i < blocks.size(); ++i)
+        if (blocks[i].dim(-1) != dims[i])
+          fail("R[" + std::to_string(i) + "] must have shape (" + std::to_string(dims[i]) + ", " +
+               std::to_string(dims[i]) + ") (own-control weight), got " + tuple_str(blocks[i].shape));
+    bool same = true;
+    for (const Arr& b : blocks) same = same && b.lead(2) == blocks[0].lead(2);
+    if (!same) {  // broadcast the leading axes (rare: e.g. one player's weight time-varying)
+      std::vector<py::object> ls;
+      py::list leads;
+      for (const Arr& b : blocks) leads.append(py::tuple(py::cast(b.lead(2).vec())));
+      py::tuple lead;
+      try {
+        lead = py::module_::import("numpy").attr("broadcast_shapes")(*leads);
+      } catch (py::error_already_set&) {
+        std::string shapes;
+        for (const Arr& b : blocks) shapes += (shapes.empty() ? "" : ", ") + tuple_str(b.shape);
+        fail("the weights R[i] have leading axes that do not broadcast: shapes " + shapes);
+      }
+      for (Arr& b : blocks) {
+        std::vector<py::ssize_t> s = py::cast<std::vector<py::ssize_t>>(lead);
+        s.push_back(b.dim(-2));
+        s.push_back(b.dim(-1));
+        b.a = py::array_t<double>(numpy_attr("ascontiguousarray")(numpy_attr("broadcast_to")(b.a, py::tuple(py::cast(s)))));
+        b.shape.assign(s.begin(), s.end());
+      }
+    }
+    return assemble_joint(blocks, dims, joint);
+  }
+  Arr R = to_array("R", R_);
+  if (R.ends_with({N, m, m})) return R;
+  const bool equal = std::all_of(dims.begin(), dims.end(), [&](gamesolve::Index d) { return d == dims[0]; });
+  const py::ssize_t d0 = dims[0];
+  if (N > 1 && equal && R.ends_with({N, d0, d0})) {
+    std::vector<Arr> blocks;  // views of player i's weights: a strided copy via numpy
+    for (py::ssize_t i = 0; i < N; ++i) {
+      Arr b;
+      py::object sl = R.a[py::make_tuple(py::ellipsis(), i, py::slice(py::none(), py::none(), py::none()),
+                                         py::slice(py::none(), py::none(), py::none()))];
+      b.a = py::array_t<double>(numpy_attr("ascontiguousarray")(sl));
+      b.shape.assign(b.a.shape(), b.a.shape() + b.a.ndim());
+      blocks.push_back(std::move(b));
+    }
+    return assemble_joint(blocks, dims, false);
+  }
+  fail("R must hold N=" + std::to_string(N) + " joint weights (..., " + std::to_string(N) + ", " +
+       std::to_string(m) + ", " + std::to_string(m) + ") or own-control weights (a list of (m_i, m_i)), got shape " +
+       tuple_str(R.shape));
+}
+
+// Q: (..., N, n, n), or a list of N (..., n, n) weights.
+Arr read_Q(py::handle Q_, py::ssize_t N, py::ssize_t n) {
+  if (is_seq(Q_) && py::len(Q_) > 0 && py::isinstance<py::array>(py::reinterpret_borrow<py::sequence>(Q_)[0])) {
+    std::vector<Arr> blocks = to_blocks("Q", Q_, 2);
+    if (static_cast<py::ssize_t>(blocks.size()) != N)
+      fail("Q must have one weight per player (" + std::to_string(N) + "), got " + std::to_string(blocks.size()));
+    for (std::size_t i = 0; i < blocks.size(); ++i)
+      if (!blocks[i].ends_with({n, n}) || blocks[i].lead(2) != blocks[0].lead(2))
+        fail("Q[" + std::to_string(i) + "] must have shape (..., " + std::to_string(n) + ", " + std::to_string(n) +
+             ") like Q[0] " + tuple_str(blocks[0].shape) + ", got " + tuple_str(blocks[i].shape));
+    py::ssize_t lead = 1;
+    Arr out = new_stacked(blocks[0], {N, n, n}, lead);
+    double* dst = out.a.mutable_data();
+    for (py::ssize_t l = 0; l < lead; ++l)
+      for (py::ssize_t i = 0; i < N; ++i)
+        std::copy_n(blocks[static_cast<std::size_t>(i)].data() + l * n * n, n * n, dst + (l * N + i) * n * n);
+    return out;
+  }
+  Arr Q = to_array("Q", Q_);
+  if (Q.nd() < 3 || !Q.ends_with({N, n, n}))
+    fail("Q must have shape (..., " + std::to_string(N) + ", " + std::to_string(n) + ", " + std::to_string(n) +
+         ") (one (n, n) weight per player), got " + tuple_str(Q.shape));
+  return Q;
+}
+
+// The leading axes of one input: [batch (Bb),] [time (Tt)]; the horizon seen so far in T / T_name.
+struct TimeAxes {
+  bool batched;
   py::ssize_t T = 0;
-  if (!horizon.is_none() && !as_positive_int(horizon, T)) return decline;
-  py::ssize_t batch = 1;
-  bool ok = true;
-  auto series = [&](const Plain& a, int block_nd, py::ssize_t blk, bool terminal) {
-    gamesolve::Series s;
-    if (!a.present() || !ok) return s;
-    const int extra = a.nd - block_nd;
-    if (!terminal && extra != want - 1 && extra != want) {
-      ok = false;
-      return s;
-    }
-    const py::ssize_t Bb = batched ? a.shape[0] : 1;
+  std::string T_name;
+  // Returns (Bb, Tt) of `a` with `block_nd` block axes, checking the time axis against T.
+  std::pair<py::ssize_t, py::ssize_t> canon(const std::string& name, const Arr& a, int block_nd) {
+    const int want = 1 + static_cast<int>(batched);
+    const int extra = a.nd() - block_nd;
+    if (extra != want - 1 && extra != want)
+      fail(name + " must have " + std::to_string(block_nd + want - 1) + " or " + std::to_string(block_nd + want) +
+           " dimensions " + (batched ? "(batch, [T], ...)" : "([T], ...)") + ", got shape " + tuple_str(a.shape));
+    const py::ssize_t Bb = batched ? a.dim(0) : 1;
     py::ssize_t Tt = 1;
-    if (!terminal && extra == want) {
-      Tt = a.shape[want - 1];
-      if (T == 0) T = Tt;
-      else if (Tt != T) ok = false;
+    if (extra == want) {
+      Tt = a.dim(want - 1);
+      if (Tt < 1) fail(name + " has an empty time axis (shape " + tuple_str(a.shape) + ")");
+      if (T != 0 && Tt != T)
+        fail(name + " has " + std::to_string(Tt) + " time steps but " + T_name + " has " + std::to_string(T));
+      if (T == 0) {
+        T = Tt;
+        T_name = name;
+      }
     }
-    if (Bb != 1) {
-      if (batch == 1) batch = Bb;
-      else if (Bb != batch) ok = false;
+    return {Bb, Tt};
+  }
+};
+
+// A canonical input: the array with exactly its ([Bb,] Tt, *block) axes, and its core Series.
+struct Canon {
+  Arr arr;
+  py::ssize_t Bb = 1, Tt = 1;
+  bool present = false;
+};
+
+// A game read by `read_game`: the canonical arrays for Python and the core's view of the same buffers.
+struct ReadGame {
+  py::dict values;          // LQGame's fields: dims, n, T|None, batch|None, A, B, Q, q, R, r, M, c, QT, qT, state_dims
+  gamesolve::LQGameData g;  // T = 1 when the game has no horizon
+  bool has_horizon = false;
+};
+
+ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon, py::handle q_,
+                   py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_, py::handle dims_,
+                   bool batched, double sym_rtol) {
+  using gamesolve::Index;
+  Arr A = to_array("A", A_);
+  if (A.nd() < 2 || A.dim(-1) != A.dim(-2)) fail("A must be square (n, n), got shape " + tuple_str(A.shape));
+  const py::ssize_t n = A.dim(-1);
+  if (n < 1 || n > gamesolve::kMaxSize) fail("A must be square (n, n) with n >= 1, got shape " + tuple_str(A.shape));
+  std::vector<Index> dims;
+  Arr B = read_B(B_, dims_, n, dims);
+  const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
+  py::ssize_t m = 0;
+  for (auto d : dims) m += d;
+  Arr R = read_R(R_, dims);
+  Arr Q = read_Q(Q_, N, n);
+  TimeAxes ax{batched, 0, ""};
+  if (!horizon.is_none()) {
+    py::ssize_t h = 0;
+    const bool is_int = !PyBool_Check(horizon.ptr()) &&
+                        (PyLong_Check(horizon.ptr()) || py::isinstance(horizon, numpy_attr("asarray").attr("__self__").attr("integer")));
+    if (is_int) h = py::cast<py::ssize_t>(py::int_(py::reinterpret_borrow<py::object>(horizon)));
+    if (!is_int || h < 1) fail("horizon must be a positive integer, got " + std::string(py::repr(horizon)));
+    ax.T = h;
+    ax.T_name = "horizon";
+  }
+  struct Item {
+    const char* name;
+    Canon c;
+    int block_nd;
+  };
+  std::array<Item, 10> it{{{"A", {}, 2}, {"B", {}, 2}, {"Q", {}, 3}, {"q", {}, 2}, {"R", {}, 3},
+                           {"r", {}, 2}, {"M", {}, 3}, {"c", {}, 1}, {"QT", {}, 3}, {"qT", {}, 2}}};
+  auto set = [&](std::size_t k, Arr a) {
+    Canon& c = it[k].c;
+    std::tie(c.Bb, c.Tt) = ax.canon(it[k].name, a, it[k].block_nd);
+    c.arr = std::move(a);
+    c.present = true;
+  };
+  set(0, std::move(A));
+  set(1, std::move(B));
+  set(2, std::move(Q));
+  set(4, std::move(R));
+  const std::array<std::pair<std::size_t, py::handle>, 4> opt{{{3, q_}, {5, r_}, {6, M_}, {7, c_}}};
+  const std::array<Shape, 4> opt_block{{{N, n}, {N, m}, {N, m, n}, {n}}};
+  for (std::size_t j = 0; j < opt.size(); ++j) {
+    if (opt[j].second.is_none()) continue;
+    const char* name = it[opt[j].first].name;
+    Arr a = to_array(name, opt[j].second);
+    const auto& blk = opt_block[j];
+    bool ok = a.nd() >= static_cast<int>(blk.size());
+    for (std::size_t i = 0; ok && i < blk.size(); ++i) ok = a.dim(a.nd() - static_cast<int>(blk.size() - i)) == blk[i];
+    if (!ok) {
+      std::string want;
+      for (auto v : blk) want += ", " + std::to_string(v);
+      fail(std::string(name) + " must have shape (..." + want + "), got " + tuple_str(a.shape));
     }
-    s.data = a.data;
-    s.size = static_cast<Index>(a.size);
-    s.t_stride = Tt == 1 ? 0 : blk;
-    s.b_stride = Bb == 1 ? 0 : Tt * blk;
+    set(opt[j].first, std::move(a));
+  }
+  // Terminal data: given (with the batch axis when batched), else the last stage of Q and q.
+  auto terminal = [&](std::size_t k, py::handle h, Shape blk) {
+    const char* name = it[k].name;
+    Arr a = to_array(name, h);
+    bool ok = a.nd() == static_cast<int>(blk.size()) + static_cast<int>(batched);
+    for (std::size_t i = 0; ok && i < blk.size(); ++i) ok = a.dim(a.nd() - static_cast<int>(blk.size() - i)) == blk[i];
+    if (!ok) {
+      std::string want;
+      for (auto v : blk) want += (want.empty() ? "" : ", ") + std::to_string(v);
+      fail(std::string(name) + " must have shape (" + (batched ? "batch, " : "") + want + "), got " +
+           tuple_str(a.shape));
+    }
+    Canon& c = it[k].c;
+    c.Bb = batched ? a.dim(0) : 1;
+    c.arr = std::move(a);
+    c.present = true;
+  };
+  if (!QT_.is_none()) terminal(8, QT_, {N, n, n});
+  if (!qT_.is_none()) terminal(9, qT_, {N, n});
+  // Batch size.
+  py::ssize_t batch = 1;
+  if (batched) {
+    std::string sizes;
+    bool bad = false;
+    for (std::size_t k : {0, 1, 2, 4, 8, 9, 3, 5, 6, 7}) {
+      const Canon& c = it[k].c;
+      if (!c.present || c.Bb == 1) continue;
+      sizes += (sizes.empty() ? "" : ", ") + std::string("'") + it[k].name + "': " + std::to_string(c.Bb);
+      if (batch != 1 && c.Bb != batch) bad = true;
+      batch = c.Bb;
+    }
+    if (bad) fail("inconsistent batch sizes: {" + sizes + "}");
+  }
+  const py::ssize_t T = ax.T;  // 0: no horizon (the infinite-horizon game)
+
+  // The core's view of the game (T = 1 without a horizon) for the value checks.
+  gamesolve::LQGameData g;
+  g.dims = gamesolve::Dims(n, dims);
+  g.T = T == 0 ? 1 : T;
+  g.batch = batch;
+  const std::array<gamesolve::GameArray, 10> arrays = gamesolve::game_arrays(g);
+  for (std::size_t k = 0; k < 10; ++k) {
+    const Canon& c = it[k].c;
+    if (!c.present) continue;
+    gamesolve::Series& s = *arrays[k].series;
+    s.data = c.arr.data();
+    s.size = static_cast<Index>(c.arr.size());
+    s.t_stride = c.Tt == 1 ? 0 : arrays[k].block;
+    s.b_stride = c.Bb == 1 ? 0 : c.Tt * arrays[k].block;
+  }
+  auto last_stage = [&](std::size_t k) {  // the series of the last stage of Q / q
+    gamesolve::Series s = *arrays[k].series;
+    const Canon& c = it[k].c;
+    if (c.Tt > 1) {
+      s.data += (c.Tt - 1) * arrays[k].block;
+      s.size -= (c.Tt - 1) * arrays[k].block;
+      s.t_stride = 0;
+    }
     return s;
   };
-  gamesolve::LQGameData g;
-  g.A = series(A, 2, n * n, false);
-  g.B = series(B, 2, n * m, false);
-  g.Q = series(Q, 3, N * n * n, false);
-  g.R = series(R, 3, N * m * m, false);
-  g.q = series(q, 2, N * n, false);
-  g.r = series(r, 2, N * m, false);
-  g.M = series(M, 3, N * m * n, false);
-  g.c = series(c, 1, n, false);
-  g.QT = series(QT, 3, N * n * n, true);
-  g.qT = series(qT, 2, N * n, true);
-  if (!ok || T == 0) return decline;
-  // Terminal data default to the last stage of Q and q.
-  auto last_stage = [](const gamesolve::Series& s, Index blk) {
-    gamesolve::Series t = s;
-    if (s.t_stride != 0) {
-      const Index Tt = s.b_stride != 0 ? s.b_stride / blk : s.size / blk;
-      t.data = s.data + (Tt - 1) * blk;
-      t.size = s.size - (Tt - 1) * blk;
-      t.t_stride = 0;
-    }
-    return t;
-  };
-  if (!QT.present()) g.QT = last_stage(g.Q, N * n * n);
-  if (!qT.present() && q.present()) g.qT = last_stage(g.q, N * n);
-  g.dims = gamesolve::Dims(n, dims);
-  g.T = T;
-  g.batch = batch;
-  // Values: finite, symmetric, own blocks of R definite (validate.hpp). The buffers were
-  // sized above; should check_game still object, the general path decides.
-  try {
-    if (!gamesolve::check_game_values(g, sym_rtol).ok()) return decline;
-  } catch (const std::invalid_argument&) {
-    return decline;
-  }
+  const bool default_QT = !it[8].c.present && T != 0, default_qT = !it[9].c.present && it[3].c.present && T != 0;
+  if (!it[8].c.present) g.QT = last_stage(2);  // checked with the game even when it has no horizon
+  if (default_qT) g.qT = last_stage(3);
+  gamesolve::require_valid_values(g, sym_rtol, /*check_finite=*/false);
 
-  SolvedArrays a = solve_to_arrays(g, batched, n_threads, rcond_tol, rank_tol);
+  // Canonical arrays: ([Bb,] Tt, *block), read-only views of the buffers read.
+  const std::array<Shape, 10> block_shape{{{n, n}, {n, m}, {N, n, n}, {N, n}, {N, m, m}, {N, m},
+                                           {N, m, n}, {n}, {N, n, n}, {N, n}}};
+  // The LQGame's fields (python/gamesolve/lq/game.py), as interned strings (created once, kept).
+  static const std::array<PyObject*, 15> keys = [] {
+    const char* names[15] = {"dims", "n", "T", "batch", "A", "B", "Q", "q", "R", "r", "M", "c", "QT", "qT",
+                             "state_dims"};
+    std::array<PyObject*, 15> k{};
+    for (std::size_t i = 0; i < 15; ++i) k[i] = PyUnicode_InternFromString(names[i]);
+    return k;
+  }();
+  std::array<py::object, 15> out;
   py::tuple dims_out(N);
-  for (py::ssize_t i = 0; i < N; ++i) dims_out[static_cast<std::size_t>(i)] = py::int_(g.dims.m_i[static_cast<std::size_t>(i)]);
-  return py::make_tuple(a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond, a.n_min_norm, a.n_nonfinite, dims_out,
-                        B_new, R_new);
+  for (py::ssize_t i = 0; i < N; ++i) dims_out[static_cast<std::size_t>(i)] = py::int_(dims[static_cast<std::size_t>(i)]);
+  out[0] = dims_out;
+  out[1] = py::int_(n);
+  out[2] = T == 0 ? py::object(py::none()) : py::object(py::int_(T));
+  out[3] = batched ? py::object(py::int_(batch)) : py::object(py::none());
+  for (std::size_t k = 0; k < 10; ++k) {
+    const Canon& c = it[k].c;
+    Shape shape;
+    if (batched) shape.push_back(c.Bb);
+    if (k < 8) shape.push_back(c.Tt);
+    for (auto v : block_shape[k]) shape.push_back(v);
+    if (c.present) {
+      out[4 + k] = ro_view(c.arr.data(), shape, c.arr.a);
+    } else if ((k == 8 && default_QT) || (k == 9 && default_qT)) {
+      const std::size_t src = k == 8 ? 2 : 3;
+      const Canon& s = it[src].c;
+      const gamesolve::Series ls = last_stage(src);
+      if (!batched || s.Bb == 1) {
+        out[4 + k] = ro_view(ls.data, shape, s.arr.a);
+      } else {  // (Bb, *block) from the source's last stages: strided, then made contiguous
+        shape[0] = s.Bb;
+        std::array<py::ssize_t, kMaxNd> strides{};
+        py::ssize_t st = sizeof(double);
+        for (std::size_t i = shape.size(); i-- > 0;) {
+          strides[i] = st;
+          st *= shape[i];
+        }
+        strides[0] = static_cast<py::ssize_t>(ls.b_stride * sizeof(double));
+        py::object v = numpy_attr("ascontiguousarray")(ro_view(ls.data, shape, s.arr.a, strides.data()));
+        py::detail::array_proxy(v.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+        out[4 + k] = std::move(v);
+      }
+    } else {
+      out[4 + k] = py::none();
+    }
+  }
+  out[14] = py::none();
+  py::dict d;
+  for (std::size_t i = 0; i < out.size(); ++i)
+    if (PyDict_SetItem(d.ptr(), keys[i], out[i].ptr()) != 0) throw py::error_already_set();
+  return {std::move(d), std::move(g), T != 0};
+}
+
+py::object read_lq_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,
+                        py::handle q_, py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_,
+                        py::handle dims_, bool batched, double sym_rtol) {
+  return read_game(A_, B_, Q_, R_, horizon, q_, r_, M_, c_, QT_, qT_, dims_, batched, sym_rtol).values;
+}
+
+// read_lq_game then the coupled Riccati recursion, in one call (the raw-array form of
+// gamesolve.solve_lq_game(s)): (values, K, k, Z, zeta, s, status, min_rcond, n_min_norm, n_nonfinite).
+py::tuple read_and_solve(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,
+                         py::handle q_, py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_,
+                         py::handle dims_, bool batched, double sym_rtol, int n_threads, double rcond_tol,
+                         double rank_tol) {
+  ReadGame rg = read_game(A_, B_, Q_, R_, horizon, q_, r_, M_, c_, QT_, qT_, dims_, batched, sym_rtol);
+  if (!rg.has_horizon) throw gamesolve::InputError("horizon is required when every array is time-invariant");
+  SolvedArrays a = solve_to_arrays(rg.g, batched, n_threads, rcond_tol, rank_tol);
+  return py::make_tuple(rg.values, a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond, a.n_min_norm,
+                        a.n_nonfinite);
+}
+
+// The core's view of a checked LQGame (python/gamesolve/lq/game.py): its canonical arrays
+// ([Bb,] Tt, *block), C-contiguous float64, read in place.
+gamesolve::LQGameData game_data(py::handle game) {
+  gamesolve::LQGameData g;
+  const py::object T = game.attr("T"), batch = game.attr("batch");
+  if (T.is_none()) throw gamesolve::InputError("horizon is required when every array is time-invariant");
+  const bool batched = !batch.is_none();
+  g.T = py::cast<Index>(T);
+  g.batch = batched ? py::cast<Index>(batch) : 1;
+  g.dims = gamesolve::Dims(py::cast<Index>(game.attr("n")), py::cast<std::vector<Index>>(game.attr("dims")));
+  for (const gamesolve::GameArray& it : gamesolve::game_arrays(g)) {
+    const py::object a = game.attr(it.name);
+    if (a.is_none()) continue;
+    Plain p;
+    if (!as_plain(a, p))
+      throw std::invalid_argument(std::string("LQGame.") + it.name +
+                                  " must be a C-contiguous float64 array (build games with gamesolve.lq_game)");
+    const Index Bb = batched ? p.shape[0] : 1;
+    const Index Tt = it.terminal ? 1 : p.shape[batched ? 1 : 0];
+    *it.series = {p.data, static_cast<Index>(p.size), Tt == 1 ? 0 : it.block, Bb == 1 ? 0 : Tt * it.block};
+  }
+  gamesolve::check_game(g);  // sizes and strides only: the values were checked when the game was built
+  return g;
+}
+
+// solve_lq_game(s) on a checked LQGame: the result arrays in their final shapes ((batch, T, ...)
+// for a batch, else (T, ...)) and the counts of min-norm and non-finite stages.
+py::tuple solve_game(py::handle game, int n_threads, double rcond_tol, double rank_tol) {
+  const gamesolve::LQGameData g = game_data(game);
+  SolvedArrays a = solve_to_arrays(g, !game.attr("batch").is_none(), n_threads, rcond_tol, rank_tol);
+  return py::make_tuple(a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond, a.n_min_norm, a.n_nonfinite);
 }
 
 }  // namespace
@@ -338,12 +798,17 @@ void bind_lq_game(py::module_& m) {
         arg("dims"), arg("n"), arg("T"), arg("batch"), arg("A"), arg("B"), arg("Q"), arg("q").none(true),
         arg("R"), arg("r").none(true), arg("M").none(true), arg("c").none(true), arg("QT"),
         arg("qT").none(true), arg("n_threads") = 0, arg("rcond_tol") = 1e-12, arg("rank_tol") = 1e-10);
-  m.def("solve_lq_fast", &solve_fast,
-        "Fast path of gamesolve.solve_lq_game(s): the public arguments (A, B, Q, R, horizon, q, r, M, c, QT, "
-        "qT, dims) as given, then batched, n_threads, rcond_tol, rank_tol, sym_rtol. Returns None unless every "
-        "array is a plain C-contiguous float64 ndarray (lists of them for B and R), dims a list / tuple of "
-        "ints, and all shapes and values are valid; else (K, k, Z, zeta, s, status, min_rcond, "
-        "n_min_norm_stages, n_nonfinite_stages, dims, B, R); B / R: arrays assembled from blocks, else None.");
+  m.def("read_lq_game", &read_lq_game,
+        "Read and check the data of an LQ game (gamesolve.lq_game): (A, B, Q, R, horizon, q, r, M, c, QT, qT, "
+        "dims, batched, sym_rtol) -> (dims, n, T|None, batch|None, A, B, Q, q, R, r, M, c, QT, qT) in the "
+        "canonical form of python/gamesolve/lq/game.py. Raises gamesolve.InputError.");
+  m.def("read_and_solve_lq_game", &read_and_solve,
+        "read_lq_game's arguments, then n_threads, rcond_tol, rank_tol: the game read and solved in one call. "
+        "Returns (values, K, k, Z, zeta, s, status, min_rcond, n_min_norm_stages, n_nonfinite_stages).");
+  m.def("solve_lq_game_data", &solve_game,
+        "The coupled Riccati recursion on a checked LQGame: (game, n_threads, rcond_tol, rank_tol) -> (K, k, Z, "
+        "zeta, s, status, min_rcond, n_min_norm_stages, n_nonfinite_stages), batch axis iff game.batch.",
+        py::arg("game"), py::arg("n_threads") = 0, py::arg("rcond_tol") = 1e-12, py::arg("rank_tol") = 1e-10);
   m.def("evaluate_strategies", &evaluate,
         "Value (Z, zeta, s) of given strategies K (batch, T, m, n), k (batch, T, m) ([theory §2] policy "
         "evaluation).",

@@ -2,7 +2,7 @@
 // P^i(K) by Stein equations, then K <- S^{-1} Y (Li & Gajic), Anderson mixing on K.
 #include "lq_nash_work.hpp"
 #include "gamesolve/anderson.hpp"
-#include "gamesolve/validate.hpp"
+#include "gamesolve/check.hpp"
 
 namespace gamesolve::nash {
 

@@ -3,7 +3,7 @@
 // the packed symmetric value matrices.
 #include "lq_nash_work.hpp"
 #include "gamesolve/anderson.hpp"
-#include "gamesolve/validate.hpp"
+#include "gamesolve/check.hpp"
 
 namespace gamesolve::nash {
 

@@ -5,7 +5,6 @@ import numpy as np
 import numpy.typing as npt
 
 hardware_threads: int
-max_anderson_depth: int
 
 def solve_lq_games(
     dims: Sequence[int], n: int, T: int, batch: int,
@@ -15,12 +14,20 @@ def solve_lq_games(
     n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]: ...
 
-def solve_lq_fast(
+# every field of python/gamesolve/lq/game.py's LQGame (dims, n, T, batch, A, ..., qT, state_dims), canonical
+_GameValues = dict[str, object]
+_Solved = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int]
+
+def read_lq_game(
     A: object, B: object, Q: object, R: object, horizon: object, q: object, r: object, M: object, c: object,
-    QT: object, qT: object, dims: object, batched: bool, n_threads: int, rcond_tol: float, rank_tol: float,
-    sym_rtol: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int,
-           tuple[int, ...], np.ndarray | None, np.ndarray | None] | None: ...
+    QT: object, qT: object, dims: object, batched: bool, sym_rtol: float,
+) -> _GameValues: ...
+def read_and_solve_lq_game(
+    A: object, B: object, Q: object, R: object, horizon: object, q: object, r: object, M: object, c: object,
+    QT: object, qT: object, dims: object, batched: bool, sym_rtol: float, n_threads: int, rcond_tol: float,
+    rank_tol: float,
+) -> tuple[_GameValues, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int]: ...
+def solve_lq_game_data(game: object, n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10) -> _Solved: ...
 
 def evaluate_strategies(
     dims: Sequence[int], n: int, T: int, batch: int,
@@ -29,41 +36,115 @@ def evaluate_strategies(
     QT: npt.ArrayLike, qT: npt.ArrayLike | None, K: npt.ArrayLike, k: npt.ArrayLike,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
 
-# entropy-regularized LQ games ([theory §4]), cpp/bindings/bind_entropy.cpp
+# entropy-regularized LQ games, cpp/bindings/bind_entropy.cpp
+class EntropyCheckCode:
+    ok: EntropyCheckCode
+    Q_asymmetric: EntropyCheckCode
+    QT_asymmetric: EntropyCheckCode
+    R_asymmetric: EntropyCheckCode
+    R_not_block_diagonal: EntropyCheckCode
+    R_own_not_pd: EntropyCheckCode
+    W_asymmetric: EntropyCheckCode
+    W_not_psd: EntropyCheckCode
+    def __int__(self) -> int: ...
+
+class EntropyCheck:
+    @property
+    def code(self) -> EntropyCheckCode: ...
+    @property
+    def t(self) -> int: ...
+    @property
+    def i(self) -> int: ...
+
+class EntropyOutcome:
+    K: np.ndarray
+    Sigma: np.ndarray
+    P: np.ndarray
+    p: np.ndarray
+    contraction: np.ndarray
+    status: np.ndarray
+    assumption_holds: bool
+    gamma_B: float
+    gamma_P: float
+    bad_stage: int
+    bad_player: int
+    min_norm_stages: int
+    nonfinite_stages: int
+    min_rcond: float
+    finite: bool
+
 def entropy_solve(
-    dims: Sequence[int], A: object, B: object, Q: object, R: object, QT: object | None, W: object | None,
-    tau: float, horizon: int, validate: bool,
-) -> int | tuple: ...
-def entropy_check_values(
-    dims: Sequence[int], n: int, T: int,
-    A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, QT: npt.ArrayLike,
-    W: npt.ArrayLike | None,
-) -> tuple[int, int, int]: ...
-# ---- issue 3: infinite-horizon LQ Nash (cpp/bindings/bind_lq_nash.cpp)
-# (K, P, closed_loop, converged, iterations, status, residual, method, res_K, res_P, history, stages),
-# stages a list of (method, accelerated, iterations, status, residual)
-_NashOut = tuple[np.ndarray, np.ndarray, np.ndarray, bool, int, int, float, str, float, float, np.ndarray,
-                 list[tuple[int, bool, int, int, float]]]
+    dims: Sequence[int], A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike,
+    QT: npt.ArrayLike, W: npt.ArrayLike | None, tau: float, T: int,
+) -> EntropyOutcome: ...
+def entropy_check(
+    dims: Sequence[int], A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike,
+    QT: npt.ArrayLike, W: npt.ArrayLike | None, T: int, lq_checked: bool = False,
+) -> EntropyCheck: ...
+
+# infinite-horizon LQ Nash, cpp/bindings/bind_lq_nash.cpp
+class NashMethod:
+    auto: NashMethod
+    lyapunov: NashMethod
+    riccati: NashMethod
+    newton: NashMethod
+    name: str
+    __members__: dict[str, NashMethod]
+    def __int__(self) -> int: ...
+
+class NashStatus:
+    converged: NashStatus
+    max_iterations: NashStatus
+    stalled: NashStatus
+    lost_stability: NashStatus
+    non_finite: NashStatus
+    singular: NashStatus
+    bad_start: NashStatus
+    no_stabilizing_start: NashStatus
+    name: str
+    def __int__(self) -> int: ...
+
+class LQNashOptions:
+    def __init__(self, *, method: NashMethod = ..., tol: float = 1e-10, max_iter: int = 1000,
+                 anderson_depth: int = 5, stall_window: int = 40, polish: bool = True) -> None: ...
+    method: NashMethod
+    tol: float
+    max_iter: int
+    anderson_depth: int
+    stall_window: int
+    polish: bool
+
+class NashStage:
+    method: NashMethod
+    accelerated: bool
+    iterations: int
+    status: NashStatus
+    residual: float
+
+class LQNashResult:
+    K: np.ndarray
+    P: np.ndarray
+    converged: bool
+    iterations: int
+    status: NashStatus
+    res_K: float
+    res_P: float
+    residual: float
+    spectral_radius: float
+    method: str
+    history: np.ndarray
+    stages: list[NashStage]
+
+max_anderson_depth: int
+
 def lq_nash(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, M: npt.ArrayLike | None,
-    dims: Sequence[int], K0: npt.ArrayLike | None, method: int, tol: float, max_iter: int,
-    anderson_depth: int, stall_window: int, polish: bool,
-) -> _NashOut: ...
-def lq_nash_fast(
-    A: object, B: object, Q: object, R: object, dims: object, K0: object, method: object, tol: object,
-    max_iter: object, anderson_depth: object, stall_window: object, polish: object, sym_rtol: float,
-) -> tuple[_NashOut, np.ndarray, tuple[int, ...]] | None: ...
-def guided_lq_nash_fast(
-    A: object, B: object, Q: object, R: object, dims: object, K_guide: object, rho: object, K0: object,
-    method: object, tol: object, max_iter: object, sym_rtol: float,
-) -> tuple[_NashOut, np.ndarray, tuple[int, ...]] | None: ...
+    dims: Sequence[int], K0: npt.ArrayLike | None, options: LQNashOptions,
+) -> LQNashResult: ...
 def guided_game(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, dims: Sequence[int],
     K_guide: npt.ArrayLike, rho: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
-def lq_nash_check_fast(
-    A: object, B: object, Q: object, R: object, dims: object, sym_rtol: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, tuple[int, ...]] | None: ...
 def lq_policy_value(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, M: npt.ArrayLike | None,
     dims: Sequence[int], K: npt.ArrayLike,

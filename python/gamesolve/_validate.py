@@ -1,9 +1,13 @@
-"""Input validation shared by every public entry point.
+"""Input validation of the arguments that are not LQ game data.
 
-Validate once at the boundary, scipy-style: convert to float64, check shapes,
-finiteness, symmetry (relative tolerance) and definiteness, and raise
+LQ game data (A, B, Q, R, ...) are read and checked once, in C++
+(``gamesolve.lq_game``; the rules in ``cpp/include/gamesolve/check.hpp``).
+These helpers check everything else at the boundary, scipy-style -- initial
+states, gains, covariances, and the inputs of the entry points that do not yet
+take an :class:`~gamesolve.lq.game.LQGame` -- and raise
 :class:`~gamesolve.errors.InputError` with a message that names the argument
-and gives expected versus actual.
+and gives expected versus actual. ``SYM_RTOL`` is the relative symmetry
+tolerance both sides use.
 """
 
 from __future__ import annotations

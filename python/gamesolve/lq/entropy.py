@@ -1,7 +1,11 @@
-"""Entropy-regularized general-sum LQ games and policy optimization ([theory §4], [Reg-LQ]).
+"""Entropy-regularized general-sum LQ games and policy optimization (``docs/entropy.md``).
 
-Notation ([theory §1, §4]). N players, state x in R^n, player i's control u^i in
-R^{m_i}, joint control u in R^m. Dynamics
+Reference: M. A. uz Zaman, S. Aggarwal, M. Bastopcu, T. Başar, "Policy
+Optimization finds Nash Equilibrium in Regularized General-Sum LQ Games"
+(below: Zaman et al.).
+
+Notation (``docs/theory.md``, sections 1 and 4). N players, state x in R^n,
+player i's control u^i in R^{m_i}, joint control u in R^m. Dynamics
 
     x_{t+1} = A_t x_t + B_t u_t + w_t,        w_t ~ N(0, W_t)   (W = ``noise_cov``)
 
@@ -13,14 +17,16 @@ R^i is player i's weight on the joint control; it must be block-diagonal
 (player i may weigh the other players' controls, R^{ij}, but not products of
 two players' controls), and its own block R^{ii} must be positive definite.
 Own-control weights (a list of N (m_i, m_i) matrices) are the R^{ii} of an
-otherwise-zero R^i, exactly as in [theory §1].
+otherwise-zero R^i. The game is an :class:`EntropyLQGame`: a finite-horizon
+:class:`~gamesolve.lq.game.LQGame` (validated by ``lq_game``) plus tau and W,
+with the entropy-specific rules checked once, in C++.
 
-Policies are linear Gaussian with gamesolve's sign: u^i ~ N(-K_t^i x, Sigma_t^i)
-([Reg-LQ] writes N(K x, Sigma): its K is our -K). The value of player i under
-a linear-Gaussian profile is x'P_t^i x + p_t^i.
+Policies are linear Gaussian: u^i ~ N(-K_t^i x, Sigma_t^i) (Zaman et al.
+write N(K x, Sigma): their K is our -K). The value of player i under a
+linear-Gaussian profile is x'P_t^i x + p_t^i.
 
-Derivation of the Nash recursion ([Reg-LQ] Thm. III.1 in gamesolve's units). At stage
-t, with the others playing N(-K^j x, Sigma^j), player i minimizes over pi
+Derivation of the Nash recursion (Zaman et al. Thm. III.1 in our units). At
+stage t, with the others playing N(-K^j x, Sigma^j), player i minimizes over pi
 
     E_pi[u'(R^{ii} + B^i'P^i B^i) u + 2 u'B^i'P^i (A - B^{-i}K^{-i}) x] + tau KL(pi || N(0, I)) + const.
 
@@ -28,36 +34,41 @@ Lemma III.2 gives the Gaussian minimizer with mean -K^i x and covariance
 Sigma^i = (I + 2 (R^{ii} + B^i'P^i B^i) / tau)^{-1} = tau/2 S_ii^{-1},
 S_ii = tau/2 I + R^{ii} + B^i'P^i B^i. Since tau KL(N(mu, Sigma) || N(0, I)) =
 tau/2 mu'mu + tau/2 (tr Sigma - m_i - log det Sigma), the means are the feedback
-Nash equilibrium of the [theory §2] game with R^i -> R~^i = R^i + tau/2 E_ii
-(tau/2 added to player i's own block; [Reg-LQ] eq. 20), and P^i is that game's
-Z^i. The constants follow from taking expectations over the Gaussian controls
-and the noise ([Reg-LQ] eq. 24):
+Nash equilibrium of the finite-horizon LQ game with R^i -> R~^i = R^i + tau/2 E_ii
+(tau/2 added to player i's own block; Zaman et al. eq. 20), and P^i is that
+game's Z^i. The constants follow from taking expectations over the Gaussian
+controls and the noise (Zaman et al. eq. 24):
 
     p_t^i = p_{t+1}^i + <R~^i, Sigma_t> - tau/2 (m_i + log det Sigma_t^i)
             + <W_t + B_t Sigma_t B_t', P_{t+1}^i>,
 
-Sigma_t the block-diagonal joint covariance and <X, Y> = tr(X'Y). For the
-Nash covariances <R~^i, Sigma> reduces to [theory §4]'s tr(Sigma^i(tau/2 I + R^i))
-when R^i weighs own controls only.
+Sigma_t the block-diagonal joint covariance and <X, Y> = tr(X'Y).
 
 The best response of player i to linear-Gaussian opponents is the N = 1 game
 obtained by folding the others into the data: A -> A - B^{-i}K^{-i},
 Q^i -> Q^i + K^{-i}'R^i_{[-i,-i]}K^{-i}, W -> W + B^{-i}Sigma^{-i}B^{-i}' and the
 constant tr(R^i_{[-i,-i]} Sigma^{-i}) per stage; it is solved by the same C++
-recursion (:func:`entropy_lq_nash` with one player).
+recursion. Policy value and best response are this family's implementation of
+the equilibrium protocol (:mod:`gamesolve.equilibrium`; profile (K, Sigma),
+value the expected cost from x0 ~ (x0, x0_cov)), and :func:`entropy_epsilon`
+is its Nash gap.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import functools
-from dataclasses import dataclass
+import time
+import warnings
+from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import numpy as np
 
-from .._validate import as_float_array, check_shape, check_symmetric
+from .. import _core, equilibrium
+from .._validate import as_float_array, check_finite, check_shape
 from ..errors import InputError, SingularStageWarning, SolveError
-from .finite import _normalize
+from ..results import Info, Status, summary
+from .game import LQGame, lq_game
+from .infinite import expected_quadratic, initial_moments
 
 __all__ = [
     "EntropyLQGame",
@@ -75,165 +86,83 @@ __all__ = [
 
 # --------------------------------------------------------------------------- game data
 
-_F64 = np.dtype(np.float64)
-_BLOCK_NDIM = {"A": 2, "B": 2, "Q": 3, "R": 3, "W": 2}
 
-
+@dataclass(frozen=True, eq=False, repr=False)
 class EntropyLQGame:
-    """A validated entropy-regularized LQ game ([theory §4]).
+    """An entropy-regularized LQ game: a validated finite-horizon LQ game, tau and the noise covariance.
 
-    Every time-indexed attribute has a leading axis of length T; time-invariant
-    data are read-only broadcast views (stride 0), made on first access, so
-    nothing is copied T times. The game is immutable.
+    Build it with :func:`entropy_lq_game` (the constructor checks nothing).
+    Time-indexed attributes have a leading axis of length T; time-invariant
+    data are read-only broadcast views (stride 0), so nothing is copied T times.
 
     Attributes
     ----------
-    A : (T, n, n) array
-    B : (T, n, m) array, stacked player blocks
-    Q : (T, N, n, n) array
-    R : (T, N, m, m) array, joint, block-diagonal weights
+    lq : LQGame
+        The game without the entropy terms (horizon T, no linear or cross terms).
+    tau : float
+        Entropy weight > 0.
+    noise_cov : (n, n) or (T, n, n) array or None
+        Process-noise covariance as given (None: no noise).
+    A : (T, n, n), B : (T, n, m), Q : (T, N, n, n), R : (T, N, m, m) arrays
+        Views of ``lq``'s data (R joint and block-diagonal).
     QT : (N, n, n) array
-    W : (T, n, n) array, process-noise covariance (zeros when none was given)
-    tau : float, entropy weight > 0
-    dims : tuple of int, (m_1, ..., m_N)
-    T, N, n, m : int
+    W : (T, n, n) array
+        The noise covariance (zeros when none was given).
+    dims, T, N, n, m, slices
+        Sizes and each player's rows of the joint control.
     """
 
-    # Each of _A, _B, _Q, _R, _W is stored either compact (no time axis) or with
-    # its time axis of length T; _W None means no noise, _QT None means Q's last stage.
-    __slots__ = ("_A", "_B", "_Q", "_R", "_W", "_QT", "_tau", "_dims", "_T", "_cache")
-
-    def __init__(self, A, B, Q, R, QT, W, tau, dims, T=None):
-        arrs = {}
-        for name, a in (("A", A), ("B", B), ("Q", Q), ("R", R), ("W", W)):
-            if a is None:
-                arrs[name] = None
-                continue
-            a = np.asarray(a, dtype=np.float64)
-            if a.ndim == _BLOCK_NDIM[name] + 1:
-                if a.shape[0] == 1 or a.strides[0] == 0:
-                    if T is None and a.shape[0] > 1:
-                        T = a.shape[0]
-                    a = a[0]  # compact
-                elif T is None:
-                    T = a.shape[0]
-                elif a.shape[0] != T:
-                    raise InputError(f"{name} has {a.shape[0]} time steps, expected {T}")
-            arrs[name] = a
-        if T is None:
-            T = 1
-        self._init(arrs["A"], arrs["B"], arrs["Q"], arrs["R"], None if QT is None else np.asarray(QT, np.float64),
-                   arrs["W"], float(tau), tuple(int(d) for d in dims), int(T), {})
-
-    def _init(self, A, B, Q, R, QT, W, tau, dims, T, cache):
-        _set = object.__setattr__
-        _set(self, "_A", A)
-        _set(self, "_B", B)
-        _set(self, "_Q", Q)
-        _set(self, "_R", R)
-        _set(self, "_QT", QT)
-        _set(self, "_W", W)
-        _set(self, "_tau", tau)
-        _set(self, "_dims", dims)
-        _set(self, "_T", T)
-        _set(self, "_cache", cache)
-
-    @classmethod
-    def _make(cls, A, B, Q, R, QT, W, tau, dims, T, cache):
-        """Trusted constructor: arrays compact or with a time axis of length T (no checks, no copies)."""
-        self = object.__new__(cls)
-        self._init(A, B, Q, R, QT, W, tau, dims, T, cache)
-        return self
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"EntropyLQGame is immutable (cannot set {name!r}); use with_tau or entropy_lq_game")
-
-    def __reduce__(self):  # pickle / copy without going through __setattr__
-        return (EntropyLQGame._make, (self._A, self._B, self._Q, self._R, self._QT, self._W, self._tau, self._dims,
-                                      self._T, {}))
+    lq: LQGame
+    tau: float
+    noise_cov: np.ndarray | None = None
 
     def __repr__(self) -> str:
         return f"EntropyLQGame(N={self.N}, n={self.n}, dims={self.dims}, T={self.T}, tau={self.tau:g})"
 
-    def _full(self, name: str) -> np.ndarray:
-        a = self._cache.get(name)
-        if a is None:
-            a = getattr(self, "_" + name)
-            if a is None:  # no noise
-                a = np.zeros((self.n, self.n))
-            if a.ndim == _BLOCK_NDIM[name]:
-                a = np.broadcast_to(a, (self._T,) + a.shape)
-            self._cache[name] = a
-        return a
-
-    A = property(lambda self: self._full("A"), doc="(T, n, n) dynamics")
-    B = property(lambda self: self._full("B"), doc="(T, n, m) stacked input matrices")
-    Q = property(lambda self: self._full("Q"), doc="(T, N, n, n) state weights")
-    R = property(lambda self: self._full("R"), doc="(T, N, m, m) joint block-diagonal control weights")
-    W = property(lambda self: self._full("W"), doc="(T, n, n) process-noise covariance")
-    tau = property(lambda self: self._tau, doc="entropy weight > 0")
-    dims = property(lambda self: self._dims, doc="(m_1, ..., m_N)")
-    T = property(lambda self: self._T, doc="horizon")
-
-    @property
-    def QT(self) -> np.ndarray:
-        """(N, n, n) terminal weights."""
-        if self._QT is not None:
-            return self._QT
-        return self._Q if self._Q.ndim == 3 else self._Q[-1]
-
-    @property
-    def N(self) -> int:
-        return len(self._dims)
-
-    @property
-    def n(self) -> int:
-        return int(self._A.shape[-1])
-
-    @property
-    def m(self) -> int:
-        return int(sum(self._dims))
+    A = property(lambda self: self.lq.full("A"), doc="(T, n, n) dynamics")
+    B = property(lambda self: self.lq.full("B"), doc="(T, n, m) stacked input matrices")
+    Q = property(lambda self: self.lq.full("Q"), doc="(T, N, n, n) state weights")
+    R = property(lambda self: self.lq.full("R"), doc="(T, N, m, m) joint block-diagonal control weights")
+    QT = property(lambda self: self.lq.QT, doc="(N, n, n) terminal weights")
+    dims = property(lambda self: self.lq.dims, doc="(m_1, ..., m_N)")
+    T = property(lambda self: self.lq.T, doc="horizon")
+    N = property(lambda self: self.lq.N, doc="number of players")
+    n = property(lambda self: self.lq.n, doc="state size")
+    m = property(lambda self: self.lq.m, doc="joint control size")
 
     @property
     def slices(self) -> tuple[slice, ...]:
         """Rows of each player's control in the joint control."""
-        return _slices(self._dims)
+        return tuple(self.lq.slices)
 
-    def with_tau(self, tau: float) -> "EntropyLQGame":
-        """The same game with another entropy weight (e.g. tau + delta, [Reg-LQ] IV-A)."""
-        cache = {k: v for k, v in self._cache.items() if k != "shifted_R"}
-        return EntropyLQGame._make(self._A, self._B, self._Q, self._R, self._QT, self._W, _check_tau(tau), self._dims,
-                                   self._T, cache)
+    @cached_property
+    def W(self) -> np.ndarray:
+        """(T, n, n) process-noise covariance (a broadcast view)."""
+        W = np.zeros((self.n, self.n)) if self.noise_cov is None else self.noise_cov
+        return W if W.ndim == 3 else np.broadcast_to(W, (self.T, self.n, self.n))
+
+    def with_tau(self, tau: float) -> EntropyLQGame:
+        """The same game with another entropy weight (e.g. tau + delta, Zaman et al. IV-A)."""
+        return replace(self, tau=_check_tau(tau))
+
+    @cached_property
+    def _shifted_R(self) -> np.ndarray:
+        R = np.array(self.lq.R)  # (Tt, N, m, m)
+        for i, sl in enumerate(self.slices):
+            idx = np.arange(sl.start, sl.stop)
+            R[..., i, idx, idx] += 0.5 * self.tau
+        return np.broadcast_to(R, (self.T,) + R.shape[1:])
 
     def shifted_R(self) -> np.ndarray:
         """R~^i = R^i + tau/2 on player i's own block, shape (T, N, m, m) (a broadcast view if R is constant)."""
-        R = self._cache.get("shifted_R")
-        if R is None:
-            R = np.array(self._R)
-            for i, sl in enumerate(self.slices):
-                idx = np.arange(sl.start, sl.stop)
-                R[..., i, idx, idx] += 0.5 * self._tau
-            if R.ndim == 3:
-                R = np.broadcast_to(R, (self._T,) + R.shape)
-            self._cache["shifted_R"] = R
-        return R
+        return self._shifted_R
 
-    @property
+    @cached_property
     def gamma_B(self) -> float:
-        """gamma_B = max_{i,t} ||B_t^i||_F ([Reg-LQ] Assumption III.3)."""
-        g = self._cache.get("gamma_B")
-        if g is None:
-            Bc = self._B if self._B.ndim == 3 else self._B[None]
-            col2 = np.einsum("tkj,tkj->tj", Bc, Bc)  # squared column norms
-            g = float(np.sqrt(np.add.reduceat(col2, [sl.start for sl in self.slices], axis=1).max()))
-            self._cache["gamma_B"] = g
-        return g
-
-
-@functools.lru_cache(maxsize=64)
-def _slices(dims: tuple) -> tuple[slice, ...]:
-    off = np.concatenate([[0], np.cumsum(dims)]).astype(int)
-    return tuple(slice(int(off[i]), int(off[i + 1])) for i in range(len(dims)))
+        """gamma_B = max_{i,t} ||B_t^i||_F (Zaman et al. Assumption III.3)."""
+        B = self.lq.B
+        col2 = np.einsum("tkj,tkj->tj", B, B)  # squared column norms
+        return float(np.sqrt(np.add.reduceat(col2, [sl.start for sl in self.slices], axis=1).max()))
 
 
 def _check_tau(tau) -> float:
@@ -246,11 +175,67 @@ def _check_tau(tau) -> float:
     return val
 
 
-def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, dims=None) -> EntropyLQGame:
-    """Validate and normalize the data of an entropy-regularized LQ game ([theory §4]).
+def _noise_cov(noise_cov, T: int, n: int) -> np.ndarray | None:
+    """noise_cov as a read-only C-contiguous float64 (n, n) or (T, n, n) array (values checked in C++)."""
+    if noise_cov is None:
+        return None
+    try:
+        W = np.require(noise_cov, np.float64, "C")
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"noise_cov must be a real array, got {type(noise_cov).__name__}: {exc}") from None
+    if W.ndim not in (2, 3) or W.shape[-2:] != (n, n) or (W.ndim == 3 and W.shape[0] != T):
+        raise InputError(f"noise_cov must have shape ({n}, {n}) or ({T}, {n}, {n}), got {W.shape}")
+    W = W.view()
+    W.flags.writeable = False
+    return W
 
-    A, B, Q, R, horizon, QT, dims are read exactly as by
-    :func:`gamesolve.solve_lq_game` (the stable public API; the same normalization code).
+
+def _check_entropy_rules(lq: LQGame, W) -> None:
+    """The entropy-specific rules (block-diagonal R, W symmetric PSD), checked in C++; InputError naming the failure."""
+    c = _core.entropy_check(list(lq.dims), lq.A, lq.B, lq.Q, lq.R, lq.QT, W, lq.T, True)
+    code = c.code
+    if int(code) == 0:  # EntropyCheckCode.ok
+        return
+    E, t, i = _core.EntropyCheckCode, c.t, c.i
+    where = "noise_cov" if W is None or W.ndim == 2 else f"noise_cov[{t}]"
+    if code == E.R_not_block_diagonal:
+        raise InputError(f"R[{i}] must be block-diagonal in the players' controls (no products u^j'u^k, j != k) "
+                         "for the entropy-regularized game")
+    if code == E.R_own_not_pd:
+        raise InputError(f"R (player {i}'s own block R^{i}{i}) must be positive definite with a relative margin "
+                         "for the entropy-regularized game")
+    if code == E.W_asymmetric:
+        check_finite("noise_cov", W)
+        raise InputError(f"{where} must be symmetric")
+    if code == E.W_not_psd:
+        lam = np.linalg.eigvalsh(W if W.ndim == 2 else W[t])[0]
+        raise InputError(f"{where} must be positive semidefinite, smallest eigenvalue is {lam:.3g}")
+    name = {E.Q_asymmetric: "Q", E.QT_asymmetric: "QT", E.R_asymmetric: "R"}[code]
+    raise InputError(f"{name} must be symmetric")
+
+
+def _entropy_game(lq: LQGame, tau, noise_cov) -> EntropyLQGame:
+    """Add tau and the noise covariance to a validated LQ game, checking the entropy-specific rules."""
+    tau = tau if type(tau) is float and 0.0 < tau < np.inf else _check_tau(tau)
+    if lq.batch is not None:
+        raise InputError(f"an entropy-regularized game is one game, got a batch of {lq.batch}")
+    if lq.T is None:
+        raise InputError("horizon is required when every array is time-invariant")
+    if not (lq.q is None and lq.r is None and lq.M is None and lq.c is None and lq.qT is None):
+        terms = [k for k in ("q", "r", "M", "c", "qT") if getattr(lq, k) is not None]
+        raise InputError(f"the entropy-regularized game has no linear or cross terms, got {', '.join(terms)}")
+    W = _noise_cov(noise_cov, lq.T, lq.n)
+    _check_entropy_rules(lq, W)
+    game = object.__new__(EntropyLQGame)  # the frozen dataclass's fields, without its per-field __setattr__
+    game.__dict__.update(lq=lq, tau=tau, noise_cov=W)
+    return game
+
+
+def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, dims=None) -> EntropyLQGame:
+    """Validate the data of an entropy-regularized LQ game.
+
+    A, B, Q, R, horizon, QT, dims are read exactly as by :func:`gamesolve.lq_game`
+    (one validation, in C++); the entropy-specific rules follow.
 
     Parameters
     ----------
@@ -276,84 +261,92 @@ def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, d
         noise_cov, an own block R^{ii} that is not positive definite, a joint R^i
         with products of two players' controls, or an indefinite noise_cov.
     """
-    tau = _check_tau(tau)
-    g = _normalize(A, B, Q, R, horizon=horizon, q=None, r=None, M=None, c=None, QT=QT, qT=None, dims=dims,
-                   batched=False)
-    T, n, m = g.T, g.n, g.m
-    sl = _slices(g.dims)
-    off_block = np.ones((m, m), bool)
-    for sj in sl:
-        off_block[sj, sj] = False
-    nonzero = np.any(g.R[0][..., off_block] != 0.0, axis=(0, 2))  # (N,)
-    if nonzero.any():
-        i = int(np.argmax(nonzero))
-        raise InputError(
-                f"R[{i}] must be block-diagonal in the players' controls (no products u^j'u^k, j != k) "
-                "for the entropy-regularized game"
-            )
-    if noise_cov is None:
-        W = None
-    else:
-        W = as_float_array("noise_cov", noise_cov, ndim=(2, 3))
-        if W.shape[-2:] != (n, n) or (W.ndim == 3 and W.shape[0] != T):
-            raise InputError(f"noise_cov must have shape ({n}, {n}) or ({T}, {n}, {n}), got {W.shape}")
-        check_symmetric("noise_cov", W)
-        W3 = W if W.ndim == 3 else W[None]
-        lam = np.linalg.eigvalsh(0.5 * (W3 + np.swapaxes(W3, -1, -2)))
-        bad = lam[:, 0] < -1e-12 * np.maximum(np.abs(lam).max(axis=-1), 1e-300)
-        if np.any(bad):
-            t = int(np.argmax(bad))
-            where = f"noise_cov[{t}]" if W.ndim == 3 else "noise_cov"
-            raise InputError(f"{where} must be positive semidefinite, smallest eigenvalue is {lam[t, 0]:.3g}")
-        W = np.ascontiguousarray(W)
-
-    def tv(a):  # (Tt, ...) with Tt in {1, T} -> compact (no time axis) or (T, ...)
-        return a[0] if a.shape[0] == 1 and T > 1 else a
-
-    return EntropyLQGame._make(tv(g.A[0]), tv(g.B[0]), tv(g.Q[0]), tv(g.R[0]), g.QT[0, 0], W, tau, g.dims, T, {})
+    tau = _check_tau(tau)  # before the arrays, as its own error
+    return _entropy_game(lq_game(A, B, Q, R, horizon=horizon, QT=QT, dims=dims), tau, noise_cov)
 
 
-def _as_game(game_or_A, B, Q, R, kw) -> EntropyLQGame:
-    if isinstance(game_or_A, EntropyLQGame):
-        extra = [k for k, v in dict(B=B, Q=Q, R=R, **kw).items() if v is not None]
-        if extra:
-            raise InputError(f"pass either an EntropyLQGame or the game's arrays, not both (got {', '.join(extra)})")
-        return game_or_A
-    return entropy_lq_game(game_or_A, B, Q, R, **kw)
+def _as_game(A, B, Q, R, tau, noise_cov, horizon, QT, dims) -> EntropyLQGame:
+    """The game of a call: an EntropyLQGame given as ``A``, an LQGame plus tau and noise_cov, or the arrays."""
+    if isinstance(A, (EntropyLQGame, LQGame)):
+        extra = dict(B=B, Q=Q, R=R, horizon=horizon, QT=QT, dims=dims)
+        if isinstance(A, EntropyLQGame):
+            extra.update(tau=tau, noise_cov=noise_cov)
+        given = [k for k, v in extra.items() if v is not None]
+        if given:
+            raise InputError(f"pass either an {type(A).__name__} or the game's arrays, not both "
+                             f"(got {', '.join(given)})")
+        return A if isinstance(A, EntropyLQGame) else _entropy_game(A, tau, noise_cov)
+    return entropy_lq_game(A, B, Q, R, tau=tau, noise_cov=noise_cov, horizon=horizon, QT=QT, dims=dims)
 
 
 # --------------------------------------------------------------------------- exact Nash (C++)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EntropyLQSolution:
-    """Linear-Gaussian Nash equilibrium of an entropy-regularized LQ game ([theory §4]).
+    """Linear-Gaussian Nash equilibrium of an entropy-regularized LQ game.
 
     Attributes
     ----------
-    K : (T, m, n) array, stacked mean gains, u^i ~ N(-K_t^i x, Sigma_t^i)
-    Sigma : (T, m, m) array, block-diagonal joint covariance
-    P : (T+1, N, n, n) array, value matrices
-    p : (T+1, N) array, value constants (x'P_t^i x + p_t^i is player i's expected cost-to-go)
-    status : (T,) int array, the core's stage status (0 ok, 1 minimum-norm solve of the mean stage)
-    contraction : (T,) array, 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau ([Reg-LQ] Lemma IV.1)
-    assumption_holds : bool, [Reg-LQ] Assumption III.3 (tau > 2 gamma_B^2 gamma_P^* (N-1)), which
-        makes this equilibrium unique
+    K : (T, m, n) array
+        Stacked mean gains, u^i ~ N(-K_t^i x, Sigma_t^i).
+    Sigma : (T, m, m) array
+        Block-diagonal joint covariance.
+    P : (T+1, N, n, n) array
+        Value matrices.
+    p : (T+1, N) array
+        Value constants (x'P_t^i x + p_t^i is player i's expected cost-to-go).
+    stage_status : (T,) int array
+        The core's stage status (0 ok, 1 minimum-norm solve of the mean stage).
+    contraction : (T,) array
+        2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau (Zaman et al. Lemma IV.1).
+    assumption_holds : bool
+        Zaman et al. Assumption III.3 (tau > 2 gamma_B^2 gamma_P^* (N-1)), which
+        makes this equilibrium unique.
     game : EntropyLQGame
+    status : Status
+        ``solved`` (a direct backward recursion).
+    info : Info
+        No iterations; the wall time of the solve.
+    converged : bool
+        ``status.ok``.
     """
 
     K: np.ndarray
     Sigma: np.ndarray
     P: np.ndarray
     p: np.ndarray
-    status: np.ndarray
+    stage_status: np.ndarray
     contraction: np.ndarray
     assumption_holds: bool
     game: EntropyLQGame
+    status: Status = Status.SOLVED
+    _time: float = field(default=0.0, repr=False, compare=False)
 
-    def costs(self, x0=None, x0_cov=None) -> np.ndarray:
-        """Expected total cost of each player, (N,), for x0 ~ N(x0, x0_cov) (see :func:`entropy_epsilon`)."""
-        return _expected(self.P[0], self.p[0], *_initial(self.game.n, x0, x0_cov))
+    @cached_property
+    def info(self) -> Info:
+        """No iterations (a direct solve); the wall time of the C++ solve."""
+        return Info(time=self._time)
+
+    @property
+    def converged(self) -> bool:
+        """``status.ok``."""
+        return self.status.ok
+
+    def __repr__(self) -> str:
+        return summary("EntropyLQSolution", self.status, dict(T=self.game.T, tau=self.game.tau, K=self.K))
+
+    def costs(self, x0=None, *, x0_cov=None) -> np.ndarray:
+        """Expected total cost of each player, (N,), for x0 ~ (x0, x0_cov).
+
+        ``x0`` alone is a fixed initial state, ``x0_cov`` alone a zero-mean
+        distribution with covariance ``x0_cov``, neither x0 ~ N(0, I).
+        """
+        return _expected(self.P[0], self.p[0], x0, x0_cov)
+
+    def nash_gap(self, x0=None, *, x0_cov=None) -> float:
+        """Nash gap (= epsilon) of (K, Sigma) for x0 ~ (x0, x0_cov); round-off level at the equilibrium."""
+        return equilibrium.nash_gap(self.game, (self.K, self.Sigma), x0=x0, x0_cov=x0_cov)
 
 
 def _contraction(game: EntropyLQGame, P: np.ndarray) -> tuple[np.ndarray, bool]:
@@ -367,13 +360,14 @@ def _contraction(game: EntropyLQGame, P: np.ndarray) -> tuple[np.ndarray, bool]:
 
 def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=None, QT=None,
                     dims=None) -> EntropyLQSolution:
-    """Linear-Gaussian Nash equilibrium of an entropy-regularized LQ game ([theory §4], [Reg-LQ] Thm. III.1).
+    """Linear-Gaussian Nash equilibrium of an entropy-regularized LQ game (Zaman et al. Thm. III.1).
 
     Parameters
     ----------
     A, B, Q, R, tau, noise_cov, horizon, QT, dims
         The game, as in :func:`entropy_lq_game`. ``A`` may instead be an
-        :class:`EntropyLQGame` (then the other arguments must be left out).
+        :class:`EntropyLQGame` (then the other arguments are left out) or a
+        finite-horizon LQGame (then only ``tau`` and ``noise_cov`` are given).
 
     Returns
     -------
@@ -389,10 +383,15 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
         regularized problem is unbounded below (S_ii not positive definite,
         possible only with an indefinite Q^i).
 
+    Warns
+    -----
+    SingularStageWarning
+        A stage system was singular: the minimum-norm mean was used there.
+
     Notes
     -----
-    The means are the [theory §2] feedback Nash equilibrium of the game with R^i
-    shifted by tau/2 on player i's own block:
+    The means are the feedback Nash equilibrium of the finite-horizon game with
+    R^i shifted by tau/2 on player i's own block:
 
         (tau/2 I + R^{ii} + B^i'P^i B^i) K^i + B^i'P^i sum_{j!=i} B^j K^j = B^i'P^i A,
 
@@ -403,157 +402,49 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
         p_t^i = p_{t+1}^i + tr(R^i Sigma_t) + tau/2 (tr Sigma_t^i - m_i - log det Sigma_t^i)
                 + tr((W + sum_j B^j Sigma_t^j B^j') P_{t+1}^i).
 
-    When the stage system is singular (no unique Nash mean) the core returns
-    the minimum-norm solution and flags the stage (``status == 1``) with a
-    :class:`SingularStageWarning`. [Reg-LQ] writes u ~ N(K x, Sigma); its K is
-    our -K.
-
-    Float64 C-contiguous arrays (B stacked or a list of blocks, R joint or a
-    list of own blocks) take a fast path: one C++ call reads them in place and
-    checks their values (symmetry, definiteness, block structure) itself. Any
-    other input, and any input whose checks or solve do not pass cleanly, goes
-    through :func:`entropy_lq_game`, which raises the precise error.
-
     Examples
     --------
     >>> import numpy as np, gamesolve as gs
     >>> A = np.array([[1.0, 0.1], [0.0, 1.0]]); B = [np.array([[0.0], [0.1]])] * 2
     >>> sol = gs.entropy_lq_nash(A, B, [np.eye(2), 2 * np.eye(2)], [np.eye(1)] * 2, tau=1.0, horizon=5)
-    >>> br = gs.entropy_epsilon(sol.game, sol.K, sol.Sigma)   # best responses gain nothing
-    >>> bool(br.epsilon < 1e-10)
+    >>> bool(sol.nash_gap() < 1e-10)   # best responses gain nothing
     True
     """
-    if not isinstance(A, EntropyLQGame):
-        sol = _fast_nash(A, B, Q, R, tau, noise_cov, horizon, QT, dims)
-        if sol is not None:
-            return sol
-    game = _as_game(A, B, Q, R, dict(tau=tau, noise_cov=noise_cov, horizon=horizon, QT=QT, dims=dims))
-    return _solve(game)
-
-
-def _fast_nash(A, B, Q, R, tau, W, horizon, QT, dims):
-    """The whole solve in one C++ call when the inputs can be read in place; None to take the general path.
-
-    None is returned (and the general path then validates, raising the precise
-    error, or solves) for any input form other than float64 C-contiguous arrays
-    with B stacked or a list of (n, m_i) blocks and R joint or a list of
-    (m_i, m_i) blocks, for data failing a value check, and for solves with
-    non-finite values, an unbounded stage or a singular stage (so that every
-    error and warning comes from the one general code path).
-    """
-    tB = type(B)
-    if tB is list or tB is tuple:
-        try:
-            widths = tuple([b.shape[-1] for b in B])
-            B = np.concatenate(B, axis=-1)
-        except (AttributeError, IndexError, ValueError, TypeError):
-            return None
-        if dims is not None and tuple(dims) != widths:
-            return None
-        dims = widths
-    elif dims is None or tB is not np.ndarray:
-        return None
-    else:
-        try:
-            dims = tuple(map(int, dims))  # as the general path reads dims
-        except (TypeError, ValueError):
-            return None
-    tR = type(R)
-    if tR is list or tR is tuple:
-        N = len(dims)
-        if len(R) != N:
-            return None
-        m = sum(dims)
-        Rj = np.zeros((N, m, m))
-        off = 0
-        for i, d in enumerate(dims):
-            r = R[i]
-            if type(r) is not np.ndarray or r.dtype is not _F64 or r.shape != (d, d):
-                return None
-            Rj[i, off:off + d, off:off + d] = r
-            off += d
-        R = Rj
-    if type(tau) is not float:
-        try:
-            tau = float(tau)
-        except (TypeError, ValueError):
-            return None
-    if horizon is None:
-        h = 0
-    elif type(horizon) is int and horizon >= 1:
-        h = horizon
-    else:
-        return None
-    from .. import _core
-
-    try:
-        res = _core.entropy_solve(dims, A, B, Q, R, QT, W, tau, h, True)
-    except TypeError:  # e.g. dims not integers
-        return None
-    if type(res) is int:
-        return None
-    if not res[0]:  # a warning or an error to report
-        return None
-    _, K, Sig, P, p, status, contraction, holds, gB, _, _, _, _, _, T = res
-    game = EntropyLQGame._make(A, B, Q, R, QT, W, tau, dims, T, {"gamma_B": gB})
-    return EntropyLQSolution(K, Sig, P, p, status, contraction, holds, game)
+    return _solve(_as_game(A, B, Q, R, tau, noise_cov, horizon, QT, dims))
 
 
 def _solve(game: EntropyLQGame) -> EntropyLQSolution:
-    from .. import _core
-
-    def c(a):  # the plain form the core reads in place: float64, C-contiguous, aligned, a base ndarray
-        return np.require(a, np.float64, ("C", "A"))
-
-    W = game._W
-    res = _core.entropy_solve(game.dims, c(game._A), c(game._B), c(game._Q), c(game._R), c(game.QT),
-                              None if W is None else c(W), game.tau, game.T, False)
-    if type(res) is int:  # cannot happen for a validated game
-        raise SolveError(f"entropy_lq_nash: the core rejected the game's arrays (code {res})")
-    _, K, Sig, P, p, status, contraction, holds, gB, n_min_norm, n_nonfinite, min_rcond, bad_stage, bad_player, _ = res
-    if n_nonfinite > 0:
+    """The one path of every entropy-regularized solve: the core on the validated game, then the errors."""
+    lq = game.lq
+    t0 = time.perf_counter()
+    out = _core.entropy_solve(list(lq.dims), lq.A, lq.B, lq.Q, lq.R, lq.QT, game.noise_cov, game.tau, lq.T)
+    elapsed = time.perf_counter() - t0
+    if out.bad_stage >= 0:
         raise SolveError(
-            f"entropy_lq_nash: non-finite numbers in {n_nonfinite} stage(s) of the recursion "
-            "(overflow: check the scale of A, B, Q)"
-        )
-    if bad_stage >= 0:
-        raise SolveError(
-            f"entropy_lq_nash: at stage t={bad_stage} player {bad_player}'s regularized "
+            f"entropy_lq_nash: at stage t={out.bad_stage} player {out.bad_player}'s regularized "
             "problem is unbounded below (tau/2 I + R^ii + B^i'P^i B^i is not positive definite; "
-            "is Q or QT indefinite?)"
-        )
-    if n_min_norm > 0:
-        import warnings
-
+            "is Q or QT indefinite?)")
+    if not out.finite:
+        raise SolveError("entropy_lq_nash: non-finite numbers in the recursion (overflow: check the scale of "
+                         "A, B, Q)")
+    status = out.status
+    if out.min_norm_stages > 0:
         warnings.warn(
-            f"entropy_lq_nash: {n_min_norm} stage(s) with a singular mean system "
-            f"(min rcond {min_rcond:.2e}); minimum-norm solution returned (stages "
-            f"{np.flatnonzero(status == 1).tolist()})",
-            SingularStageWarning,
-            stacklevel=3,
-        )
-    game._cache.setdefault("gamma_B", gB)
-    return EntropyLQSolution(K, Sig, P, p, status, contraction, holds, game)
+            f"entropy_lq_nash: {out.min_norm_stages} stage(s) with a singular mean system "
+            f"(min rcond {out.min_rcond:.2e}); minimum-norm solution returned (stages "
+            f"{np.flatnonzero(status == 1).tolist()})", SingularStageWarning, stacklevel=3)
+    sol = object.__new__(EntropyLQSolution)  # the frozen dataclass's fields, without its per-field __setattr__
+    sol.__dict__.update(K=out.K, Sigma=out.Sigma, P=out.P, p=out.p, stage_status=status, contraction=out.contraction,
+                        assumption_holds=out.assumption_holds, game=game, status=Status.SOLVED, _time=elapsed)
+    return sol
 
 
 # --------------------------------------------------------------------------- policy value, best response, epsilon
 
 
-def _initial(n: int, x0, x0_cov) -> tuple[np.ndarray, np.ndarray]:
-    if x0 is None:
-        mean = np.zeros(n)
-        cov = np.eye(n) if x0_cov is None else as_float_array("x0_cov", x0_cov, ndim=2)
-    else:
-        mean = as_float_array("x0", x0, ndim=1)
-        check_shape("x0", mean, (n,))
-        cov = np.zeros((n, n)) if x0_cov is None else as_float_array("x0_cov", x0_cov, ndim=2)
-    check_shape("x0_cov", cov, (n, n))
-    return mean, cov
-
-
-def _expected(P0: np.ndarray, p0: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
-    """E[x'P x] + p for x ~ N(mean, cov); P0 (..., n, n), p0 (...)."""
-    return np.einsum("i,...ij,j->...", mean, P0, mean) + np.einsum("...ij,ij->...", P0, cov) + p0
+def _expected(P0: np.ndarray, p0: np.ndarray, x0, x0_cov) -> np.ndarray:
+    """E[x'P0 x] + p0 for x ~ (x0, x0_cov) (see :func:`gamesolve.lq.infinite.initial_moments`)."""
+    return expected_quadratic(P0, *initial_moments(P0.shape[-1], x0, x0_cov)) + p0
 
 
 def _logdet_blocks(game: EntropyLQGame, Sig_t: np.ndarray, what: str) -> np.ndarray:
@@ -567,7 +458,7 @@ def _logdet_blocks(game: EntropyLQGame, Sig_t: np.ndarray, what: str) -> np.ndar
 
 
 def _evaluate_stage(game, t, Rs_t, K_t, Sig_t, P_next, p_next):
-    """One step of the policy-value recursion ([Reg-LQ] eq. 24, gamesolve's sign):
+    """One step of the policy-value recursion (Zaman et al. eq. 24, our sign):
 
     P_t^i = Q_t^i + K'R~^i K + F'P_{t+1}^i F,  F = A - B K,
     p_t^i = p_{t+1}^i + <R~^i, Sigma> - tau/2 (m_i + log det Sigma^i) + <W + B Sigma B', P_{t+1}^i>.
@@ -583,8 +474,17 @@ def _evaluate_stage(game, t, Rs_t, K_t, Sig_t, P_next, p_next):
     return P, p
 
 
+def _profile(game: EntropyLQGame, K, Sigma) -> tuple[np.ndarray, np.ndarray]:
+    T, n, m = game.T, game.n, game.m
+    K = as_float_array("K", K, ndim=3)
+    check_shape("K", K, (T, m, n))
+    Sigma = as_float_array("Sigma", Sigma, ndim=3)
+    check_shape("Sigma", Sigma, (T, m, m))
+    return K, Sigma
+
+
 def entropy_policy_value(game: EntropyLQGame, K, Sigma) -> tuple[np.ndarray, np.ndarray]:
-    """Value of a linear-Gaussian profile u^i ~ N(-K_t^i x, Sigma_t^i) ([Reg-LQ] eq. 24, [theory §4]).
+    """Value of a linear-Gaussian profile u^i ~ N(-K_t^i x, Sigma_t^i) (Zaman et al. eq. 24).
 
     Parameters
     ----------
@@ -599,11 +499,8 @@ def entropy_policy_value(game: EntropyLQGame, K, Sigma) -> tuple[np.ndarray, np.
         x'P_t^i x + p_t^i is player i's expected cost-to-go from x at stage t,
         KL term included.
     """
-    T, N, n, m = game.T, game.N, game.n, game.m
-    K = as_float_array("K", K, ndim=3)
-    check_shape("K", K, (T, m, n))
-    Sigma = as_float_array("Sigma", Sigma, ndim=3)
-    check_shape("Sigma", Sigma, (T, m, m))
+    T, N, n = game.T, game.N, game.n
+    K, Sigma = _profile(game, K, Sigma)
     Sig = np.zeros_like(Sigma)
     for sl in game.slices:
         Sig[:, sl, sl] = Sigma[:, sl, sl]
@@ -616,8 +513,14 @@ def entropy_policy_value(game: EntropyLQGame, K, Sigma) -> tuple[np.ndarray, np.
     return P, p
 
 
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a = np.ascontiguousarray(a)
+    a.flags.writeable = False
+    return a
+
+
 def entropy_best_response(game: EntropyLQGame, K, Sigma, player: int) -> EntropyLQSolution:
-    """Exact best response of ``player`` to the others' linear-Gaussian policies ([theory §4]).
+    """Exact best response of ``player`` to the others' linear-Gaussian policies.
 
     Against u^j ~ N(-K^j x, Sigma^j), j != i, the best response is linear
     Gaussian; it is the N = 1 entropy-regularized game with folded data
@@ -625,110 +528,152 @@ def entropy_best_response(game: EntropyLQGame, K, Sigma, player: int) -> Entropy
         A_t -> A_t - B^{-i}K^{-i},   Q^i -> Q^i + K^{-i}'R^i_{[-i,-i]}K^{-i},
         W_t -> W_t + B^{-i}Sigma^{-i}B^{-i}',
 
-    plus the constant tr(R^i_{[-i,-i]} Sigma_t^{-i}) per stage, solved by
-    :func:`entropy_lq_nash`. Returns an :class:`EntropyLQSolution` of that
-    one-player game whose ``P``, ``p`` (shape (T+1, 1, n, n), (T+1, 1)) are
-    player i's optimal expected cost-to-go in the original game.
+    plus the constant tr(R^i_{[-i,-i]} Sigma_t^{-i}) per stage, solved by the
+    C++ recursion of :func:`entropy_lq_nash`. Returns an
+    :class:`EntropyLQSolution` of that one-player game whose ``P``, ``p``
+    (shape (T+1, 1, n, n), (T+1, 1)) are player i's optimal expected
+    cost-to-go in the original game.
     """
-    T, n, m = game.T, game.n, game.m
     if not 0 <= int(player) < game.N:
         raise InputError(f"player must be in [0, {game.N}), got {player}")
     i = int(player)
-    K = as_float_array("K", K, ndim=3)
-    check_shape("K", K, (T, m, n))
-    Sigma = as_float_array("Sigma", Sigma, ndim=3)
-    check_shape("Sigma", Sigma, (T, m, m))
+    K, Sigma = _profile(game, K, Sigma)
     sl = game.slices[i]
-    mask = np.ones(m, bool)
+    mask = np.ones(game.m, bool)
     mask[sl] = False
     Bo, Ko = game.B[:, :, mask], K[:, mask, :]
-    So = np.zeros((T, int(mask.sum()), int(mask.sum())))
-    offo = 0
+    So = np.zeros((game.T,) + (game.m - (sl.stop - sl.start),) * 2)  # the others' diagonal blocks
+    off = 0
     for j, sj in enumerate(game.slices):
-        if j == i:
-            continue
-        w = sj.stop - sj.start
-        So[:, offo:offo + w, offo:offo + w] = Sigma[:, sj, sj]
-        offo += w
+        if j != i:
+            w = sj.stop - sj.start
+            So[:, off:off + w, off:off + w] = Sigma[:, sj, sj]
+            off += w
     Ro = game.R[:, i][:, mask][:, :, mask]
-    A_hat = game.A - Bo @ Ko
     Q_hat = game.Q[:, i] + np.swapaxes(Ko, 1, 2) @ Ro @ Ko
     W_hat = game.W + Bo @ So @ np.swapaxes(Bo, 1, 2)
-    W_hat = 0.5 * (W_hat + np.swapaxes(W_hat, 1, 2))
     const = np.einsum("tab,tab->t", Ro, So)
-    sub = EntropyLQGame(A_hat, game.B[:, :, sl], Q_hat[:, None], game.R[:, i:i + 1, sl, sl],
-                        game.QT[i:i + 1], W_hat, game.tau, (sl.stop - sl.start,))
-    sol = _solve(sub)
+    sub = replace(game.lq, dims=(sl.stop - sl.start,), A=_frozen(game.A - Bo @ Ko), B=_frozen(game.B[:, :, sl]),
+                  Q=_frozen(0.5 * (Q_hat + np.swapaxes(Q_hat, 1, 2))[:, None]),
+                  R=_frozen(game.R[:, i:i + 1, sl, sl]), QT=_frozen(game.QT[i:i + 1]))
+    sol = _solve(EntropyLQGame(sub, game.tau, _frozen(0.5 * (W_hat + np.swapaxes(W_hat, 1, 2)))))
     tail = np.concatenate([np.cumsum(const[::-1])[::-1], [0.0]])
-    return dataclasses.replace(sol, p=sol.p + tail[:, None])
+    return replace(sol, p=sol.p + tail[:, None])
 
 
-@dataclass(frozen=True)
+def _value(game: EntropyLQGame, profile, *, x0=None, x0_cov=None) -> np.ndarray:
+    """Protocol: each player's expected cost of the profile (K, Sigma), shape (N,)."""
+    P, p = entropy_policy_value(game, *profile)
+    return _expected(P[0], p[0], x0, x0_cov)
+
+
+def _best_response(game: EntropyLQGame, profile, player: int, *, x0=None, x0_cov=None):
+    """Protocol: ((K^i, Sigma^i), expected cost) of player ``player``'s exact best response."""
+    br = entropy_best_response(game, *profile, player)
+    return (br.K, br.Sigma), float(_expected(br.P[0, 0], br.p[0, 0], x0, x0_cov))
+
+
+equilibrium.register(EntropyLQGame, equilibrium.Family("entropy-regularized LQ game", _value, _best_response))
+
+
+@dataclass(frozen=True, repr=False)
 class EpsilonReport:
     """How far a linear-Gaussian profile is from Nash in a given game.
 
     Attributes
     ----------
-    epsilon : float, max_i gains[i] (the profile is an epsilon-Nash equilibrium)
-    gains : (N,) array, expected-cost reduction of each player's exact best response
-    costs : (N,) array, expected costs of the profile
-    best_costs : (N,) array, expected costs after each player's unilateral best response
+    epsilon : float
+        max_i gains[i], the Nash gap (the profile is an epsilon-Nash equilibrium).
+    gains : (N,) array
+        Expected-cost reduction of each player's exact best response.
+    costs : (N,) array
+        Expected costs of the profile.
+    best_costs : (N,) array
+        Expected costs after each player's unilateral best response.
+    status : Status
+        ``solved`` (exact best responses, no iteration).
+    info : Info
+        The wall time.
     """
 
     epsilon: float
     gains: np.ndarray
     costs: np.ndarray
     best_costs: np.ndarray
+    status: Status = Status.SOLVED
+    info: Info = Info()
+
+    def __repr__(self) -> str:
+        return summary("EpsilonReport", self.status, dict(epsilon=self.epsilon, gains=self.gains))
 
 
 def entropy_epsilon(game: EntropyLQGame, K, Sigma, *, x0=None, x0_cov=None) -> EpsilonReport:
-    """Epsilon of a linear-Gaussian profile in ``game`` ([Reg-LQ] Thm. IV.3, [theory §2] Nash gap).
+    """Epsilon of a linear-Gaussian profile in ``game`` (Zaman et al. Thm. IV.3): its Nash gap.
 
     gain_i = J^i(profile) - J^i(best response of i, others fixed), with
-    J = E[x0'P_0 x0] + p_0 for x0 ~ N(x0, x0_cov); ``x0=None`` with
+    J = E[x0'P_0 x0] + p_0 for x0 ~ (x0, x0_cov); ``x0=None`` with
     ``x0_cov=None`` means x0 ~ N(0, I); ``x0`` given without ``x0_cov`` is a
-    fixed initial state. Best responses are exact (:func:`entropy_best_response`),
-    so the gains are >= 0 up to round-off and zero at a Nash equilibrium.
+    fixed initial state. The gains are :func:`gamesolve.equilibrium.player_gaps`
+    of this family (exact best responses, :func:`entropy_best_response`), so they
+    are >= 0 up to round-off and zero at a Nash equilibrium.
     """
-    mean, cov = _initial(game.n, x0, x0_cov)
-    P, p = entropy_policy_value(game, K, Sigma)
-    costs = _expected(P[0], p[0], mean, cov)
-    best = np.array([_expected(br.P[0, 0], br.p[0, 0], mean, cov)
-                     for br in (entropy_best_response(game, K, Sigma, i) for i in range(game.N))])
-    gains = costs - best
-    return EpsilonReport(float(gains.max()), gains, costs, best)
+    t0 = time.perf_counter()
+    profile = _profile(game, K, Sigma)
+    costs = equilibrium.policy_value(game, profile, x0=x0, x0_cov=x0_cov)
+    gains = equilibrium.player_gaps(game, profile, x0=x0, x0_cov=x0_cov)
+    return EpsilonReport(float(gains.max()), gains, costs, costs - gains, Status.SOLVED,
+                         Info(time=time.perf_counter() - t0))
 
 
 # --------------------------------------------------------------------------- Algorithm 1
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class EntropyPOResult:
-    """Output of [Reg-LQ] Algorithm 1 (receding-horizon best-response sweeps).
+    """Output of Zaman et al. Algorithm 1 (receding-horizon best-response sweeps).
 
     Attributes
     ----------
-    K : (T, m, n) array, mean gains (u^i ~ N(-K^i x, Sigma^i))
-    Sigma : (T, m, m) array, block-diagonal covariances
-    P : (T+1, N, n, n) array, value of the output profile in the original tau game
+    K : (T, m, n) array
+        Mean gains (u^i ~ N(-K^i x, Sigma^i)).
+    Sigma : (T, m, m) array
+        Block-diagonal covariances.
+    P : (T+1, N, n, n) array
+        Value of the output profile in the original tau game.
     p : (T+1, N) array
-    contraction : (T,) array, per-stage factor 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau_solved,
-        P_{t+1} as the algorithm computed it (Lemma IV.1: the sweep map contracts when < 1)
-    rate : (T,) array, the sweep map's actual asymptotic rate at each stage: the spectral radius of
-        K -> D K (Psi_t is affine in K), <= contraction; the error falls like rate**L
-    assumption_holds : bool, Assumption III.3 for the solved game (tau + delta), gamma_P^* from its
-        exact Nash equilibrium
-    residual : (T,) array, fixed-point residual ||Psi_t(S_t) - S_t|| in the paper's norm
-        sum_i ||K^i||_F + ||Sigma^i||_F after the last sweep
-    error : (T,) array, ||S_t - S_t^*|| to the exact Nash of the solved game
-    error_total : float, sum of ``error`` ([Reg-LQ] Thm. IV.2)
-    epsilon : float, max gain of an exact unilateral best response in the original tau game
-    gains : (N,) array, those gains per player
-    converged : bool, every stage's residual <= tol
-    status : str, "converged", "max_iterations" (L sweeps did not reach tol) or "diverged" (the sweeps
-        overflowed at some stage; that stage and all earlier ones are NaN, epsilon is inf)
-    iterations : int, sweeps per stage (L)
-    tau, delta : floats; the algorithm solved the game with tau + delta
+    contraction : (T,) array
+        Per-stage factor 2 gamma_B^2 max_i ||P_{t+1}^i||_F (N-1) / tau_solved, P_{t+1}
+        as the algorithm computed it (Lemma IV.1: the sweep map contracts when < 1).
+    rate : (T,) array
+        The sweep map's actual asymptotic rate at each stage: the spectral radius of
+        K -> D K (Psi_t is affine in K), <= contraction; the error falls like rate**L.
+    assumption_holds : bool
+        Assumption III.3 for the solved game (tau + delta), gamma_P^* from its exact
+        Nash equilibrium.
+    residual : (T,) array
+        Fixed-point residual ||Psi_t(S_t) - S_t|| in the paper's norm
+        sum_i ||K^i||_F + ||Sigma^i||_F after the last sweep.
+    error : (T,) array
+        ||S_t - S_t^*|| to the exact Nash of the solved game.
+    error_total : float
+        Sum of ``error`` (Thm. IV.2).
+    epsilon : float
+        Nash gap of the output in the original tau game (for the x0 given).
+    gains : (N,) array
+        Each player's gain from an exact unilateral best response.
+    converged : bool
+        ``status.ok``: every stage's residual <= tol.
+    status : Status
+        converged, max_iterations (L sweeps did not reach tol) or diverged (the sweeps
+        overflowed at some stage; that stage and all earlier ones are NaN, epsilon is inf).
+    iterations : int
+        Sweeps per stage (L).
+    info : Info
+        L, the largest stage residual, the per-stage residuals and the wall time.
+    tau, delta : float
+        The algorithm solved the game with tau + delta.
+    game : EntropyLQGame
+        The original (tau) game.
     """
 
     K: np.ndarray
@@ -744,19 +689,75 @@ class EntropyPOResult:
     epsilon: float
     gains: np.ndarray
     converged: bool
-    status: str
+    status: Status
     iterations: int
+    info: Info
     tau: float
     delta: float
+    game: EntropyLQGame
+
+    def __repr__(self) -> str:
+        return summary("EntropyPOResult", self.status, dict(sweeps=self.iterations, epsilon=self.epsilon,
+                                                             error_total=self.error_total))
+
+    def nash_gap(self, x0=None, *, x0_cov=None) -> float:
+        """Nash gap of (K, Sigma) in the original tau game for x0 ~ (x0, x0_cov) (``epsilon`` for the x0 given)."""
+        return equilibrium.nash_gap(self.game, (self.K, self.Sigma), x0=x0, x0_cov=x0_cov)
+
+
+def _sweep_map(game: EntropyLQGame, t: int, Rs_t: np.ndarray, P_next: np.ndarray):
+    """Psi_t as an affine map of the stage-t gains, K <- E - D K, and the stage covariances.
+
+    Row block i: K^i <- H_i^{-1} B^i'P^i (A - sum_{j!=i} B^j K^j), H_i = tau/2 I + R^{ii} + B^i'P^i B^i,
+    so E_i = H_i^{-1} B^i'P^i A and D_i = H_i^{-1} B^i'P^i B with its own block zeroed;
+    Sigma^i = tau/2 H_i^{-1} depends on P_{t+1} alone. Returns (E, D, Sigma).
+    """
+    A_t, B_t = game.A[t], game.B[t]
+    m, n = game.m, game.n
+    E, D, Sig = np.empty((m, n)), np.zeros((m, m)), np.zeros((m, m))
+    for i, si in enumerate(game.slices):
+        G = B_t[:, si].T @ P_next[i]
+        H = Rs_t[i, si, si] + G @ B_t[:, si]
+        try:
+            c = np.linalg.cholesky(0.5 * (H + H.T))
+        except np.linalg.LinAlgError:
+            raise SolveError(f"entropy_po: at stage t={t} player {i}'s regularized problem is "
+                             "unbounded below (is Q or QT indefinite?)") from None
+        Hinv = np.linalg.inv(c).T @ np.linalg.inv(c)
+        E[si] = Hinv @ G @ A_t
+        D[si] = Hinv @ G @ B_t
+        D[si, si] = 0.0
+        Sig[si, si] = 0.5 * game.tau * Hinv
+    return E, D, Sig
+
+
+def _sweeps(game: EntropyLQGame, E, D, K_start, L: int) -> tuple[np.ndarray, float]:
+    """L sweeps K <- E - D K from K_start; the result and its fixed-point residual sum_i ||Psi(K)^i - K^i||_F."""
+    K = K_start
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(L):
+            K = E - D @ K
+        nxt = E - D @ K
+        return K, float(sum(np.linalg.norm(nxt[si] - K[si]) for si in game.slices))
+
+
+def _check_sweep_options(sweeps, delta) -> tuple[int, float]:
+    L = int(sweeps)
+    if L != sweeps or L < 1:
+        raise InputError(f"sweeps must be a positive integer, got {sweeps!r}")
+    delta = float(delta)
+    if not np.isfinite(delta) or delta < 0:
+        raise InputError(f"delta must be finite and >= 0, got {delta!r}")
+    return L, delta
 
 
 def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=None, sweeps, QT=None,
                dims=None, delta=0.0, warm_start=False, tol=1e-10, x0=None, x0_cov=None,
                progress=False) -> EntropyPOResult:
-    """[Reg-LQ] Algorithm 1: receding-horizon policy optimization with ``sweeps`` best-response sweeps.
+    """Zaman et al. Algorithm 1: receding-horizon policy optimization with ``sweeps`` best-response sweeps.
 
     For t = T-1, ..., 0: given the policies of stages t+1..T-1 (and their
-    values P_{t+1}^i from the Lyapunov recursion, [Reg-LQ] eq. 24), apply the
+    values P_{t+1}^i from the Lyapunov recursion, eq. 24), apply the
     composite best-response map Psi_t ``sweeps`` times to the stage-t profile,
     starting from zero (or from stage t+1's gains with ``warm_start``):
 
@@ -764,7 +765,7 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
         Sigma^i = (I + 2 (R^{ii} + B^i'P^i B^i) / tau)^{-1}
 
     then evaluate stage t (eq. 24). With ``delta > 0`` the algorithm runs on
-    the augmented game tau + delta ([Reg-LQ] IV-A) and the result's epsilon is
+    the augmented game tau + delta (section IV-A) and the result's epsilon is
     measured in the original tau game.
 
     Parameters
@@ -804,81 +805,55 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
     >>> game = gs.entropy_lq_game(A, B, [np.eye(2), np.eye(2)], [np.eye(1)] * 2, tau=1.0, horizon=8)
     >>> res = gs.entropy_po(game, sweeps=25)
     >>> res.status, bool(res.error_total < 1e-12), bool(res.epsilon < 1e-12)
-    ('converged', True, True)
+    (<Status.CONVERGED: 'converged'>, True, True)
     """
-    game = _as_game(A, B, Q, R, dict(tau=tau, noise_cov=noise_cov, horizon=horizon, QT=QT, dims=dims))
-    L = int(sweeps)
-    if L != sweeps or L < 1:
-        raise InputError(f"sweeps must be a positive integer, got {sweeps!r}")
-    delta = float(delta)
-    if not np.isfinite(delta) or delta < 0:
-        raise InputError(f"delta must be finite and >= 0, got {delta!r}")
+    t_start = time.perf_counter()
+    game = _as_game(A, B, Q, R, tau, noise_cov, horizon, QT, dims)
+    L, delta = _check_sweep_options(sweeps, delta)
     solved = game.with_tau(game.tau + delta) if delta > 0 else game
     T, N, n, m = game.T, game.N, game.n, game.m
-    sl = game.slices
     Rs = solved.shifted_R()
-    half = 0.5 * solved.tau
-    K = np.zeros((T, m, n))
-    Sig = np.zeros((T, m, m))
-    P = np.empty((T + 1, N, n, n))
-    p = np.empty((T + 1, N))
+    K, Sig = np.zeros((T, m, n)), np.zeros((T, m, m))
+    P, p = np.empty((T + 1, N, n, n)), np.empty((T + 1, N))
     P[T], p[T] = game.QT, 0.0
-    residual = np.full(T, np.nan)
-    rate = np.full(T, np.nan)
+    residual, rate = np.full(T, np.nan), np.full(T, np.nan)
     diverged_at = None
     for t in range(T - 1, -1, -1):
         if not np.all(np.isfinite(P[t + 1])):
             diverged_at = t + 1
             break
-        A_t, B_t = solved.A[t], solved.B[t]
-        # Psi_t as an affine map of K: K <- E - D K (D has zero diagonal blocks); Sigma from P_{t+1} alone.
-        E = np.empty((m, n))
-        D = np.zeros((m, m))
-        Sig_new = np.zeros((m, m))
-        for i, si in enumerate(sl):
-            G = B_t[:, si].T @ P[t + 1, i]
-            H = Rs[t, i, si, si] + G @ B_t[:, si]
-            H = 0.5 * (H + H.T)
-            try:
-                c = np.linalg.cholesky(H)
-            except np.linalg.LinAlgError:
-                raise SolveError(f"entropy_po: at stage t={t} player {i}'s regularized problem is "
-                                 "unbounded below (is Q or QT indefinite?)") from None
-            Hinv = np.linalg.inv(c).T @ np.linalg.inv(c)
-            E[si] = Hinv @ G @ A_t
-            D[si] = Hinv @ G @ B_t
-            D[si, si] = 0.0
-            Sig_new[si, si] = half * Hinv
+        E, D, Sig[t] = _sweep_map(solved, t, Rs[t], P[t + 1])
         rate[t] = np.abs(np.linalg.eigvals(D)).max()
-        Kt = K[t + 1].copy() if (warm_start and t < T - 1) else np.zeros((m, n))
+        start = K[t + 1].copy() if (warm_start and t < T - 1) else np.zeros((m, n))
+        K[t], residual[t] = _sweeps(solved, E, D, start, L)
+        if not np.isfinite(residual[t]):
+            diverged_at = t
+            break
         with np.errstate(over="ignore", invalid="ignore"):
-            for _ in range(L):
-                Kt = E - D @ Kt
-            nxt = E - D @ Kt
-            K[t], Sig[t] = Kt, Sig_new
-            residual[t] = sum(np.linalg.norm(nxt[si] - Kt[si]) for si in sl)  # Sigma is already a fixed point
-            if not np.isfinite(residual[t]):
-                diverged_at = t
-                break
             P[t], p[t] = _evaluate_stage(solved, t, Rs[t], K[t], Sig[t], P[t + 1], p[t + 1])
         if progress:
             print(f"entropy_po: stage {t:4d}  residual {residual[t]:.3e}  rate {rate[t]:.3f}")
     exact = _solve(solved)
+    common = dict(rate=rate, assumption_holds=exact.assumption_holds, residual=residual, iterations=L, tau=game.tau,
+                  delta=delta, game=game)
     if diverged_at is not None:  # the sweeps overflowed: no policy for stages 0..diverged_at
         K[:diverged_at + 1] = Sig[:diverged_at + 1] = np.nan
         P[:diverged_at + 1] = p[:diverged_at + 1] = np.nan
         with np.errstate(invalid="ignore"):
             contraction, _ = _contraction(solved, P)
-        nan_N = np.full(N, np.nan)
-        return EntropyPOResult(K, Sig, P, p, contraction, rate, exact.assumption_holds, residual, np.full(T, np.nan),
-                               np.nan, np.inf, nan_N, False, "diverged", L, game.tau, delta)
+        info = Info(L, np.inf, residual, time.perf_counter() - t_start)
+        return EntropyPOResult(K=K, Sigma=Sig, P=P, p=p, contraction=contraction, error=np.full(T, np.nan),
+                               error_total=np.nan, epsilon=np.inf, gains=np.full(N, np.nan), converged=False,
+                               status=Status.DIVERGED, info=info, **common)
     contraction, _ = _contraction(solved, P)
     err = np.array([sum(np.linalg.norm(K[t, si] - exact.K[t, si])
-                        + np.linalg.norm(Sig[t, si, si] - exact.Sigma[t, si, si]) for si in sl) for t in range(T)])
+                        + np.linalg.norm(Sig[t, si, si] - exact.Sigma[t, si, si]) for si in game.slices)
+                    for t in range(T)])
     eps = entropy_epsilon(game, K, Sig, x0=x0, x0_cov=x0_cov)
     if delta > 0:
         P, p = entropy_policy_value(game, K, Sig)
-    converged = bool(np.all(residual <= tol))
-    return EntropyPOResult(K, Sig, P, p, contraction, rate, exact.assumption_holds, residual, err, float(err.sum()),
-                           eps.epsilon, eps.gains, converged, "converged" if converged else "max_iterations", L,
-                           game.tau, delta)
+    status = Status.CONVERGED if np.all(residual <= tol) else Status.MAX_ITERATIONS
+    info = Info(L, float(residual.max()), residual, time.perf_counter() - t_start)
+    return EntropyPOResult(K=K, Sigma=Sig, P=P, p=p, contraction=contraction, error=err, error_total=float(err.sum()),
+                           epsilon=eps.epsilon, gains=eps.gains, converged=status.ok, status=status, info=info,
+                           **common)

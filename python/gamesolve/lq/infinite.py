@@ -1,44 +1,139 @@
-"""Feedback Nash equilibria of infinite-horizon LQ games ([theory §3]).
+"""Feedback Nash equilibria of infinite-horizon LQ games (``docs/theory.md``, section 3).
 
-Notation ([theory §1]): N players, state x in R^n, player i's control u^i in R^{m_i},
+Notation: N players, state x in R^n, player i's control u^i in R^{m_i},
 joint control u (m = sum m_i), policy u = -K x with K (m x n) stacking the
-players' gains K^i. Player i pays sum_t x'Q^i x + u'R^i u (no 1/2), where R^i
-is player i's weight on the joint control (given either as the own block
-R^{ii} (m_i x m_i) or as the joint m x m matrix). The equilibrium (K, P) solves
+players' gains K^i. Player i pays sum_t x'Q^i x + u'R^i u + 2 u'M^i x (no 1/2),
+R^i its weight on the joint control, M^i an optional cross weight. The
+equilibrium (K, P) solves
 
-    P^i = Q^i + K'R^i K + A_K' P^i A_K,                A_K = A - B K     (P-eq.)
-    (R^{ii} + B^i'P^i B^i) K^i + B^i'P^i sum_{j!=i} B^j K^j = B^i'P^i A  (K-eq.)
+    P^i = Q^i + K'R^i K - K'M^i - M^i'K + A_K' P^i A_K,    A_K = A - B K       (P-eq.)
+    (R^{ii} + B^i'P^i B^i) K^i + B^i'P^i sum_{j!=i} B^j K^j
+        + sum_{j!=i} R^{ij} K^j = B^i'P^i A + M^i_[i]                          (K-eq.)
 
-with A_K Schur stable. The iterations (Lyapunov / Riccati / Newton, Anderson
-acceleration, the robust ``auto`` strategy) run in the C++ core
-(``cpp/src/lq_nash.cpp``); this module validates, calls it once, and turns the
-outcome into an :class:`LQNashSolution` or an error. The common input forms
-take a C++ fast path (``_core.lq_nash_fast``: shapes and values checked in one
-pass, then solved in the same call); everything else, including every invalid
-input, goes through :func:`_prepare_general`, which raises the messages.
+with A_K Schur stable. Every entry point builds (or receives) an
+:class:`~gamesolve.lq.game.LQGame` without horizon -- the one validation --
+and hands its arrays to the C++ core (``cpp/src/lq_nash.cpp``: Lyapunov /
+Riccati / Newton iterations, Anderson acceleration, the robust ``auto``
+strategy), which returns an ``LQNashResult``; this module turns it into an
+:class:`LQNashSolution` or the error it means.
+
+The module also registers the infinite-horizon family of the equilibrium
+protocol (:mod:`gamesolve.equilibrium`): the profile is a stationary K, the
+value of player i is J^i(K) = E[x0'P_K^i x0] = x0'P_K^i x0 + tr(P_K^i x0_cov),
+and its best response is the one-player game with the others' gains folded
+in, solved by the same core.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from functools import cached_property
-from itertools import accumulate
+import time
+from dataclasses import dataclass, replace
+from functools import cached_property, lru_cache
 
 import numpy as np
 
 from .. import _core
-from .._validate import SYM_RTOL, as_float_array, check_positive_definite, check_shape, check_symmetric, split_inputs
+from .._validate import as_float_array, check_shape, check_symmetric
+from ..equilibrium import Family, nash_gap
 from ..errors import ConvergenceError, InputError, SolveError
-from .finite import _normalize_R
+from ..results import Info, Status, summary
+from .game import LQGame, lq_game, register_horizon_family
 
 __all__ = ["LQNashSolution", "lq_nash", "guided_lq_nash"]
 
-_METHODS = {"auto": 0, "lyapunov": 1, "riccati": 2, "newton": 3}
-_METHOD_NAMES = {v: k for k, v in _METHODS.items()}
-STATUS = ("converged", "max_iterations", "stalled", "lost_stability", "non_finite", "singular",
-          "bad_start", "no_stabilizing_start")
-_BAD_START, _NO_START = STATUS.index("bad_start"), STATUS.index("no_stabilizing_start")
+#: Largest Anderson history the iterations accept (the core's kMaxAndersonDepth).
+MAX_ANDERSON_DEPTH = _core.max_anderson_depth
+
+_NS = _core.NashStatus
+#: The core's status of a solve or a stage (by code), in the shared vocabulary. A
+#: non-stabilizing iterate, non-finite numbers and a singular stacked system are one
+#: event (the iteration left the region where it is defined); a failed Newton line
+#: search is reported by the core as a stall.
+_STATUS = {int(_NS.converged): Status.CONVERGED, int(_NS.max_iterations): Status.MAX_ITERATIONS,
+           int(_NS.stalled): Status.STALLED, int(_NS.lost_stability): Status.DIVERGED,
+           int(_NS.non_finite): Status.DIVERGED, int(_NS.singular): Status.DIVERGED,
+           int(_NS.bad_start): Status.DIVERGED, int(_NS.no_stabilizing_start): Status.DIVERGED}
+_BAD_START, _NO_START = int(_NS.bad_start), int(_NS.no_stabilizing_start)
+
+
+# --------------------------------------------------------------------------- the game
+
+
+def _as_game(A, B, Q, R, dims, M=None) -> LQGame:
+    """The infinite-horizon LQGame: ``A`` itself if it is one, else ``lq_game(A, B, Q, R, dims=dims, M=M)``."""
+    if isinstance(A, LQGame):
+        given = [k for k, v in dict(B=B, Q=Q, R=R, dims=dims, M=M).items() if v is not None]
+        if given:
+            raise InputError(f"pass either an LQGame or the game's arrays, not both (got {', '.join(given)})")
+        game = A
+    else:
+        game = lq_game(A, B, Q, R, dims=dims, M=M)
+    if game.batch is not None:
+        raise InputError(f"the infinite-horizon solvers take one game, got a batch of {game.batch}")
+    if game.T is not None:
+        raise InputError(f"the infinite-horizon game has no horizon and time-invariant data, got a game with "
+                         f"T={game.T} (build it without horizon and without time axes)")
+    linear = [k for k in ("q", "r", "c") if getattr(game, k) is not None]
+    if linear:
+        raise InputError(f"the infinite-horizon LQ game has no linear terms, got {', '.join(linear)}")
+    return game
+
+
+def _arrays(game: LQGame) -> tuple:
+    """(A, B, Q, R, M, dims) of the time-invariant game, as the core's functions take them (views)."""
+    return (game.A[0], game.B[0], game.Q[0], game.R[0], None if game.M is None else game.M[0], list(game.dims))
+
+
+def _discounted(game: LQGame, discount) -> LQGame:
+    """The game with sqrt(beta) A, sqrt(beta) B: its undiscounted costs are the discounted costs."""
+    if type(discount) is float and discount == 1.0:
+        return game
+    try:
+        beta = float(discount)
+    except (TypeError, ValueError):
+        beta = math.nan
+    if not 0.0 < beta <= 1.0:
+        raise InputError(f"discount must be in (0, 1], got {discount!r}")
+    if beta == 1.0:
+        return game
+    s = math.sqrt(beta)
+    return replace(game, A=_frozen(s * game.A), B=_frozen(s * game.B))
+
+
+def _frozen(a: np.ndarray) -> np.ndarray:
+    a.flags.writeable = False
+    return a
+
+
+def initial_moments(n: int, x0=None, x0_cov=None) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and covariance of the initial state x0 ~ (x0, x0_cov).
+
+    ``x0=None`` and ``x0_cov=None``: x0 ~ N(0, I); ``x0`` alone: a fixed
+    initial state; ``x0_cov`` alone: mean 0, so ``x0_cov`` is the second moment
+    E[x0 x0'].
+    """
+    if x0 is None:
+        mean = np.zeros(n)
+        cov = np.eye(n) if x0_cov is None else as_float_array("x0_cov", x0_cov, ndim=2)
+    else:
+        mean = as_float_array("x0", x0)
+        if mean.ndim != 1:
+            raise InputError(f"x0 must be an initial state of shape ({n},), got shape {mean.shape} "
+                             "(pass a second moment E[x0 x0'] as x0_cov=)")
+        check_shape("x0", mean, (n,))
+        cov = np.zeros((n, n)) if x0_cov is None else as_float_array("x0_cov", x0_cov, ndim=2)
+    check_shape("x0_cov", cov, (n, n))
+    check_symmetric("x0_cov", cov)
+    return mean, cov
+
+
+def expected_quadratic(P: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.ndarray:
+    """E[x'P x] = mean'P mean + tr(P cov) for P (..., n, n)."""
+    return np.einsum("i,...ij,j->...", mean, P, mean) + np.einsum("...ij,ji->...", P, cov)
+
+
+# --------------------------------------------------------------------------- the solution
 
 
 @dataclass(frozen=True)
@@ -48,13 +143,13 @@ class NashStage:
     method: str
     accelerated: bool
     iterations: int
-    status: str
+    status: Status
     residual: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False, eq=False)
 class LQNashSolution:
-    """Result of :func:`lq_nash` (the stable public API).
+    """Result of :func:`lq_nash` (and :func:`guided_lq_nash`).
 
     Attributes
     ----------
@@ -65,105 +160,128 @@ class LQNashSolution:
     P : (N, n, n) array
         Value matrices: player i's cost from x0 is x0' P^i x0.
     converged : bool
-        True only if ``residual <= tol`` and A - B K is Schur stable.
+        ``status.ok``: ``residual <= tol`` and A - B K Schur stable.
     iterations : int
         Iterations over all stages (each Newton polish step counts one).
     residual : float
         max(residual_K, residual_P), the certificate.
     method : str
         The method(s) that produced K, e.g. ``"riccati+anderson+newton"``.
+    status : Status
+        converged, max_iterations, stalled (oscillation, no progress, failed
+        line search) or diverged (an iterate lost stability, overflowed or made
+        the stacked system singular).
+    info : Info
+        Iterations, residual, the per-iteration residuals of every stage
+        (concatenated) and the wall time.
     residual_K, residual_P : float
         Relative residuals ||S K - Y||_F / max(||Y||_F, ||S K||_F) of the
         K-equation and max_i ||P^i - (Q^i + K'R^i K + A_K'P^i A_K)||_F / ||P^i||_F
         of the P-equations, both evaluated at the returned (K, P).
-    status : str
-        One of ``STATUS``: converged, max_iterations, stalled (oscillation or no
-        progress), lost_stability, non_finite, singular, ...
-    history : (k,) array
-        Per-iteration convergence measure of every stage, concatenated.
     stages : tuple of NashStage
-    closed_loop : (n, n) array
-        A - B K.
+        Every method run of the solve.
+    game : LQGame
+        The game solved (for :func:`guided_lq_nash`, the guided game).
     """
 
-    K: np.ndarray
-    gains: list
-    P: np.ndarray
-    converged: bool
-    iterations: int
-    residual: float
-    method: str
-    residual_K: float
-    residual_P: float
-    status: str
-    history: np.ndarray
-    stages: tuple
-    closed_loop: np.ndarray = field(repr=False)
+    status: Status
+    game: LQGame
+    _result: object  # the core's LQNashResult, read on first access
+    _time: float
+
+    def __repr__(self) -> str:
+        return summary("LQNashSolution", self.status, dict(method=self.method, iterations=self.iterations,
+                                                            residual=self.residual, K=self.K))
+
+    def __getstate__(self) -> dict:  # pickle every lazy attribute, not the core's result object
+        lazy = ("K", "P", "gains", "iterations", "residual", "method", "residual_K", "residual_P", "info", "stages")
+        return {**self.__dict__, **{k: getattr(self, k) for k in lazy}, "_result": None}
+
+    K = cached_property(lambda self: self._result.K)
+    P = cached_property(lambda self: self._result.P)
+    iterations = cached_property(lambda self: self._result.iterations)
+    residual = cached_property(lambda self: self._result.residual)
+    method = cached_property(lambda self: self._result.method)
+    residual_K = cached_property(lambda self: self._result.res_K)
+    residual_P = cached_property(lambda self: self._result.res_P)
+
+    @property
+    def converged(self) -> bool:
+        """``status.ok``."""
+        return self.status.ok
+
+    @cached_property
+    def gains(self) -> list:
+        """Player i's rows K^i of K, for every i."""
+        return [self.K[s] for s in self.game.slices]
+
+    @cached_property
+    def info(self) -> Info:
+        """Iterations, residual, the per-iteration residuals of every stage (concatenated), wall time."""
+        return Info(self.iterations, self.residual, self._result.history, self._time)
+
+    @property
+    def history(self) -> np.ndarray:
+        """Per-iteration residual of every stage, concatenated (``info.residuals``)."""
+        return self.info.residuals
+
+    @cached_property
+    def stages(self) -> tuple:
+        """Every method run of the solve (NashStage)."""
+        return tuple(NashStage(s.method.name, s.accelerated, s.iterations, _STATUS[int(s.status)], s.residual)
+                     for s in self._result.stages)
+
+    @cached_property
+    def closed_loop(self) -> np.ndarray:
+        """A - B K."""
+        return self.game.A[0] - self.game.B[0] @ self.K
 
     @cached_property
     def spectral_radius(self) -> float:
         """Spectral radius of the closed loop A - B K (< 1 for a stabilizing K)."""
         return float(np.max(np.abs(np.linalg.eigvals(self.closed_loop))))
 
-    def costs(self, Sigma0) -> np.ndarray:
-        """J^i(K) = tr(P^i Sigma0) for the initial-state second moment Sigma0 = E[x0 x0'], (N,)."""
-        Sigma0 = as_float_array("Sigma0", Sigma0, ndim=(1, 2))
-        if Sigma0.ndim == 1:
-            Sigma0 = np.outer(Sigma0, Sigma0)
-        return np.einsum("kij,ji->k", self.P, Sigma0)
+    def costs(self, x0=None, *, x0_cov=None) -> np.ndarray:
+        """Each player's expected cost J^i = x0'P^i x0 + tr(P^i x0_cov), shape (N,).
+
+        x0 ~ (x0, x0_cov): ``x0`` alone is a fixed initial state, ``x0_cov``
+        alone a zero-mean distribution with second moment E[x0 x0'] = x0_cov,
+        neither x0 ~ N(0, I).
+        """
+        return expected_quadratic(self.P, *initial_moments(self.game.n, x0, x0_cov))
+
+    def nash_gap(self, x0=None, *, x0_cov=None) -> float:
+        """max_i [J^i(K) - min_{K^i'} J^i(K^i', K^{-i})] for x0 ~ (x0, x0_cov) (as :meth:`costs`).
+
+        Round-off level at a Nash equilibrium (:mod:`gamesolve.equilibrium`).
+        """
+        return nash_gap(self.game, self.K, x0=x0, x0_cov=x0_cov)
 
 
-def _offsets(dims):
-    """First joint-control row of each player, and m: [0, m_1, m_1 + m_2, ..., m]."""
-    return list(accumulate(dims, initial=0))
+def _options(method, tol, max_iter, anderson_depth, stall_window, polish) -> _core.LQNashOptions:
+    """The solver settings (immutable; one object per distinct combination, checked once)."""
+    try:
+        return _checked_options(method, tol, max_iter, anderson_depth, stall_window, polish)
+    except TypeError:  # an unhashable argument: not a valid option either
+        return _checked_options.__wrapped__(method, tol, max_iter, anderson_depth, stall_window, polish)
 
 
-def _own_blocks(Rj, dims):
-    """Views R^{ii} of the own-control blocks of the joint weights Rj (N, m, m)."""
-    off = _offsets(dims)
-    return [Rj[i, off[i]:off[i + 1], off[i]:off[i + 1]] for i in range(len(dims))]
-
-
-def _prepare(A, B, Q, R, dims):
-    """Validate (A, B, Q, R); return A, stacked B, Q (N,n,n), joint R (N,m,m), dims, own R blocks.
-
-    The C++ check (``_core.lq_nash_check_fast``) takes the common forms as given
-    and declines (None) for anything else, including every invalid input, which
-    :func:`_prepare_general` then validates and reports.
-    """
-    fast = _core.lq_nash_check_fast(A, B, Q, R, dims, SYM_RTOL)
-    if fast is None:
-        return _prepare_general(A, B, Q, R, dims)
-    B, Q, Rj, dims = fast
-    return A, B, Q, Rj, dims, _own_blocks(Rj, dims)
-
-
-def _prepare_general(A, B, Q, R, dims):
-    """:func:`_prepare` for any input form, with the error messages."""
-    A = as_float_array("A", A, ndim=2)
-    n = A.shape[0]
-    check_shape("A", A, (n, n))
-    B, dims = split_inputs(B, dims, n)
-    N, m = len(dims), sum(dims)
-    if isinstance(Q, (list, tuple)):
-        Ql = [as_float_array(f"Q[{i}]", q, ndim=2) for i, q in enumerate(Q)]
-        if len({q.shape for q in Ql}) > 1:
-            raise InputError(f"Q blocks must all have shape ({n}, {n}), got {[q.shape for q in Ql]}")
-        Q = np.array(Ql)
-    else:
-        Q = as_float_array("Q", Q, ndim=3)
-    check_shape("Q", Q, (N, n, n))
-    check_symmetric("Q", Q)
-    Rj, _ = _normalize_R(R, dims, m)
-    check_shape("R", Rj, (N, m, m))
-    own = _own_blocks(Rj, dims)
-    check_symmetric("R", Rj)
-    if len(set(dims)) == 1:  # one batched Cholesky for equal control sizes
-        check_positive_definite("R own-control block R^ii", np.array(own))
-    else:
-        for i, r in enumerate(own):
-            check_positive_definite(f"R[{i}] own-control block R^ii", r)
-    return A, B, Q, Rj, dims, own
+@lru_cache(maxsize=64)
+def _checked_options(method, tol, max_iter, anderson_depth, stall_window, polish) -> _core.LQNashOptions:
+    try:
+        meth = _core.NashMethod.__members__[method]
+    except (KeyError, TypeError):
+        raise InputError(f"method must be one of ['auto', 'lyapunov', 'newton', 'riccati'], got {method!r}") from None
+    if not (isinstance(tol, (int, float, np.floating, np.integer)) and math.isfinite(tol) and tol > 0):
+        raise InputError(f"tol must be a positive number, got {tol}")
+    if int(max_iter) != max_iter or int(max_iter) < 1:
+        raise InputError(f"max_iter must be >= 1, got {max_iter}")
+    if int(anderson_depth) != anderson_depth or not 0 <= int(anderson_depth) <= MAX_ANDERSON_DEPTH:
+        raise InputError(f"anderson_depth must be between 0 and {MAX_ANDERSON_DEPTH}, got {anderson_depth}")
+    # stall_window <= 0: the core's default, 40 iterations for auto, 200 for an explicit method
+    return _core.LQNashOptions(method=meth, tol=float(tol), max_iter=int(max_iter),
+                               anderson_depth=int(anderson_depth), stall_window=int(stall_window),
+                               polish=bool(polish))
 
 
 def _uncontrollable_mode(A, B, tol=1e-9):
@@ -171,93 +289,58 @@ def _uncontrollable_mode(A, B, tol=1e-9):
     n = A.shape[0]
     for lam in np.linalg.eigvals(A):
         if abs(lam) >= 1.0 - 1e-12:
-            M = np.hstack([A - lam * np.eye(n), B])
-            s = np.linalg.svd(M, compute_uv=False)
+            s = np.linalg.svd(np.hstack([A - lam * np.eye(n), B]), compute_uv=False)
             if s[-1] <= tol * max(s[0], 1.0):
                 return lam
     return None
 
 
-#: Largest Anderson history the iterations accept (the core's kMaxAndersonDepth).
-MAX_ANDERSON_DEPTH = _core.max_anderson_depth
-
-
-def _check_options(method, tol, max_iter, anderson_depth=5):
-    if method not in _METHODS:
-        raise InputError(f"method must be one of {sorted(_METHODS)}, got {method!r}")
-    if not (math.isfinite(tol) and tol > 0):
-        raise InputError(f"tol must be a positive number, got {tol}")
-    if int(max_iter) < 1:
-        raise InputError(f"max_iter must be >= 1, got {max_iter}")
-    if not 0 <= int(anderson_depth) <= MAX_ANDERSON_DEPTH:
-        raise InputError(f"anderson_depth must be between 0 and {MAX_ANDERSON_DEPTH}, got {anderson_depth}")
-
-
-def _solve(A, B, Q, Rj, M, dims, *, method, K0, tol, max_iter, anderson_depth, stall_window, polish,
-           raise_on_failure):
-    _check_options(method, tol, max_iter, anderson_depth)
-    n, m = A.shape[0], B.shape[1]
+def _solve(game: LQGame, K0, options, *, raise_on_failure: bool) -> LQNashSolution:
+    """The one path of every infinite-horizon solve: the core on the game's arrays, then the result or its error."""
     if K0 is not None:
         K0 = as_float_array("K0", K0, ndim=2)
-        check_shape("K0", K0, (m, n))
-    out = _core.lq_nash(A, B, Q, Rj, M, list(dims), K0, _METHODS[method], float(tol), int(max_iter),
-                        int(anderson_depth), int(stall_window), bool(polish))
-    return _solution(out, A, B, K0, dims, tol, raise_on_failure)
-
-
-def _stage(method, accelerated, iterations, status, residual):
-    st = object.__new__(NashStage)  # the frozen dataclass's fields, without its per-field __setattr__
-    st.__dict__.update(method=_METHOD_NAMES[method], accelerated=accelerated, iterations=iterations,
-                       status=STATUS[status], residual=residual)
-    return st
-
-
-def _solution(out, A, B, K0, dims, tol, raise_on_failure):
-    """The core's tuple (bind_lq_nash.cpp result_tuple) as an LQNashSolution, or the error it means.
-
-    A, B (stacked), K0: the solve's data, read only on the failure paths.
-    """
-    K, P, closed_loop, converged, iterations, status, residual, method, res_K, res_P, history, stages = out
-    if status == _BAD_START:
+        check_shape("K0", K0, (game.m, game.n))
+    t0 = time.perf_counter()
+    r = _core.lq_nash(*_arrays(game), K0, options)
+    elapsed = time.perf_counter() - t0
+    code = int(r.status)
+    if code == _BAD_START:
+        A, B = game.A[0], game.B[0]
         rho = float(np.max(np.abs(np.linalg.eigvals(A - B @ K0))))
         raise InputError(f"K0 is not stabilizing: spectral radius of A - B K0 is {rho:.6g} >= 1")
-    if status == _NO_START:
-        lam = _uncontrollable_mode(A, B)
+    if code == _NO_START:
+        lam = _uncontrollable_mode(game.A[0], game.B[0])
         if lam is not None:
             raise InputError(f"(A, B) is not stabilizable: the eigenvalue {lam:.6g} of A (|lambda| >= 1) "
                              "is not controllable (PBH test)")
         raise SolveError("no stabilizing start gain found (the summed-cost LQR did not stabilize A - B K); "
                          "give a stabilizing K0")
-    stages = tuple([_stage(*s) for s in stages])
-    off = _offsets(dims)
-    sol = object.__new__(LQNashSolution)  # as lq.py: the fields, without the per-field __setattr__
-    sol.__dict__.update(
-        K=K, gains=[K[off[i]:off[i + 1]] for i in range(len(dims))], P=P, converged=converged,
-        iterations=iterations, residual=residual, method=method, residual_K=res_K, residual_P=res_P,
-        status=STATUS[status], history=history, stages=stages, closed_loop=closed_loop)
-    if raise_on_failure and not converged:
-        summary = ", ".join(f"{s.method}{'+anderson' if s.accelerated else ''}: {s.status} after "
-                            f"{s.iterations} it (residual {s.residual:.2e})" for s in stages)
-        raise ConvergenceError(f"lq_nash found no stabilizing Nash equilibrium to tol={tol:g}: {summary}; "
-                               f"best residual {residual:.3g}")
+    sol = object.__new__(LQNashSolution)  # the frozen dataclass's fields, without its per-field __setattr__
+    sol.__dict__.update(status=_STATUS[code], game=game, _result=r, _time=elapsed)
+    if raise_on_failure and not sol.converged:
+        what = ", ".join(f"{s.method}{'+anderson' if s.accelerated else ''}: {s.status} after "
+                         f"{s.iterations} it (residual {s.residual:.2e})" for s in sol.stages)
+        raise ConvergenceError(f"lq_nash found no stabilizing Nash equilibrium to tol={options.tol:g}: {what}; "
+                               f"best residual {sol.residual:.3g}")
     return sol
 
 
-def lq_nash(A, B, Q, R, *, dims=None, method="auto", K0=None, tol=1e-10, max_iter=1000,
-            anderson_depth=5, stall_window=0, polish=True) -> LQNashSolution:
-    """Feedback Nash equilibrium of an infinite-horizon LQ game ([theory §3]).
+def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol=1e-10, max_iter=1000, M=None,
+            discount=1.0, anderson_depth=5, stall_window=0, polish=True) -> LQNashSolution:
+    """Feedback Nash equilibrium of an infinite-horizon LQ game (``docs/theory.md``, section 3).
 
     Solves the coupled algebraic Riccati equations
 
-        P^i = Q^i + K'R^i K + A_K' P^i A_K,    A_K = A - B K,
-        (R^{ii} + B^i'P^i B^i) K^i + B^i'P^i sum_{j!=i} B^j K^j = B^i'P^i A,
+        P^i = Q^i + K'R^i K - K'M^i - M^i'K + A_K' P^i A_K,    A_K = A - B K,
+        row block i of  S K = Y,  S_i = B^i'P^i B + R^i_[i,:],  Y_i = B^i'P^i A + M^i_[i],
 
     for a stabilizing K (u = -K x), the multi-player analogue of
     ``scipy.linalg.solve_discrete_are``.
 
     Parameters
     ----------
-    A : (n, n) array_like
+    A : (n, n) array_like, or an LQGame without horizon
+        The dynamics; or the whole game (then B, Q, R, dims, M are left out).
     B : list of N (n, m_i) arrays, or (n, m) array with ``dims``
     Q : (N, n, n) array_like or list of N (n, n)
         State weights, symmetric (positive semidefinite).
@@ -280,13 +363,19 @@ def lq_nash(A, B, Q, R, *, dims=None, method="auto", K0=None, tol=1e-10, max_ite
         from P = Q -- then Newton polish steps when cheap ((m n)^2 N <= 4096) or
         needed. ``stages`` lists every attempt.
     K0 : (m, n) array_like, optional
-        Stabilizing start. Default ([theory §3]): 0 if A is Schur stable, otherwise the
-        LQR gain of the summed costs with all controls.
+        Stabilizing start. Default: 0 if A is Schur stable, otherwise the LQR
+        gain of the summed costs with all controls.
     tol : float
         Certificate tolerance on ``residual`` (relative residuals of both
         equations at the returned (K, P)).
     max_iter : int
         Iteration budget of each stage.
+    M : (N, m, n) array_like, optional
+        State-control cross weights (cost 2 u'M^i x).
+    discount : float in (0, 1]
+        beta: player i minimizes sum_t beta^t (stage cost), solved as the game
+        with sqrt(beta) A, sqrt(beta) B (stability then means
+        rho(sqrt(beta)(A - B K)) < 1); the result's ``game`` is that game.
     anderson_depth, stall_window : int
         Anderson history length (auto); iterations without halving the best
         residual after which a stage counts as stalled (0: 40 in auto, 200 for
@@ -305,7 +394,8 @@ def lq_nash(A, B, Q, R, *, dims=None, method="auto", K0=None, tol=1e-10, max_ite
     ------
     InputError
         Bad shapes / non-finite / non-symmetric data, R^{ii} not positive
-        definite, K0 not stabilizing, (A, B) not stabilizable.
+        definite, K0 not stabilizing, (A, B) not stabilizable, a game with a
+        horizon or linear terms.
     SolveError
         No stabilizing start could be built.
     ConvergenceError
@@ -313,18 +403,19 @@ def lq_nash(A, B, Q, R, *, dims=None, method="auto", K0=None, tol=1e-10, max_ite
 
     Notes
     -----
-    The Riccati iteration need not converge for general-sum games (on paper
-    000's appendix-A game it oscillates from P = Q); Anderson mixing of its
-    fixed-point map turns that into a 15-20 iteration solve. The Lyapunov
-    iteration converges linearly (about 170 iterations on the same game).
-    Newton's Jacobian is dF = S dK - [B^i' dP^i A_K]_i with
-    dP^i = A_K' dP^i A_K + dK'G^i + G^i'dK, G^i = R^i K - B'P^i A_K.
+    The Riccati iteration need not converge for general-sum games (on the
+    appendix-A game of MA-GPS it oscillates from P = Q); Anderson mixing
+    of its fixed-point map turns that into a 15-20 iteration solve. The
+    Lyapunov iteration converges linearly (about 170 iterations on the same
+    game). Newton's Jacobian is dF = S dK - [B^i' dP^i A_K]_i with
+    dP^i = A_K' dP^i A_K + dK'G^i + G^i'dK, G^i = R^i K - M^i - B'P^i A_K.
 
     References
     ----------
-    [theory §3]; T.-Y. Li, Z. Gajic, "Lyapunov iterations for solving coupled
-    algebraic Riccati equations of Nash differential games" (1995); [MA-GPS]
-    section III-B and appendix A.
+    J. Li, G. Qu, J. J. Choi, S. Sojoudi, C. Tomlin, "Multi-Agent Guided Policy
+    Search for Non-Cooperative Dynamic Games" (MA-GPS), section III-B and
+    appendix A. T.-Y. Li, Z. Gajic, "Lyapunov iterations for solving coupled algebraic
+    Riccati equations of Nash differential games" (1995).
 
     Examples
     --------
@@ -334,53 +425,65 @@ def lq_nash(A, B, Q, R, *, dims=None, method="auto", K0=None, tol=1e-10, max_ite
     >>> sol = lq_nash(g.A, g.B, g.Q, g.R)
     >>> sol.converged and sol.residual <= 1e-12
     True
+    >>> bool(sol.nash_gap(g.x0) < 1e-12)
+    True
     """
-    fast = _core.lq_nash_fast(A, B, Q, R, dims, K0, method, tol, max_iter, anderson_depth, stall_window, polish,
-                              SYM_RTOL)
-    if fast is not None:  # checked and solved in C++ (see the module docstring)
-        out, B, dims = fast
-        return _solution(out, A, B, K0, dims, tol, method == "auto")
-    A, B, Q, Rj, dims, _ = _prepare_general(A, B, Q, R, dims)
-    return _solve(A, B, Q, Rj, None, dims, method=method, K0=K0, tol=tol, max_iter=max_iter,
-                  anderson_depth=anderson_depth, stall_window=stall_window, polish=polish,
-                  raise_on_failure=(method == "auto"))
+    game = _discounted(_as_game(A, B, Q, R, dims, M), discount)
+    options = _options(method, tol, max_iter, anderson_depth, stall_window, polish)
+    return _solve(game, K0, options, raise_on_failure=(method == "auto"))
 
 
-def guided_cost_data(A, B, Q, R, K_guide, rho, dims=None):
-    """The guided game of [MA-GPS] eq. 13 as an LQ game with cross terms ([theory §3]).
+def guided_game(game: LQGame, K_guide, rho) -> LQGame:
+    """The guided game of MA-GPS eq. 13 as an LQ game with cross terms.
 
-    Returns (A, B, Q_hat, R_hat, M, dims, own) with R_hat^{ii} = (1 + rho) R^{ii},
-    Q_hat^i = Q^i + rho Kg^i' R^{ii} Kg^i, M^i_[i] = rho R^{ii} Kg^i, since
-    rho (u^i + Kg^i x)' R^{ii} (u^i + Kg^i x) = rho u^i'R^{ii}u^i + 2 rho u^i'R^{ii}Kg^i x
-    + rho x'Kg^i'R^{ii}Kg^i x.
+    Player i also pays rho (u^i + Kg^i x)'R^{ii}(u^i + Kg^i x)
+    = rho u^i'R^{ii}u^i + 2 rho u^i'R^{ii}Kg^i x + rho x'Kg^i'R^{ii}Kg^i x, so
+    R^{ii} -> (1 + rho) R^{ii}, Q^i -> Q^i + rho Kg^i'R^{ii}Kg^i and
+    M^i_[i] = rho R^{ii} Kg^i (the substitution is the C++ core's
+    ``guided_problem``).
     """
-    A, B, Q, Rj, dims, own = _prepare(A, B, Q, R, dims)
-    n, m = A.shape[0], B.shape[1]
+    if game.M is not None:
+        raise InputError("the guided game is defined for games without cross terms M")
     Kg = as_float_array("K_guide", K_guide, ndim=2)
-    check_shape("K_guide", Kg, (m, n))
-    rho = float(rho)
-    if not (np.isfinite(rho) and rho >= 0):
+    check_shape("K_guide", Kg, (game.m, game.n))
+    try:
+        rho = float(rho)
+    except (TypeError, ValueError):
+        raise InputError(f"rho must be a finite number >= 0, got {rho!r}") from None
+    if not (math.isfinite(rho) and rho >= 0):
         raise InputError(f"rho must be a finite number >= 0, got {rho}")
-    # The substitution itself is the C++ core's (lq_nash.hpp guided_problem), which
-    # guided_lq_nash's fast path also uses.
-    Qh, Rh, M = _core.guided_game(A, B, Q, Rj, list(dims), Kg, rho)
-    return A, B, Qh, Rh, M, dims, own
+    A, B, Q, R, _, dims = _arrays(game)
+    Qh, Rh, Mh = _core.guided_game(A, B, Q, R, dims, Kg, rho)
+    return replace(game, Q=_frozen(Qh[None]), R=_frozen(Rh[None]), M=_frozen(Mh[None]))
 
 
-def guided_lq_nash(A, B, Q, R, K_guide, rho, *, dims=None, method="auto", K0=None, tol=1e-10,
+def _guided_args(A, B, Q, R, K_guide, rho):
+    """(game arrays, K_guide, rho) of a guided call: ``f(A, B, Q, R, K_guide, rho)`` or ``f(game, K_guide, rho)``."""
+    if isinstance(A, LQGame):
+        if R is not None or K_guide is not None or rho is not None:
+            raise InputError("with an LQGame, pass (game, K_guide, rho)")
+        return (A, None, None, None), B, Q
+    if rho is None:
+        raise InputError("rho is required")
+    return (A, B, Q, R), K_guide, rho
+
+
+def guided_lq_nash(A, B, Q=None, R=None, K_guide=None, rho=None, *, dims=None, method="auto", K0=None, tol=1e-10,
                    max_iter=1000) -> LQNashSolution:
-    """Nash equilibrium of the guided (policy-regularized) LQ game, [MA-GPS] eq. 13.
+    """Nash equilibrium of the guided (policy-regularized) LQ game, MA-GPS eq. 13.
 
-    Player i pays J^i(K) + rho E sum_t x_t'(K^i - Kg^i)'R^i(K^i - Kg^i)x_t. By the
-    substitution of [theory §3] (see :func:`guided_cost_data`) this is an LQ game with
-    R^{ii} -> (1 + rho) R^{ii}, Q^i -> Q^i + rho Kg^i'R^{ii}Kg^i and cross term
+    Player i pays J^i(K) + rho E sum_t x_t'(K^i - Kg^i)'R^i(K^i - Kg^i)x_t. By
+    the substitution of :func:`guided_game` this is an LQ game with R^{ii} ->
+    (1 + rho) R^{ii}, Q^i -> Q^i + rho Kg^i'R^{ii}Kg^i and cross term
     M^i_[i] = rho R^{ii} Kg^i, solved by the same C++ solver as :func:`lq_nash`.
-    The returned ``P`` is the guided value P-hat, and the equilibrium satisfies
-    [MA-GPS] Lemma 2:  R^i K^i = (B^i' P-hat^i A_K + rho R^i Kg^i) / (1 + rho).
+    The returned ``P`` is the guided value P-hat, ``game`` the guided game, and
+    the equilibrium satisfies Lemma 2 of MA-GPS:
+    R^i K^i = (B^i' P-hat^i A_K + rho R^i Kg^i) / (1 + rho).
 
     Parameters
     ----------
     A, B, Q, R, dims : as in :func:`lq_nash`
+        Or ``guided_lq_nash(game, K_guide, rho, ...)`` with an LQGame.
     K_guide : (m, n) array_like
         The guiding policy Kg (stacked like K).
     rho : float >= 0
@@ -404,10 +507,68 @@ def guided_lq_nash(A, B, Q, R, K_guide, rho, *, dims=None, method="auto", K0=Non
     >>> bool(sol.residual <= 1e-12 and abs(sol.K - Kg).max() <= 1e-12)
     True
     """
-    fast = _core.guided_lq_nash_fast(A, B, Q, R, dims, K_guide, rho, K0, method, tol, max_iter, SYM_RTOL)
-    if fast is not None:  # checked, substituted and solved in C++ (as lq_nash's fast path)
-        out, B, dims = fast
-        return _solution(out, A, B, K0, dims, tol, method == "auto")
-    A, B, Qh, Rh, M, dims, _ = guided_cost_data(A, B, Q, R, K_guide, rho, dims)
-    return _solve(A, B, Qh, Rh, M, dims, method=method, K0=K0, tol=tol, max_iter=max_iter,
-                  anderson_depth=5, stall_window=0, polish=True, raise_on_failure=(method == "auto"))
+    (A, B, Q, R), K_guide, rho = _guided_args(A, B, Q, R, K_guide, rho)
+    game = guided_game(_as_game(A, B, Q, R, dims), K_guide, rho)
+    options = _options(method, tol, max_iter, 5, 0, True)
+    return _solve(game, K0, options, raise_on_failure=(method == "auto"))
+
+
+# --------------------------------------------------------------------------- the equilibrium protocol
+
+
+def _profile(game: LQGame, K) -> np.ndarray:
+    K = as_float_array("K", K, ndim=2)
+    check_shape("K", K, (game.m, game.n))
+    return K
+
+
+def policy_value(game: LQGame, K, *, x0=None, x0_cov=None) -> np.ndarray:
+    """J^i(K) = x0'P_K^i x0 + tr(P_K^i x0_cov) of a stationary profile K, shape (N,); inf if K is not stabilizing."""
+    P, _ = _core.lq_policy_value(*_arrays(game), _profile(game, K))
+    if P is None:
+        return np.full(game.N, np.inf)
+    return expected_quadratic(P, *initial_moments(game.n, x0, x0_cov))
+
+
+def _folded(game: LQGame, K, player: int) -> LQGame:
+    """Player ``player``'s one-player game against the others' fixed gains K^{-i}.
+
+    With u^{-i} = -K^{-i} x: A -> A - B^{-i}K^{-i};
+    Q^i -> Q^i + K^{-i}'R^i_{-i,-i}K^{-i} - K^{-i}'M^i_{-i} - M^i_{-i}'K^{-i};
+    R -> R^{ii}; M -> M^i_[i] - R^i_{i,-i}K^{-i}.
+    """
+    if not 0 <= int(player) < game.N:
+        raise InputError(f"player must be in [0, {game.N}), got {player}")
+    i = int(player)
+    A, B, Q, R, M, _ = _arrays(game)
+    own = np.zeros(game.m, bool)
+    own[game.slices[i]] = True
+    Ko = K[~own]
+    Ri = R[i]
+    Mi = np.zeros((game.m, game.n)) if M is None else M[i]
+    KoMo = Ko.T @ Mi[~own]
+    Qf = Q[i] + Ko.T @ Ri[np.ix_(~own, ~own)] @ Ko - KoMo - KoMo.T
+    Mf = Mi[own] - Ri[np.ix_(own, ~own)] @ Ko
+    arr = lambda a: _frozen(np.ascontiguousarray(a)[None])  # noqa: E731
+    return replace(game, dims=(int(own.sum()),), A=arr(A - B[:, ~own] @ Ko), B=arr(B[:, own]),
+                   Q=arr(0.5 * (Qf + Qf.T)[None]), R=arr(Ri[np.ix_(own, own)][None]), M=arr(Mf[None]))
+
+
+def best_response(game: LQGame, K, player: int, *, x0=None, x0_cov=None):
+    """Player ``player``'s best stationary gain against K^{-i} and its cost: ``(K^i, J^i)``.
+
+    The one-player game of :func:`_folded` is an LQR problem (its DARE), solved
+    by the core's ``lq_nash`` with N = 1. ``(None, inf)`` when no gain
+    stabilizes it.
+    """
+    sub = _folded(game, _profile(game, K), player)
+    try:
+        sol = _solve(sub, None, _options("auto", 1e-12, 1000, 5, 0, True), raise_on_failure=True)
+    except InputError as exc:  # no gain of player i stabilizes the system: every cost is infinite
+        if "not stabilizable" not in str(exc):
+            raise
+        return None, np.inf
+    return sol.K, float(expected_quadratic(sol.P[0], *initial_moments(game.n, x0, x0_cov)))
+
+
+register_horizon_family("infinite", Family("infinite-horizon LQ game", policy_value, best_response))

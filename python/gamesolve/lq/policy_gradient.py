@@ -1,4 +1,7 @@
-"""Policy-gradient analysis of infinite-horizon LQ games ([MA-GPS] III-IV, [theory §3]).
+"""Policy-gradient analysis of infinite-horizon LQ games (MA-GPS, sections III-IV).
+
+MA-GPS: J. Li, G. Qu, J. J. Choi, S. Sojoudi, C. Tomlin, "Multi-Agent Guided
+Policy Search for Non-Cooperative Dynamic Games".
 
 Notation as in :mod:`gamesolve.lq.infinite`: u = -K x, K (m x n) stacks the
 players' gains, A_K = A - B K, Sigma0 = E[x0 x0'] (n x n). For a stabilizing K
@@ -6,19 +9,24 @@ players' gains, A_K = A - B K, Sigma0 = E[x0 x0'] (n x n). For a stabilizing K
     P_K^i   = Q^i + K'R^i K + A_K' P_K^i A_K            (value, Stein equation)
     Sigma_K = Sigma0 + A_K Sigma_K A_K'                 (state second moment)
     J^i(K)  = tr(P_K^i Sigma0)
-    w_i(K)  = grad_{K^i} J^i = 2 (R^i_[i,:] K - B^i' P_K^i A_K) Sigma_K   ([MA-GPS] eq. 12)
+    w_i(K)  = grad_{K^i} J^i = 2 (R^i_[i,:] K - B^i' P_K^i A_K) Sigma_K   (MA-GPS eq. 12)
 
 (with own-control weights R^i_[i,:] K = R^{ii} K^i). The guided pseudo-
-gradient ([MA-GPS] eq. 13, Lemma 2 proof) adds 2 rho R^{ii} (K^i - Kg^i) Sigma_K
+gradient (MA-GPS eq. 13, Lemma 2 proof) adds 2 rho R^{ii} (K^i - Kg^i) Sigma_K
 to w_i, with P_K^i the guided value; it is the pseudo-gradient of the LQ game
-with the substitution of [theory §3] (:func:`gamesolve.lq.infinite.guided_cost_data`),
-which is how it is computed here.
+with the substitution of :func:`gamesolve.lq.infinite.guided_game`, which is
+how it is computed here.
 
-Simultaneous policy gradient ([MA-GPS] eq. 7): K <- K - eta w(K).
+Every function takes the game's arrays ``(A, B, Q, R, ...)`` or an
+:class:`~gamesolve.lq.game.LQGame` without horizon in their place
+(``lq_cost(game, K, Sigma0)``); the game is validated once, by ``lq_game``.
+
+Simultaneous policy gradient (MA-GPS eq. 7): K <- K - eta w(K).
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,19 +34,33 @@ import numpy as np
 from .. import _core
 from .._validate import as_float_array, check_shape, check_symmetric
 from ..errors import InputError
-from .infinite import _offsets, _prepare, guided_cost_data
+from ..results import Info, Status, summary
+from .game import LQGame
+from .infinite import _arrays, _as_game, guided_game
 
 __all__ = ["lq_cost", "pseudo_gradient", "pseudo_gradient_jacobian", "PGTrajectory", "simulate_policy_gradient"]
 
 
-def _game(A, B, Q, R, K_guide, rho, dims):
+def _game_and_rest(A, B, Q, R, rest, dims):
+    """(game, the arguments after the game's): ``f(A, B, Q, R, *rest)`` or ``f(game, *rest)``.
+
+    With an LQGame first, the positional arguments shift: ``B, Q`` are the first
+    two of ``rest`` and R and ``rest`` itself must be left out.
+    """
+    if isinstance(A, LQGame):
+        if R is not None or any(x is not None for x in rest) or dims is not None:
+            raise InputError("with an LQGame, pass (game, K, Sigma0)")
+        return _as_game(A, None, None, None, None), (B, Q)
+    return _as_game(A, B, Q, R, dims), rest
+
+
+def _game(game, K_guide, rho):
+    """The game the gradient is of: ``game`` itself, or its guided game when ``rho`` or ``K_guide`` is given."""
     if K_guide is None:
         if rho != 0:
             raise InputError(f"rho = {rho} needs K_guide (the guiding policy), got None")
-        A, B, Q, Rj, dims, _ = _prepare(A, B, Q, R, dims)
-        return A, B, Q, Rj, None, dims
-    A, B, Qh, Rh, M, dims, _ = guided_cost_data(A, B, Q, R, K_guide, rho, dims)
-    return A, B, Qh, Rh, M, dims
+        return game
+    return guided_game(game, K_guide, rho)
 
 
 def _check_K(K, m, n, name="K"):
@@ -57,10 +79,10 @@ def _check_sigma(Sigma0, n):
     return S
 
 
-def _value(A, B, Q, Rj, M, dims, K):
-    P, _ = _core.lq_policy_value(A, B, Q, Rj, M, list(dims), K)
+def _value(game, K):
+    P, _ = _core.lq_policy_value(*_arrays(game), K)
     if P is None:
-        rho = float(np.max(np.abs(np.linalg.eigvals(A - B @ K))))
+        rho = float(np.max(np.abs(np.linalg.eigvals(game.A[0] - game.B[0] @ K))))
         raise InputError(f"K is not stabilizing: spectral radius of A - B K is {rho:.6g} >= 1")
     return P
 
@@ -70,24 +92,29 @@ def _sigma_K(AK, Sigma0):
     return X
 
 
-def _F(B, Rj, M, dims, K, P, AK):
+def _F(game, K, P, AK):
     """F(K) row block i = R^i_[i,:] K - M^i_[i] - B^i' P^i A_K  (w = 2 F Sigma_K)."""
-    off = _offsets(dims)
+    _, B, _, R, M, _ = _arrays(game)
     F = np.empty_like(K)
-    for i in range(len(dims)):
-        s = slice(off[i], off[i + 1])
-        F[s] = Rj[i, s] @ K - B[:, s].T @ P[i] @ AK
+    for i, s in enumerate(game.slices):
+        F[s] = R[i, s] @ K - B[:, s].T @ P[i] @ AK
         if M is not None:
             F[s] -= M[i, s]
     return F
 
 
-def lq_cost(A, B, Q, R, K, Sigma0, *, dims=None) -> np.ndarray:
-    """Players' costs J^i(K) = tr(P_K^i Sigma0) of a stabilizing K ([theory §3]), shape (N,).
+def _gradient(game, K, S0, P):
+    AK = game.A[0] - game.B[0] @ K
+    return 2.0 * _F(game, K, P, AK) @ _sigma_K(AK, S0)
+
+
+def lq_cost(A, B, Q=None, R=None, K=None, Sigma0=None, *, dims=None) -> np.ndarray:
+    """Players' costs J^i(K) = tr(P_K^i Sigma0) of a stabilizing K, shape (N,).
 
     Parameters
     ----------
     A, B, Q, R, dims : as in :func:`gamesolve.lq_nash`
+        Or ``lq_cost(game, K, Sigma0)`` with an LQGame.
     K : (m, n) array_like, stabilizing
     Sigma0 : (n, n) array_like E[x0 x0'], or an (n,) initial state
 
@@ -108,25 +135,25 @@ def lq_cost(A, B, Q, R, K, Sigma0, *, dims=None) -> np.ndarray:
     >>> bool(abs(J[0] - 1.0625 / 0.9375) < 1e-14)
     True
     """
-    A, B, Q, Rj, M, dims = _game(A, B, Q, R, None, 0.0, dims)
-    n, m = A.shape[0], B.shape[1]
-    K = _check_K(K, m, n)
-    S0 = _check_sigma(Sigma0, n)
-    P = _value(A, B, Q, Rj, M, dims, K)
-    return np.einsum("kij,ji->k", P, S0)
+    game, (K, Sigma0) = _game_and_rest(A, B, Q, R, (K, Sigma0), dims)
+    K = _check_K(K, game.m, game.n)
+    S0 = _check_sigma(Sigma0, game.n)
+    return np.einsum("kij,ji->k", _value(game, K), S0)
 
 
-def pseudo_gradient(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, rho=0.0) -> np.ndarray:
-    """Pseudo-gradient w(K) of [MA-GPS] eq. 12 (guided if ``rho > 0``), shape (m, n) like K.
+def pseudo_gradient(A, B, Q=None, R=None, K=None, Sigma0=None, *, dims=None, K_guide=None,
+                    rho=0.0) -> np.ndarray:
+    """Pseudo-gradient w(K) of MA-GPS eq. 12 (guided if ``rho > 0``), shape (m, n) like K.
 
     w_i = 2 (R^{ii} K^i - B^i' P_K^i A_K) Sigma_K; with guidance weight rho and
     guide Kg the gradient of the guided cost eq. 13,
     w_i = 2 ((1 + rho) R^{ii} K^i - rho R^{ii} Kg^i - B^i' P-hat_K^i A_K) Sigma_K
-    ([MA-GPS] Lemma 2 proof), P-hat the guided value.
+    (proof of Lemma 2), P-hat the guided value.
 
     Parameters
     ----------
     A, B, Q, R, dims : as in :func:`gamesolve.lq_nash`
+        Or ``pseudo_gradient(game, K, Sigma0)`` with an LQGame.
     K : (m, n) stabilizing gain
     Sigma0 : (n, n) E[x0 x0'] (or an (n,) initial state)
     K_guide : (m, n), optional; rho : float >= 0
@@ -141,16 +168,15 @@ def pseudo_gradient(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, rho=0.0) 
     >>> bool(np.abs(pseudo_gradient(g.A, g.B, g.Q, g.R, K, g.Sigma0)).max() < 1e-12)
     True
     """
-    A, B, Q, Rj, M, dims = _game(A, B, Q, R, K_guide, rho, dims)
-    n, m = A.shape[0], B.shape[1]
-    K = _check_K(K, m, n)
-    S0 = _check_sigma(Sigma0, n)
-    P = _value(A, B, Q, Rj, M, dims, K)
-    AK = A - B @ K
-    return 2.0 * _F(B, Rj, M, dims, K, P, AK) @ _sigma_K(AK, S0)
+    game, (K, Sigma0) = _game_and_rest(A, B, Q, R, (K, Sigma0), dims)
+    game = _game(game, K_guide, rho)
+    K = _check_K(K, game.m, game.n)
+    S0 = _check_sigma(Sigma0, game.n)
+    return _gradient(game, K, S0, _value(game, K))
 
 
-def pseudo_gradient_jacobian(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, rho=0.0) -> np.ndarray:
+def pseudo_gradient_jacobian(A, B, Q=None, R=None, K=None, Sigma0=None, *, dims=None, K_guide=None,
+                             rho=0.0) -> np.ndarray:
     """Exact Jacobian of w(K) with respect to vec(K) (row-major), shape (m n, m n).
 
     With w = 2 F(K) Sigma_K (row blocks F_i = R^i_[i,:] K - M^i_[i] - B^i'P^i A_K),
@@ -160,7 +186,7 @@ def pseudo_gradient_jacobian(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, 
         dSigma_K = A_K dSigma_K A_K' - B dK Sigma_K A_K' - A_K Sigma_K dK'B'.
 
     At a Nash equilibrium F = 0 and only the first term remains. Simultaneous
-    policy gradient ([MA-GPS] eq. 7) is locally stable at a stationary point
+    policy gradient (MA-GPS eq. 7) is locally stable at a stationary point
     iff every eigenvalue has positive real part (for small enough steps).
     Guided if ``rho > 0`` (the Jacobian of the guided pseudo-gradient).
 
@@ -173,15 +199,17 @@ def pseudo_gradient_jacobian(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, 
     >>> J.shape
     (4, 4)
     """
-    A, B, Q, Rj, M, dims = _game(A, B, Q, R, K_guide, rho, dims)
-    n, m = A.shape[0], B.shape[1]
+    game, (K, Sigma0) = _game_and_rest(A, B, Q, R, (K, Sigma0), dims)
+    game = _game(game, K_guide, rho)
+    n, m = game.n, game.m
     K = _check_K(K, m, n)
     S0 = _check_sigma(Sigma0, n)
-    out = _core.lq_nash_jacobian(A, B, Q, Rj, M, list(dims), K)
+    out = _core.lq_nash_jacobian(*_arrays(game), K)
     if out is None:
-        _value(A, B, Q, Rj, M, dims, K)  # raises the "not stabilizing" error
+        _value(game, K)  # raises the "not stabilizing" error
     JF, F = out
-    AK = A - B @ K
+    B = game.B[0]
+    AK = game.A[0] - B @ K
     Sig = _sigma_K(AK, S0)
     mn = m * n
     dF = JF.reshape(m, n, mn)                        # dF[a, b, col]
@@ -199,29 +227,40 @@ def pseudo_gradient_jacobian(A, B, Q, R, K, Sigma0, *, dims=None, K_guide=None, 
     return J.reshape(mn, mn)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class PGTrajectory:
-    """Trajectory of simultaneous policy gradient ([MA-GPS] eq. 7).
+    """Trajectory of simultaneous policy gradient (MA-GPS eq. 7).
 
     Attributes
     ----------
-    K : (k+1, m, n) array — the iterates, K[0] the start.
-    grad_norm : (k+1,) array — ||w(K_t)||_F (nan after instability).
-    converged : bool — ||w|| <= gtol was reached (then iteration stopped).
-    iterations : int — steps taken.
-    status : str — "converged", "max_iterations" or "lost_stability".
+    K : (k+1, m, n) array
+        The iterates, K[0] the start.
+    grad_norm : (k+1,) array
+        ||w(K_t)||_F (nan after instability).
+    converged : bool
+        ``status.ok``: ||w|| <= gtol was reached (then iteration stopped).
+    iterations : int
+        Steps taken.
+    status : Status
+        converged, max_iterations, or diverged (an iterate stopped stabilizing the system).
+    info : Info
+        Iterations, the last gradient norm (``residual``), ``grad_norm`` (``residuals``), wall time.
     """
 
     K: np.ndarray
     grad_norm: np.ndarray
     converged: bool
     iterations: int
-    status: str
+    status: Status
+    info: Info
+
+    def __repr__(self) -> str:
+        return summary("PGTrajectory", self.status, dict(iterations=self.iterations, grad_norm=self.info.residual))
 
 
-def simulate_policy_gradient(A, B, Q, R, K0, Sigma0, *, eta, steps, dims=None, K_guide=None, rho=0.0,
-                             gtol=1e-10, progress=False) -> PGTrajectory:
-    """Simultaneous policy gradient K <- K - eta w(K) ([MA-GPS] eq. 7), guided if rho > 0.
+def simulate_policy_gradient(A, B, Q=None, R=None, K0=None, Sigma0=None, *, eta, steps, dims=None, K_guide=None,
+                             rho=0.0, gtol=1e-10, progress=False) -> PGTrajectory:
+    """Simultaneous policy gradient K <- K - eta w(K) (MA-GPS eq. 7), guided if rho > 0.
 
     Every player follows its own exact cost gradient (eq. 12, or the guided
     gradient of eq. 13 with weight ``rho`` towards ``K_guide``) with step ``eta``.
@@ -231,40 +270,41 @@ def simulate_policy_gradient(A, B, Q, R, K0, Sigma0, *, eta, steps, dims=None, K
     Parameters
     ----------
     A, B, Q, R, dims : as in :func:`gamesolve.lq_nash`
+        Or ``simulate_policy_gradient(game, K0, Sigma0, ...)`` with an LQGame.
     K0 : (m, n) stabilizing start
     Sigma0 : (n, n) E[x0 x0']
     eta : float > 0; steps : int >= 0
-    K_guide, rho : guidance ([MA-GPS] eq. 13)
+    K_guide, rho : guidance (MA-GPS eq. 13)
     gtol : float; progress : bool — print progress every 10% of the steps
 
     Returns
     -------
     PGTrajectory
     """
-    A, B, Q, Rj, M, dims = _game(A, B, Q, R, K_guide, rho, dims)
-    n, m = A.shape[0], B.shape[1]
-    K = _check_K(K0, m, n, "K0").copy()
-    S0 = _check_sigma(Sigma0, n)
+    game, (K0, Sigma0) = _game_and_rest(A, B, Q, R, (K0, Sigma0), dims)
+    game = _game(game, K_guide, rho)
+    K = _check_K(K0, game.m, game.n, "K0").copy()
+    S0 = _check_sigma(Sigma0, game.n)
     if not (np.isfinite(eta) and eta > 0):
         raise InputError(f"eta must be a positive number, got {eta}")
     steps = int(steps)
     if steps < 0:
         raise InputError(f"steps must be >= 0, got {steps}")
+    t0 = time.perf_counter()
     Ks, gn = [K.copy()], []
-    status = "max_iterations"
-    dl = list(dims)
+    status = Status.MAX_ITERATIONS
+    arrays = _arrays(game)
     for t in range(steps + 1):
-        P, _ = _core.lq_policy_value(A, B, Q, Rj, M, dl, K)
+        P, _ = _core.lq_policy_value(*arrays, K)
         if P is None:
-            status = "lost_stability"
+            status = Status.DIVERGED
             gn.append(np.nan)
             break
-        AK = A - B @ K
-        w = 2.0 * _F(B, Rj, M, dims, K, P, AK) @ _sigma_K(AK, S0)
+        w = _gradient(game, K, S0, P)
         g = float(np.linalg.norm(w))
         gn.append(g)
         if g <= gtol:
-            status = "converged"
+            status = Status.CONVERGED
             break
         if t == steps:
             break
@@ -272,5 +312,6 @@ def simulate_policy_gradient(A, B, Q, R, K0, Sigma0, *, eta, steps, dims=None, K
         Ks.append(K.copy())
         if progress and steps >= 10 and (t + 1) % (steps // 10) == 0:
             print(f"  policy gradient rho={rho:g}: step {t + 1}/{steps}, |w| = {g:.3e}", flush=True)
-    return PGTrajectory(K=np.array(Ks), grad_norm=np.array(gn), converged=(status == "converged"),
-                        iterations=len(Ks) - 1, status=status)
+    gn = np.array(gn)
+    return PGTrajectory(K=np.array(Ks), grad_norm=gn, converged=status.ok, iterations=len(Ks) - 1, status=status,
+                        info=Info(len(Ks) - 1, float(gn[-1]), gn, time.perf_counter() - t0))

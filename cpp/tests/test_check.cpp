@@ -1,4 +1,4 @@
-// C++ tests of the value checks of LQ game data (cpp/include/gamesolve/validate.hpp).
+// C++ tests of the checks of LQ game data (cpp/include/gamesolve/check.hpp).
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "check.hpp"
-#include "gamesolve/validate.hpp"
+#include "gamesolve/check.hpp"
 
 using namespace gamesolve;
 
@@ -82,7 +82,7 @@ int main() {
     H.R[9 + 1] = 0.25;  // player 1's R, entry (0, 1): joint weights must be symmetric too
     CHECK(check_game_values(H.g).issue == ValueIssue::kAsymmetric);
   }
-  // Definiteness of the own blocks only (with a margin near singularity).
+  // Definiteness of the own blocks only: the Cholesky rule, no margin.
   {
     Game G;
     G.R[0] = 0.0;  // R^00 = 0
@@ -95,20 +95,23 @@ int main() {
     CHECK(check_game_values(J.g).ok());
     for (double delta : {1e-2, 1e-6}) {
       const double X[4] = {1.0, 1.0 - delta, 1.0 - delta, 1.0};
-      CHECK(definite_with_margin(X, 2, 2));
+      CHECK(positive_definite(X, 2, 2));
     }
-    const double X[4] = {1.0, 1.0 - 1e-12, 1.0 - 1e-12, 1.0};  // PD, but within the margin
-    CHECK(!definite_with_margin(X, 2, 2));
+    const double X[4] = {1.0, 1.0 - 1e-12, 1.0 - 1e-12, 1.0};  // PD, close to singular: accepted
+    CHECK(positive_definite(X, 2, 2));
+    const double Xn[4] = {1.0, 1.0 + 1e-12, 1.0 + 1e-12, 1.0};  // indefinite, close to singular
+    CHECK(!positive_definite(Xn, 2, 2));
+    CHECK(smallest_eigenvalue(Xn, 2, 2) < 0.0 && smallest_eigenvalue(Xn, 2, 2) > -2e-12);
     const double S[4] = {1e-300, 0.0, 0.0, 1e300};  // badly scaled but diagonal: fine
-    CHECK(definite_with_margin(S, 2, 2));
+    CHECK(positive_definite(S, 2, 2));
     const double Z[4] = {1.0, 2.0, 2.0, 1.0};
-    CHECK(!definite_with_margin(Z, 2, 2));
+    CHECK(!positive_definite(Z, 2, 2));
     // a larger block (heap scratch): I + 0.1 * ones is definite, ones is not
     const Index k = 12;
     std::vector<double> P(k * k, 0.1), O(k * k, 1.0);
     for (Index i = 0; i < k; ++i) P[i * k + i] += 1.0;
-    CHECK(definite_with_margin(P.data(), k, k));
-    CHECK(!definite_with_margin(O.data(), k, k));
+    CHECK(positive_definite(P.data(), k, k));
+    CHECK(!positive_definite(O.data(), k, k));
   }
   // cholesky_inplace: L L' reproduces a definite matrix; indefinite and NaN pivots fail.
   {
@@ -147,11 +150,34 @@ int main() {
     G.R[0] = -1.0;  // R^00 < 0
     CHECK(check_game_values(G.g).issue == ValueIssue::kNotDefinite);
   }
+  // Messages: where, expected versus actual; require_valid_values throws InputError.
+  {
+    Game G;
+    G.R[9 + 2 * 3 + 2] = -2.0;  // R^11 = diag(2, -2)
+    const ValueCheck v = check_game_values(G.g);
+    CHECK(v.player == 1 && v.eig == -2.0);
+    CHECK(describe(v, G.g) == "R (player 1's own block R^11)[0, 0] must be positive definite, smallest eigenvalue is -2");
+    CHECK_THROWS(require_valid_values(G.g), InputError);
+    Game H;
+    H.Q[4 + 1] = 0.5 + 1e-3;  // Q^1 (0, 1)
+    const ValueCheck w = check_game_values(H.g);
+    CHECK(w.issue == ValueIssue::kAsymmetric && w.player == 1);
+    CHECK(describe(w, H.g) == "Q[0, 0, 1] must be symmetric: max |X - X'| = 0.001 exceeds 1e-10 * max |X| = 2");
+    Game J;
+    J.A[2 * 4 + 1] = kNaN;
+    const ValueCheck u = check_game_values(J.g);
+    CHECK(u.t == 2 && describe(u, J.g) == "A[0, 2] must be finite, found NaN or inf");
+    CHECK(check_game_values(J.g, kSymRtol, false).ok());  // finiteness left to the caller
+    std::vector<double> x(100, 1.0);
+    CHECK(first_nonfinite(x.data(), 100) == -1);
+    x[42] = -kInf;
+    CHECK(first_nonfinite(x.data(), 100) == 42);
+  }
   // Inconsistent buffers are still rejected by check_game.
   {
     Game G;
     G.g.A.size = 4;
     CHECK_THROWS(check_game_values(G.g), std::invalid_argument);
   }
-  return gscheck::finish("test_validate");
+  return gscheck::finish("test_check");
 }

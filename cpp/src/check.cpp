@@ -1,0 +1,223 @@
+// Checks of LQ game data (cpp/include/gamesolve/check.hpp).
+#include "gamesolve/check.hpp"
+
+#include <Eigen/Eigenvalues>
+
+#include <algorithm>
+#include <array>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+#include <vector>
+
+namespace gamesolve {
+
+bool all_finite(const double* x, Index size) {
+  // A double is NaN or infinite iff its exponent bits are all ones: an integer
+  // test that vectorizes (unlike a floating-point reduction without -ffast-math).
+  constexpr std::uint64_t kExp = 0x7ff0000000000000ull;
+  constexpr Index kChunk = 256;
+  for (Index lo = 0; lo < size; lo += kChunk) {
+    const Index hi = std::min(size, lo + kChunk);
+    std::uint64_t bad = 0;
+    for (Index i = lo; i < hi; ++i) {
+      std::uint64_t u;
+      std::memcpy(&u, x + i, sizeof u);
+      bad |= static_cast<std::uint64_t>((u & kExp) == kExp);
+    }
+    if (bad) return false;
+  }
+  return true;
+}
+
+Index first_nonfinite(const double* x, Index size) {
+  if (all_finite(x, size)) return -1;
+  for (Index i = 0; i < size; ++i)
+    if (!std::isfinite(x[i])) return i;
+  return -1;
+}
+
+bool cholesky_inplace(double* s, Index k) {
+  for (Index j = 0; j < k; ++j) {
+    double d = s[j * k + j];
+    for (Index l = 0; l < j; ++l) d -= s[j * k + l] * s[j * k + l];
+    if (!(d > 0.0)) return false;
+    const double ljj = std::sqrt(d);
+    s[j * k + j] = ljj;
+    for (Index i = j + 1; i < k; ++i) {
+      double v = s[i * k + j];
+      for (Index l = 0; l < j; ++l) v -= s[i * k + l] * s[j * k + l];
+      s[i * k + j] = v / ljj;
+    }
+  }
+  return true;
+}
+
+bool symmetric_rel(const double* X, Index n, double rtol) {
+  // Exact symmetry first (the common case), in one branch-free pass: row i's head
+  // against column i, an integer OR (which vectorizes; a chain of && does not).
+  // It decides exactly as the tolerance test below would (diff = 0 passes).
+  std::uint64_t unequal = 0;
+  for (Index i = 1; i < n; ++i) {
+    const double* row = X + i * n;
+    for (Index j = 0; j < i; ++j) unequal |= static_cast<std::uint64_t>(row[j] != X[j * n + i]);
+  }
+  if (!unequal) return true;
+  double diff = 0.0, scale = 0.0;
+  for (Index i = 0; i < n; ++i) {
+    for (Index j = 0; j < n; ++j) scale = std::max(scale, std::fabs(X[i * n + j]));
+    for (Index j = i + 1; j < n; ++j) diff = std::max(diff, std::fabs(X[i * n + j] - X[j * n + i]));
+  }
+  // The same floating-point operations as numpy's check: the decision is identical.
+  return !(diff > rtol * std::max(scale, 1e-300));
+}
+
+namespace {
+
+// Cholesky of the symmetric part of X into the k x k scratch L.
+bool sym_cholesky(const double* X, Index k, Index ld, double* L) {
+  for (Index i = 0; i < k; ++i)
+    for (Index j = 0; j <= i; ++j) L[i * k + j] = 0.5 * (X[i * ld + j] + X[j * ld + i]);
+  return cholesky_inplace(L, k);
+}
+
+}  // namespace
+
+bool positive_definite(const double* X, Index k, Index ld) {
+  if (k <= 8) {
+    std::array<double, 64> L;
+    return sym_cholesky(X, k, ld, L.data());
+  }
+  std::vector<double> L(static_cast<std::size_t>(k * k));
+  return sym_cholesky(X, k, ld, L.data());
+}
+
+double smallest_eigenvalue(const double* X, Index k, Index ld) {
+  Mat S(k, k);
+  for (Index i = 0; i < k; ++i)
+    for (Index j = 0; j < k; ++j) S(i, j) = 0.5 * (X[i * ld + j] + X[j * ld + i]);
+  if (!S.allFinite()) return std::numeric_limits<double>::quiet_NaN();
+  return Eigen::SelfAdjointEigenSolver<Mat>(S, Eigen::EigenvaluesOnly).eigenvalues()(0);
+}
+
+namespace {
+
+// The largest |X - X'| and |X| of one row-major n x n matrix.
+void asymmetry(const double* X, Index n, double& diff, double& scale) {
+  diff = scale = 0.0;
+  for (Index i = 0; i < n; ++i)
+    for (Index j = 0; j < n; ++j) {
+      scale = std::max(scale, std::fabs(X[i * n + j]));
+      diff = std::max(diff, std::fabs(X[i * n + j] - X[j * n + i]));
+    }
+}
+
+// Every distinct block of `s`, with its (game, stage) indices; stops at the first f that fails.
+template <class F>
+bool each_indexed(const Series& s, Index T, Index batch, F&& f) {
+  const Index nb = s.b_stride ? batch : 1, nt = s.t_stride ? T : 1;
+  for (Index b = 0; b < nb; ++b)
+    for (Index t = 0; t < nt; ++t)
+      if (!f(s.at(b, t), b, t)) return false;
+  return true;
+}
+
+}  // namespace
+
+std::array<GameArray, 10> game_arrays(LQGameData& g) {
+  const Index N = g.dims.N, n = g.dims.n, m = g.dims.m;
+  return {{{"A", &g.A, n * n, false},
+           {"B", &g.B, n * m, false},
+           {"Q", &g.Q, N * n * n, false},
+           {"q", &g.q, N * n, false},
+           {"R", &g.R, N * m * m, false},
+           {"r", &g.r, N * m, false},
+           {"M", &g.M, N * m * n, false},
+           {"c", &g.c, n, false},
+           {"QT", &g.QT, N * n * n, true},
+           {"qT", &g.qT, N * n, true}}};
+}
+
+ValueCheck check_game_values(const LQGameData& g, double sym_rtol, bool check_finite) {
+  check_game(g);
+  const Dims& d = g.dims;
+  const Index N = d.N, n = d.n, m = d.m, T = g.T, batch = g.batch;
+  if (check_finite) {
+    LQGameData& mut = const_cast<LQGameData&>(g);  // game_arrays hands out writable pointers; only read here
+    for (const GameArray& it : game_arrays(mut)) {
+      if (!it.series->present()) continue;
+      const Index blk = it.block;
+      ValueCheck v{ValueIssue::kNonFinite, it.name};
+      if (!each_indexed(*it.series, it.terminal ? 1 : T, batch, [&](const double* x, Index b, Index t) {
+            v.b = b;
+            v.t = t;
+            return all_finite(x, blk);
+          }))
+        return v;
+    }
+  }
+  ValueCheck v;
+  auto sym = [&](const char* name, Index k) {
+    return [&, name, k](const double* x, Index b, Index t) {
+      for (Index i = 0; i < N; ++i)
+        if (!symmetric_rel(x + i * k * k, k, sym_rtol)) {
+          v = {ValueIssue::kAsymmetric, name, b, t, i};
+          asymmetry(x + i * k * k, k, v.diff, v.scale);
+          return false;
+        }
+      return true;
+    };
+  };
+  if (!each_indexed(g.Q, T, batch, sym("Q", n))) return v;
+  // QT defaulted to Q's last stage (same buffer, same batch stride) was checked as Q.
+  const bool QT_is_Q = g.QT.data == g.Q.at(0, T - 1) && g.QT.b_stride == g.Q.b_stride;
+  if (!QT_is_Q && !each_indexed(g.QT, 1, batch, sym("QT", n))) return v;
+  if (!each_indexed(g.R, T, batch, sym("R", m))) return v;
+  each_indexed(g.R, T, batch, [&](const double* x, Index b, Index t) {
+    for (Index i = 0; i < N; ++i) {
+      const double* own = x + i * m * m + d.off[i] * m + d.off[i];
+      if (!positive_definite(own, d.m_i[i], m)) {
+        v = {ValueIssue::kNotDefinite, "R", b, t, i};
+        v.eig = smallest_eigenvalue(own, d.m_i[i], m);
+        return false;
+      }
+    }
+    return true;
+  });
+  return v;
+}
+
+std::string describe(const ValueCheck& v, const LQGameData& g, double sym_rtol) {
+  auto num = [](double x) {
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.3g", x);
+    return std::string(buf);
+  };
+  const std::string bt = std::to_string(v.b) + ", " + std::to_string(v.t);
+  const std::string name = v.name ? v.name : "?";
+  switch (v.issue) {
+    case ValueIssue::kOk:
+      return "";
+    case ValueIssue::kNonFinite:
+      return name + "[" + bt + "] must be finite, found NaN or inf";
+    case ValueIssue::kAsymmetric:
+      return name + "[" + bt + ", " + std::to_string(v.player) + "] must be symmetric: max |X - X'| = " +
+             num(v.diff) + " exceeds " + num(sym_rtol) + " * max |X| = " + num(v.scale);
+    case ValueIssue::kNotDefinite: {
+      const std::string i = std::to_string(v.player);
+      (void)g;
+      return "R (player " + i + "'s own block R^" + i + i + ")[" + bt +
+             "] must be positive definite, smallest eigenvalue is " + num(v.eig);
+    }
+  }
+  return "";
+}
+
+void require_valid_values(const LQGameData& game, double sym_rtol, bool check_finite) {
+  const ValueCheck v = check_game_values(game, sym_rtol, check_finite);
+  if (!v.ok()) throw InputError(describe(v, game, sym_rtol));
+}
+
+}  // namespace gamesolve
