@@ -1,5 +1,5 @@
 // pybind11 bindings of the infinite-horizon LQ Nash solver (lq_nash.hpp) and
-// the Stein solver (lyapunov.hpp).
+// the Stein solver (stein.hpp).
 //
 // The game arrives validated (gamesolve.lq_game checks it once): A (n, n),
 // stacked B (n, m), Q (N, n, n), joint R (N, m, m), optional cross terms
@@ -16,7 +16,7 @@
 
 #include "bindings.hpp"
 #include "gamesolve/lq_nash.hpp"
-#include "gamesolve/lyapunov.hpp"
+#include "gamesolve/stein.hpp"
 
 namespace py = pybind11;
 using namespace gamesolve;

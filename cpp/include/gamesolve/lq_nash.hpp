@@ -17,16 +17,18 @@
 //        dF = S dK - [B^i' dP^i A_K]_i,   dP^i = A_K' dP^i A_K + dK'G^i + G^i'dK,
 //        G^i = R^i K - M^i - B'P^i A_K,
 //    and a backtracking line search that keeps A_K stable and decreases ||F||.
-//  * Auto: Anderson-accelerated Riccati iteration, then (on stall, divergence,
-//    loss of stability or a failed certificate) Anderson-accelerated Lyapunov
-//    iteration, Newton (from the best iterate, then from K0), the plain Lyapunov
-//    iteration and the plain / accelerated Riccati iteration from P = Q; the
+//  * Auto: a table of attempts (kAutoAttempts in lq_nash.cpp) tried in order
+//    until one certifies: Anderson-accelerated Riccati iteration from P(K0);
+//    Anderson-accelerated Lyapunov iteration from the best stabilizing K so
+//    far; Newton from the best K, then from K0; the plain Lyapunov iteration
+//    from K0 and the plain / accelerated Riccati iteration from P = Q. The
 //    answer is polished by Newton and certified by the residuals of both
-//    equations and a stability check.
+//    equations and a stability check. Every attempt is recorded (NashStage).
 #pragma once
 
 #include "gamesolve/lq_game.hpp"
-#include "gamesolve/lyapunov.hpp"
+#include "gamesolve/anderson.hpp"  // kMaxAndersonDepth
+#include "gamesolve/stein.hpp"
 
 #include <string>
 #include <vector>
@@ -69,9 +71,6 @@ enum NashStatus : int {
   kNashNoStabilizingStart = 7  ///< no stabilizing gain found (pair not stabilizable?)
 };
 
-/// Largest Anderson history lq_nash accepts (LQNashOptions::anderson_depth).
-inline constexpr int kMaxAndersonDepth = 100;
-
 struct LQNashOptions {
   NashMethod method = NashMethod::Auto;
   double tol = 1e-10;   ///< on the certified residual max(res_K, res_P)
@@ -81,13 +80,22 @@ struct LQNashOptions {
   bool polish = true;     ///< Auto: Newton polish steps when cheap or needed
 };
 
-/// One stage (method run) of a solve.
+/// Where an attempt (stage) of a solve starts.
+enum class NashStart : int {
+  Initial = 0,  ///< the start gain K0 (given or default_start); Riccati: its values P(K0)
+  Best = 1,     ///< the best stabilizing candidate so far (smallest certified residual)
+  BestOrInitial = 2,  ///< Best if there is one, else Initial
+  Q = 3         ///< Riccati only: P = Q, the finite-horizon recursion's start
+};
+
+/// The record of one attempt (method run) of a solve.
 struct NashStage {
   NashMethod method;
-  bool accelerated;
+  bool accelerated;  ///< Anderson mixing on
   int iterations;
-  int status;
-  double residual;  ///< the stage's own convergence measure at exit
+  int status;        ///< NashStatus of the attempt itself
+  double residual;   ///< the attempt's own convergence measure at exit
+  NashStart start = NashStart::Initial;
 };
 
 struct LQNashResult {

@@ -1,68 +1,19 @@
-// Tests of the Stein solver (lyapunov.hpp) and the LQ Nash solver (lq_nash.hpp)
-// against independent oracles: the truncated series sum_k A'^k C A^k, the
-// Kronecker form, the scalar closed form of the one-player game, and finite
-// differences of F(K) for Newton's Jacobian.
+// Tests of the infinite-horizon LQ Nash solver (lq_nash.hpp): independent
+// oracles (the scalar closed form of the one-player game, finite differences of
+// F(K) for Newton's Jacobian, the summed-cost DARE for the default start, the
+// Riccati map recomputed by hand) and the driver: the appendix-A game, the
+// record of attempts of method auto, unconverged explicit methods, bad input.
 #include "check.hpp"
+#include "randn.hpp"
 #include "gamesolve/lq_nash.hpp"
-#include "gamesolve/lyapunov.hpp"
 
 #include <Eigen/Dense>
 #include <random>
+#include <stdexcept>
 
 using namespace gamesolve;
 
-static Mat randn(Index r, Index c, std::mt19937& g) {
-  std::normal_distribution<double> d;
-  Mat X(r, c);
-  for (Index i = 0; i < X.size(); ++i) X.data()[i] = d(g);
-  return X;
-}
-
-static void test_stein(std::mt19937& g) {
-  for (Index n : {1, 2, 5, 13}) {
-    Mat A = randn(n, n, g);
-    A *= 0.9 / A.eigenvalues().cwiseAbs().maxCoeff();
-    Mat L = randn(n, n, g), C = L * L.transpose(), X(n, n);
-    SteinSolver s(n);
-    CHECK(s.factor(A));
-    CHECK_NEAR(s.spectral_radius(), 0.9, 1e-10);
-    s.solve(C, X);
-    // residual of X = A'XA + C
-    CHECK((X - A.transpose() * X * A - C).norm() <= 1e-12 * X.norm());
-    // Kronecker oracle: (I - A'(x)A') vec X = vec C (column-major vec)
-    Mat Kr = Mat::Identity(n * n, n * n);
-    for (Index i = 0; i < n; ++i)
-      for (Index j = 0; j < n; ++j) Kr.block(i * n, j * n, n, n) -= A(j, i) * A.transpose();
-    Vec x = Kr.partialPivLu().solve(Eigen::Map<Vec>(C.data(), n * n));
-    CHECK((Eigen::Map<Vec>(X.data(), n * n) - x).norm() <= 1e-10 * x.norm());
-    // non-symmetric right-hand side
-    Mat Cn = randn(n, n, g), Xn(n, n);
-    s.solve(Cn, Xn, false);
-    CHECK((Xn - A.transpose() * Xn * A - Cn).norm() <= 1e-11 * std::max(1.0, Xn.norm()));
-  }
-  CHECK_THROWS(SteinSolver(0), std::invalid_argument);
-}
-
-// The adjoint equation X = A X A' + C in the Schur basis (solve_schur_adjoint):
-// residual in the original basis, and the duality <X1, C2> = <C1, X2> with (1).
-static void test_stein_adjoint(std::mt19937& g) {
-  using CM = SteinSolver::CMat;
-  for (Index n : {1, 3, 8, 13}) {
-    Mat A = randn(n, n, g);
-    A *= 0.85 / A.eigenvalues().cwiseAbs().maxCoeff();
-    SteinSolver s(n);
-    CHECK(s.factor(A));
-    const CM& U = s.U();
-    Mat C1 = randn(n, n, g), C2 = randn(n, n, g), X2(n, n);
-    CM Y = U.adjoint() * C1.cast<std::complex<double>>() * U;
-    s.solve_schur_adjoint(Y);
-    const Mat X1 = (U * Y * U.adjoint()).real();
-    CHECK((X1 - A * X1 * A.transpose() - C1).norm() <= 1e-12 * std::max(1.0, X1.norm()));
-    s.solve(C2, X2, false);  // X2 = A'X2 A + C2
-    const double lhs = (X1.array() * C2.array()).sum(), rhs = (C1.array() * X2.array()).sum();
-    CHECK(std::abs(lhs - rhs) <= 1e-11 * std::max(1.0, std::abs(lhs)));
-  }
-}
+using gscheck::randn;
 
 static void test_scalar_game() {
   // N = 1, n = m = 1: P = q + a^2 r P / (r + b^2 P) (scalar DARE, closed form).
@@ -335,15 +286,154 @@ static void test_default_start_to_roundoff(std::mt19937& g) {
   }
 }
 
+
+// ---------------------------------------------------------------- the driver
+// The LQ game of appendix A of "Multi-Agent Guided Policy Search for
+// Non-Cooperative Dynamic Games" (J. Li, G. Qu, J. J. Choi, S. Sojoudi, C. Tomlin).
+static LQNashProblem appendix_a() {
+  static const double A[] = {0.588, 0.028, 0.570, 0.056};
+  static const double B[] = {1.0, 0.0, 0.1, 1.0};
+  static const double Q[] = {0.01, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 0.0147};
+  static const double R[] = {0.01, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.01};
+  return make_lq_nash_problem(2, {1, 1}, A, B, Q, R, nullptr);
+}
+
+// P^i(K) by the series sum_k A_K'^k C^i A_K^k (C^i = Q^i + K'R^i K), an oracle
+// independent of the solver's Stein solvers; A_K must be stable.
+static std::vector<Mat> values_by_series(const LQNashProblem& pb, const Mat& K) {
+  const Mat AK = pb.A - pb.B * K;
+  std::vector<Mat> P;
+  for (Index i = 0; i < pb.dims.N; ++i) {
+    Mat term = pb.Q[i] + K.transpose() * pb.R[i] * K, X = Mat::Zero(pb.dims.n, pb.dims.n);
+    for (int k = 0; k < 2000 && term.norm() > 1e-20 * std::max(1.0, X.norm()); ++k) {
+      X += term;
+      term = AK.transpose() * term * AK;
+    }
+    P.push_back(X);
+  }
+  return P;
+}
+
+// Appendix A: converges, certified to <= 1e-12, K equal to the Python API's
+// answer (gamesolve.lq_nash, printed to 16 digits), and each player's gain is
+// its best response: K^i = (R^ii + B^i'P^i B^i)^{-1} B^i'P^i (A - B^{-i} K^{-i})
+// with P^i from the series.
+static void test_appendix_a() {
+  const LQNashProblem pb = appendix_a();
+  const LQNashResult res = lq_nash(pb, Mat());
+  CHECK(res.converged && res.status == kNashConverged);
+  CHECK(res.residual <= 1e-12);
+  CHECK(res.spectral_radius < 1.0);
+  Mat K_python(2, 2);
+  K_python << 0.8137833279875979, 0.0562723923176471, 0.2372587653594078, 0.02312913824433212;
+  CHECK((res.K - K_python).cwiseAbs().maxCoeff() <= 1e-12);
+  CHECK_NEAR(res.K(0, 0), 0.814, 5e-4);  // K^1 ~ [0.814, 0.056]
+  CHECK_NEAR(res.K(0, 1), 0.056, 5e-4);
+  const std::vector<Mat> P = values_by_series(pb, res.K);
+  for (Index i = 0; i < 2; ++i) {
+    CHECK((P[i] - res.P[i]).norm() <= 1e-12 * P[i].norm());
+    const Mat Bi = pb.B.col(i), Bo = pb.B.col(1 - i);
+    const Mat A_i = pb.A - Bo * res.K.row(1 - i);  // the others' feedback closed in
+    const Mat Ki = (pb.R[i].block(i, i, 1, 1) + Bi.transpose() * P[i] * Bi).inverse() * (Bi.transpose() * P[i] * A_i);
+    CHECK((Ki - res.K.row(i)).norm() <= 1e-12);
+  }
+  // The record: the accelerated Riccati iteration from P(K0) certifies (15
+  // iterations), then one Newton polish step from that answer.
+  CHECK(res.stages.size() == 2);
+  if (res.stages.size() == 2) {
+    const NashStage &r = res.stages[0], &p = res.stages[1];
+    CHECK(r.method == NashMethod::Riccati && r.accelerated && r.start == NashStart::Initial);
+    CHECK(r.iterations == 15 && r.status == kNashConverged);
+    CHECK(p.method == NashMethod::Newton && !p.accelerated && p.start == NashStart::Best && p.iterations == 1);
+    CHECK(res.iterations == r.iterations + p.iterations);
+  }
+  CHECK(res.method == "riccati+anderson+newton");
+}
+
+// With 3 iterations per attempt nothing certifies, so method auto runs its whole
+// table, in order, each attempt recorded with its start and budget spent; the
+// answer is the best candidate (Newton from the best K), not converged.
+static void test_attempt_record() {
+  const LQNashProblem pb = appendix_a();
+  LQNashOptions o;
+  o.max_iter = 3;
+  o.polish = false;
+  const LQNashResult res = lq_nash(pb, Mat(), o);
+  struct Expect { NashMethod method; bool accelerated; NashStart start; };
+  const Expect table[] = {
+      {NashMethod::Riccati, true, NashStart::Initial},        {NashMethod::Lyapunov, true, NashStart::BestOrInitial},
+      {NashMethod::Newton, false, NashStart::Best},           {NashMethod::Newton, false, NashStart::Initial},
+      {NashMethod::Lyapunov, false, NashStart::Initial},      {NashMethod::Riccati, false, NashStart::Q},
+      {NashMethod::Riccati, true, NashStart::Q}};
+  CHECK(res.stages.size() == 7);
+  int total = 0;
+  for (size_t k = 0; k < res.stages.size() && k < 7; ++k) {
+    const NashStage& s = res.stages[k];
+    CHECK(s.method == table[k].method && s.accelerated == table[k].accelerated && s.start == table[k].start);
+    CHECK(s.iterations == 3 && s.status == kNashMaxIter && s.residual > 1e-10);
+    total += s.iterations;
+  }
+  CHECK(res.iterations == total && int(res.history.size()) == total);
+  CHECK(!res.converged && res.status == kNashMaxIter);
+  CHECK(res.method == "newton");  // the best candidate came from Newton
+  CHECK(res.residual > o.tol && res.residual < 1e-3);
+  // With the polish (the default) the same table ends in two Newton steps that certify.
+  o.polish = true;
+  const LQNashResult pol = lq_nash(pb, Mat(), o);
+  CHECK(pol.converged && pol.residual <= 1e-12 && pol.stages.size() == 9);
+  CHECK((pol.K - res.K).norm() <= 1e-3 && (pol.K - lq_nash(pb, Mat()).K).norm() <= 1e-12);
+}
+
+// An explicit method that stalls reports it: the plain Riccati iteration from
+// P = Q oscillates on appendix A (the finite-horizon recursion does not settle).
+static void test_explicit_method_stalls() {
+  const LQNashProblem pb = appendix_a();
+  LQNashOptions o;
+  o.method = NashMethod::Riccati;
+  const LQNashResult res = lq_nash(pb, Mat(), o);
+  CHECK(!res.converged);
+  CHECK(res.status == kNashStalled);
+  CHECK(res.stages.size() == 1 && res.stages[0].start == NashStart::Q && res.stages[0].status == kNashStalled);
+  CHECK(res.iterations == res.stages[0].iterations && res.iterations < o.max_iter);
+  CHECK(res.residual > 1e-2);  // certified residual of the reported gain: far from an equilibrium
+  CHECK(res.method == "riccati");
+  // An explicit method out of budget is not converged either.
+  o.method = NashMethod::Lyapunov;
+  o.max_iter = 20;
+  const LQNashResult lyap = lq_nash(pb, Mat(), o);
+  CHECK(!lyap.converged && lyap.status == kNashMaxIter && lyap.iterations == 20);
+}
+
+static void test_bad_sizes_throw() {
+  const double A[] = {0.5, 0.0, 0.0, 0.5}, B[] = {1.0, 0.0, 0.0, 1.0};
+  const double Q[] = {1.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0, 1.0}, R[] = {1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0};
+  CHECK_THROWS(make_lq_nash_problem(0, {1, 1}, A, B, Q, R, nullptr), std::invalid_argument);
+  CHECK_THROWS(make_lq_nash_problem(2, {1, 0}, A, B, Q, R, nullptr), std::invalid_argument);
+  CHECK_THROWS(make_lq_nash_problem(2, {1, 1}, A, nullptr, Q, R, nullptr), std::invalid_argument);
+  const LQNashProblem pb = make_lq_nash_problem(2, {1, 1}, A, B, Q, R, nullptr);
+  CHECK_THROWS(guided_problem(pb, Mat::Zero(2, 3), 1.0), std::invalid_argument);  // K_guide m x n
+  CHECK_THROWS(guided_problem(pb, Mat::Zero(2, 2), -1.0), std::invalid_argument);  // rho >= 0
+  LQNashOptions o;
+  o.anderson_depth = kMaxAndersonDepth + 1;
+  CHECK_THROWS(lq_nash(pb, Mat(), o), std::invalid_argument);
+  o = LQNashOptions();
+  o.tol = 0.0;
+  CHECK_THROWS(lq_nash(pb, Mat(), o), std::invalid_argument);
+  CHECK_THROWS(Anderson(12, 3), std::invalid_argument);  // padded length: a multiple of 8
+  CHECK_THROWS(SteinSolver(0), std::invalid_argument);
+}
+
 int main() {
   std::mt19937 g(7);
-  test_stein(g);
-  test_stein_adjoint(g);
   test_scalar_game();
   test_jacobian(g);
   test_jacobian_cross_terms(g);
   test_default_start(g);
   test_default_start_to_roundoff(g);
   test_methods_agree_with_cross_terms(g);
-  return gscheck::finish("test_lyapunov");
+  test_appendix_a();
+  test_attempt_record();
+  test_explicit_method_stalls();
+  test_bad_sizes_throw();
+  return gscheck::finish("test_lq_nash");
 }

@@ -1,6 +1,6 @@
 // Complex Schur solver of the discrete Lyapunov (Stein) equation X = A'XA + C.
-// See lyapunov.hpp for the recursion.
-#include "gamesolve/lyapunov.hpp"
+// See stein.hpp for the recursion.
+#include "gamesolve/stein.hpp"
 
 #include <cmath>
 #include <limits>
