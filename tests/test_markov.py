@@ -67,7 +67,7 @@ def test_values_monte_carlo():
     rng = np.random.default_rng(3)
     game = random_game(rng, gamma=0.6)
     pols = random_profile(rng, game)
-    S, N, H, E = game.n_states, game.n_players, 40, 20000
+    N, H, E = game.n_players, 40, 20000
 
     def draw(probs):  # one categorical draw per row of probs (E, K)
         return np.minimum((probs.cumsum(-1) < rng.random((len(probs), 1))).sum(-1), probs.shape[-1] - 1)

@@ -149,9 +149,13 @@ py::tuple solve(const std::vector<Index>& dims, Index n, Index T, Index batch, c
                 const CArray& Q, const std::optional<CArray>& q, const CArray& R, const std::optional<CArray>& r,
                 const std::optional<CArray>& M, const std::optional<CArray>& c, const CArray& QT,
                 const std::optional<CArray>& qT, int n_threads, double rcond_tol, double rank_tol,
-                const std::string& keep) {
+                const std::string& keep, bool check_R) {
   const Keep kept = parse_keep(keep);
   const gamesolve::LQGameData g = make_game(dims, n, T, batch, A, B, Q, q, R, r, M, c, QT, qT);
+  if (check_R) {
+    const gamesolve::ValueCheck v = gamesolve::check_own_blocks(g);
+    if (!v.ok()) throw gamesolve::InputError(gamesolve::describe(v, g));
+  }
   SolvedArrays a = solve_to_arrays(g, true, n_threads, rcond_tol, rank_tol, kept);
   return py::make_tuple(a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond);
 }
@@ -826,11 +830,11 @@ void bind_lq_game(py::module_& m) {
         "Coupled Riccati recursion ([theory §2]) for a batch of equal-size games. Arrays have leading "
         "(batch or 1, T or 1) axes. Returns (K, k, Z, zeta, s, status, min_rcond). keep: \"all\"; \"gains\" "
         "(Z, zeta, s None, never allocated); \"stage0\" (K (batch, m, n), k (batch, m) of stage 0, Z, zeta, s "
-        "None).",
+        "None). check_R: first check that every own block R^ii is positive definite (InputError).",
         arg("dims"), arg("n"), arg("T"), arg("batch"), arg("A"), arg("B"), arg("Q"), arg("q").none(true),
         arg("R"), arg("r").none(true), arg("M").none(true), arg("c").none(true), arg("QT"),
         arg("qT").none(true), arg("n_threads") = 0, arg("rcond_tol") = 1e-12, arg("rank_tol") = 1e-10,
-        arg("keep") = "all");
+        arg("keep") = "all", arg("check_R") = false);
   m.def("read_lq_game", &read_lq_game,
         "Read and check the data of an LQ game (gamesolve.lq_game): (A, B, Q, R, horizon, q, r, M, c, QT, qT, "
         "dims, batched, sym_rtol) -> (dims, n, T|None, batch|None, A, B, Q, q, R, r, M, c, QT, qT) in the "

@@ -175,7 +175,15 @@ ValueCheck check_game_values(const LQGameData& g, double sym_rtol, bool check_fi
   const bool QT_is_Q = g.QT.data == g.Q.at(0, T - 1) && g.QT.b_stride == g.Q.b_stride;
   if (!QT_is_Q && !each_indexed(g.QT, 1, batch, sym("QT", n))) return v;
   if (!each_indexed(g.R, T, batch, sym("R", m))) return v;
-  each_indexed(g.R, T, batch, [&](const double* x, Index b, Index t) {
+  return check_own_blocks(g);
+}
+
+ValueCheck check_own_blocks(const LQGameData& g) {
+  check_game(g);
+  const Dims& d = g.dims;
+  const Index N = d.N, m = d.m;
+  ValueCheck v;
+  each_indexed(g.R, g.T, g.batch, [&](const double* x, Index b, Index t) {
     for (Index i = 0; i < N; ++i) {
       const double* own = x + i * m * m + d.off[i] * m + d.off[i];
       if (!positive_definite(own, d.m_i[i], m)) {

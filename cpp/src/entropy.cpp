@@ -2,7 +2,7 @@
 // game for the means and P, then one backward pass for Sigma, p and the
 // contraction factors; plus the value checks of the data (check_entropy_values).
 #include "gamesolve/entropy.hpp"
-#include "gamesolve/validate.hpp"
+#include "gamesolve/check.hpp"
 
 #include "small_gemm.hpp"
 
@@ -41,7 +41,7 @@ void check_series(const S& s, Index stages, Index block, const char* name) {
   require(last >= 0 && last <= s.size, "buffer is too small for its shape and strides", name);
 }
 
-// Every entry finite and symmetric to the Python layer's relative criterion (validate.hpp).
+// Every entry finite and symmetric to the Python layer's relative criterion (check.hpp).
 bool symmetric(const double* x, Index n) { return all_finite(x, n * n) && symmetric_rel(x, n, kSymRtol); }
 
 inline Index distinct_stages(const Series& s, Index T) { return s.t_stride == 0 ? 1 : T; }
@@ -94,7 +94,7 @@ EntropyCheck check_entropy_values(const EntropyLQData& data) {
       for (Index k = 0; k < m * m; ++k) bad |= static_cast<long>(R[k] != 0.0) & off[k];
       if (bad) return fail(kRNotBlockDiagonal, t, i);
       if (!symmetric(R, m)) return fail(kRAsymmetric, t, i);
-      if (!definite_with_margin(R + d.off[i] * (m + 1), d.m_i[i], m)) return fail(kROwnNotPD, t, i);
+      if (!positive_definite(R + d.off[i] * (m + 1), d.m_i[i], m)) return fail(kROwnNotPD, t, i);
     }
   if (data.W.present()) {
     Eigen::LLT<Mat> llt(n);

@@ -12,7 +12,6 @@ tolerance both sides use.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 
 import numpy as np
 
@@ -24,9 +23,6 @@ __all__ = [
     "check_shape",
     "check_finite",
     "check_symmetric",
-    "check_positive_definite",
-    "split_inputs",
-    "stack_blocks",
 ]
 
 SYM_RTOL = 1e-10
@@ -99,60 +95,3 @@ def check_symmetric(name: str, arr: np.ndarray, rtol: float = SYM_RTOL) -> None:
             f"{where} must be symmetric: max |X - X'| = {float(np.max(diff)):.3g} "
             f"exceeds {rtol:g} * max |X| = {float(np.max(scale)):.3g}"
         )
-
-
-def check_positive_definite(name: str, arr: np.ndarray) -> None:
-    """Raise unless every trailing square matrix of ``arr`` is positive definite."""
-    try:
-        np.linalg.cholesky(0.5 * (arr + np.swapaxes(arr, -1, -2)))
-    except np.linalg.LinAlgError:
-        sym = 0.5 * (arr + np.swapaxes(arr, -1, -2))
-        eig = np.linalg.eigvalsh(sym)
-        lead = eig[..., 0]
-        idx = np.unravel_index(int(np.argmin(lead)), lead.shape) if lead.ndim else ()
-        where = f"{name}[{', '.join(str(int(i)) for i in idx)}]" if len(idx) else name
-        raise InputError(
-            f"{where} must be positive definite, smallest eigenvalue is {float(np.min(lead)):.3g}"
-        ) from None
-
-
-def stack_blocks(name: str, blocks: Sequence, axis: int = -1) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Stack per-player blocks (e.g. B^1..B^N, each n x m_i) along ``axis``; return (stacked, dims)."""
-    arrs = [as_float_array(f"{name}[{i}]", b) for i, b in enumerate(blocks)]
-    if not arrs:
-        raise InputError(f"{name} must have at least one player block, got an empty sequence")
-    arrs = [a[..., None] if a.ndim == 1 and axis == -1 else a for a in arrs]
-    lead = arrs[0].shape[:-1] if axis == -1 else arrs[0].shape[1:]
-    for i, a in enumerate(arrs):
-        other = a.shape[:-1] if axis == -1 else a.shape[1:]
-        if other != lead:
-            raise InputError(f"{name}[{i}] has shape {a.shape}, inconsistent with {name}[0] shape {arrs[0].shape}")
-    dims = tuple(int(a.shape[axis]) for a in arrs)
-    return np.concatenate(arrs, axis=axis), dims
-
-
-def split_inputs(B, dims, n: int | None = None) -> tuple[np.ndarray, tuple[int, ...]]:
-    """Normalize B given as a list of N blocks (n x m_i) or stacked (..., n, m) with ``dims``.
-
-    Returns the stacked float64 array and ``dims``. A list with ``dims`` given
-    must agree with the block widths.
-    """
-    if isinstance(B, (list, tuple)):
-        stacked, bdims = stack_blocks("B", B, axis=-1)
-        if dims is not None and tuple(int(d) for d in dims) != bdims:
-            raise InputError(f"dims {tuple(dims)} disagrees with the widths of the blocks of B {bdims}")
-        dims = bdims
-    else:
-        stacked = as_float_array("B", B)
-        if stacked.ndim == 1:
-            stacked = stacked[:, None]
-        if dims is None:
-            raise InputError("dims is required when B is a stacked matrix (give dims=(m_1, ..., m_N))")
-        dims = tuple(int(d) for d in np.atleast_1d(dims))
-    if any(d < 1 for d in dims):
-        raise InputError(f"dims must be positive integers, got {dims}")
-    if stacked.ndim < 2 or stacked.shape[-1] != sum(dims):
-        raise InputError(f"B must have {sum(dims)} columns (sum of dims {dims}), got shape {stacked.shape}")
-    if n is not None and stacked.shape[-2] != n:
-        raise InputError(f"B must have {n} rows (the state size), got shape {stacked.shape}")
-    return stacked, dims

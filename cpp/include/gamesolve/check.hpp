@@ -80,7 +80,6 @@ bool cholesky_inplace(double* s, Index k);
 bool positive_definite(const double* X, Index k, Index ld);
 
 /// Former name of `positive_definite` (the rule is the Cholesky test now, without a margin).
-inline bool definite_with_margin(const double* X, Index k, Index ld) { return positive_definite(X, k, ld); }
 
 /// Smallest eigenvalue of the symmetric part of the k x k block at `X` (leading dimension `ld`).
 double smallest_eigenvalue(const double* X, Index k, Index ld);
@@ -91,6 +90,12 @@ double smallest_eigenvalue(const double* X, Index k, Index ld);
 /// definiteness of every own block R^{ii} (all stages and games). Throws
 /// std::invalid_argument if `check_game(game)` fails.
 ValueCheck check_game_values(const LQGameData& game, double sym_rtol = kSymRtol, bool check_finite = true);
+
+/// The definiteness part of `check_game_values` alone: every own block R^{ii} (all stages and
+/// games) positive definite (a Cholesky succeeds). For callers whose other data are well-formed
+/// by construction (the local games of iLQGames). Throws std::invalid_argument if
+/// `check_game(game)` fails.
+ValueCheck check_own_blocks(const LQGameData& game);
 
 /// The message of a failed check, e.g. "Q[0, 2, 1] must be symmetric: max |X - X'| = 0.001 exceeds
 /// 1e-10 * max |X| = 2" or "R (player 1's own block R^11)[0, 0] must be positive definite, smallest

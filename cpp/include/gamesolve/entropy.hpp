@@ -64,7 +64,7 @@ enum EntropyCheckCode : int {
   kQTAsymmetric = 2,      ///< Q_T^i non-finite or not symmetric
   kRAsymmetric = 3,       ///< R_t^i non-finite or not symmetric
   kRNotBlockDiagonal = 4, ///< R_t^i weighs a product u^j'u^k, j != k
-  kROwnNotPD = 5,         ///< own block R_t^{ii} not safely positive definite (validate.hpp definite_with_margin)
+  kROwnNotPD = 5,         ///< own block R_t^{ii} not positive definite (check.hpp positive_definite)
   kWAsymmetric = 6,       ///< W_t non-finite or not symmetric
   kWNotPSD = 7            ///< W_t has an eigenvalue < -1e-12 max |eig|
 };

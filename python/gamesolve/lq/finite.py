@@ -580,7 +580,3 @@ def evaluate_lq_strategy(A, B=None, Q=None, R=None, K=None, k=None, *, horizon=N
         raise InputError("K is required, got None")
     K, k = _profile(g, (K, k))
     return _evaluate(g, K, k)
-
-
-# Compatibility shims for lq/entropy.py, lq/infinite.py and nonlinear/solve.py (rewritten on other branches).
-from ._compat import _check_own_blocks, _normalize, _normalize_R  # noqa: E402, F401

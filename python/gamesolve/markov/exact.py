@@ -140,7 +140,7 @@ def evaluate(game: MarkovGame, pol: np.ndarray) -> Evaluation:
     """Values, Q-functions, marginal Q-functions and visitation of a batch of profiles (B, N, S, A_max)."""
     lay = game.joint
     pi, pi_minus = factors(game, pol)
-    S, N = game.n_states, game.n_players
+    S = game.n_states
     PR = (pi[:, :, None, :] @ lay.PR)[:, :, 0, :]  # (B, S, S + N): P_pi and r_pi in one product
     M = np.linalg.inv(_eye(S) - game.gamma * PR[..., :S])  # (B, S, S)
     V = np.swapaxes(M @ PR[..., S:], 1, 2)  # (B, N, S)

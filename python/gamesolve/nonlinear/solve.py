@@ -302,23 +302,23 @@ def _solve_lq(lq, dims, checked=None):
     construction (shapes from :meth:`Game.lq_approximation`, symmetric Hessians), so the core is called
     directly, without :func:`gamesolve.solve_lq_games`' validation; the one structural requirement the
     recursion does not check itself, own-control blocks R^{ii} positive definite, is checked here
-    (InputError otherwise). Raises nothing else: non-finite stages come back in the mask.
+    (in C++, by the same rule as :func:`gamesolve.lq_game`; InputError otherwise). Raises nothing else:
+    non-finite stages come back in the mask.
     """
     from .. import _core
     from ..lq import finite as L
-    from ..lq.finite import _check_own_blocks
 
     args = [_core_array(a, name in ("QT", "qT")) for name, a in zip(lq._fields, lq)]
     A, B, Q, q, R, r, QT, qT, M = args
     key = R.tobytes() if checked is not None and R.size <= 4096 else None  # R is usually the same every time
-    if key is None or key not in checked:
-        _check_own_blocks(R, dims)
-        if key is not None:
-            checked.add(key)
+    check_R = key is None or key not in checked
     batch = max(a.shape[0] for a in lq if a is not None)
     T = lq.A.shape[1]
     K, k, Z, zeta, _, st, _ = _core.solve_lq_games(list(dims), lq.A.shape[-1], T, batch, A, B, Q, q, R, r, M,
-                                                   None, QT, qT, L._num_threads, L.RCOND_TOL, L.RANK_TOL)
+                                                   None, QT, qT, L._num_threads, L.RCOND_TOL, L.RANK_TOL,
+                                                   check_R=check_R)
+    if check_R and key is not None:
+        checked.add(key)
     return K, k, Z, zeta, int(np.count_nonzero(st == 1)), (st == 2).any(axis=1)
 
 
