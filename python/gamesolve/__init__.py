@@ -19,6 +19,7 @@ from . import ilqgames as _ilqgames_module
 from . import lq as _lq
 from . import lq_nash as _lq_nash_module
 from . import policy_gradient as _policy_gradient
+from ._cpu import CpuInfo, cpu_info  # the ISA level of the compiled core
 from .entropy import *  # noqa: F403
 from .errors import *  # noqa: F403
 from .games import *  # noqa: F403
@@ -29,6 +30,6 @@ from .policy_gradient import *  # noqa: F403
 
 __version__ = "0.1.0"
 
-__all__ = ["examples", "costs", "dynamics", *_lq.__all__, *_games.__all__, *_ilqgames_module.__all__,
+__all__ = ["examples", "costs", "dynamics", "cpu_info", "CpuInfo", *_lq.__all__, *_games.__all__, *_ilqgames_module.__all__,
            *_entropy.__all__, *_errors.__all__,
            *_lq_nash_module.__all__, *_policy_gradient.__all__]
