@@ -24,7 +24,7 @@ OUT = HERE / "out"
 def run_cpp() -> None:
     build = ROOT / "build" / "bench"
     subprocess.run(["cmake", "-S", str(ROOT), "-B", str(build), "-DCMAKE_BUILD_TYPE=Release",
-                    "-DGAMESOLVE_BUILD_BENCH=ON", f"-DPython_EXECUTABLE={sys.executable}"], check=True)
+                    "-DGAMESOLVE_BUILD_BENCH=ON", "-DGAMESOLVE_NATIVE=ON", f"-DPython_EXECUTABLE={sys.executable}"], check=True)
     subprocess.run(["cmake", "--build", str(build), "-j2"], check=True)
     OUT.mkdir(exist_ok=True)
     for exe in sorted((build / "bench" / "cpp").glob("bench_*")):

@@ -1,8 +1,14 @@
 // The private extension gamesolve._core: one PYBIND11_MODULE, one call per feature.
+// CMake builds it once per ISA level under the name GAMESOLVE_PY_MODULE (_core_v1,
+// _core_v3, _core_v4 or _core_native); gamesolve/_cpu.py imports the best one as _core.
 #include "bindings.hpp"
 #include "gamesolve/check.hpp"
 
-PYBIND11_MODULE(_core, m) {
+#ifndef GAMESOLVE_PY_MODULE
+#define GAMESOLVE_PY_MODULE _core
+#endif
+
+PYBIND11_MODULE(GAMESOLVE_PY_MODULE, m) {
   m.doc() = "gamesolve private C++ core (use the gamesolve package, not this module)";
   // gamesolve::InputError (bad input data, cpp/include/gamesolve/check.hpp) -> gamesolve.InputError.
   pybind11::register_exception_translator([](std::exception_ptr p) {

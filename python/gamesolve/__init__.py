@@ -9,13 +9,14 @@ Subpackages by game family (notation and equations in ``docs/theory.md``):
 * :mod:`gamesolve.equilibrium` -- best response, policy value and Nash gap, one protocol
   for every game family;
 * :mod:`gamesolve.results` -- the shared result vocabulary (:class:`Status`, :class:`Info`);
+* :mod:`gamesolve.markov` -- Markov potential games and softmax policy gradients;
 * :mod:`gamesolve.errors` -- the exceptions and warnings.
 
 The public entry points are re-exported here.
 """
 
-from . import equilibrium, errors, examples, lq, nonlinear, results
-from . import markov
+from . import equilibrium, errors, examples, lq, markov, nonlinear, results
+from ._cpu import CpuInfo, cpu_info  # the ISA level of the compiled core
 from .errors import *  # noqa: F403
 from .lq import *  # noqa: F403
 from .nonlinear import *  # noqa: F403
@@ -30,4 +31,5 @@ try:  # the installed distribution's version; a source tree on PYTHONPATH has no
 except _NoMetadata:
     __version__ = "0.1.0"
 
-__all__ = ["examples", "lq", "nonlinear", "markov", "equilibrium", "Status", "Info", *errors.__all__, *lq.__all__, *nonlinear.__all__]
+__all__ = ["examples", "lq", "nonlinear", "markov", "equilibrium", "Status", "Info", "cpu_info", "CpuInfo",
+           *errors.__all__, *lq.__all__, *nonlinear.__all__]
