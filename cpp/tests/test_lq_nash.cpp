@@ -377,10 +377,13 @@ static void test_attempt_record() {
   CHECK(!res.converged && res.status == kNashMaxIter);
   CHECK(res.method == "newton");  // the best candidate came from Newton
   CHECK(res.residual > o.tol && res.residual < 1e-3);
-  // With the polish (the default) the same table ends in two Newton steps that certify.
+  // With the polish (the default) the same table ends in Newton steps that certify.
   o.polish = true;
   const LQNashResult pol = lq_nash(pb, Mat(), o);
-  CHECK(pol.converged && pol.residual <= 1e-12 && pol.stages.size() == 9);
+  // (How many polish steps certify depends on rounding, i.e. on the instruction set: 2 with AVX-512,
+  // 3 with SSE2; what is fixed is that the table ran first and a Newton polish certified.)
+  CHECK(pol.converged && pol.residual <= 1e-12 && pol.stages.size() > res.stages.size());
+  CHECK(pol.stages.back().method == NashMethod::Newton && pol.stages.back().status == kNashConverged);
   CHECK((pol.K - res.K).norm() <= 1e-3 && (pol.K - lq_nash(pb, Mat()).K).norm() <= 1e-12);
 }
 
