@@ -317,6 +317,26 @@ def test_non_finite_entry_is_an_input_error(p, target, bad, where):
         solve_lq_game(*pos, **args)
 
 
+STAGE_ARRAYS = ("A", "B", "Q", "R", "q", "r", "M", "c")
+
+
+def corrupted_horizon(p, target, how):
+    """The horizon of the game after the corruption when it is still a valid game, else None.
+
+    A leading axis is the time axis exactly when the array has one more axis than its block;
+    every stage array present, so the horizon is given only when nothing is time-varying.
+    """
+    tv = target in STAGE_ARRAYS and p["time_varying"][target]
+    others_tv = any(p["time_varying"][k] for k in STAGE_ARRAYS if k != target)
+    if how == "grow_first" and tv and not others_tv:
+        return p["T"] + 1  # the only time axis, one stage longer
+    if how == "add_axis" and target in STAGE_ARRAYS and not tv and p["T"] == 2:
+        return 2  # two copies: a time axis of the right length
+    if how == "drop_axis" and tv and others_tv:
+        return p["T"]  # stage 0 only: time-invariant, the others keep the horizon
+    return None
+
+
 @FUZZ
 @given(p=game_params, target=st.sampled_from(["A", "B", "Q", "R"] + list(OPTIONAL)),
        how=st.sampled_from(["grow_last", "shrink_last", "grow_first", "add_axis", "drop_axis", "add_time"]))
@@ -332,15 +352,20 @@ def test_shape_corruption_is_an_input_error_or_a_valid_game(p, target, how):
     elif how == "shrink_last":
         arr = arr[..., :-1]
     elif how == "grow_first":
-        arr = np.concatenate([arr, arr[:1]], axis=0) if arr.ndim else arr
+        arr = np.concatenate([arr, arr[:1]], axis=0)
     elif how == "add_axis":
         arr = np.stack([arr, arr])
     elif how == "drop_axis":
-        arr = arr[0] if arr.ndim else arr
+        arr = arr[0]
     elif how == "add_time":
         arr = np.stack([arr] * (p["T"] + 1))
     args[target] = arr
+    given_args = dict(args)
     pos = [args.pop(k) for k in ("A", "B", "Q", "R")]
     res = outcome(solve_lq_game, *pos, **args)
-    if not isinstance(res, str):
-        assert res.K.shape[1:] == (sum(p["dims"]), p["n"])
+    T = corrupted_horizon(p, target, how)
+    if T is None:
+        assert res == "InputError", f"{how} of {target} must be an InputError, got {res!r}"
+        event("InputError (invalid shape)")
+        return
+    event(expected_and_check(res, given_args, N, p["n"], p["dims"], T, (), 0))
