@@ -18,7 +18,7 @@ import pytest
 import gamesolve as gs
 from gamesolve import InputError
 from gamesolve.examples import lq_example
-from lq_twin import solve_lq_game_numpy
+from conftest import assert_solution_equals, twin_of_time_invariant
 
 N, n, m, T = 2, 3, 3, 4
 DIMS = (1, 2)
@@ -61,15 +61,11 @@ LQ_ARGS = ["A", "B", "Q", "R", "q", "r", "M", "c", "QT", "qT"]
 def test_valid_base_calls_succeed():
     """The unmodified calls below are valid (so each failure is the complex argument's) and solve
     the game they denote (the numpy twin on the arrays repeated over the T stages)."""
-    kw = _lq_kwargs()
-    tiled = {k: np.broadcast_to(v, (T,) + v.shape) for k, v in kw.items() if k not in ("QT", "qT")}
-    want = solve_lq_game_numpy(*(tiled[k] for k in ("A", "B", "Q", "q", "R", "r", "M", "c")), kw["QT"], kw["qT"],
-                               DIMS)
     one = _lq_call(gs.solve_lq_game, "A", lambda a: a)
     two = _lq_call(gs.solve_lq_games, "A", lambda a: a, batch=True)
     assert one.K.shape == (T, m, n) and two.K.shape == (2, T, m, n)
-    for name, w in zip(("K", "k", "Z", "zeta", "s"), want):
-        np.testing.assert_allclose(getattr(one, name), w, rtol=1e-10, atol=1e-10 * np.abs(w).max(), err_msg=name)
+    assert_solution_equals(one, twin_of_time_invariant(_lq_kwargs(), T, DIMS))
+    for name in ("K", "k", "Z", "zeta", "s"):
         np.testing.assert_array_equal(getattr(two, name), np.stack([getattr(one, name)] * 2), err_msg=name)
 
 

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import random_lq_game
+from conftest import assert_solution_equals, random_lq_game, twin_of_time_invariant
 from lq_twin import solve_lq_game_numpy
 
 import gamesolve
@@ -42,15 +42,11 @@ _DROP = object()
 
 
 def assert_equals_twin(sol, rtol=1e-10, **changes):
-    """``sol`` is the numpy twin's solution of the base game with ``changes`` (time-invariant arrays
-    repeated over the T stages): an accepted input was read as the game it denotes."""
+    """``sol`` is the numpy twin's solution of the base game with ``changes``: an accepted input was
+    read as the game it denotes."""
     kw = base()
     kw.update(changes)
-    tiled = {k: np.broadcast_to(kw[k], (T,) + np.shape(kw[k])) for k in ("A", "B", "Q", "q", "R", "r", "M", "c")}
-    want = solve_lq_game_numpy(*(tiled[k] for k in ("A", "B", "Q", "q", "R", "r", "M", "c")), kw["QT"], kw["qT"],
-                               DIMS)
-    for name, w in zip(("K", "k", "Z", "zeta", "s"), want):
-        np.testing.assert_allclose(getattr(sol, name), w, rtol=rtol, atol=rtol * np.abs(w).max(), err_msg=name)
+    assert_solution_equals(sol, twin_of_time_invariant(kw, T, DIMS), rtol)
 
 
 def test_base_game_is_valid():
