@@ -77,19 +77,15 @@ def solve_stage(S, Y, y):
     """
     rhs = np.concatenate([Y, y[..., None]], axis=-1)
     finite = np.isfinite(S).all(axis=(-1, -2)) & np.isfinite(rhs).all(axis=(-1, -2))
-    status = np.where(finite, REGULAR, NON_FINITE)
+    sigma = np.linalg.svd(np.where(finite[..., None, None], S, 0.0), compute_uv=False)
+    regular = finite & (sigma[..., -1] >= RCOND_TOL * sigma[..., 0])  # 1 / cond_2(S) = sigma_min / sigma_max
+    status = np.where(finite, np.where(regular, REGULAR, MIN_NORM), NON_FINITE)
     sol = np.full(rhs.shape, np.nan)
-    for idx in np.ndindex(S.shape[:-2]):
-        if not finite[idx]:
-            continue
-        sigma = np.linalg.svd(S[idx], compute_uv=False)  # 1 / cond_2(S) = sigma_min / sigma_max
-        if sigma[-1] >= RCOND_TOL * sigma[0]:
-            continue  # solved below, all regular members at once
-        sol[idx] = np.linalg.lstsq(S[idx], rhs[idx], rcond=RANK_TOL)[0]
-        status[idx] = MIN_NORM
-    regular = status == REGULAR
     if regular.any():
         sol[regular] = np.linalg.solve(S[regular], rhs[regular])
+    for idx in np.argwhere(status == MIN_NORM):  # the rare singular members, one by one
+        idx = tuple(idx)
+        sol[idx] = np.linalg.lstsq(S[idx], rhs[idx], rcond=RANK_TOL)[0]
     return sol[..., :-1], sol[..., -1], status
 
 
