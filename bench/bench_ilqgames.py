@@ -8,7 +8,7 @@ platooning T=20 and 0.64 s on basketball T=100 with its PyTorch iLQGames):
 * ``basketball_T100``            -- the example's start, target 64 ms.
 
 Baselines measured in the same run: the same iLQGames loop with the LQ solve
-done by the pure-numpy [theory §2] recursion (``tests/lq_reference.py``) instead of
+done by the pure-numpy [theory §2] recursion (``tests/lq_twin.py``) instead of
 the C++ core; for the batch, sequential single-start calls (timed on the first
 64 starts and scaled to 1024). Every record carries the iteration counts and
 the time split (rollout / derivatives / LQ solve / line search / residual).
@@ -71,7 +71,7 @@ import numpy as np  # noqa: E402
 import gamesolve  # noqa: E402
 import gamesolve.nonlinear.solve  # noqa: E402,F401  (the module; the package attribute is the function)
 from gamesolve import examples  # noqa: E402
-from lq_reference import lq_reference  # noqa: E402
+from lq_twin import solve_lq_game_numpy  # noqa: E402
 
 ilq = sys.modules["gamesolve.nonlinear.solve"]
 
@@ -79,9 +79,10 @@ ilq = sys.modules["gamesolve.nonlinear.solve"]
 def _numpy_solve_lq(lq, dims, checked=None):
     """Drop-in for ilqgames._solve_lq using the numpy oracle (the baseline; it has no M term, so it is
     used on games whose dynamics have no control-state curvature)."""
-    B = max(a.shape[0] for a in lq if a is not None)
-    full = [np.broadcast_to(a, (B,) + a.shape[1:]) for a in lq[:8]]
-    K, k, Z, zeta, s = lq_reference(*full[:2], full[2], full[3], full[4], full[5], full[6], full[7], dims)
+    batch = max(a.shape[0] for a in lq if a is not None)
+    full = [np.broadcast_to(a, (batch,) + a.shape[1:]) for a in lq[:8]]
+    A, B, Q, q, R, r, QT, qT = full
+    K, k, Z, zeta, s = solve_lq_game_numpy(A, B, Q, q, R, r, None, None, QT, qT, dims)
     return K, k, Z, zeta, 0, ~np.isfinite(K).all(axis=(1, 2, 3))
 
 

@@ -79,6 +79,22 @@ def twin_args(game):
     return tuple(game[k] for k in ("A", "B", "Q", "q", "R", "r", "M", "c", "QT", "qT", "dims"))
 
 
+def twin_of_time_invariant(arrays, T, dims):
+    """The numpy twin's (K, k, Z, zeta, s) of the game whose time-invariant arrays (dict with A, B, Q, q,
+    R, r, M, c, QT, qT in the solvers' layout) are repeated over T stages."""
+    from lq_twin import solve_lq_game_numpy
+
+    stage = ("A", "B", "Q", "q", "R", "r", "M", "c")
+    tiled = {k: np.broadcast_to(arrays[k], (T,) + np.shape(arrays[k])) for k in stage}
+    return solve_lq_game_numpy(*(tiled[k] for k in stage), arrays["QT"], arrays["qT"], dims)
+
+
+def assert_solution_equals(sol, want, rtol=1e-10):
+    """sol.K, k, Z, zeta, s equal ``want`` (a twin's tuple) to ``rtol`` relative to each array's scale."""
+    for name, w in zip(("K", "k", "Z", "zeta", "s"), want):
+        np.testing.assert_allclose(getattr(sol, name), w, rtol=rtol, atol=rtol * np.abs(w).max(), err_msg=name)
+
+
 def stage_costs(game, xs, us):
     """Each player's total cost of a trajectory, computed directly from [theory §1] (shape (N,))."""
     T = us.shape[0]

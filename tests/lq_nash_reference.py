@@ -18,6 +18,20 @@ def policy_value(A, B, Q, Rj, K):
     return np.array([sla.solve_discrete_lyapunov(AK.T, Q[i] + K.T @ Rj[i] @ K) for i in range(len(Q))])
 
 
+def guided_value(A, B, Q, R, K, K_guide, rho, dims):
+    """P-hat^i of the guided stage cost Q^i + K_i'R^{ii}K_i + rho (K_i - Kg_i)'R^{ii}(K_i - Kg_i)
+    under A_K = A - B K (scipy.linalg.solve_discrete_lyapunov); R is the list of own blocks R^{ii}."""
+    off = offsets(dims)
+    AK = A - B @ K
+    out = []
+    for i in range(len(dims)):
+        own = slice(off[i], off[i + 1])
+        D = K[own] - K_guide[own]
+        C = Q[i] + K[own].T @ R[i] @ K[own] + rho * D.T @ R[i] @ D
+        out.append(sla.solve_discrete_lyapunov(AK.T, C))
+    return np.array(out)
+
+
 def stacked_system(A, B, P, Rj, dims):
     off = offsets(dims)
     m = B.shape[1]

@@ -12,7 +12,7 @@ from gamesolve.errors import InputError
 from gamesolve.nonlinear.game import Game
 from gamesolve.nonlinear.solve import _nash_residual, _rollout
 
-from lq_reference import lq_reference
+from lq_twin import solve_lq_game_numpy
 from rollout_reference import rollout_reference
 
 RNG = np.random.default_rng(7)
@@ -60,7 +60,7 @@ def test_core_agrees_with_numpy_oracle_along_a_nonlinear_trajectory():
     us = 0.3 * RNG.normal(size=(T, g.m))
     lq = g.lq_approximation(xs, us)
     sol = gamesolve.solve_lq_game(lq.A, lq.B, lq.Q, lq.R, q=lq.q, r=lq.r, QT=lq.QT, qT=lq.qT, dims=g.dims)
-    K, k, Z, zeta, s = lq_reference(lq.A, lq.B, lq.Q, lq.q, lq.R, lq.r, lq.QT, lq.qT, g.dims)
+    K, k, Z, zeta, s = solve_lq_game_numpy(lq.A, lq.B, lq.Q, lq.q, lq.R, lq.r, None, None, lq.QT, lq.qT, g.dims)
     np.testing.assert_allclose(sol.K, K, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(sol.k, k, rtol=1e-9, atol=1e-11)
     np.testing.assert_allclose(sol.zeta, zeta, rtol=1e-9, atol=1e-9)

@@ -18,6 +18,7 @@ import pytest
 import gamesolve as gs
 from gamesolve import InputError
 from gamesolve.examples import lq_example
+from conftest import assert_solution_equals, twin_of_time_invariant
 
 N, n, m, T = 2, 3, 3, 4
 DIMS = (1, 2)
@@ -58,9 +59,14 @@ LQ_ARGS = ["A", "B", "Q", "R", "q", "r", "M", "c", "QT", "qT"]
 
 
 def test_valid_base_calls_succeed():
-    """The unmodified calls below are valid (so each failure is the complex argument's)."""
-    assert _lq_call(gs.solve_lq_game, "A", lambda a: a).K.shape == (T, m, n)
-    assert _lq_call(gs.solve_lq_games, "A", lambda a: a, batch=True).K.shape == (2, T, m, n)
+    """The unmodified calls below are valid (so each failure is the complex argument's) and solve
+    the game they denote (the numpy twin on the arrays repeated over the T stages)."""
+    one = _lq_call(gs.solve_lq_game, "A", lambda a: a)
+    two = _lq_call(gs.solve_lq_games, "A", lambda a: a, batch=True)
+    assert one.K.shape == (T, m, n) and two.K.shape == (2, T, m, n)
+    assert_solution_equals(one, twin_of_time_invariant(_lq_kwargs(), T, DIMS))
+    for name in ("K", "k", "Z", "zeta", "s"):
+        np.testing.assert_array_equal(getattr(two, name), np.stack([getattr(one, name)] * 2), err_msg=name)
 
 
 @pytest.mark.parametrize("name", LQ_ARGS)

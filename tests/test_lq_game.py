@@ -19,7 +19,7 @@ import scipy.linalg
 import gamesolve
 from conftest import random_lq_game, random_pd, solver_kwargs, stage_costs, twin_args
 from gamesolve import SingularStageWarning, evaluate_lq_strategy, solve_lq_game, solve_lq_games
-from lq_twin import evaluate_strategy_numpy, solve_lq_game_numpy, solve_lq_game_numpy_status, stage_system
+from lq_twin import evaluate_strategy_numpy, solve_lq_game_numpy, stage_system
 
 CONFIGS = [  # (N, n, dims, T)
     (1, 3, (2,), 6),
@@ -109,14 +109,29 @@ def simulate(game, K, k, x0):
 # --------------------------------------------------------------------------- #
 
 
-def test_single_player_equals_textbook_lqr_recursion(rng):
+def _library_lqr(A, B, Q, R, QT):
+    sol = solve_lq_game(A, [B], Q[:, None], [R], QT=QT[None])
+    assert np.all(sol.stage_status == 0)
+    return sol.K, sol.k, sol.Z, sol.zeta, sol.s
+
+
+def _twin_lqr(A, B, Q, R, QT):
+    """The numpy twin on the same LQR problem (its own closed-form check)."""
+    K, k, Z, zeta, s, status = solve_lq_game_numpy(A, B, Q[:, None], None, R[:, None], None, None, None, QT[None],
+                                                   None, (B.shape[-1],), with_status=True)
+    assert np.all(status == 0)
+    return K, k, Z, zeta, s
+
+
+@pytest.mark.parametrize("solver", [_library_lqr, _twin_lqr], ids=["library", "twin"])
+def test_single_player_equals_textbook_lqr_recursion(rng, solver):
     T, n, m = 12, 4, 2
     A = rng.standard_normal((T, n, n))
     B = rng.standard_normal((T, n, m))
     Q = np.stack([random_pd(rng, n) for _ in range(T)])
     R = np.stack([random_pd(rng, m) for _ in range(T)])
     QT = random_pd(rng, n)
-    sol = solve_lq_game(A, [B], Q[:, None], [R], QT=QT[None])
+    K, k, Z, zeta, s = solver(A, B, Q, R, QT)
 
     # Textbook: P_T = Q_T; K_t = (R + B'PB)^{-1} B'PA; P_t = Q + A'PA - A'PB K_t.
     P = QT
@@ -124,10 +139,24 @@ def test_single_player_equals_textbook_lqr_recursion(rng):
         Kt = np.linalg.solve(R[t] + B[t].T @ P @ B[t], B[t].T @ P @ A[t])
         P = Q[t] + A[t].T @ P @ A[t] - A[t].T @ P @ B[t] @ Kt
         P = 0.5 * (P + P.T)
-        assert rel_err(sol.K[t], Kt) < 1e-11, t
-        assert rel_err(sol.Z[t, 0], P) < 1e-11, t
-    assert np.all(sol.k == 0) and np.all(sol.zeta == 0) and np.all(sol.s == 0)
-    assert np.all(sol.stage_status == 0)
+        assert rel_err(K[t], Kt) < 1e-11, t
+        assert rel_err(Z[t, 0], P) < 1e-11, t
+    assert np.all(k == 0) and np.all(zeta == 0) and np.all(s == 0)
+
+
+def test_twin_batch_axes_equal_a_loop_over_games(rng):
+    """The twin's leading batch axes (the benchmarks' batched baseline) give each game's own solution."""
+    games = [random_lq_game(rng, 2, 3, (1, 2), 5) for _ in range(3)]
+    games[1]["R"][2, 0] = 0.0  # player 0's weights vanish at t = 2: S there is singular (min-norm stage)
+    games[1]["B"][2, :, 0] = 0.0
+    loop = [solve_lq_game_numpy(*twin_args(g), with_status=True) for g in games]
+    batch = solve_lq_game_numpy(*(np.stack([g[x] for g in games]) for x in
+                                  ("A", "B", "Q", "q", "R", "r", "M", "c", "QT", "qT")), games[0]["dims"],
+                                with_status=True)
+    assert loop[1][5][2] == 1 and loop[0][5].sum() == 0
+    for b, one in enumerate(loop):
+        for got, want in zip(batch, one):
+            np.testing.assert_array_equal(got[b], want)
 
 
 def test_single_player_long_horizon_matches_scipy_dare(rng):
@@ -363,7 +392,7 @@ def test_singular_stage_returns_min_norm_and_flags(rng):
         assert rel_err(got, want) < 1e-9, t
         assert rel_err(S @ got, rhs) < 1e-10, t  # it is a stage equilibrium
     # The twin (same min-norm rule) agrees on every stage and flags the same stages.
-    ref = solve_lq_game_numpy_status(*twin_args(game))
+    ref = solve_lq_game_numpy(*twin_args(game), with_status=True)
     for got, want in zip((sol.K, sol.k, sol.Z, sol.zeta, sol.s), ref[:5]):
         assert rel_err(got, want) < 1e-9
     np.testing.assert_array_equal(ref[5], sol.stage_status)

@@ -10,7 +10,7 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import random_lq_game
+from conftest import assert_solution_equals, random_lq_game, twin_of_time_invariant
 from lq_twin import solve_lq_game_numpy
 
 import gamesolve
@@ -41,9 +41,18 @@ def call(fn=solve_lq_game, **changes):
 _DROP = object()
 
 
+def assert_equals_twin(sol, rtol=1e-10, **changes):
+    """``sol`` is the numpy twin's solution of the base game with ``changes``: an accepted input was
+    read as the game it denotes."""
+    kw = base()
+    kw.update(changes)
+    assert_solution_equals(sol, twin_of_time_invariant(kw, T, DIMS), rtol)
+
+
 def test_base_game_is_valid():
     sol = call()
     assert sol.K.shape == (T, m, n)
+    assert_equals_twin(sol)
 
 
 def test_input_error_is_value_error():
@@ -200,7 +209,7 @@ def test_asymmetric_time_varying_Q_names_the_stage():
 def test_symmetry_tolerance_is_relative():
     Q = 1e8 * base()["Q"]
     Q[0, 0, 1] += 1e-4  # relative asymmetry 1e-12: accepted
-    call(Q=Q)
+    assert_equals_twin(call(Q=Q), Q=Q)
 
 
 @pytest.mark.parametrize("R,match", [
@@ -217,7 +226,7 @@ def test_own_block_of_R_not_positive_definite(R, match):
 
 def test_only_own_block_of_R_must_be_definite():
     R = np.stack([np.diag([1.0, -1.0, 0.0]), np.diag([0.0, 1.0, 1.0])])  # off-own parts indefinite: fine
-    call(R=R)
+    assert_equals_twin(call(R=R), R=R)
 
 
 # --------------------------------------------------------------------------- #
@@ -482,7 +491,7 @@ def test_symmetry_tolerance_is_relative_at_the_boundary():
         Qs = scale * Q
         Qs[1, 0, 1] += rel * 2 * scale
         if ok:
-            solve_lq_game(A, B, Qs, R, **kw)
+            assert_equals_twin(solve_lq_game(A, B, Qs, R, **kw), Q=Qs)
         else:
             with pytest.raises(InputError, match=r"Q\[0, 0, 1\] must be symmetric"):
                 solve_lq_game(A, B, Qs, R, **kw)
@@ -496,7 +505,7 @@ def test_definiteness_is_the_cholesky_rule():
         Rb = R.copy()
         Rb[1, 1:, 1:] = [[1.0, 1.0 - delta], [1.0 - delta, 1.0]]  # eigenvalues 2 - delta, delta
         if ok:
-            assert np.all(np.isfinite(solve_lq_game(A, B, Q, Rb, **kw).K))
+            assert_equals_twin(solve_lq_game(A, B, Q, Rb, **kw), rtol=1e-6, R=Rb)
         else:
             with pytest.raises(InputError, match=r"R \(player 1's own block R\^11\)\[0, 0\] must be positive definite"):
                 solve_lq_game(A, B, Q, Rb, **kw)

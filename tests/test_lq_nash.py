@@ -163,12 +163,9 @@ def test_guided_equilibrium_satisfies_lemma2(rho):
     B = np.hstack(g.B)
     K = sol.K
     AK = g.A - B @ K
+    P_hat = ref.guided_value(g.A, B, g.Q, g.R, K, Kg, rho, (1, 1))  # the guided cost's value (scipy Stein)
     for i in range(2):
-        Ri = g.R[i]
-        # P-hat independently: the guided cost's value (scipy Stein)
-        D = K[i:i + 1] - Kg[i:i + 1]
-        C = g.Q[i] + K[i:i + 1].T @ Ri @ K[i:i + 1] + rho * D.T @ Ri @ D
-        Ph = sla.solve_discrete_lyapunov(AK.T, C)
+        Ri, Ph = g.R[i], P_hat[i]
         np.testing.assert_allclose(sol.P[i], Ph, rtol=1e-11)
         lhs = Ri @ K[i:i + 1]
         rhs = (B[:, i:i + 1].T @ Ph @ AK + rho * Ri @ Kg[i:i + 1]) / (1 + rho)
