@@ -770,6 +770,14 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
   return {std::move(d), std::move(g), T != 0};
 }
 
+py::object read_matrix(const char* name, py::handle h, py::ssize_t rows, py::ssize_t cols) {
+  Arr X = to_array(name, h);
+  if (X.nd() != 2 || X.dim(0) != rows || X.dim(1) != cols)
+    fail(std::string(name) + " must have shape (" + std::to_string(rows) + ", " + std::to_string(cols) + "), got " +
+         tuple_str(X.shape));
+  return std::move(X.a);
+}
+
 py::object read_noise_cov(py::handle h, py::ssize_t n, py::ssize_t T) {
   Arr W = to_array("noise_cov", h);
   if (!((W.nd() == 2 || (W.nd() == 3 && W.dim(0) == T)) && W.dim(-1) == n && W.dim(-2) == n))

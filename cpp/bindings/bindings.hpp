@@ -27,6 +27,9 @@ ReadGame read_game(pybind11::handle A, pybind11::handle B, pybind11::handle Q, p
                    pybind11::handle c, pybind11::handle QT, pybind11::handle qT, pybind11::handle dims, bool batched,
                    double sym_rtol, bool defer_game_checks = false);
 
+/// A real, finite (rows, cols) float64 C-contiguous array named `name` (InputError naming it otherwise).
+pybind11::object read_matrix(const char* name, pybind11::handle h, pybind11::ssize_t rows, pybind11::ssize_t cols);
+
 /// The noise covariance of an entropy-regularized game: a real, finite (n, n) or (T, n, n) array
 /// (InputError naming noise_cov otherwise), read-only, read in place when already float64 C-contiguous.
 pybind11::object read_noise_cov(pybind11::handle h, pybind11::ssize_t n, pybind11::ssize_t T);
