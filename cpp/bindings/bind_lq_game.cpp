@@ -236,8 +236,10 @@ struct Shape {
 };
 
 // One converted input: a C-contiguous float64 array (the caller's own buffer when it is one).
+// Null until set: a default py::array_t would allocate an empty numpy array, and a read builds
+// a dozen Arr (about 0.15 us each).
 struct Arr {
-  py::array_t<double> a;
+  py::array_t<double> a = py::reinterpret_borrow<py::array_t<double>>(py::handle());
   Shape shape;
   const double* data() const { return a.data(); }
   py::ssize_t size() const { return static_cast<py::ssize_t>(a.size()); }
