@@ -145,6 +145,25 @@ std::array<GameArray, 10> game_arrays(LQGameData& g) {
 
 namespace {
 
+// Every own block R^{ii} of `part` (kShared or one game b) positive definite.
+ValueCheck own_blocks_part(const LQGameData& g, Index part) {
+  const Dims& d = g.dims;
+  const Index N = d.N, m = d.m;
+  ValueCheck v;
+  each_indexed(g.R, g.T, part, [&](const double* x, Index b, Index t) {
+    for (Index i = 0; i < N; ++i) {
+      const double* own = x + i * m * m + d.off[i] * m + d.off[i];
+      if (!positive_definite(own, d.m_i[i], m)) {
+        v = {ValueIssue::kNotDefinite, "R", b, t, i};
+        v.eig = smallest_eigenvalue(own, d.m_i[i], m);
+        return false;
+      }
+    }
+    return true;
+  });
+  return v;
+}
+
 // check_game_values restricted to `part` (kShared or one game b): finiteness, symmetry of Q, QT
 // and R, definiteness of every own block R^{ii}, in this order.
 ValueCheck check_values_part(const LQGameData& g, double sym_rtol, bool check_finite, Index part) {
@@ -181,18 +200,7 @@ ValueCheck check_values_part(const LQGameData& g, double sym_rtol, bool check_fi
   const bool QT_is_Q = g.QT.data == g.Q.at(0, T - 1) && g.QT.b_stride == g.Q.b_stride;
   if (!QT_is_Q && !each_indexed(g.QT, 1, part, sym("QT", n))) return v;
   if (!each_indexed(g.R, T, part, sym("R", m))) return v;
-  each_indexed(g.R, T, part, [&](const double* x, Index b, Index t) {
-    for (Index i = 0; i < N; ++i) {
-      const double* own = x + i * m * m + d.off[i] * m + d.off[i];
-      if (!positive_definite(own, d.m_i[i], m)) {
-        v = {ValueIssue::kNotDefinite, "R", b, t, i};
-        v.eig = smallest_eigenvalue(own, d.m_i[i], m);
-        return false;
-      }
-    }
-    return true;
-  });
-  return v;
+  return own_blocks_part(g, part);
 }
 
 }  // namespace
@@ -214,22 +222,8 @@ ValueCheck check_game_values(const LQGameData& g, double sym_rtol, bool check_fi
 
 ValueCheck check_own_blocks(const LQGameData& g) {
   check_game(g);
-  const Dims& d = g.dims;
-  const Index N = d.N, m = d.m;
-  ValueCheck v;
-  const Index nb = g.R.b_stride ? g.batch : 1, nt = g.R.t_stride ? g.T : 1;
-  for (Index b = 0; b < nb; ++b)
-    for (Index t = 0; t < nt; ++t) {
-      const double* x = g.R.at(b, t);
-      for (Index i = 0; i < N; ++i) {
-        const double* own = x + i * m * m + d.off[i] * m + d.off[i];
-        if (!positive_definite(own, d.m_i[i], m)) {
-          v = {ValueIssue::kNotDefinite, "R", b, t, i};
-          v.eig = smallest_eigenvalue(own, d.m_i[i], m);
-          return v;
-        }
-      }
-    }
+  ValueCheck v = own_blocks_part(g, kShared);
+  for (Index b = 0; v.ok() && b < g.batch; ++b) v = own_blocks_part(g, b);
   return v;
 }
 
