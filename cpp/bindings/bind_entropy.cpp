@@ -113,13 +113,8 @@ EntropyOutcome read_and_solve(py::handle A, py::handle B, py::handle Q, py::hand
     const auto Wa = py::reinterpret_borrow<py::array>(Wr);
     data.W = {static_cast<const double*>(Wa.data()), static_cast<Index>(Wa.size()), Wa.ndim() == 3 ? n * n : 0, 0};
   }
-  // The reader checked Q, QT and R (symmetric, finite, R^ii definite): one block of Q stands in for
-  // Q and QT, and the rules on R repeat only its cheap symmetric/definite tests on top of the
-  // block-diagonal one.
-  gamesolve::EntropyLQData rules = data;
-  rules.game.Q.t_stride = 0;
-  rules.game.QT = rules.game.Q;
-  const gamesolve::EntropyCheck c = gamesolve::check_entropy_values(rules);
+  // The reader checked Q, QT and R (symmetric, finite, R^ii definite): the entropy-only rules are left.
+  const gamesolve::EntropyCheck c = gamesolve::check_entropy_values(data, /*lq_checked=*/true);
   EntropyOutcome o = c.code == gamesolve::kEntropyOk ? solve_data(data) : EntropyOutcome{};
   o.check = c;
   o.game = std::move(rg.values);
@@ -191,17 +186,13 @@ void bind_entropy(py::module_& m) {
       "entropy_check",
       [](const std::vector<Index>& dims, const Arr& A, const Arr& B, const Arr& Q, const Arr& R, const Arr& QT,
          const std::optional<Arr>& W, Index T, bool lq_checked) {
-        gamesolve::EntropyLQData data = entropy_data(dims, A, B, Q, R, QT, W, 1.0, T);
-        if (lq_checked) {  // Q and QT passed the LQ game's checks: read one block of Q for both
-          data.game.Q.t_stride = 0;
-          data.game.QT = data.game.Q;
-        }
-        return gamesolve::check_entropy_values(data);
+        return gamesolve::check_entropy_values(entropy_data(dims, A, B, Q, R, QT, W, 1.0, T), lq_checked);
       },
       py::arg("dims"), py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"), py::arg("QT"), py::arg("W").none(true),
       py::arg("T"), py::arg("lq_checked") = false,
-      "check_entropy_values on the arrays of entropy_solve: an EntropyCheck. lq_checked: Q and QT were checked "
-      "by gamesolve.lq_game (symmetric, finite), so only the rules on R and W are left to check.");
+      "check_entropy_values on the arrays of entropy_solve: an EntropyCheck. lq_checked: the data passed "
+      "gamesolve.lq_game's checks (Q, QT, R symmetric and finite, R^ii definite), so only the entropy-specific "
+      "rules (R block-diagonal, W) are left to check.");
 }
 
 }  // namespace gamesolve_py
