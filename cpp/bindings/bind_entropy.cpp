@@ -14,6 +14,7 @@
 #include <string>
 
 #include "bindings.hpp"
+#include "gamesolve/check.hpp"
 #include "gamesolve/entropy.hpp"
 
 namespace py = pybind11;
@@ -55,16 +56,18 @@ gamesolve::EntropyLQData entropy_data(const std::vector<Index>& dims, const Arr&
   return data;
 }
 
-// The outcome of one solve: the result arrays and the core's report.
+// The outcome of one solve: the result arrays and the core's report; for read_and_solve_entropy
+// also the game read (LQGame's fields, the noise covariance) and the entropy rules' check.
 struct EntropyOutcome {
   py::array_t<double> K, Sigma, P, p, contraction;
   py::array_t<std::int32_t> status;
   gamesolve::EntropyReport report;
+  py::object game = py::none(), noise_cov = py::none();
+  gamesolve::EntropyCheck check;
 };
 
-EntropyOutcome solve(const std::vector<Index>& dims, const Arr& A, const Arr& B, const Arr& Q, const Arr& R,
-                     const Arr& QT, const std::optional<Arr>& W, double tau, Index T) {
-  const gamesolve::EntropyLQData data = entropy_data(dims, A, B, Q, R, QT, W, tau, T);
+EntropyOutcome solve_data(const gamesolve::EntropyLQData& data) {
+  const Index T = data.game.T;
   const py::ssize_t N = data.game.dims.N, n = data.game.dims.n, m = data.game.dims.m;
   EntropyOutcome o{py::array_t<double>({py::ssize_t(T), m, n}), py::array_t<double>({py::ssize_t(T), m, m}),
                    py::array_t<double>({py::ssize_t(T) + 1, N, n, n}), py::array_t<double>({py::ssize_t(T) + 1, N}),
@@ -82,6 +85,40 @@ EntropyOutcome solve(const std::vector<Index>& dims, const Arr& A, const Arr& B,
   out.status_size = T;
   py::gil_scoped_release release;
   o.report = gamesolve::solve_entropy_lq_game(data, out);
+  return o;
+}
+
+EntropyOutcome solve(const std::vector<Index>& dims, const Arr& A, const Arr& B, const Arr& Q, const Arr& R,
+                     const Arr& QT, const std::optional<Arr>& W, double tau, Index T) {
+  return solve_data(entropy_data(dims, A, B, Q, R, QT, W, tau, T));
+}
+
+// gamesolve.entropy_lq_nash on raw arrays in one call: the game read and checked by the LQ reader
+// (gamesolve_py::read_game: shapes, finiteness, symmetry, R^ii positive definite), the noise
+// covariance read, the entropy-only rules (block-diagonal R, W symmetric positive semidefinite;
+// what the reader checked is not checked again), then the solve unless a rule fails (`check`).
+EntropyOutcome read_and_solve(py::handle A, py::handle B, py::handle Q, py::handle R, py::handle horizon,
+                              py::handle QT, py::handle dims, py::handle W, double tau, double sym_rtol) {
+  const py::handle none = py::none();
+  gamesolve_py::ReadGame rg = gamesolve_py::read_game(A, B, Q, R, horizon, none, none, none, none, QT, none, dims,
+                                                      false, sym_rtol);
+  if (!rg.has_horizon) throw gamesolve::InputError("horizon is required when every array is time-invariant");
+  gamesolve::EntropyLQData data;
+  data.game = rg.g;
+  data.tau = tau;
+  const Index n = data.game.dims.n, T = data.game.T;
+  py::object Wr = py::none();
+  if (!W.is_none()) {
+    Wr = gamesolve_py::read_noise_cov(W, n, T);
+    const auto Wa = py::reinterpret_borrow<py::array>(Wr);
+    data.W = {static_cast<const double*>(Wa.data()), static_cast<Index>(Wa.size()), Wa.ndim() == 3 ? n * n : 0, 0};
+  }
+  // The reader checked Q, QT and R (symmetric, finite, R^ii definite): the entropy-only rules are left.
+  const gamesolve::EntropyCheck c = gamesolve::check_entropy_values(data, /*lq_checked=*/true);
+  EntropyOutcome o = c.code == gamesolve::kEntropyOk ? solve_data(data) : EntropyOutcome{};
+  o.check = c;
+  o.game = std::move(rg.values);
+  o.noise_cov = std::move(Wr);
   return o;
 }
 
@@ -121,6 +158,10 @@ void bind_entropy(py::module_& m) {
       .def_property_readonly("nonfinite_stages",
                              [](const EntropyOutcome& o) { return o.report.core.nonfinite_stages; })
       .def_property_readonly("min_rcond", [](const EntropyOutcome& o) { return o.report.core.min_rcond; })
+      .def_readonly("game", &EntropyOutcome::game, "read_and_solve_entropy: the LQGame's fields (a dict)")
+      .def_readonly("noise_cov", &EntropyOutcome::noise_cov, "read_and_solve_entropy: the noise covariance read")
+      .def_readonly("check", &EntropyOutcome::check,
+                    "read_and_solve_entropy: the entropy rules' check (not ok: nothing was solved)")
       .def_property_readonly(
           "finite",
           [](const EntropyOutcome& o) {
@@ -136,21 +177,22 @@ void bind_entropy(py::module_& m) {
         "solve_entropy_lq_game on a validated game: A (n,n), B stacked (n,m), Q (N,n,n), R joint (N,m,m), W (n,n) "
         "or None, each optionally with a leading time axis of length T or 1; QT (N,n,n). Returns an "
         "EntropyOutcome.");
+  m.def("read_and_solve_entropy", &read_and_solve, py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"),
+        py::arg("horizon").none(true), py::arg("QT").none(true), py::arg("dims").none(true),
+        py::arg("W").none(true), py::arg("tau"), py::arg("sym_rtol"),
+        "gamesolve.entropy_lq_nash on raw arrays: read_lq_game's reading and checks, noise_cov read, the "
+        "entropy-only rules, then the solve unless .check fails. An EntropyOutcome with .game and .noise_cov.");
   m.def(
       "entropy_check",
       [](const std::vector<Index>& dims, const Arr& A, const Arr& B, const Arr& Q, const Arr& R, const Arr& QT,
          const std::optional<Arr>& W, Index T, bool lq_checked) {
-        gamesolve::EntropyLQData data = entropy_data(dims, A, B, Q, R, QT, W, 1.0, T);
-        if (lq_checked) {  // Q and QT passed the LQ game's checks: read one block of Q for both
-          data.game.Q.t_stride = 0;
-          data.game.QT = data.game.Q;
-        }
-        return gamesolve::check_entropy_values(data);
+        return gamesolve::check_entropy_values(entropy_data(dims, A, B, Q, R, QT, W, 1.0, T), lq_checked);
       },
       py::arg("dims"), py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"), py::arg("QT"), py::arg("W").none(true),
       py::arg("T"), py::arg("lq_checked") = false,
-      "check_entropy_values on the arrays of entropy_solve: an EntropyCheck. lq_checked: Q and QT were checked "
-      "by gamesolve.lq_game (symmetric, finite), so only the rules on R and W are left to check.");
+      "check_entropy_values on the arrays of entropy_solve: an EntropyCheck. lq_checked: the data passed "
+      "gamesolve.lq_game's checks (Q, QT, R symmetric and finite, R^ii definite), so only the entropy-specific "
+      "rules (R block-diagonal, W) are left to check.");
 }
 
 }  // namespace gamesolve_py

@@ -38,9 +38,13 @@ gamesolve::LQWorkspace& cached_workspace(const gamesolve::Dims& d) {
 // gamesolve::solve_lq_games with the GIL released; one game goes to the kernel directly, on this
 // thread's cached workspace (LQWorkspace is documented reusable across solves), skipping the batch
 // driver's thread setup (std::thread::hardware_concurrency alone costs microseconds).
+// `checked_rtol` > 0: a batch whose per-game value checks are still due (read_game with
+// defer_game_checks): they run on the solve's threads (gamesolve::solve_checked_lq_games).
 gamesolve::SolveReport run_solve(const gamesolve::LQGameData& g, const gamesolve::LQSolutionView& out,
-                                 int n_threads, const gamesolve::SolveOptions& opts) {
+                                 int n_threads, const gamesolve::SolveOptions& opts, double checked_rtol = 0.0) {
   py::gil_scoped_release release;
+  if (g.batch != 1 && checked_rtol > 0.0)
+    return gamesolve::solve_checked_lq_games(g, out, n_threads, opts, checked_rtol, /*check_finite=*/false);
   if (g.batch != 1) return gamesolve::solve_lq_games(g, out, n_threads, opts);
   gamesolve::check_game(g);
   gamesolve::check_solution(g, out, true);
@@ -74,7 +78,7 @@ struct SolvedArrays {
 };
 
 SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, int n_threads, double rcond_tol,
-                             double rank_tol, Keep keep = Keep::all) {
+                             double rank_tol, Keep keep = Keep::all, double checked_rtol = 0.0) {
   const py::ssize_t N = g.dims.N, m = g.dims.m, n = g.dims.n, T = g.T;
   auto shape = [&](std::initializer_list<py::ssize_t> tail) {
     std::vector<py::ssize_t> sh;
@@ -111,7 +115,7 @@ SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, in
   gamesolve::SolveOptions opts;
   opts.rcond_tol = rcond_tol;
   opts.rank_tol = rank_tol;
-  a.rep = run_solve(g, out, n_threads, opts);
+  a.rep = run_solve(g, out, n_threads, opts, checked_rtol);
   for (Index i = 0; i < out.status_size; ++i) {
     a.n_min_norm += out.status[i] == gamesolve::kStageMinNorm;
     a.n_nonfinite += out.status[i] == gamesolve::kStageNonFinite;
@@ -232,8 +236,10 @@ struct Shape {
 };
 
 // One converted input: a C-contiguous float64 array (the caller's own buffer when it is one).
+// Null until set: a default py::array_t would allocate an empty numpy array, and a read builds
+// a dozen Arr (about 0.15 us each).
 struct Arr {
-  py::array_t<double> a;
+  py::array_t<double> a = py::reinterpret_borrow<py::array_t<double>>(py::handle());
   Shape shape;
   const double* data() const { return a.data(); }
   py::ssize_t size() const { return static_cast<py::ssize_t>(a.size()); }
@@ -579,16 +585,11 @@ struct Canon {
   bool present = false;
 };
 
-// A game read by `read_game`: the canonical arrays for Python and the core's view of the same buffers.
-struct ReadGame {
-  py::dict values;          // LQGame's fields: dims, n, T|None, batch|None, A, B, Q, q, R, r, M, c, QT, qT, state_dims
-  gamesolve::LQGameData g;  // T = 1 when the game has no horizon
-  bool has_horizon = false;
-};
+}  // namespace
 
 ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon, py::handle q_,
                    py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_, py::handle dims_,
-                   bool batched, double sym_rtol) {
+                   bool batched, double sym_rtol, bool defer_game_checks) {
   using gamesolve::Index;
   Arr A = to_array("A", A_);
   if (A.nd() < 2 || A.dim(-1) != A.dim(-2)) fail("A must be square (n, n), got shape " + tuple_str(A.shape));
@@ -707,7 +708,13 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
   const bool default_QT = !it[8].c.present && T != 0, default_qT = !it[9].c.present && it[3].c.present && T != 0;
   if (!it[8].c.present) g.QT = last_stage(2);  // checked with the game even when it has no horizon
   if (default_qT) g.qT = last_stage(3);
-  gamesolve::require_valid_values(g, sym_rtol, /*check_finite=*/false);
+  if (defer_game_checks && batch > 1 && T != 0) {
+    // The per-game part is the solve's (solve_checked_lq_games, on its threads).
+    const gamesolve::ValueCheck v = gamesolve::check_shared_values(g, sym_rtol, /*check_finite=*/false);
+    if (!v.ok()) throw gamesolve::InputError(gamesolve::describe(v, g, sym_rtol));
+  } else {
+    gamesolve::require_valid_values(g, sym_rtol, /*check_finite=*/false);
+  }
 
   // Canonical arrays: ([Bb,] Tt, *block), read-only views of the buffers read.
   const std::array<Shape, 10> block_shape{{{n, n}, {n, m}, {N, n, n}, {N, n}, {N, m, m}, {N, m},
@@ -765,6 +772,24 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
   return {std::move(d), std::move(g), T != 0};
 }
 
+py::object read_matrix(const char* name, py::handle h, py::ssize_t rows, py::ssize_t cols) {
+  Arr X = to_array(name, h);
+  if (X.nd() != 2 || X.dim(0) != rows || X.dim(1) != cols)
+    fail(std::string(name) + " must have shape (" + std::to_string(rows) + ", " + std::to_string(cols) + "), got " +
+         tuple_str(X.shape));
+  return std::move(X.a);
+}
+
+py::object read_noise_cov(py::handle h, py::ssize_t n, py::ssize_t T) {
+  Arr W = to_array("noise_cov", h);
+  if (!((W.nd() == 2 || (W.nd() == 3 && W.dim(0) == T)) && W.dim(-1) == n && W.dim(-2) == n))
+    fail("noise_cov must have shape (" + std::to_string(n) + ", " + std::to_string(n) + ") or (" +
+         std::to_string(T) + ", " + std::to_string(n) + ", " + std::to_string(n) + "), got " + tuple_str(W.shape));
+  return ro_view(W.data(), W.shape, W.a);
+}
+
+namespace {
+
 py::object read_lq_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,
                         py::handle q_, py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_,
                         py::handle dims_, bool batched, double sym_rtol) {
@@ -779,9 +804,10 @@ py::tuple read_and_solve(py::handle A_, py::handle B_, py::handle Q_, py::handle
                          double rank_tol, const std::string& keep) {
   const Keep kept = parse_keep(keep);
   if (kept != Keep::all && !batched) throw gamesolve::InputError("keep applies to batched solves (solve_lq_games) only");
-  ReadGame rg = read_game(A_, B_, Q_, R_, horizon, q_, r_, M_, c_, QT_, qT_, dims_, batched, sym_rtol);
+  ReadGame rg = read_game(A_, B_, Q_, R_, horizon, q_, r_, M_, c_, QT_, qT_, dims_, batched, sym_rtol,
+                          /*defer_game_checks=*/true);
   if (!rg.has_horizon) throw gamesolve::InputError("horizon is required when every array is time-invariant");
-  SolvedArrays a = solve_to_arrays(rg.g, batched, n_threads, rcond_tol, rank_tol, kept);
+  SolvedArrays a = solve_to_arrays(rg.g, batched, n_threads, rcond_tol, rank_tol, kept, sym_rtol);
   return py::make_tuple(rg.values, a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond, a.n_min_norm,
                         a.n_nonfinite);
 }

@@ -15,6 +15,7 @@
 #include <string>
 
 #include "bindings.hpp"
+#include "gamesolve/check.hpp"
 #include "gamesolve/lq_nash.hpp"
 #include "gamesolve/stein.hpp"
 
@@ -142,6 +143,39 @@ void bind_types(py::module_& m) {
           [](const LQNashResult& r) { return py::array_t<double>(py::ssize_t(r.history.size()), r.history.data()); })
       .def_readonly("stages", &LQNashResult::stages);
 }
+// gamesolve.lq_nash on raw arrays in one call: the game read and checked by the LQ reader
+// (gamesolve_py::read_game), the start gain read, the solve. `game`: the LQGame's fields.
+struct NashRead {
+  py::object game;
+  LQNashResult result;
+};
+
+NashRead read_and_solve(py::handle A, py::handle B, py::handle Q, py::handle R, py::handle dims, py::handle M,
+                        py::handle K0, const LQNashOptions& o, double scale, double sym_rtol) {
+  const py::handle none = py::none();
+  gamesolve_py::ReadGame rg = gamesolve_py::read_game(A, B, Q, R, none, none, none, M, none, none, none, dims, false,
+                                                      sym_rtol);
+  const LQGameData& g = rg.g;
+  if (rg.has_horizon)
+    throw InputError("the infinite-horizon game has no horizon and time-invariant data, got a game with T=" +
+                     std::to_string(g.T) + " (build it without horizon and without time axes)");
+  LQNashProblem pb = make_lq_nash_problem(g.dims.n, g.dims.m_i, g.A.data, g.B.data, g.Q.data, g.R.data,
+                                          g.M.present() ? g.M.data : nullptr);
+  if (scale != 1.0) {  // the discounted game: sqrt(beta) A, sqrt(beta) B
+    pb.A *= scale;
+    pb.B *= scale;
+  }
+  Mat K0m;
+  if (!K0.is_none()) {
+    const py::object K = gamesolve_py::read_matrix("K0", K0, g.dims.m, g.dims.n);
+    K0m = CMapRow(py::reinterpret_borrow<py::array_t<double>>(K).data(), g.dims.m, g.dims.n);
+  }
+  NashRead out{std::move(rg.values), {}};
+  py::gil_scoped_release release;
+  out.result = lq_nash(pb, K0m, o);
+  return out;
+}
+
 }  // namespace
 
 namespace gamesolve_py {
@@ -162,6 +196,14 @@ void bind_lq_nash(py::module_& m) {
       py::arg("K0").none(true), py::arg("options"),
       "Infinite-horizon LQ Nash of a validated game: A (n,n), B (n,m), Q (N,n,n), joint R (N,m,m), M (N,m,n) "
       "or None; K0 (m,n) or None (default start). Returns an LQNashResult.");
+  py::class_<NashRead>(m, "LQNashRead", "The outcome of read_and_solve_lq_nash: the game read and the solve.")
+      .def_readonly("game", &NashRead::game, "the LQGame's fields (a dict)")
+      .def_readonly("result", &NashRead::result, "the LQNashResult");
+  m.def("read_and_solve_lq_nash", &read_and_solve, py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"),
+        py::arg("dims").none(true), py::arg("M").none(true), py::arg("K0").none(true), py::arg("options"),
+        py::arg("scale"), py::arg("sym_rtol"),
+        "gamesolve.lq_nash on raw arrays: read_lq_game's reading and checks (no horizon, no time axes), K0 (m, n) "
+        "or None, then the solve of the game with A, B scaled by `scale` (sqrt of the discount). An LQNashRead.");
   m.def(
       "guided_game",
       [](const Arr& A, const Arr& B, const Arr& Q, const Arr& R, const std::vector<Index>& dims, const Arr& Kg,

@@ -1,5 +1,6 @@
 // Batched solves of equal-size LQ games on a pool of std::threads.
 #include "gamesolve/lq_game.hpp"
+#include "gamesolve/check.hpp"
 #include "gamesolve/detail/riccati_stage.hpp"
 
 #include <algorithm>
@@ -10,13 +11,16 @@
 
 namespace gamesolve {
 
-SolveReport solve_lq_games(const LQGameData& g, const LQSolutionView& out, int n_threads,
-                           const SolveOptions& opts) {
-  return detail::solve_lq_games_with(g, out, n_threads, opts, detail::StageSolver{});
-}
+namespace {
 
-SolveReport detail::solve_lq_games_with(const LQGameData& g, const LQSolutionView& out, int n_threads,
-                                        const SolveOptions& opts, const StageSolver& solver) {
+// The batch driver: games handed out to `n_threads` threads, each game checked by `check(b)` (a
+// ValueCheck; always ok for unchecked solves) and then solved by the same thread. After a failed
+// check nothing more is solved, but every game below the lowest failure found so far is still
+// checked, so the failure reported (returned in `bad`, its game in `bad.b`) is the lowest failing
+// game whatever the thread count and timing.
+template <class Check>
+SolveReport drive(const LQGameData& g, const LQSolutionView& out, int n_threads, const SolveOptions& opts,
+                  const detail::StageSolver& solver, Check&& check, ValueCheck& bad) {
   check_game(g);
   check_solution(g, out, true);
   const Index batch = g.batch;
@@ -33,6 +37,7 @@ SolveReport detail::solve_lq_games_with(const LQGameData& g, const LQSolutionVie
   // except at chunk ends (the driver touches no output itself).
   const Index chunk = std::max<Index>(1, batch / (Index(8) * nt));
   std::atomic<Index> next{0};
+  std::atomic<Index> first_bad{batch};  // the lowest game whose check failed (batch: none)
   std::mutex mu;
   SolveReport total;
   std::exception_ptr error;
@@ -40,8 +45,19 @@ SolveReport detail::solve_lq_games_with(const LQGameData& g, const LQSolutionVie
     try {
       LQWorkspace ws(g.dims);
       SolveReport local;
-      for (Index b0 = next.fetch_add(chunk); b0 < batch; b0 = next.fetch_add(chunk))
+      for (Index b0 = next.fetch_add(chunk); b0 < std::min(batch, first_bad.load()); b0 = next.fetch_add(chunk))
         for (Index b = b0; b < std::min(batch, b0 + chunk); ++b) {
+          if (b >= first_bad.load()) break;
+          const ValueCheck v = check(b);
+          if (!v.ok()) {
+            std::lock_guard<std::mutex> lock(mu);
+            if (b < first_bad.load()) {
+              first_bad.store(b);
+              bad = v;
+            }
+            break;
+          }
+          if (first_bad.load() < batch) continue;  // a failure elsewhere: only check the games below it
           SolveReport r = solve_lq_game_with(g, b, out, ws, opts, solver);
           local.min_norm_stages += r.min_norm_stages;
           local.nonfinite_stages += r.nonfinite_stages;
@@ -68,6 +84,29 @@ SolveReport detail::solve_lq_games_with(const LQGameData& g, const LQSolutionVie
   }
   if (error) std::rethrow_exception(error);
   return total;
+}
+
+}  // namespace
+
+SolveReport solve_lq_games(const LQGameData& g, const LQSolutionView& out, int n_threads,
+                           const SolveOptions& opts) {
+  return detail::solve_lq_games_with(g, out, n_threads, opts, detail::StageSolver{});
+}
+
+SolveReport detail::solve_lq_games_with(const LQGameData& g, const LQSolutionView& out, int n_threads,
+                                        const SolveOptions& opts, const StageSolver& solver) {
+  ValueCheck unused;
+  return drive(g, out, n_threads, opts, solver, [](Index) { return ValueCheck{}; }, unused);
+}
+
+SolveReport solve_checked_lq_games(const LQGameData& g, const LQSolutionView& out, int n_threads,
+                                   const SolveOptions& opts, double sym_rtol, bool check_finite) {
+  ValueCheck bad;
+  const SolveReport rep = drive(
+      g, out, n_threads, opts, detail::StageSolver{},
+      [&](Index b) { return check_values_of_game(g, b, sym_rtol, check_finite); }, bad);
+  if (!bad.ok()) throw InputError(describe(bad, g, sym_rtol));
+  return rep;
 }
 
 }  // namespace gamesolve

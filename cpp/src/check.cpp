@@ -114,13 +114,16 @@ void asymmetry(const double* X, Index n, double& diff, double& scale) {
     }
 }
 
-// Every distinct block of `s`, with its (game, stage) indices; stops at the first f that fails.
+// Every distinct block of `s` that belongs to `part`, with its (game, stage) indices; stops at
+// the first f that fails. Part kShared: the blocks of an array without a batch axis (b = 0);
+// part b >= 0: game b's blocks of an array with a batch axis.
+constexpr Index kShared = -1;
 template <class F>
-bool each_indexed(const Series& s, Index T, Index batch, F&& f) {
-  const Index nb = s.b_stride ? batch : 1, nt = s.t_stride ? T : 1;
-  for (Index b = 0; b < nb; ++b)
-    for (Index t = 0; t < nt; ++t)
-      if (!f(s.at(b, t), b, t)) return false;
+bool each_indexed(const Series& s, Index T, Index part, F&& f) {
+  if ((s.b_stride != 0) != (part != kShared)) return true;
+  const Index b = part == kShared ? 0 : part, nt = s.t_stride ? T : 1;
+  for (Index t = 0; t < nt; ++t)
+    if (!f(s.at(b, t), b, t)) return false;
   return true;
 }
 
@@ -140,17 +143,39 @@ std::array<GameArray, 10> game_arrays(LQGameData& g) {
            {"qT", &g.qT, N * n, true}}};
 }
 
-ValueCheck check_game_values(const LQGameData& g, double sym_rtol, bool check_finite) {
-  check_game(g);
+namespace {
+
+// Every own block R^{ii} of `part` (kShared or one game b) positive definite.
+ValueCheck own_blocks_part(const LQGameData& g, Index part) {
   const Dims& d = g.dims;
-  const Index N = d.N, n = d.n, m = d.m, T = g.T, batch = g.batch;
+  const Index N = d.N, m = d.m;
+  ValueCheck v;
+  each_indexed(g.R, g.T, part, [&](const double* x, Index b, Index t) {
+    for (Index i = 0; i < N; ++i) {
+      const double* own = x + i * m * m + d.off[i] * m + d.off[i];
+      if (!positive_definite(own, d.m_i[i], m)) {
+        v = {ValueIssue::kNotDefinite, "R", b, t, i};
+        v.eig = smallest_eigenvalue(own, d.m_i[i], m);
+        return false;
+      }
+    }
+    return true;
+  });
+  return v;
+}
+
+// check_game_values restricted to `part` (kShared or one game b): finiteness, symmetry of Q, QT
+// and R, definiteness of every own block R^{ii}, in this order.
+ValueCheck check_values_part(const LQGameData& g, double sym_rtol, bool check_finite, Index part) {
+  const Dims& d = g.dims;
+  const Index N = d.N, n = d.n, m = d.m, T = g.T;
   if (check_finite) {
     LQGameData& mut = const_cast<LQGameData&>(g);  // game_arrays hands out writable pointers; only read here
     for (const GameArray& it : game_arrays(mut)) {
       if (!it.series->present()) continue;
       const Index blk = it.block;
       ValueCheck v{ValueIssue::kNonFinite, it.name};
-      if (!each_indexed(*it.series, it.terminal ? 1 : T, batch, [&](const double* x, Index b, Index t) {
+      if (!each_indexed(*it.series, it.terminal ? 1 : T, part, [&](const double* x, Index b, Index t) {
             v.b = b;
             v.t = t;
             return all_finite(x, blk);
@@ -170,30 +195,35 @@ ValueCheck check_game_values(const LQGameData& g, double sym_rtol, bool check_fi
       return true;
     };
   };
-  if (!each_indexed(g.Q, T, batch, sym("Q", n))) return v;
+  if (!each_indexed(g.Q, T, part, sym("Q", n))) return v;
   // QT defaulted to Q's last stage (same buffer, same batch stride) was checked as Q.
   const bool QT_is_Q = g.QT.data == g.Q.at(0, T - 1) && g.QT.b_stride == g.Q.b_stride;
-  if (!QT_is_Q && !each_indexed(g.QT, 1, batch, sym("QT", n))) return v;
-  if (!each_indexed(g.R, T, batch, sym("R", m))) return v;
-  return check_own_blocks(g);
+  if (!QT_is_Q && !each_indexed(g.QT, 1, part, sym("QT", n))) return v;
+  if (!each_indexed(g.R, T, part, sym("R", m))) return v;
+  return own_blocks_part(g, part);
+}
+
+}  // namespace
+
+ValueCheck check_shared_values(const LQGameData& g, double sym_rtol, bool check_finite) {
+  check_game(g);
+  return check_values_part(g, sym_rtol, check_finite, kShared);
+}
+
+ValueCheck check_values_of_game(const LQGameData& g, Index b, double sym_rtol, bool check_finite) {
+  return check_values_part(g, sym_rtol, check_finite, b);
+}
+
+ValueCheck check_game_values(const LQGameData& g, double sym_rtol, bool check_finite) {
+  ValueCheck v = check_shared_values(g, sym_rtol, check_finite);
+  for (Index b = 0; v.ok() && b < g.batch; ++b) v = check_values_of_game(g, b, sym_rtol, check_finite);
+  return v;
 }
 
 ValueCheck check_own_blocks(const LQGameData& g) {
   check_game(g);
-  const Dims& d = g.dims;
-  const Index N = d.N, m = d.m;
-  ValueCheck v;
-  each_indexed(g.R, g.T, g.batch, [&](const double* x, Index b, Index t) {
-    for (Index i = 0; i < N; ++i) {
-      const double* own = x + i * m * m + d.off[i] * m + d.off[i];
-      if (!positive_definite(own, d.m_i[i], m)) {
-        v = {ValueIssue::kNotDefinite, "R", b, t, i};
-        v.eig = smallest_eigenvalue(own, d.m_i[i], m);
-        return false;
-      }
-    }
-    return true;
-  });
+  ValueCheck v = own_blocks_part(g, kShared);
+  for (Index b = 0; v.ok() && b < g.batch; ++b) v = own_blocks_part(g, b);
   return v;
 }
 

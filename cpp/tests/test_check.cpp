@@ -1,5 +1,6 @@
 // C++ tests of the checks of LQ game data (cpp/include/gamesolve/check.hpp).
 #include <algorithm>
+#include <cstdint>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -172,6 +173,50 @@ int main() {
     CHECK(first_nonfinite(x.data(), 100) == -1);
     x[42] = -kInf;
     CHECK(first_nonfinite(x.data(), 100) == 42);
+  }
+  // A batch: shared arrays checked once (check_shared_values), the rest game by game
+  // (check_values_of_game); solve_checked_lq_games reports the lowest failing game on any
+  // thread count, and solves a valid batch as solve_lq_games does.
+  {
+    const Index batch = 6, N = 2, n = 2, m = 3, T = 3;
+    Game G;
+    std::vector<double> Rb;
+    for (Index b = 0; b < batch; ++b) Rb.insert(Rb.end(), G.R.begin(), G.R.end());
+    G.g.batch = batch;
+    G.g.R = {Rb.data(), Index(Rb.size()), 0, N * m * m};
+    std::vector<double> K(batch * T * m * n), k(batch * T * m);
+    std::vector<std::int32_t> status(batch * T);
+    LQSolutionView out;
+    out.K = {K.data(), Index(K.size()), m * n, T * m * n};
+    out.k = {k.data(), Index(k.size()), m, T * m};
+    out.status = status.data();
+    out.status_size = Index(status.size());
+    CHECK(check_shared_values(G.g).ok() && check_values_of_game(G.g, 3).ok());
+    solve_checked_lq_games(G.g, out, 2, SolveOptions{});
+    const std::vector<double> K_ref = K;
+    Rb[4 * N * m * m + 0] = -1.0;          // game 4: R^00 < 0
+    Rb[2 * N * m * m + m * m + 8] = -3.0;  // game 2: R^11 = diag(2, -3) ...
+    Rb[5 * N * m * m + 1] = 0.5;           // game 5: R^0 asymmetric
+    CHECK(check_values_of_game(G.g, 4).issue == ValueIssue::kNotDefinite);
+    CHECK(check_values_of_game(G.g, 5).issue == ValueIssue::kAsymmetric);
+    CHECK(check_game_values(G.g).b == 2);
+    for (int threads : {1, 2, 3, 6}) {
+      std::string msg;
+      try {
+        solve_checked_lq_games(G.g, out, threads, SolveOptions{});
+      } catch (const InputError& e) {
+        msg = e.what();
+      }
+      CHECK(msg == "R (player 1's own block R^11)[2, 0] must be positive definite, smallest eigenvalue is -3");
+    }
+    for (Index b : {2, 4, 5}) std::copy(G.R.begin(), G.R.end(), Rb.begin() + b * N * m * m);
+    std::fill(K.begin(), K.end(), 0.0);
+    solve_checked_lq_games(G.g, out, 3, SolveOptions{});
+    CHECK(K == K_ref);
+    G.Q[1] = 0.5;  // shared Q^0 asymmetric: check_shared_values, game index 0
+    const ValueCheck s = check_shared_values(G.g);
+    CHECK(s.issue == ValueIssue::kAsymmetric && s.b == 0 && std::string(s.name) == "Q");
+    CHECK(check_values_of_game(G.g, 1).ok());  // not a per-game array
   }
   // Inconsistent buffers are still rejected by check_game.
   {

@@ -74,10 +74,17 @@ class EntropyOutcome:
     nonfinite_stages: int
     min_rcond: float
     finite: bool
+    game: _GameValues | None  # read_and_solve_entropy only
+    noise_cov: np.ndarray | None  # read_and_solve_entropy only
+    check: EntropyCheck  # read_and_solve_entropy only (not ok: nothing was solved)
 
 def entropy_solve(
     dims: Sequence[int], A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike,
     QT: npt.ArrayLike, W: npt.ArrayLike | None, tau: float, T: int,
+) -> EntropyOutcome: ...
+def read_and_solve_entropy(
+    A: object, B: object, Q: object, R: object, horizon: object, QT: object, dims: object, W: object,
+    tau: float, sym_rtol: float,
 ) -> EntropyOutcome: ...
 def entropy_check(
     dims: Sequence[int], A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike,
@@ -143,6 +150,14 @@ def lq_nash(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, M: npt.ArrayLike | None,
     dims: Sequence[int], K0: npt.ArrayLike | None, options: LQNashOptions,
 ) -> LQNashResult: ...
+class LQNashRead:
+    game: _GameValues
+    result: LQNashResult
+
+def read_and_solve_lq_nash(
+    A: object, B: object, Q: object, R: object, dims: object, M: object, K0: object, options: LQNashOptions,
+    scale: float, sym_rtol: float,
+) -> LQNashRead: ...
 def guided_game(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, dims: Sequence[int],
     K_guide: npt.ArrayLike, rho: float,

@@ -91,6 +91,24 @@ double smallest_eigenvalue(const double* X, Index k, Index ld);
 /// std::invalid_argument if `check_game(game)` fails.
 ValueCheck check_game_values(const LQGameData& game, double sym_rtol = kSymRtol, bool check_finite = true);
 
+/// The part of `check_game_values` on the arrays without a batch axis (shared by every game),
+/// with the same checks in the same order. Throws std::invalid_argument if `check_game(game)` fails.
+ValueCheck check_shared_values(const LQGameData& game, double sym_rtol = kSymRtol, bool check_finite = true);
+
+/// The part of `check_game_values` on game `b`'s blocks of the arrays with a batch axis (the
+/// caller has run `check_game`). `check_game_values` is `check_shared_values`, then this for
+/// b = 0, 1, ..., batch - 1: the first failure in that order.
+ValueCheck check_values_of_game(const LQGameData& game, Index b, double sym_rtol = kSymRtol,
+                                bool check_finite = true);
+
+/// `solve_lq_games` with the per-game part of `require_valid_values` run on the solve's threads:
+/// each thread checks a game (`check_values_of_game`) just before solving it. The shared part
+/// (`check_shared_values`) is the caller's. On a failure nothing more is solved and InputError
+/// is thrown with the message of the lowest failing game (independent of `n_threads`); the
+/// outputs are then unspecified. Defined with the batch driver (cpp/src/batch.cpp).
+SolveReport solve_checked_lq_games(const LQGameData& game, const LQSolutionView& out, int n_threads,
+                                   const SolveOptions& opts, double sym_rtol = kSymRtol, bool check_finite = true);
+
 /// The definiteness part of `check_game_values` alone: every own block R^{ii} (all stages and
 /// games) positive definite (a Cholesky succeeds). For callers whose other data are well-formed
 /// by construction (the local games of iLQGames). Throws std::invalid_argument if

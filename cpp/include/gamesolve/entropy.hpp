@@ -81,6 +81,11 @@ struct EntropyCheck {
 /// stage block is checked once.
 EntropyCheck check_entropy_values(const EntropyLQData& data);
 
+/// `check_entropy_values`; with `lq_checked`, only the entropy-specific rules (R^i
+/// block-diagonal, W symmetric positive semidefinite), for data that passed the LQ game's
+/// checks (gamesolve.lq_game: Q, QT, R symmetric and finite, every R^{ii} positive definite).
+EntropyCheck check_entropy_values(const EntropyLQData& data, bool lq_checked);
+
 /// Throws std::invalid_argument unless the data and output buffers are
 /// consistent (tau > 0 and finite, no linear terms, every access in bounds).
 void check_entropy_game(const EntropyLQData& data, const EntropySolutionView& out);

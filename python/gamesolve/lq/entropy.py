@@ -64,7 +64,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import _core, equilibrium
-from .._validate import as_float_array, check_finite, check_shape
+from .._validate import SYM_RTOL, as_float_array, check_finite, check_shape
 from ..errors import InputError, SingularStageWarning, SolveError
 from ..results import Info, Status, summary
 from .game import LQGame, lq_game
@@ -190,9 +190,13 @@ def _noise_cov(noise_cov, T: int, n: int) -> np.ndarray | None:
 def _check_entropy_rules(lq: LQGame, W) -> None:
     """The entropy-specific rules (block-diagonal R, W symmetric PSD), checked in C++; InputError naming the failure."""
     c = _core.entropy_check(list(lq.dims), lq.A, lq.B, lq.Q, lq.R, lq.QT, W, lq.T, True)
+    if int(c.code) != 0:  # EntropyCheckCode.ok
+        _raise_rule(c, W)
+
+
+def _raise_rule(c, W) -> None:
+    """The InputError of a failed entropy rule (a ``_core.EntropyCheck``); ``W`` the noise covariance read."""
     code = c.code
-    if int(code) == 0:  # EntropyCheckCode.ok
-        return
     E, t, i = _core.EntropyCheckCode, c.t, c.i
     where = "noise_cov" if W is None or W.ndim == 2 else f"noise_cov[{t}]"
     if code == E.R_not_block_diagonal:
@@ -407,15 +411,29 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
     >>> bool(sol.nash_gap() < 1e-10)   # best responses gain nothing
     True
     """
-    return _solve(_as_game(A, B, Q, R, tau, noise_cov, horizon, QT, dims))
+    if isinstance(A, (EntropyLQGame, LQGame)):
+        return _solve(_as_game(A, B, Q, R, tau, noise_cov, horizon, QT, dims))
+    # Raw arrays: read (lq_game's reader and checks), the entropy rules and the solve in one C++ call.
+    t0 = time.perf_counter()
+    tau = tau if type(tau) is float and 0.0 < tau < np.inf else _check_tau(tau)  # before the arrays
+    out = _core.read_and_solve_entropy(A, B, Q, R, horizon, QT, dims, noise_cov, tau, SYM_RTOL)
+    if int(out.check.code) != 0:
+        _raise_rule(out.check, out.noise_cov)
+    game = object.__new__(EntropyLQGame)  # the frozen dataclass's fields, without its per-field __setattr__
+    game.__dict__.update(lq=LQGame._from_core(out.game), tau=tau, noise_cov=out.noise_cov)
+    return _outcome(game, out, time.perf_counter() - t0)
 
 
 def _solve(game: EntropyLQGame) -> EntropyLQSolution:
-    """The one path of every entropy-regularized solve: the core on the validated game, then the errors."""
+    """The solve of a validated game: the core, then :func:`_outcome`."""
     lq = game.lq
     t0 = time.perf_counter()
     out = _core.entropy_solve(list(lq.dims), lq.A, lq.B, lq.Q, lq.R, lq.QT, game.noise_cov, game.tau, lq.T)
-    elapsed = time.perf_counter() - t0
+    return _outcome(game, out, time.perf_counter() - t0, stacklevel=4)
+
+
+def _outcome(game: EntropyLQGame, out, elapsed: float, stacklevel: int = 3) -> EntropyLQSolution:
+    """The one way every entropy-regularized solve ends: the core's outcome checked (errors, warnings), then wrapped."""
     if out.bad_stage >= 0:
         raise SolveError(
             f"entropy_lq_nash: at stage t={out.bad_stage} player {out.bad_player}'s regularized "
@@ -429,7 +447,7 @@ def _solve(game: EntropyLQGame) -> EntropyLQSolution:
         warnings.warn(
             f"entropy_lq_nash: {out.min_norm_stages} stage(s) with a singular mean system "
             f"(min rcond {out.min_rcond:.2e}); minimum-norm solution returned (stages "
-            f"{np.flatnonzero(status == 1).tolist()})", SingularStageWarning, stacklevel=3)
+            f"{np.flatnonzero(status == 1).tolist()})", SingularStageWarning, stacklevel=stacklevel)
     sol = object.__new__(EntropyLQSolution)  # the frozen dataclass's fields, without its per-field __setattr__
     sol.__dict__.update(K=out.K, Sigma=out.Sigma, P=out.P, p=out.p, stage_status=status, contraction=out.contraction,
                         assumption_holds=out.assumption_holds, game=game, status=Status.SOLVED, _time=elapsed)

@@ -158,15 +158,24 @@ class LQGameSolution:
 
     @classmethod
     def _from_core(cls, K, k, Z, zeta, s, stage_status, min_rcond, game, time_s, keep="all") -> LQGameSolution:
-        """The solution of a kernel call, with its Info: one dict update instead of the frozen
-        dataclass's per-field ``object.__setattr__`` (about 1.5 us of a 25 us solve, bench/bench_lq.py)."""
-        info = object.__new__(Info)
-        info.__dict__.update({"iterations": 0, "residual": _NAN, "residuals": _NO_RESIDUALS, "time": time_s})
+        """The solution of a kernel call: one dict update instead of the frozen dataclass's per-field
+        ``object.__setattr__`` (about 1.5 us of a 25 us solve, bench/bench_lq.py); its Info is built
+        on first access (:meth:`__getattr__`)."""
         obj = object.__new__(cls)
         obj.__dict__.update({"K": K, "k": k, "Z": Z, "zeta": zeta, "s": s, "stage_status": stage_status,
                              "dims": game.dims, "min_rcond": min_rcond, "game": game, "status": Status.SOLVED,
-                             "info": info, "keep": keep})
+                             "keep": keep, "_time": time_s})
         return obj
+
+    def __getattr__(self, name: str):
+        """``info`` of a solution made by :meth:`_from_core`, built when first read (most solves never read it)."""
+        d = self.__dict__
+        if name != "info" or "_time" not in d:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+        info = object.__new__(Info)
+        info.__dict__.update({"iterations": 0, "residual": _NAN, "residuals": _NO_RESIDUALS, "time": d["_time"]})
+        d["info"] = info
+        return info
 
     def _require(self, what: str, kept: tuple) -> None:
         """Raise InputError unless this solve kept the outputs ``what`` needs."""

@@ -34,7 +34,7 @@ from functools import cached_property, lru_cache
 import numpy as np
 
 from .. import _core
-from .._validate import as_float_array, check_shape, check_symmetric
+from .._validate import SYM_RTOL, as_float_array, check_shape, check_symmetric
 from ..equilibrium import Family, nash_gap
 from ..errors import ConvergenceError, InputError, SolveError
 from ..results import Info, Status, summary
@@ -87,17 +87,26 @@ def _arrays(game: LQGame) -> tuple:
 
 def _discounted(game: LQGame, discount) -> LQGame:
     """The game with sqrt(beta) A, sqrt(beta) B: its undiscounted costs are the discounted costs."""
+    return _scaled(game, _discount_scale(discount))
+
+
+def _discount_scale(discount) -> float:
+    """sqrt(beta) of a discount factor beta in (0, 1] (InputError otherwise)."""
     if type(discount) is float and discount == 1.0:
-        return game
+        return 1.0
     try:
         beta = float(discount)
     except (TypeError, ValueError):
         beta = math.nan
     if not 0.0 < beta <= 1.0:
         raise InputError(f"discount must be in (0, 1], got {discount!r}")
-    if beta == 1.0:
+    return math.sqrt(beta)
+
+
+def _scaled(game: LQGame, s: float) -> LQGame:
+    """The game with s A, s B (s = sqrt(beta), :func:`_discount_scale`)."""
+    if s == 1.0:
         return game
-    s = math.sqrt(beta)
     return replace(game, A=_frozen(s * game.A), B=_frozen(s * game.B))
 
 
@@ -302,10 +311,14 @@ def _solve(game: LQGame, K0, options, *, raise_on_failure: bool) -> LQNashSoluti
         check_shape("K0", K0, (game.m, game.n))
     t0 = time.perf_counter()
     r = _core.lq_nash(*_arrays(game), K0, options)
-    elapsed = time.perf_counter() - t0
+    return _outcome(game, r, time.perf_counter() - t0, K0, options, raise_on_failure=raise_on_failure)
+
+
+def _outcome(game: LQGame, r, elapsed: float, K0, options, *, raise_on_failure: bool) -> LQNashSolution:
+    """The one way every infinite-horizon solve ends: the core's result ``r`` as a solution, or its error."""
     code = int(r.status)
     if code == _BAD_START:
-        A, B = game.A[0], game.B[0]
+        A, B, K0 = game.A[0], game.B[0], np.asarray(K0, dtype=float)
         rho = float(np.max(np.abs(np.linalg.eigvals(A - B @ K0))))
         raise InputError(f"K0 is not stabilizing: spectral radius of A - B K0 is {rho:.6g} >= 1")
     if code == _NO_START:
@@ -428,9 +441,18 @@ def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol
     >>> bool(sol.nash_gap(g.x0) < 1e-12)
     True
     """
-    game = _discounted(_as_game(A, B, Q, R, dims, M), discount)
+    if isinstance(A, LQGame):
+        game = _discounted(_as_game(A, B, Q, R, dims, M), discount)
+        options = _options(method, tol, max_iter, anderson_depth, stall_window, polish)
+        return _solve(game, K0, options, raise_on_failure=(method == "auto"))
+    # Raw arrays: read (lq_game's reader and checks), K0 and the solve in one C++ call.
+    scale = _discount_scale(discount)
     options = _options(method, tol, max_iter, anderson_depth, stall_window, polish)
-    return _solve(game, K0, options, raise_on_failure=(method == "auto"))
+    t0 = time.perf_counter()
+    out = _core.read_and_solve_lq_nash(A, B, Q, R, dims, M, K0, options, scale, SYM_RTOL)
+    elapsed = time.perf_counter() - t0
+    game = _scaled(LQGame._from_core(out.game), scale)
+    return _outcome(game, out.result, elapsed, K0, options, raise_on_failure=(method == "auto"))
 
 
 def guided_game(game: LQGame, K_guide, rho) -> LQGame:
