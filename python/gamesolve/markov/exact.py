@@ -101,7 +101,9 @@ class Evaluation:
 
     Attributes: ``pi_minus`` (B, N, S, A) prod_{j != i} pi^j(a_j|s) at each joint action,
     ``pi`` (B, S, A) the joint policy, ``V`` (B, N, S), ``Q`` (B, N, S, A), ``q`` (B, N, S, A_max)
-    marginal Q^i(s, a_i), ``d`` (B, S) the unnormalized visitation, ``value`` (B, N) V^i(mu).
+    marginal Q^i(s, a_i), ``value`` (B, N) V^i(mu), ``system`` (B, S, S) the matrix I - gamma P_pi,
+    ``mu`` (S,) the initial distribution;
+    ``d`` (B, S) the unnormalized visitation, solved from ``system`` on first use.
     """
 
     pi_minus: np.ndarray
@@ -109,8 +111,18 @@ class Evaluation:
     V: np.ndarray
     Q: np.ndarray
     q: np.ndarray
-    d: np.ndarray
     value: np.ndarray
+    system: np.ndarray
+    mu: np.ndarray
+
+    @property
+    def d(self) -> np.ndarray:
+        """d_mu = mu' (I - gamma P_pi)^-1, (B, S): the transposed system solved for mu (cached)."""
+        if "_d" not in self.__dict__:
+            mu = self.mu
+            rhs = np.broadcast_to(mu[:, None], self.system.shape[:-1] + (1,))
+            self.__dict__["_d"] = np.linalg.solve(np.swapaxes(self.system, 1, 2), rhs)[..., 0]
+        return self.__dict__["_d"]
 
     @property
     def advantage(self) -> np.ndarray:
@@ -125,28 +137,35 @@ def factors(game: MarkovGame, pol: np.ndarray):
     prod_{j != i} pi^j(a_j|s) (prefix and suffix products, no division).
     """
     lay = game.joint
-    N = game.n_players
-    f = [pol[:, i][..., lay.index[i]] for i in range(N)]  # N x (B, S, A)
-    prefix, suffix = [None] * N, [None] * N
-    prefix[0], suffix[-1] = np.ones_like(f[0]), np.ones_like(f[0])
-    for i in range(1, N):
-        prefix[i] = prefix[i - 1] * f[i - 1]
-        suffix[N - 1 - i] = suffix[N - i] * f[N - i]
-    pi_minus = np.stack([prefix[i] * suffix[i] for i in range(N)], axis=1)
-    return pi_minus[:, 0] * f[0], pi_minus
+    N, B = game.n_players, pol.shape[0]
+    f = np.take(pol.reshape(B, -1), lay.factor_index, axis=1)  # (B, N, S, A): pi^i(a_i|s) at each joint action
+    pi_minus = np.empty_like(f)
+    pi_minus[:, -1] = 1.0
+    for i in range(N - 2, -1, -1):  # suffix products prod_{j > i}
+        np.multiply(pi_minus[:, i + 1], f[:, i + 1], out=pi_minus[:, i])
+    pi = pi_minus[:, 0] * f[:, 0]
+    prefix = f[:, 0]
+    for i in range(1, N):  # times the prefix products prod_{j < i}
+        pi_minus[:, i] *= prefix
+        if i < N - 1:
+            prefix = prefix * f[:, i]
+    return pi, pi_minus
 
 
 def evaluate(game: MarkovGame, pol: np.ndarray) -> Evaluation:
-    """Values, Q-functions, marginal Q-functions and visitation of a batch of profiles (B, N, S, A_max)."""
+    """Values, Q-functions, marginal Q-functions and visitation of a batch of profiles (B, N, S, A_max).
+
+    One stacked solve (I - gamma P_pi) [V^1 ... V^N] = [r_pi^1 ... r_pi^N] (no inverse).
+    """
     lay = game.joint
     pi, pi_minus = factors(game, pol)
     S = game.n_states
     PR = (pi[:, :, None, :] @ lay.PR)[:, :, 0, :]  # (B, S, S + N): P_pi and r_pi in one product
-    M = np.linalg.inv(_eye(S) - game.gamma * PR[..., :S])  # (B, S, S)
-    V = np.swapaxes(M @ PR[..., S:], 1, 2)  # (B, N, S)
+    system = _eye(S) - game.gamma * PR[..., :S]  # (B, S, S)
+    V = np.swapaxes(np.linalg.solve(system, PR[..., S:]), 1, 2)  # (B, N, S)
     Q = lay.r + game.gamma * (V @ lay.P_flat.T).reshape(V.shape[:2] + (S, lay.A))
     q = (pi_minus * Q) @ lay.onehot
-    return Evaluation(pi_minus, pi, V, Q, q, game.mu @ M, V @ game.mu)
+    return Evaluation(pi_minus, pi, V, Q, q, V @ game.mu, system, game.mu)
 
 
 def induced_mdps(game: MarkovGame, pi_minus: np.ndarray, players=None):
@@ -166,12 +185,17 @@ def induced_mdps(game: MarkovGame, pi_minus: np.ndarray, players=None):
     return P_i, r_i
 
 
-def evaluate_mdp(P: np.ndarray, r: np.ndarray, policy: np.ndarray, gamma: float):
-    """V (…, S) and Q (…, S, K) of a stochastic policy (…, S, K) in MDPs P (…, S, K, S), r (…, S, K)."""
+def evaluate_mdp(P: np.ndarray, r: np.ndarray, policy: np.ndarray, gamma: float, *, with_q: bool = True):
+    """V (…, S) and Q (…, S, K) of a stochastic policy (…, S, K) in MDPs P (…, S, K, S), r (…, S, K).
+
+    ``with_q=False`` skips Q (returned as None).
+    """
     S, K = r.shape[-2:]
-    P_pi = np.einsum("...sk,...skt->...st", policy, P)
-    r_pi = np.einsum("...k,...k->...", policy, r)
-    V = np.linalg.solve(_eye(S) - gamma * P_pi, r_pi[..., None])
+    P_pi = (policy[..., None, :] @ P)[..., 0, :]
+    r_pi = (policy[..., None, :] @ r[..., None])[..., 0]
+    V = np.linalg.solve(_eye(S) - gamma * P_pi, r_pi)
+    if not with_q:
+        return V[..., 0], None
     PV = P.reshape(P.shape[:-3] + (S * K, S)) @ V
     return V[..., 0], r + gamma * PV.reshape(r.shape)
 

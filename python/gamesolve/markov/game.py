@@ -134,6 +134,9 @@ class _JointLayout:
         self.PR = np.concatenate([self.P, np.moveaxis(self.r, 0, -1)], axis=-1)  # (S, A, S + N)
         self.optimum = None
         self.index = np.stack([g.ravel() for g in np.indices(actions)])  # (N, A)
+        # flat index of pi^i(a_i|s) in a (N, S, A_max) policy stack, at each (i, s, joint action)
+        self.factor_index = (np.arange(N)[:, None, None] * S * self.A_max + np.arange(S)[None, :, None] * self.A_max
+                             + self.index[:, None, :])  # (N, S, A)
         self.onehot = (self.index[:, :, None] == np.arange(self.A_max)).astype(float)
         self.mask = np.arange(self.A_max)[None, :] < np.asarray(actions)[:, None]
         self.square = bool(self.mask.all())  # every player has A_max actions (no padding)
