@@ -185,19 +185,30 @@ def induced_mdps(game: MarkovGame, pi_minus: np.ndarray, players=None):
     return P_i, r_i
 
 
+def _values(P_pi: np.ndarray, r_pi: np.ndarray, gamma: float) -> np.ndarray:
+    """V = (I - gamma P_pi)^-1 r_pi for P_pi (…, S, S) (overwritten) and r_pi (…, S, 1); returns (…, S, 1)."""
+    S = P_pi.shape[-1]
+    P_pi *= -gamma
+    P_pi.reshape(P_pi.shape[:-2] + (S * S,))[..., ::S + 1] += 1.0
+    return np.linalg.solve(P_pi, r_pi)
+
+
+def _q(P: np.ndarray, r: np.ndarray, V: np.ndarray, gamma: float) -> np.ndarray:
+    """Q = r + gamma P V for MDPs P (…, S, K, S), r (…, S, K) and V (…, S, 1)."""
+    S, K = r.shape[-2:]
+    PV = P.reshape(P.shape[:-3] + (S * K, S)) @ V
+    return r + gamma * PV.reshape(r.shape)
+
+
 def evaluate_mdp(P: np.ndarray, r: np.ndarray, policy: np.ndarray, gamma: float, *, with_q: bool = True):
     """V (…, S) and Q (…, S, K) of a stochastic policy (…, S, K) in MDPs P (…, S, K, S), r (…, S, K).
 
+    V = (I - gamma P_pi)^-1 r_pi with P_pi(s, s') = sum_k policy(k|s) P(s'|s, k); Q = r + gamma P V.
     ``with_q=False`` skips Q (returned as None).
     """
-    S, K = r.shape[-2:]
-    P_pi = (policy[..., None, :] @ P)[..., 0, :]
-    r_pi = (policy[..., None, :] @ r[..., None])[..., 0]
-    V = np.linalg.solve(_eye(S) - gamma * P_pi, r_pi)
-    if not with_q:
-        return V[..., 0], None
-    PV = P.reshape(P.shape[:-3] + (S * K, S)) @ V
-    return V[..., 0], r + gamma * PV.reshape(r.shape)
+    pk = policy[..., None, :]
+    V = _values((pk @ P)[..., 0, :], (pk @ r[..., None])[..., 0], gamma)
+    return V[..., 0], (_q(P, r, V, gamma) if with_q else None)
 
 
 def policy_iteration(P, r, gamma: float, mask, start, *, max_iter: int = 1000):
