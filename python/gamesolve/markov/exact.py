@@ -101,7 +101,9 @@ class Evaluation:
 
     Attributes: ``pi_minus`` (B, N, S, A) prod_{j != i} pi^j(a_j|s) at each joint action,
     ``pi`` (B, S, A) the joint policy, ``V`` (B, N, S), ``Q`` (B, N, S, A), ``q`` (B, N, S, A_max)
-    marginal Q^i(s, a_i), ``d`` (B, S) the unnormalized visitation, ``value`` (B, N) V^i(mu).
+    marginal Q^i(s, a_i), ``value`` (B, N) V^i(mu), ``system`` (B, S, S) the matrix I - gamma P_pi,
+    ``mu`` (S,) the initial distribution;
+    ``d`` (B, S) the unnormalized visitation, solved from ``system`` on first use.
     """
 
     pi_minus: np.ndarray
@@ -109,8 +111,18 @@ class Evaluation:
     V: np.ndarray
     Q: np.ndarray
     q: np.ndarray
-    d: np.ndarray
     value: np.ndarray
+    system: np.ndarray
+    mu: np.ndarray
+
+    @property
+    def d(self) -> np.ndarray:
+        """d_mu = mu' (I - gamma P_pi)^-1, (B, S): the transposed system solved for mu (cached)."""
+        if "_d" not in self.__dict__:
+            mu = self.mu
+            rhs = np.broadcast_to(mu[:, None], self.system.shape[:-1] + (1,))
+            self.__dict__["_d"] = np.linalg.solve(np.swapaxes(self.system, 1, 2), rhs)[..., 0]
+        return self.__dict__["_d"]
 
     @property
     def advantage(self) -> np.ndarray:
@@ -125,28 +137,35 @@ def factors(game: MarkovGame, pol: np.ndarray):
     prod_{j != i} pi^j(a_j|s) (prefix and suffix products, no division).
     """
     lay = game.joint
-    N = game.n_players
-    f = [pol[:, i][..., lay.index[i]] for i in range(N)]  # N x (B, S, A)
-    prefix, suffix = [None] * N, [None] * N
-    prefix[0], suffix[-1] = np.ones_like(f[0]), np.ones_like(f[0])
-    for i in range(1, N):
-        prefix[i] = prefix[i - 1] * f[i - 1]
-        suffix[N - 1 - i] = suffix[N - i] * f[N - i]
-    pi_minus = np.stack([prefix[i] * suffix[i] for i in range(N)], axis=1)
-    return pi_minus[:, 0] * f[0], pi_minus
+    N, B = game.n_players, pol.shape[0]
+    f = np.take(pol.reshape(B, -1), lay.factor_index, axis=1)  # (B, N, S, A): pi^i(a_i|s) at each joint action
+    pi_minus = np.empty_like(f)
+    pi_minus[:, -1] = 1.0
+    for i in range(N - 2, -1, -1):  # suffix products prod_{j > i}
+        np.multiply(pi_minus[:, i + 1], f[:, i + 1], out=pi_minus[:, i])
+    pi = pi_minus[:, 0] * f[:, 0]
+    prefix = f[:, 0]
+    for i in range(1, N):  # times the prefix products prod_{j < i}
+        pi_minus[:, i] *= prefix
+        if i < N - 1:
+            prefix = prefix * f[:, i]
+    return pi, pi_minus
 
 
 def evaluate(game: MarkovGame, pol: np.ndarray) -> Evaluation:
-    """Values, Q-functions, marginal Q-functions and visitation of a batch of profiles (B, N, S, A_max)."""
+    """Values, Q-functions, marginal Q-functions and visitation of a batch of profiles (B, N, S, A_max).
+
+    One stacked solve (I - gamma P_pi) [V^1 ... V^N] = [r_pi^1 ... r_pi^N] (no inverse).
+    """
     lay = game.joint
     pi, pi_minus = factors(game, pol)
     S = game.n_states
     PR = (pi[:, :, None, :] @ lay.PR)[:, :, 0, :]  # (B, S, S + N): P_pi and r_pi in one product
-    M = np.linalg.inv(_eye(S) - game.gamma * PR[..., :S])  # (B, S, S)
-    V = np.swapaxes(M @ PR[..., S:], 1, 2)  # (B, N, S)
+    system = _eye(S) - game.gamma * PR[..., :S]  # (B, S, S)
+    V = np.swapaxes(np.linalg.solve(system, PR[..., S:]), 1, 2)  # (B, N, S)
     Q = lay.r + game.gamma * (V @ lay.P_flat.T).reshape(V.shape[:2] + (S, lay.A))
     q = (pi_minus * Q) @ lay.onehot
-    return Evaluation(pi_minus, pi, V, Q, q, game.mu @ M, V @ game.mu)
+    return Evaluation(pi_minus, pi, V, Q, q, V @ game.mu, system, game.mu)
 
 
 def induced_mdps(game: MarkovGame, pi_minus: np.ndarray, players=None):
@@ -159,21 +178,37 @@ def induced_mdps(game: MarkovGame, pi_minus: np.ndarray, players=None):
     players = slice(None) if players is None else players
     pm, onehot = pi_minus[:, players], lay.onehot[players]
     B, n, S, A = pm.shape
-    W = pm[..., None, :] * np.swapaxes(onehot, 1, 2)[None, :, None]  # (B, n, S, A_max, A)
+    W = pm[..., None, :] * lay.selector[players]  # (B, n, S, A_max, A)
     W = np.moveaxis(W, 2, 0).reshape(S, B * n * lay.A_max, A)
     P_i = np.ascontiguousarray(np.moveaxis((W @ lay.P).reshape(S, B, n, lay.A_max, S), 0, 2))  # batched over s
     r_i = (pm * lay.r[players]) @ onehot
     return P_i, r_i
 
 
-def evaluate_mdp(P: np.ndarray, r: np.ndarray, policy: np.ndarray, gamma: float):
-    """V (…, S) and Q (…, S, K) of a stochastic policy (…, S, K) in MDPs P (…, S, K, S), r (…, S, K)."""
+def _values(P_pi: np.ndarray, r_pi: np.ndarray, gamma: float) -> np.ndarray:
+    """V = (I - gamma P_pi)^-1 r_pi for P_pi (…, S, S) (overwritten) and r_pi (…, S, 1); returns (…, S, 1)."""
+    S = P_pi.shape[-1]
+    P_pi *= -gamma
+    P_pi.reshape(P_pi.shape[:-2] + (S * S,))[..., ::S + 1] += 1.0
+    return np.linalg.solve(P_pi, r_pi)
+
+
+def _q(P: np.ndarray, r: np.ndarray, V: np.ndarray, gamma: float) -> np.ndarray:
+    """Q = r + gamma P V for MDPs P (…, S, K, S), r (…, S, K) and V (…, S, 1)."""
     S, K = r.shape[-2:]
-    P_pi = np.einsum("...sk,...skt->...st", policy, P)
-    r_pi = np.einsum("...k,...k->...", policy, r)
-    V = np.linalg.solve(_eye(S) - gamma * P_pi, r_pi[..., None])
     PV = P.reshape(P.shape[:-3] + (S * K, S)) @ V
-    return V[..., 0], r + gamma * PV.reshape(r.shape)
+    return r + gamma * PV.reshape(r.shape)
+
+
+def evaluate_mdp(P: np.ndarray, r: np.ndarray, policy: np.ndarray, gamma: float, *, with_q: bool = True):
+    """V (…, S) and Q (…, S, K) of a stochastic policy (…, S, K) in MDPs P (…, S, K, S), r (…, S, K).
+
+    V = (I - gamma P_pi)^-1 r_pi with P_pi(s, s') = sum_k policy(k|s) P(s'|s, k); Q = r + gamma P V.
+    ``with_q=False`` skips Q (returned as None).
+    """
+    pk = policy[..., None, :]
+    V = _values((pk @ P)[..., 0, :], (pk @ r[..., None])[..., 0], gamma)
+    return V[..., 0], (_q(P, r, V, gamma) if with_q else None)
 
 
 def policy_iteration(P, r, gamma: float, mask, start, *, max_iter: int = 1000):

@@ -120,7 +120,8 @@ class _JointLayout:
 
     Attributes: ``P`` (S, A, S), ``r`` (N, S, A), ``P_flat`` (S A, S), ``PR`` (S, A, S + N) P and r
     side by side, ``optimum`` the cached optimal welfare, ``index`` (N, A) player i's action in joint
-    action a, ``onehot`` (N, A, A_max) the same as indicator rows, ``mask`` (N, A_max) true for
+    action a, ``onehot`` (N, A, A_max) the same as indicator rows, ``selector`` (N, S, A_max, A) its
+    transpose repeated over states, ``mask`` (N, A_max) true for
     real actions, ``square`` true when no player's actions are padded, ``team`` when all r^i are equal.
     """
 
@@ -134,7 +135,13 @@ class _JointLayout:
         self.PR = np.concatenate([self.P, np.moveaxis(self.r, 0, -1)], axis=-1)  # (S, A, S + N)
         self.optimum = None
         self.index = np.stack([g.ravel() for g in np.indices(actions)])  # (N, A)
+        # flat index of pi^i(a_i|s) in a (N, S, A_max) policy stack, at each (i, s, joint action)
+        self.factor_index = (np.arange(N)[:, None, None] * S * self.A_max + np.arange(S)[None, :, None] * self.A_max
+                             + self.index[:, None, :])  # (N, S, A)
         self.onehot = (self.index[:, :, None] == np.arange(self.A_max)).astype(float)
+        # onehot laid out (N, S, A_max, A) contiguously: a dense factor broadcasts fast against it
+        self.selector = np.ascontiguousarray(np.broadcast_to(np.swapaxes(self.onehot, 1, 2)[:, None],
+                                                             (N, S, self.A_max, A)))
         self.mask = np.arange(self.A_max)[None, :] < np.asarray(actions)[:, None]
         self.square = bool(self.mask.all())  # every player has A_max actions (no padding)
         self.team = bool(np.all(self.r == self.r[:1]))  # every player has the same reward

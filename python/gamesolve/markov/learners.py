@@ -79,7 +79,8 @@ def softmax(theta: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """pi(a|s) = exp(theta_{s,a}) / sum_b exp(theta_{s,b}) over the real actions (``mask``), zero elsewhere."""
     z = theta if mask.all() else np.where(mask[:, None, :], theta, -np.inf)  # all A_i equal: no padding
     z = np.exp(z - z.max(-1, keepdims=True))
-    return z / z.sum(-1, keepdims=True)
+    z /= z.sum(-1, keepdims=True)
+    return z
 
 
 def barrier_gradient(pol: np.ndarray, lam: float, mask: np.ndarray) -> np.ndarray:
@@ -126,13 +127,13 @@ class _Exact:
 
     def induced_value(self, game, pol, pol_k, mdps):
         """V^i(pol_k^i, pol^-i)(mu), (B, N)."""
-        V, _ = evaluate_mdp(*mdps, pol_k, game.gamma)
+        V, _ = evaluate_mdp(*mdps, pol_k, game.gamma, with_q=False)
         return V @ game.mu
 
-    def estimates(self, game, pol, ev):
-        """(gradient, advantage, value) of the current profile."""
+    def estimates(self, game, pol, ev, *, gradient=True):
+        """(gradient, advantage, value) of the current profile (gradient None unless ``gradient``)."""
         adv = ev.advantage
-        return ev.d[:, None, :, None] * pol * adv, adv, ev.value
+        return (ev.d[:, None, :, None] * pol * adv if gradient else None), adv, ev.value
 
 
 def metrics(game: MarkovGame, pol: np.ndarray, optimum: float):
@@ -271,7 +272,7 @@ def learn(game: MarkovGame, method: str, *, iterations: int, step: float, theta0
         gaps[:, t], poa[:, t], ev, mdps = metrics(game, pol, opt)
         if t == iterations or not np.all(np.isfinite(theta)):
             break
-        grad, adv, value = est.estimates(game, pol, ev)
+        grad, adv, value = est.estimates(game, pol, ev, gradient=kind == "pg")
         if kind == "npg-br":
             theta = _npg_br_update(game, theta, pol, adv, value, mdps, step, lam, inner_steps, est)
         else:

@@ -109,7 +109,8 @@ class Sampler:
         if self.episodes < 1:
             raise InputError(f"episodes must be a positive integer, got {episodes}")
 
-    def estimates(self, game, pol, ev):
+    def estimates(self, game, pol, ev, *, gradient=True):
+        """(gradient, advantage, value) sampled from episodes (always all three: same random stream)."""
         return estimate(game, pol, self.rng, episodes=self.episodes, horizon=self.horizon)
 
     def _unilateral(self, pol, pol_k):
