@@ -33,7 +33,10 @@ import numpy as np  # noqa: E402
 
 import gamesolve as gs  # noqa: E402
 from gamesolve import _core  # noqa: E402
-from gamesolve.lq import finite as lq  # noqa: E402
+try:
+    from gamesolve.lq import finite as lq  # noqa: E402
+except ImportError:  # a revision before gamesolve.lq (bench_vs_rev.py imports make_game from here)
+    lq = None
 
 RCOND_TOL = getattr(lq, "RCOND_TOL", 1e-12)  # the tolerances solve_lq_game passes to the core
 RANK_TOL = getattr(lq, "RANK_TOL", 1e-10)

@@ -91,10 +91,15 @@ def best_response(game, profile, player: int, **ctx):
     return family_of(game).best_response(game, profile, player, **ctx)
 
 
-def player_gaps(game, profile, **ctx) -> np.ndarray:
-    """Each player's gain from its best unilateral deviation, shape (..., N), all >= 0 up to round-off."""
+def player_gaps(game, profile, *, values=None, **ctx) -> np.ndarray:
+    """Each player's gain from its best unilateral deviation, shape (..., N), all >= 0 up to round-off.
+
+    ``values``, if given, is ``policy_value(game, profile, **ctx)`` already computed by the caller.
+    """
     fam = family_of(game)
-    values = np.asarray(fam.policy_value(game, profile, **ctx), dtype=float)
+    if values is None:
+        values = fam.policy_value(game, profile, **ctx)
+    values = np.asarray(values, dtype=float)
     n_players = values.shape[-1]
     br = np.stack([np.asarray(fam.best_response(game, profile, i, **ctx)[1], dtype=float)
                    for i in range(n_players)], axis=-1)

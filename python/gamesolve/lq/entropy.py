@@ -119,10 +119,26 @@ class EntropyLQGame:
     def __repr__(self) -> str:
         return f"EntropyLQGame(N={self.N}, n={self.n}, dims={self.dims}, T={self.T}, tau={self.tau:g})"
 
-    A = property(lambda self: self.lq.full("A"), doc="(T, n, n) dynamics")
-    B = property(lambda self: self.lq.full("B"), doc="(T, n, m) stacked input matrices")
-    Q = property(lambda self: self.lq.full("Q"), doc="(T, N, n, n) state weights")
-    R = property(lambda self: self.lq.full("R"), doc="(T, N, m, m) joint block-diagonal control weights")
+    @cached_property
+    def A(self) -> np.ndarray:
+        """(T, n, n) dynamics (a broadcast view)."""
+        return self.lq.full("A")
+
+    @cached_property
+    def B(self) -> np.ndarray:
+        """(T, n, m) stacked input matrices (a broadcast view)."""
+        return self.lq.full("B")
+
+    @cached_property
+    def Q(self) -> np.ndarray:
+        """(T, N, n, n) state weights (a broadcast view)."""
+        return self.lq.full("Q")
+
+    @cached_property
+    def R(self) -> np.ndarray:
+        """(T, N, m, m) joint block-diagonal control weights (a broadcast view)."""
+        return self.lq.full("R")
+
     QT = property(lambda self: self.lq.QT, doc="(N, n, n) terminal weights")
     dims = property(lambda self: self.lq.dims, doc="(m_1, ..., m_N)")
     T = property(lambda self: self.lq.T, doc="horizon")
@@ -130,7 +146,7 @@ class EntropyLQGame:
     n = property(lambda self: self.lq.n, doc="state size")
     m = property(lambda self: self.lq.m, doc="joint control size")
 
-    @property
+    @cached_property
     def slices(self) -> tuple[slice, ...]:
         """Rows of each player's control in the joint control."""
         return tuple(self.lq.slices)
@@ -622,7 +638,7 @@ class EpsilonReport:
         return summary("EpsilonReport", self.status, dict(epsilon=self.epsilon, gains=self.gains))
 
 
-def entropy_epsilon(game: EntropyLQGame, K, Sigma, *, x0=None, x0_cov=None) -> EpsilonReport:
+def entropy_epsilon(game: EntropyLQGame, K, Sigma, *, x0=None, x0_cov=None, _costs=None) -> EpsilonReport:
     """Epsilon of a linear-Gaussian profile in ``game`` (Zaman et al. Thm. IV.3): its Nash gap.
 
     gain_i = J^i(profile) - J^i(best response of i, others fixed), with
@@ -634,8 +650,8 @@ def entropy_epsilon(game: EntropyLQGame, K, Sigma, *, x0=None, x0_cov=None) -> E
     """
     t0 = time.perf_counter()
     profile = _profile(game, K, Sigma)
-    costs = equilibrium.policy_value(game, profile, x0=x0, x0_cov=x0_cov)
-    gains = equilibrium.player_gaps(game, profile, x0=x0, x0_cov=x0_cov)
+    costs = equilibrium.policy_value(game, profile, x0=x0, x0_cov=x0_cov) if _costs is None else _costs
+    gains = equilibrium.player_gaps(game, profile, values=costs, x0=x0, x0_cov=x0_cov)
     return EpsilonReport(float(gains.max()), gains, costs, costs - gains, Status.SOLVED,
                          Info(time=time.perf_counter() - t0))
 
@@ -864,9 +880,9 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
     err = np.array([sum(np.linalg.norm(K[t, si] - exact.K[t, si])
                         + np.linalg.norm(Sig[t, si, si] - exact.Sigma[t, si, si]) for si in game.slices)
                     for t in range(T)])
-    eps = entropy_epsilon(game, K, Sig, x0=x0, x0_cov=x0_cov)
-    if delta > 0:
+    if delta > 0:  # P, p above are values in the solved (tau + delta) game
         P, p = entropy_policy_value(game, K, Sig)
+    eps = entropy_epsilon(game, K, Sig, x0=x0, x0_cov=x0_cov, _costs=_expected(P[0], p[0], x0, x0_cov))
     status = Status.CONVERGED if np.all(residual <= tol) else Status.MAX_ITERATIONS
     info = Info(L, float(residual.max()), residual, time.perf_counter() - t_start)
     return EntropyPOResult(K=K, Sigma=Sig, P=P, p=p, contraction=contraction, error=err, error_total=float(err.sum()),
