@@ -70,11 +70,13 @@ Keep parse_keep(const std::string& keep) {
 // The solve's result arrays, allocated once in their final shapes ((batch, T, ...) when
 // `lead_batch`, else (T, ...); (batch, ...) for keep = stage0) and written by the kernel
 // directly, by the thread that computes them. Outputs not kept are None (never allocated).
+// Bound as _core.RiccatiArrays: every kernel entry of this file returns one.
 struct SolvedArrays {
   py::object K, k, Z, zeta, s;
-  py::array_t<std::int32_t> status;
+  py::object status;  // (T,) / (batch, T) int32 stage status (gamesolve::kStage*), None for an evaluation
   gamesolve::SolveReport rep;
   Index n_min_norm = 0, n_nonfinite = 0;
+  py::object game_fields = py::none();  // read_and_solve_lq_game: the game read (a dict for LQGame._from_core)
 };
 
 SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, int n_threads, double rcond_tol,
@@ -87,8 +89,8 @@ SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, in
     sh.insert(sh.end(), tail);
     return sh;
   };
-  SolvedArrays a{py::none(), py::none(), py::none(), py::none(), py::none(),
-                 py::array_t<std::int32_t>(shape({T})), {}};
+  py::array_t<std::int32_t> status(shape({T}));
+  SolvedArrays a{py::none(), py::none(), py::none(), py::none(), py::none(), status, {}};
   gamesolve::LQSolutionView out;
   // A new array of shape `sh` as the output of `steps` blocks of `block` doubles per game
   // (steps = 1: stage 0 only, time stride 0).
@@ -110,8 +112,8 @@ SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, in
     out.zeta = output(a.zeta, shape({T + 1, N, n}), N * n, T + 1);
     out.s = output(a.s, shape({T + 1, N}), N, T + 1);
   }
-  out.status = a.status.mutable_data();
-  out.status_size = static_cast<Index>(a.status.size());
+  out.status = status.mutable_data();
+  out.status_size = static_cast<Index>(status.size());
   gamesolve::SolveOptions opts;
   opts.rcond_tol = rcond_tol;
   opts.rank_tol = rank_tol;
@@ -149,7 +151,7 @@ gamesolve::LQGameData make_game(const std::vector<Index>& dims, Index n, Index T
   return g;
 }
 
-py::tuple solve(const std::vector<Index>& dims, Index n, Index T, Index batch, const CArray& A, const CArray& B,
+SolvedArrays solve(const std::vector<Index>& dims, Index n, Index T, Index batch, const CArray& A, const CArray& B,
                 const CArray& Q, const std::optional<CArray>& q, const CArray& R, const std::optional<CArray>& r,
                 const std::optional<CArray>& M, const std::optional<CArray>& c, const CArray& QT,
                 const std::optional<CArray>& qT, int n_threads, double rcond_tol, double rank_tol,
@@ -160,11 +162,10 @@ py::tuple solve(const std::vector<Index>& dims, Index n, Index T, Index batch, c
     const gamesolve::ValueCheck v = gamesolve::check_own_blocks(g);
     if (!v.ok()) throw gamesolve::InputError(gamesolve::describe(v, g));
   }
-  SolvedArrays a = solve_to_arrays(g, true, n_threads, rcond_tol, rank_tol, kept);
-  return py::make_tuple(a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond);
+  return solve_to_arrays(g, true, n_threads, rcond_tol, rank_tol, kept);
 }
 
-py::tuple evaluate(const std::vector<Index>& dims, Index n, Index T, Index batch, const CArray& A,
+SolvedArrays evaluate(const std::vector<Index>& dims, Index n, Index T, Index batch, const CArray& A,
                    const CArray& B, const CArray& Q, const std::optional<CArray>& q, const CArray& R,
                    const std::optional<CArray>& r, const std::optional<CArray>& M,
                    const std::optional<CArray>& c, const CArray& QT, const std::optional<CArray>& qT,
@@ -189,7 +190,8 @@ py::tuple evaluate(const std::vector<Index>& dims, Index n, Index T, Index batch
     gamesolve::LQWorkspace ws(g.dims);
     for (Index b = 0; b < batch; ++b) gamesolve::evaluate_strategy(g, b, out, ws);
   }
-  return py::make_tuple(Z, zeta, s);
+  SolvedArrays a{py::none(), py::none(), Z, zeta, s, py::none(), {}};
+  return a;
 }
 
 // ---------------------------------------------------------------------------
@@ -797,8 +799,8 @@ py::object read_lq_game(py::handle A_, py::handle B_, py::handle Q_, py::handle 
 }
 
 // read_lq_game then the coupled Riccati recursion, in one call (the raw-array form of
-// gamesolve.solve_lq_game(s)): (values, K, k, Z, zeta, s, status, min_rcond, n_min_norm, n_nonfinite).
-py::tuple read_and_solve(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,
+// gamesolve.solve_lq_game(s)): the game read and solved; RiccatiArrays with game_fields.
+SolvedArrays read_and_solve(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, py::handle horizon,
                          py::handle q_, py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_,
                          py::handle dims_, bool batched, double sym_rtol, int n_threads, double rcond_tol,
                          double rank_tol, const std::string& keep) {
@@ -808,8 +810,8 @@ py::tuple read_and_solve(py::handle A_, py::handle B_, py::handle Q_, py::handle
                           /*defer_game_checks=*/true);
   if (!rg.has_horizon) throw gamesolve::InputError("horizon is required when every array is time-invariant");
   SolvedArrays a = solve_to_arrays(rg.g, batched, n_threads, rcond_tol, rank_tol, kept, sym_rtol);
-  return py::make_tuple(rg.values, a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond, a.n_min_norm,
-                        a.n_nonfinite);
+  a.game_fields = std::move(rg.values);
+  return a;
 }
 
 // The core's view of a checked LQGame (python/gamesolve/lq/game.py): its canonical arrays
@@ -839,22 +841,36 @@ gamesolve::LQGameData game_data(py::handle game) {
 
 // solve_lq_game(s) on a checked LQGame: the result arrays in their final shapes ((batch, T, ...)
 // for a batch, else (T, ...)) and the counts of min-norm and non-finite stages.
-py::tuple solve_game(py::handle game, int n_threads, double rcond_tol, double rank_tol, const std::string& keep) {
+SolvedArrays solve_game(py::handle game, int n_threads, double rcond_tol, double rank_tol, const std::string& keep) {
   const Keep kept = parse_keep(keep);
   const bool batched = !game.attr("batch").is_none();
   if (kept != Keep::all && !batched) throw gamesolve::InputError("keep applies to batched solves (solve_lq_games) only");
   const gamesolve::LQGameData g = game_data(game);
-  SolvedArrays a = solve_to_arrays(g, batched, n_threads, rcond_tol, rank_tol, kept);
-  return py::make_tuple(a.K, a.k, a.Z, a.zeta, a.s, a.status, a.rep.min_rcond, a.n_min_norm, a.n_nonfinite);
+  return solve_to_arrays(g, batched, n_threads, rcond_tol, rank_tol, kept);
 }
 
 }  // namespace
 
 void bind_lq_game(py::module_& m) {
   using py::arg;
+  py::class_<SolvedArrays>(m, "RiccatiArrays",
+                           "Output of the coupled Riccati kernel entries: the arrays of one solve (None where not "
+                           "kept or not computed) and its stage report.")
+      .def_readonly("K", &SolvedArrays::K, "([batch,] T, m, n) feedback gains (stage0: ([batch,] m, n))")
+      .def_readonly("k", &SolvedArrays::k, "([batch,] T, m) feedforward terms")
+      .def_readonly("Z", &SolvedArrays::Z, "([batch,] T+1, N, n, n) value matrices")
+      .def_readonly("zeta", &SolvedArrays::zeta, "([batch,] T+1, N, n) value linear terms")
+      .def_readonly("s", &SolvedArrays::s, "([batch,] T+1, N) value constants")
+      .def_readonly("stage_status", &SolvedArrays::status, "([batch,] T) int32 gamesolve::kStage* codes")
+      .def_property_readonly("min_rcond", [](const SolvedArrays& a) { return a.rep.min_rcond; },
+                             "smallest reciprocal condition estimate of a stage system")
+      .def_readonly("n_min_norm_stages", &SolvedArrays::n_min_norm, "stages solved by the minimum-norm rule")
+      .def_readonly("n_nonfinite_stages", &SolvedArrays::n_nonfinite, "stages with non-finite values")
+      .def_readonly("game_fields", &SolvedArrays::game_fields,
+                    "read_and_solve_lq_game: the game read, a dict of LQGame fields (else None)");
   m.def("solve_lq_games", &solve,
         "Coupled Riccati recursion ([theory §2]) for a batch of equal-size games. Arrays have leading "
-        "(batch or 1, T or 1) axes. Returns (K, k, Z, zeta, s, status, min_rcond). keep: \"all\"; \"gains\" "
+        "(batch or 1, T or 1) axes. Returns a RiccatiArrays (batch axis always). keep: \"all\"; \"gains\" "
         "(Z, zeta, s None, never allocated); \"stage0\" (K (batch, m, n), k (batch, m) of stage 0, Z, zeta, s "
         "None). check_R: first check that every own block R^ii is positive definite (InputError).",
         arg("dims"), arg("n"), arg("T"), arg("batch"), arg("A"), arg("B"), arg("Q"), arg("q").none(true),
@@ -867,15 +883,15 @@ void bind_lq_game(py::module_& m) {
         "canonical form of python/gamesolve/lq/game.py. Raises gamesolve.InputError.");
   m.def("read_and_solve_lq_game", &read_and_solve,
         "read_lq_game's arguments, then n_threads, rcond_tol, rank_tol, keep: the game read and solved in one "
-        "call. Returns (values, K, k, Z, zeta, s, status, min_rcond, n_min_norm_stages, n_nonfinite_stages).");
+        "call. Returns a RiccatiArrays whose game_fields is the game read.");
   m.def("solve_lq_game_data", &solve_game,
-        "The coupled Riccati recursion on a checked LQGame: (game, n_threads, rcond_tol, rank_tol) -> (K, k, Z, "
-        "zeta, s, status, min_rcond, n_min_norm_stages, n_nonfinite_stages), batch axis iff game.batch.",
+        "The coupled Riccati recursion on a checked LQGame: (game, n_threads, rcond_tol, rank_tol, keep) -> "
+        "RiccatiArrays, batch axis iff game.batch.",
         py::arg("game"), py::arg("n_threads") = 0, py::arg("rcond_tol") = 1e-12, py::arg("rank_tol") = 1e-10,
         py::arg("keep") = "all");
   m.def("evaluate_strategies", &evaluate,
-        "Value (Z, zeta, s) of given strategies K (batch, T, m, n), k (batch, T, m) ([theory §2] policy "
-        "evaluation).",
+        "Value of given strategies K (batch, T, m, n), k (batch, T, m) ([theory §2] policy evaluation): a "
+        "RiccatiArrays with Z, zeta, s (K, k, stage_status None).",
         arg("dims"), arg("n"), arg("T"), arg("batch"), arg("A"), arg("B"), arg("Q"), arg("q").none(true),
         arg("R"), arg("r").none(true), arg("M").none(true), arg("c").none(true), arg("QT"),
         arg("qT").none(true), arg("K"), arg("k"));

@@ -6,17 +6,29 @@ import numpy.typing as npt
 
 hardware_threads: int
 
+class RiccatiArrays:
+    K: np.ndarray | None
+    k: np.ndarray | None
+    Z: np.ndarray | None
+    zeta: np.ndarray | None
+    s: np.ndarray | None
+    stage_status: np.ndarray | None
+    min_rcond: float
+    n_min_norm_stages: int
+    n_nonfinite_stages: int
+    game_fields: dict[str, object] | None
+
 def solve_lq_games(
     dims: Sequence[int], n: int, T: int, batch: int,
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, q: npt.ArrayLike | None,
     R: npt.ArrayLike, r: npt.ArrayLike | None, M: npt.ArrayLike | None, c: npt.ArrayLike | None,
     QT: npt.ArrayLike, qT: npt.ArrayLike | None,
     n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10, keep: str = "all",
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray, float]: ...
+    check_R: bool = False,
+) -> RiccatiArrays: ...
 
 # every field of python/gamesolve/lq/game.py's LQGame (dims, n, T, batch, A, ..., qT, state_dims), canonical
 _GameValues = dict[str, object]
-_Solved = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int]
 
 def read_lq_game(
     A: object, B: object, Q: object, R: object, horizon: object, q: object, r: object, M: object, c: object,
@@ -26,17 +38,17 @@ def read_and_solve_lq_game(
     A: object, B: object, Q: object, R: object, horizon: object, q: object, r: object, M: object, c: object,
     QT: object, qT: object, dims: object, batched: bool, sym_rtol: float, n_threads: int, rcond_tol: float,
     rank_tol: float, keep: str,
-) -> tuple[_GameValues, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int, int]: ...
+) -> RiccatiArrays: ...
 def solve_lq_game_data(
     game: object, n_threads: int = 0, rcond_tol: float = 1e-12, rank_tol: float = 1e-10, keep: str = "all",
-) -> _Solved: ...
+) -> RiccatiArrays: ...
 
 def evaluate_strategies(
     dims: Sequence[int], n: int, T: int, batch: int,
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, q: npt.ArrayLike | None,
     R: npt.ArrayLike, r: npt.ArrayLike | None, M: npt.ArrayLike | None, c: npt.ArrayLike | None,
     QT: npt.ArrayLike, qT: npt.ArrayLike | None, K: npt.ArrayLike, k: npt.ArrayLike,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+) -> RiccatiArrays: ...
 
 # entropy-regularized LQ games, cpp/bindings/bind_entropy.cpp
 class EntropyCheckCode:

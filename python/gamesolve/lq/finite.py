@@ -157,14 +157,14 @@ class LQGameSolution:
     keep: str = "all"
 
     @classmethod
-    def _from_core(cls, K, k, Z, zeta, s, stage_status, min_rcond, game, time_s, keep="all") -> LQGameSolution:
-        """The solution of a kernel call: one dict update instead of the frozen dataclass's per-field
-        ``object.__setattr__`` (about 1.5 us of a 25 us solve, bench/bench_lq.py); its Info is built
-        on first access (:meth:`__getattr__`)."""
+    def _from_core(cls, out, game, time_s, keep="all") -> LQGameSolution:
+        """The solution of a kernel call (``out``, a ``_core.RiccatiArrays``): one dict update instead of the
+        frozen dataclass's per-field ``object.__setattr__`` (about 1.5 us of a 25 us solve, bench/bench_lq.py);
+        its Info is built on first access (:meth:`__getattr__`)."""
         obj = object.__new__(cls)
-        obj.__dict__.update({"K": K, "k": k, "Z": Z, "zeta": zeta, "s": s, "stage_status": stage_status,
-                             "dims": game.dims, "min_rcond": min_rcond, "game": game, "status": Status.SOLVED,
-                             "keep": keep, "_time": time_s})
+        obj.__dict__.update({"K": out.K, "k": out.k, "Z": out.Z, "zeta": out.zeta, "s": out.s,
+                             "stage_status": out.stage_status, "dims": game.dims, "min_rcond": out.min_rcond,
+                             "game": game, "status": Status.SOLVED, "keep": keep, "_time": time_s})
         return obj
 
     def __getattr__(self, name: str):
@@ -316,7 +316,8 @@ def _evaluate(g: LQGame, K, k):
     """Value functions (Z, zeta, s) of the profile (K, k): the policy-evaluation recursion, in C++."""
     one = g.batch is None
     K, k = (np.ascontiguousarray(a[None] if one else a) for a in (K, k))
-    Z, zeta, s = _core.evaluate_strategies(*g.core_args(), K, k)
+    out = _core.evaluate_strategies(*g.core_args(), K, k)
+    Z, zeta, s = out.Z, out.zeta, out.s
     finite = np.isfinite(Z).all(axis=(2, 3, 4)) & np.isfinite(zeta).all(axis=(2, 3)) & np.isfinite(s).all(axis=2)
     if not finite.all():
         b, t = np.argwhere(~finite)[-1]
@@ -395,10 +396,11 @@ def best_response(g: LQGame, profile, player: int, *, x0, x0_cov=None):
     if g.qT is not None:
         qT = np.broadcast_to((g.qT[None] if one else g.qT)[:, player:player + 1], (batch, 1, g.n))[:, None]
     C = np.ascontiguousarray
-    Kb, kb, Z, zeta, s, _, _ = _core.solve_lq_games(
+    out = _core.solve_lq_games(
         [hi - lo], g.n, g.T, batch, C(Ab), Bi, C(Qb[:, :, None]), C(qb[:, :, None]), C(Rb[:, :, None]),
         C(rb[:, :, None]), C(Mb[:, :, None]), C(cb), C(QT), None if qT is None else C(qT), _num_threads,
         RCOND_TOL, RANK_TOL)
+    Kb, kb, Z, zeta, s = out.K, out.k, out.Z, out.zeta, out.s
     # Convexity of each stage's minimization: R' + B_i'Z_{t+1}B_i > 0 (a Cholesky factorization succeeds).
     H = Rb + np.swapaxes(Bi, -1, -2) @ Z[:, 1:, 0] @ Bi
     H = 0.5 * (H + np.swapaxes(H, -1, -2))
@@ -455,17 +457,17 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: s
     if not isinstance(A, LQGame):
         if B is None or Q is None or R is None:
             _require(B, Q, R, what)
-        fields, K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = _core.read_and_solve_lq_game(
-            A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL, _num_threads, RCOND_TOL, RANK_TOL,
-            keep)
-        g = LQGame._from_core(fields)
+        out = _core.read_and_solve_lq_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, SYM_RTOL,
+                                           _num_threads, RCOND_TOL, RANK_TOL, keep)
+        g = LQGame._from_core(out.game_fields)
     else:
         g = _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, what)
-        K, k, Z, zeta, s, status, min_rcond, n_sing, n_bad = _core.solve_lq_game_data(g, _num_threads, RCOND_TOL,
-                                                                                      RANK_TOL, keep)
-    if n_bad or n_sing:
-        _check_status(status if batched else status[None], n_bad, n_sing, min_rcond, batched, stacklevel=4)
-    return LQGameSolution._from_core(K, k, Z, zeta, s, status, min_rcond, g, perf_counter() - t0, keep)
+        out = _core.solve_lq_game_data(g, _num_threads, RCOND_TOL, RANK_TOL, keep)
+    if out.n_nonfinite_stages or out.n_min_norm_stages:
+        st = out.stage_status
+        _check_status(st if batched else st[None], out.n_nonfinite_stages, out.n_min_norm_stages, out.min_rcond,
+                      batched, stacklevel=4)
+    return LQGameSolution._from_core(out, g, perf_counter() - t0, keep)
 
 
 def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,

@@ -314,12 +314,12 @@ def _solve_lq(lq, dims, checked=None):
     check_R = key is None or key not in checked
     batch = max(a.shape[0] for a in lq if a is not None)
     T = lq.A.shape[1]
-    K, k, Z, zeta, _, st, _ = _core.solve_lq_games(list(dims), lq.A.shape[-1], T, batch, A, B, Q, q, R, r, M,
-                                                   None, QT, qT, L._num_threads, L.RCOND_TOL, L.RANK_TOL,
-                                                   check_R=check_R)
+    out = _core.solve_lq_games(list(dims), lq.A.shape[-1], T, batch, A, B, Q, q, R, r, M, None, QT, qT,
+                               L._num_threads, L.RCOND_TOL, L.RANK_TOL, check_R=check_R)
     if check_R and key is not None:
         checked.add(key)
-    return K, k, Z, zeta, int(np.count_nonzero(st == 1)), (st == 2).any(axis=1)
+    st = out.stage_status
+    return out.K, out.k, out.Z, out.zeta, out.n_min_norm_stages, (st == 2).any(axis=1)
 
 
 def _compact(a):
