@@ -90,7 +90,7 @@ def test_batch_nonfinite_input_still_named(threads):
     A = A.copy()
     A[6, 1, 0, 2] = np.nan
     threads(2)
-    with pytest.raises(InputError, match=r"A must be finite, found NaN or inf \(first at index \(6, 1, 0, 2\)\)"):
+    with pytest.raises(InputError, match=r"A must be finite, found NaN or inf \(first in game 6, stage 1, entry \(0, 2\)\)"):
         solve_lq_games(A, B, Q, R, **kw)
 
 

@@ -44,7 +44,7 @@ gamesolve::SolveReport run_solve(const gamesolve::LQGameData& g, const gamesolve
                                  int n_threads, const gamesolve::SolveOptions& opts, double checked_rtol = 0.0) {
   py::gil_scoped_release release;
   if (g.batch != 1 && checked_rtol > 0.0)
-    return gamesolve::solve_checked_lq_games(g, out, n_threads, opts, checked_rtol, /*check_finite=*/false);
+    return gamesolve::solve_checked_lq_games(g, out, n_threads, opts, checked_rtol, /*check_finite=*/true);
   if (g.batch != 1) return gamesolve::solve_lq_games(g, out, n_threads, opts);
   gamesolve::check_game(g);
   gamesolve::check_solution(g, out, true);
@@ -298,7 +298,7 @@ const py::object& numpy_attr(const char* name) {
 
 // `h` as a float64 array: real numbers only (bool, int, float; complex and anything else
 // rejected), every entry finite -- the message names `name` and the first bad index.
-Arr to_array(const std::string& name, py::handle h) {
+Arr to_array(const std::string& name, py::handle h, bool scan_finite = true) {
   if (h.is_none()) fail(name + " is required, got None");
   py::object obj;
   Plain p;
@@ -327,6 +327,7 @@ Arr to_array(const std::string& name, py::handle h) {
     if (!out.a) throw py::error_already_set();
   }
   out.shape.assign(out.a.shape(), out.a.shape() + out.a.ndim());
+  if (!scan_finite) return out;
   const gamesolve::Index bad = gamesolve::first_nonfinite(out.a.data(), static_cast<gamesolve::Index>(out.a.size()));
   if (bad >= 0) {
     std::string where;
@@ -392,7 +393,7 @@ std::vector<gamesolve::Index> read_dims_any(py::handle h) {
 }
 
 // B: a list of N blocks (..., n, m_i), or stacked (..., n, m) with dims (the widths give dims).
-Arr read_B(py::handle B_, py::handle dims_, py::ssize_t n, std::vector<gamesolve::Index>& dims) {
+Arr read_B(py::handle B_, py::handle dims_, py::ssize_t n, std::vector<gamesolve::Index>& dims, bool scan_finite) {
   Arr B;
   if (is_seq(B_)) {
     std::vector<Arr> blocks = to_blocks("B", B_, 2);
@@ -415,7 +416,7 @@ Arr read_B(py::handle B_, py::handle dims_, py::ssize_t n, std::vector<gamesolve
     dims = widths;
     B = blocks.size() == 1 ? blocks[0] : concat_last(blocks);
   } else {
-    B = to_array("B", B_);
+    B = to_array("B", B_, scan_finite);
     if (B.nd() == 1) B.reshape({B.dim(0), 1});
     if (dims_.is_none()) fail("dims is required when B is a stacked matrix (give dims=(m_1, ..., m_N))");
     dims = read_dims_any(dims_);
@@ -461,7 +462,7 @@ Arr assemble_joint(const std::vector<Arr>& blocks, const std::vector<gamesolve::
 
 // R: a list of N own-control (m_i, m_i) or joint (m, m) weights, joint (..., N, m, m), or own
 // stacked (..., N, m_1, m_1) (equal m_i, N > 1).
-Arr read_R(py::handle R_, const std::vector<gamesolve::Index>& dims) {
+Arr read_R(py::handle R_, const std::vector<gamesolve::Index>& dims, bool scan_finite) {
   const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
   py::ssize_t m = 0;
   for (auto d : dims) m += d;
@@ -506,7 +507,7 @@ Arr read_R(py::handle R_, const std::vector<gamesolve::Index>& dims) {
     }
     return assemble_joint(blocks, dims, joint);
   }
-  Arr R = to_array("R", R_);
+  Arr R = to_array("R", R_, scan_finite);
   if (R.ends_with({N, m, m})) return R;
   const bool equal = std::all_of(dims.begin(), dims.end(), [&](gamesolve::Index d) { return d == dims[0]; });
   const py::ssize_t d0 = dims[0];
@@ -528,7 +529,7 @@ Arr read_R(py::handle R_, const std::vector<gamesolve::Index>& dims) {
 }
 
 // Q: (..., N, n, n), or a list of N (..., n, n) weights.
-Arr read_Q(py::handle Q_, py::ssize_t N, py::ssize_t n) {
+Arr read_Q(py::handle Q_, py::ssize_t N, py::ssize_t n, bool scan_finite) {
   if (is_seq(Q_) && py::len(Q_) > 0 && py::isinstance<py::array>(py::reinterpret_borrow<py::sequence>(Q_)[0])) {
     std::vector<Arr> blocks = to_blocks("Q", Q_, 2);
     if (static_cast<py::ssize_t>(blocks.size()) != N)
@@ -545,7 +546,7 @@ Arr read_Q(py::handle Q_, py::ssize_t N, py::ssize_t n) {
         std::copy_n(blocks[static_cast<std::size_t>(i)].data() + l * n * n, n * n, dst + (l * N + i) * n * n);
     return out;
   }
-  Arr Q = to_array("Q", Q_);
+  Arr Q = to_array("Q", Q_, scan_finite);
   if (Q.nd() < 3 || !Q.ends_with({N, n, n}))
     fail("Q must have shape (..., " + std::to_string(N) + ", " + std::to_string(n) + ", " + std::to_string(n) +
          ") (one (n, n) weight per player), got " + tuple_str(Q.shape));
@@ -593,17 +594,21 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
                    py::handle r_, py::handle M_, py::handle c_, py::handle QT_, py::handle qT_, py::handle dims_,
                    bool batched, double sym_rtol, bool defer_game_checks) {
   using gamesolve::Index;
-  Arr A = to_array("A", A_);
+  // A batch whose value checks are deferred to the solve's threads is not scanned for NaN / inf here
+  // either: the per-game checks include finiteness (one pass over each game, in cache for its solve,
+  // on every thread, instead of a serial pass over the whole batch first).
+  const bool scan = !(defer_game_checks && batched);
+  Arr A = to_array("A", A_, scan);
   if (A.nd() < 2 || A.dim(-1) != A.dim(-2)) fail("A must be square (n, n), got shape " + tuple_str(A.shape));
   const py::ssize_t n = A.dim(-1);
   if (n < 1 || n > gamesolve::kMaxSize) fail("A must be square (n, n) with n >= 1, got shape " + tuple_str(A.shape));
   std::vector<Index> dims;
-  Arr B = read_B(B_, dims_, n, dims);
+  Arr B = read_B(B_, dims_, n, dims, scan);
   const py::ssize_t N = static_cast<py::ssize_t>(dims.size());
   py::ssize_t m = 0;
   for (auto d : dims) m += d;
-  Arr R = read_R(R_, dims);
-  Arr Q = read_Q(Q_, N, n);
+  Arr R = read_R(R_, dims, scan);
+  Arr Q = read_Q(Q_, N, n, scan);
   TimeAxes ax{batched, 0, ""};
   if (!horizon.is_none()) {
     py::ssize_t h = 0;
@@ -636,7 +641,7 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
   for (std::size_t j = 0; j < opt.size(); ++j) {
     if (opt[j].second.is_none()) continue;
     const char* name = it[opt[j].first].name;
-    Arr a = to_array(name, opt[j].second);
+    Arr a = to_array(name, opt[j].second, scan);
     const auto& blk = opt_block[j];
     bool ok = a.nd() >= static_cast<int>(blk.size());
     for (std::size_t i = 0; ok && i < blk.size(); ++i) ok = a.dim(a.nd() - static_cast<int>(blk.size() - i)) == blk[i];
@@ -650,7 +655,7 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
   // Terminal data: given (with the batch axis when batched), else the last stage of Q and q.
   auto terminal = [&](std::size_t k, py::handle h, Shape blk) {
     const char* name = it[k].name;
-    Arr a = to_array(name, h);
+    Arr a = to_array(name, h, scan);
     bool ok = a.nd() == static_cast<int>(blk.size()) + static_cast<int>(batched);
     for (std::size_t i = 0; ok && i < blk.size(); ++i) ok = a.dim(a.nd() - static_cast<int>(blk.size() - i)) == blk[i];
     if (!ok) {
@@ -712,10 +717,10 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
   if (default_qT) g.qT = last_stage(3);
   if (defer_game_checks && batch > 1 && T != 0) {
     // The per-game part is the solve's (solve_checked_lq_games, on its threads).
-    const gamesolve::ValueCheck v = gamesolve::check_shared_values(g, sym_rtol, /*check_finite=*/false);
+    const gamesolve::ValueCheck v = gamesolve::check_shared_values(g, sym_rtol, /*check_finite=*/!scan);
     if (!v.ok()) throw gamesolve::InputError(gamesolve::describe(v, g, sym_rtol));
   } else {
-    gamesolve::require_valid_values(g, sym_rtol, /*check_finite=*/false);
+    gamesolve::require_valid_values(g, sym_rtol, /*check_finite=*/!scan);
   }
 
   // Canonical arrays: ([Bb,] Tt, *block), read-only views of the buffers read.

@@ -178,7 +178,8 @@ ValueCheck check_values_part(const LQGameData& g, double sym_rtol, bool check_fi
       if (!each_indexed(*it.series, it.terminal ? 1 : T, part, [&](const double* x, Index b, Index t) {
             v.b = b;
             v.t = t;
-            return all_finite(x, blk);
+            v.entry = first_nonfinite(x, blk);
+            return v.entry < 0;
           }))
         return v;
     }
@@ -227,6 +228,23 @@ ValueCheck check_own_blocks(const LQGameData& g) {
   return v;
 }
 
+namespace {
+
+// The shape of one (game, stage) block of the input `name` (docs/theory.md section 1).
+std::vector<Index> block_shape(const std::string& name, const Dims& d) {
+  if (name == "A") return {d.n, d.n};
+  if (name == "B") return {d.n, d.m};
+  if (name == "Q" || name == "QT") return {d.N, d.n, d.n};
+  if (name == "q" || name == "qT") return {d.N, d.n};
+  if (name == "R") return {d.N, d.m, d.m};
+  if (name == "r") return {d.N, d.m};
+  if (name == "M") return {d.N, d.m, d.n};
+  if (name == "c") return {d.n};
+  return {};
+}
+
+}  // namespace
+
 std::string describe(const ValueCheck& v, const LQGameData& g, double sym_rtol) {
   auto num = [](double x) {
     char buf[64];
@@ -238,8 +256,18 @@ std::string describe(const ValueCheck& v, const LQGameData& g, double sym_rtol) 
   switch (v.issue) {
     case ValueIssue::kOk:
       return "";
-    case ValueIssue::kNonFinite:
-      return name + "[" + bt + "] must be finite, found NaN or inf";
+    case ValueIssue::kNonFinite: {
+      // the entry's index in the block ((N,) n, n / m, ...): the flat offset in row-major order
+      const std::vector<Index> shape = block_shape(name, g.dims);
+      std::string idx;
+      Index r = v.entry;
+      for (auto s = shape.rbegin(); s != shape.rend(); ++s) {
+        idx = std::to_string(r % *s) + (idx.empty() ? "" : ", ") + idx;
+        r /= *s;
+      }
+      return name + " must be finite, found NaN or inf (first in game " + std::to_string(v.b) + ", stage " +
+             std::to_string(v.t) + (idx.empty() ? "" : ", entry (" + idx + (shape.size() == 1 ? ",)" : ")")) + ")";
+    }
     case ValueIssue::kAsymmetric:
       return name + "[" + bt + ", " + std::to_string(v.player) + "] must be symmetric: max |X - X'| = " +
              num(v.diff) + " exceeds " + num(sym_rtol) + " * max |X| = " + num(v.scale);

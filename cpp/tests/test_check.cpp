@@ -167,7 +167,7 @@ int main() {
     Game J;
     J.A[2 * 4 + 1] = kNaN;
     const ValueCheck u = check_game_values(J.g);
-    CHECK(u.t == 2 && describe(u, J.g) == "A[0, 2] must be finite, found NaN or inf");
+    CHECK(u.t == 2 && describe(u, J.g) == "A must be finite, found NaN or inf (first in game 0, stage 2, entry (0, 1))");
     CHECK(check_game_values(J.g, kSymRtol, false).ok());  // finiteness left to the caller
     std::vector<double> x(100, 1.0);
     CHECK(first_nonfinite(x.data(), 100) == -1);

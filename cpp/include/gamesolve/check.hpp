@@ -43,6 +43,7 @@ struct ValueCheck {
   const char* name = nullptr;  ///< the input: "A", "B", "Q", "q", "R", "r", "M", "c", "QT", "qT"
   Index b = 0, t = 0;          ///< game of the batch and stage (0 for time-invariant data)
   Index player = 0;            ///< the player (Q, QT, R)
+  Index entry = 0;             ///< kNonFinite: the first bad double's offset in the (b, t) block
   double diff = 0.0, scale = 0.0;  ///< kAsymmetric: max|X - X'| and max|X|
   double eig = 0.0;            ///< kNotDefinite: smallest eigenvalue of sym(R^{ii})
   bool ok() const { return issue == ValueIssue::kOk; }
