@@ -31,32 +31,18 @@ ROOT = HERE.parent
 BASE_REV = "b567093"  # the last revision before the single-LQ-game / one-path refactor
 
 WORKER = r'''
-import json, os, sys, time, statistics
+import json, sys
 sys.path.insert(0, BENCH)
 import numpy as np
 import gamesolve as gs
 from gamesolve import examples
 from bench_lq import random_game
 from bench_entropy import make_game
+from _harness import measure
 
 
 def med(fn, min_time=0.05, repeat=7):
-    fn(); fn()
-    number = 1
-    while True:
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        if time.perf_counter() - t0 >= min_time:
-            break
-        number *= 2
-    s = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        s.append((time.perf_counter() - t0) / number)
-    return statistics.median(s)
+    return measure(fn, repeat=repeat, min_time=min_time)["median_s"]
 
 
 rows = {}

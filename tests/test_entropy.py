@@ -460,10 +460,10 @@ def test_game_and_arrays_together_rejected():
 def test_docstring_examples():
     import doctest
 
-    import gamesolve.lq.entropy
+    from gamesolve.lq.entropy import evaluation, game, nash, po
 
-    res = doctest.testmod(gamesolve.lq.entropy)
-    assert res.attempted >= 10 and res.failed == 0
+    results = [doctest.testmod(mod) for mod in (game, nash, evaluation, po)]
+    assert sum(r.attempted for r in results) >= 10 and sum(r.failed for r in results) == 0
 
 
 # --------------------------------------------------------------------------- input forms and value checks

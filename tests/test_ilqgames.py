@@ -10,7 +10,7 @@ from gamesolve import _core
 from gamesolve.nonlinear.dynamics import Bicycle, DoubleIntegrator, Unicycle, product
 from gamesolve.errors import InputError
 from gamesolve.nonlinear.game import Game
-from gamesolve.nonlinear.solve import _nash_residual, _rollout
+from gamesolve.nonlinear.local import _nash_residual, _rollout
 
 from lq_twin import solve_lq_game_numpy
 from rollout_reference import rollout_reference
@@ -398,7 +398,7 @@ def test_chunked_iteration_equals_one_chunk(monkeypatch):
     grouping: the same statuses, iterations, log and solution as one chunk."""
     import sys
 
-    ilq = sys.modules["gamesolve.nonlinear.solve"]
+    ilq = sys.modules["gamesolve.nonlinear.iteration"]
     g = ex.platooning()
     X0 = g.sample_x0(13, seed=21)
     monkeypatch.setattr(ilq, "_CHUNK", 10_000)
@@ -425,7 +425,7 @@ def test_indefinite_control_hessian_stops_every_member(monkeypatch):
     member still iterating with status diverged -- also when the batch is iterated in chunks."""
     import sys
 
-    ilq = sys.modules["gamesolve.nonlinear.solve"]
+    ilq = sys.modules["gamesolve.nonlinear.iteration"]
     f = DoubleIntegrator(count=1)
     g = Game(f, [lambda x, u: (x[..., 0] - 1.0) ** 2 - 0.1 * np.sum(u ** 2, axis=-1) + np.sum(u ** 4, axis=-1)],
              dims=(2,), state_dims=(4,))
@@ -541,7 +541,7 @@ def test_lq_game_type_is_a_game():
 def test_step_control_rules():
     """The first trial step of the next line search (module docstring, step 3), member by member: the secant
     step 1 / (1 - rho) on a linear tail, half the step after a reversal, twice it (at most 1) otherwise."""
-    from gamesolve.nonlinear.solve import _Members, _Settings, _step_control
+    from gamesolve.nonlinear.iteration import _Members, _Settings, _step_control
 
     rng = np.random.default_rng(2)
     T, n = 4, 3

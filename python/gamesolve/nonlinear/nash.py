@@ -5,7 +5,7 @@ global form of [theory §1], ``u_t = -K_t x_t - k_t`` (``K (T, m, n)``, ``k (T, 
 player i's rows ``game.control_slice(i)``), with a reference trajectory
 ``xs (T+1, n)``, ``us (T, m)`` around which it was built: a
 :class:`FeedbackProfile`, or anything with ``xs, us, K, k`` (an
-:class:`~gamesolve.nonlinear.solve.ILQGamesResult`). A leading batch axis on
+:class:`~gamesolve.nonlinear.result.ILQGamesResult`). A leading batch axis on
 every array (and on ``x0``) gives a batch of profiles.
 
 * :func:`policy_value` -- every player's total cost ``J^i`` of the closed-loop
@@ -13,7 +13,7 @@ every array (and on ``x0``) gives a batch of profiles.
 * :func:`best_response` -- player i's optimal control against the others' fixed
   feedback strategies, by iLQR: iLQGames with one player, the others' feedback
   ``du^j = -K^j dx`` folded into the local LQ game's dynamics and costs
-  (:func:`gamesolve.nonlinear.solve._fold`), started from the profile's own
+  (:func:`gamesolve.nonlinear.local._fold`), started from the profile's own
   closed-loop trajectory. It is a **local** best response: iLQR finds a
   stationary point of player i's problem near the profile, not necessarily
   its global minimum (on a nonconvex problem a better reply may exist far
@@ -37,7 +37,8 @@ from .._validate import as_float_array
 from ..errors import InputError
 from ..results import Status
 from .game import Game, as_game
-from .solve import _Members, _Settings, _control_rows, _has_newton, _rollout, _run
+from .iteration import _control_rows, _has_newton, _Members, _run, _Settings
+from .local import _rollout
 
 __all__ = ["FeedbackProfile", "policy_value", "best_response", "nash_gap"]
 
