@@ -32,7 +32,8 @@ import numpy as np
 from .. import equilibrium
 from ..errors import InputError
 
-__all__ = ["PotentialFamily", "register_deviation", "deviate", "potential_gaps", "as_potential"]
+__all__ = ["PotentialFamily", "register_deviation", "deviate", "register_responses", "responses", "potential_gaps", "gaps_many",
+           "as_potential"]
 
 
 class PotentialFamily(abc.ABC):
@@ -93,6 +94,32 @@ def deviate(game, profile, player: int, strategy):
 
 # --------------------------------------------------------------------------- gaps
 
+_RESPONSES: dict[type, Callable] = {}
+
+
+def register_responses(game_type: type, fn: Callable) -> None:
+    """Register a batched exact kernel for ``game_type``:
+    ``fn(game, profiles, **ctx) -> (values (B, N), [[(strategy_i, value_i) for each player] for each profile])``.
+
+    Optional: without one, :func:`responses` calls the equilibrium protocol per profile and player.
+    """
+    _RESPONSES[game_type] = fn
+
+
+def responses(game, profiles: list, **ctx):
+    """Every player's value of each profile and exact best response: ``(values (B, N), brs)``,
+    ``brs[b][i] = (strategy, value)``.
+
+    By the game type's registered kernel (one batched evaluation), else by
+    :func:`gamesolve.equilibrium.policy_value` and :func:`gamesolve.equilibrium.best_response`.
+    """
+    for cls in type(game).__mro__:
+        fn = _RESPONSES.get(cls)
+        if fn is not None:
+            return fn(game, profiles, **ctx)
+    V = np.array([np.asarray(equilibrium.policy_value(game, p, **ctx), dtype=float).reshape(-1) for p in profiles])
+    return V, [[equilibrium.best_response(game, p, i, **ctx) for i in range(V.shape[1])] for p in profiles]
+
 
 def potential_gaps(game, potential: PotentialFamily, theta, profile, *, best_response=None, values=None,
                    **ctx) -> tuple[np.ndarray, np.ndarray]:
@@ -104,28 +131,40 @@ def potential_gaps(game, potential: PotentialFamily, theta, profile, *, best_res
     Parameters
     ----------
     best_response : callable ``(game, profile, player, **ctx) -> (strategy, value)``, optional
-        Default: the game family's exact best response (:func:`gamesolve.equilibrium.best_response`).
+        Default: the game family's exact best response (:func:`responses`).
     values : callable ``(game, profile, **ctx) -> (N,)``, optional
-        Default: :func:`gamesolve.equilibrium.policy_value`.
+        Default: the game family's exact values (:func:`responses`).
 
     An unbounded best response (value +inf for a reward, -inf for a cost) gives gap and regret +inf.
     """
-    best_response = best_response or equilibrium.best_response
-    values = values or equilibrium.policy_value
+    gaps, regrets = gaps_many(game, potential, [theta], [profile], best_response=best_response, values=values,
+                              **ctx)
+    return gaps[0], regrets[0]
+
+
+def gaps_many(game, potential: PotentialFamily, thetas, profiles, *, best_response=None, values=None,
+              **ctx) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`potential_gaps` of B pairs (theta_b, profile_b): ``(gaps (B, N), regrets (B, N))``.
+
+    With the exact solvers (no ``best_response`` / ``values``), the profiles are evaluated in
+    one batch by the game type's kernel (:func:`register_responses`).
+    """
     s = 1.0 if potential.maximize else -1.0
-    V = np.asarray(values(game, profile, **ctx), dtype=float).reshape(-1)
-    n = V.size
-    V_br = np.empty(n)
-    deviations = []
-    for i in range(n):
-        strategy, v = best_response(game, profile, i, **ctx)
-        V_br[i] = float(v)
-        if np.isfinite(V_br[i]):
-            deviations.append(deviate(game, profile, i, strategy))
+    if best_response is None and values is None:
+        V, brs = responses(game, profiles, **ctx)
+    else:
+        values = values or equilibrium.policy_value
+        best_response = best_response or equilibrium.best_response
+        V = np.array([np.asarray(values(game, p, **ctx), dtype=float).reshape(-1) for p in profiles])
+        brs = [[best_response(game, p, i, **ctx) for i in range(V.shape[1])] for p in profiles]
+    V = np.asarray(V, dtype=float)
+    V_br = np.array([[float(v) for _, v in row] for row in brs]).reshape(V.shape)
     finite = np.isfinite(V_br)
-    phi = np.asarray(potential.value(game, theta, [profile, *deviations], **ctx), dtype=float)
-    dphi = np.full(n, np.nan)
-    dphi[finite] = phi[1:] - phi[0]
+    dphi = np.full(V.shape, np.nan)
+    for b, (theta, profile) in enumerate(zip(thetas, profiles)):
+        deviations = [deviate(game, profile, i, strategy) for i, (strategy, _) in enumerate(brs[b]) if finite[b, i]]
+        phi = np.asarray(potential.value(game, theta, [profile, *deviations], **ctx), dtype=float)
+        dphi[b, finite[b]] = phi[1:] - phi[0]
     regrets = np.where(finite, s * (V_br - V), np.inf)
     gaps = np.where(finite, regrets - s * dphi, np.inf)
     return gaps, regrets

@@ -137,19 +137,23 @@ def interior_equilibrium(payoffs) -> tuple[float, float] | None:
 @dataclass(frozen=True)
 class LQDemo:
     """The LQ demo: ``game`` (infinite-horizon LQGame), ``potential``, ``theta0``, ``context``
-    (``{"x0_cov": Sigma0}``), and the exact Nash equilibrium ``K_nash`` (m, n) from ``lq_nash``."""
+    (``{"x0_cov": Sigma0}``), the exact Nash equilibrium ``K_nash`` (m, n) from ``lq_nash`` and
+    ``settings``, the keyword arguments of :func:`~gamesolve.neppo` it is run with."""
 
     game: object
     potential: PotentialFamily
     theta0: np.ndarray
     context: dict
     K_nash: np.ndarray
+    settings: dict
 
 
 def lq_demo() -> LQDemo:
     """[MA-GPS] appendix A's game with the potential costs of :func:`~gamesolve.potential.lq.weighted_costs`.
 
-    The start theta0 = 0 is the equal-weight (cooperative, summed-cost) potential.
+    The start theta0 = 0 is the equal-weight (cooperative, summed-cost) potential. The search
+    settings (200 iterations of 4 directions, eta_t = 20 / sqrt(t + 1), delta = 0.1) take the
+    step in theta to the scale of the gaps (about 1e-2 here).
     """
     from ..examples import lq_example
     from ..lq import lq_game, lq_nash
@@ -159,4 +163,5 @@ def lq_demo() -> LQDemo:
     game = lq_game(ex.A, ex.B, ex.Q, ex.R)
     potential = weighted_costs(game)
     return LQDemo(game=game, potential=potential, theta0=np.zeros(potential.dim),
-                  context={"x0_cov": ex.Sigma0}, K_nash=lq_nash(game).K)
+                  context={"x0_cov": ex.Sigma0}, K_nash=lq_nash(game).K,
+                  settings={"iterations": 200, "directions": 4, "step": 20.0, "delta": 0.1})

@@ -117,25 +117,32 @@ class CostPotential(PotentialFamily):
         return sol.K, sol.k
 
 
-def weighted_costs(game: LQGame) -> CostPotential:
-    """Convex combinations of the players' costs: (Q_theta, R_theta) = sum_i w_i (Q^i, R^i), w = softmax(theta).
+def weighted_costs(game: LQGame, *, shared: bool = False) -> CostPotential:
+    """Convex combinations of the players' costs: Q_theta = sum_i w_i Q^i, R_theta = sum_i v_i R^i.
 
-    theta (N,); R^i is player i's weight on the joint control, so with own-control weights
-    R_theta = blockdiag(w_1 R^{11}, ..., w_N R^{NN}) (positive definite since every w_i > 0).
-    Equal thetas give the summed cost a cooperative learner minimizes (scaled by 1/N).
+    w = softmax(theta[:N]), v = softmax(theta[N:]), theta (2 N,); ``shared=True``: one set of
+    weights w = v = softmax(theta), theta (N,). R^i is player i's weight on the joint control, so
+    with own-control weights R_theta = blockdiag(v_1 R^{11}, ..., v_N R^{NN}) (positive definite:
+    every v_i > 0). theta = 0 is the summed cost a cooperative learner minimizes (scaled by 1/N).
+    A terminal weight Q_T,theta = sum_i w_i Q_T^i goes with a horizon.
     """
     if game.time_varying:
         raise InputError("game: weighted_costs takes time-invariant Q, R (give a CostPotential for time-varying ones)")
+    N = game.N
     Q, R = game.Q[0], game.R[0]  # (N, n, n), (N, m, m)
     QT = None if game.T is None or game.QT is None else game.QT
 
+    def softmax(z):
+        e = np.exp(z - np.max(z))
+        return e / e.sum()
+
     def cost(theta):
-        w = np.exp(theta - np.max(theta))
-        w /= w.sum()
-        out = (np.tensordot(w, Q, axes=1), np.tensordot(w, R, axes=1))
+        w = softmax(theta[:N])
+        v = w if shared else softmax(theta[N:])
+        out = (np.tensordot(w, Q, axes=1), np.tensordot(v, R, axes=1))
         return out if QT is None else (*out, np.tensordot(w, QT, axes=1))
 
-    return CostPotential(cost, dim=game.N)
+    return CostPotential(cost, dim=N if shared else 2 * N)
 
 
 def _deviate(game: LQGame, profile, player: int, strategy):

@@ -31,7 +31,7 @@ from .. import equilibrium
 from .._validate import as_float_array
 from ..errors import InputError
 from ..results import Info, Status, summary
-from .family import PotentialFamily, as_potential, potential_gaps
+from .family import PotentialFamily, as_potential, gaps_many, potential_gaps
 
 __all__ = ["smooth_max", "zeroth_order_gradient", "unit_directions", "objective", "neppo", "NePPOResult",
            "NePPOSettings", "NePPOHistory", "box"]
@@ -58,7 +58,8 @@ def unit_directions(rng: np.random.Generator, count: int, dim: int) -> np.ndarra
     return z / np.linalg.norm(z, axis=1, keepdims=True)
 
 
-def zeroth_order_gradient(f: Callable, theta, *, delta: float, directions=1, rng=None) -> np.ndarray:
+def zeroth_order_gradient(f: Callable, theta, *, delta: float, directions=1, rng=None,
+                          batched: bool = False) -> np.ndarray:
     """Two-point zeroth-order gradient of ``f`` at ``theta`` averaged over directions ([NePPO] eq. 7).
 
     g = (1/K) sum_k (d / (2 delta)) (f(theta + delta v_k) - f(theta - delta v_k)) v_k.
@@ -72,6 +73,8 @@ def zeroth_order_gradient(f: Callable, theta, *, delta: float, directions=1, rng
     directions : int or (K, d) array_like
         K (directions drawn uniform on the unit sphere with ``rng``) or the unit directions themselves.
     rng : numpy Generator or int seed, optional
+    batched : bool
+        If True, ``f`` maps a (B, d) array of points to (B,) values and is called once.
 
     Returns
     -------
@@ -85,7 +88,9 @@ def zeroth_order_gradient(f: Callable, theta, *, delta: float, directions=1, rng
         V = unit_directions(np.random.default_rng(rng), int(directions), d)
     else:
         V = np.asarray(directions, dtype=float).reshape(-1, d)
-    diffs = np.array([f(theta + delta * v) - f(theta - delta * v) for v in V])
+    points = np.concatenate([theta + delta * V, theta - delta * V])
+    vals = np.asarray(f(points), dtype=float) if batched else np.array([f(p) for p in points])
+    diffs = vals[:len(V)] - vals[len(V):]
     return (d / (2.0 * delta)) * (diffs @ V) / len(V)
 
 
@@ -171,10 +176,9 @@ class NePPOResult:
                                                      "nash_gap": self.nash_gap, "info": self.info})
 
 
-def _solvers(potential: PotentialFamily, cooperative, best_response, values):
-    coop = cooperative or (lambda game, theta, temperature, **ctx:
+def _cooperative(potential: PotentialFamily, cooperative):
+    return cooperative or (lambda game, theta, temperature, **ctx:
                            potential.cooperative(game, theta, temperature=temperature, **ctx))
-    return coop, best_response or equilibrium.best_response, values or equilibrium.policy_value
 
 
 def objective(game, potential, theta, *, beta: float = 1e4, temperature: float = 0.0, cooperative=None,
@@ -187,9 +191,8 @@ def objective(game, potential, theta, *, beta: float = 1e4, temperature: float =
     theta = np.asarray(theta, dtype=float)
     potential = as_potential(game, potential, theta.size)
     ctx = dict(context or {})
-    coop, br, vals = _solvers(potential, cooperative, best_response, values)
-    profile = coop(game, theta, temperature, **ctx)
-    gaps, _ = potential_gaps(game, potential, theta, profile, best_response=br, values=vals, **ctx)
+    profile = _cooperative(potential, cooperative)(game, theta, temperature, **ctx)
+    gaps, _ = potential_gaps(game, potential, theta, profile, best_response=best_response, values=values, **ctx)
     return smooth_max(gaps, beta)
 
 
@@ -234,12 +237,15 @@ def _theta0(potential: PotentialFamily, theta0) -> np.ndarray:
     return theta
 
 
-def _final_gaps(game, potential, theta, profile, br, vals, ctx):
-    """Gaps and regrets of ``profile`` against the game family's exact solvers (or the plugged ones)."""
+def _final_gaps(game, potential, theta, profile, best_response, values, ctx):
+    """Gaps and regrets of ``profile`` against the game family's exact solvers (or the plugged ones), and
+    whether they were exact."""
     try:
         equilibrium.family_of(game)
     except TypeError:
-        return (*potential_gaps(game, potential, theta, profile, best_response=br, values=vals, **ctx), False)
+        gaps, regrets = potential_gaps(game, potential, theta, profile, best_response=best_response, values=values,
+                                       **ctx)
+        return gaps, regrets, False
     return (*potential_gaps(game, potential, theta, profile, **ctx), True)
 
 
@@ -330,30 +336,32 @@ def neppo(game, potential, theta0, *, iterations: int = 500, beta: float = 1e4, 
     potential = as_potential(game, potential, theta.size)
     theta = _theta0(potential, theta)
     ctx = dict(context or {})
-    coop, br, vals = _solvers(potential, cooperative, best_response, values)
+    coop = _cooperative(potential, cooperative)
 
-    def F(th):
-        profile = coop(game, th, settings.temperature, **ctx)
-        gaps, _ = potential_gaps(game, potential, th, profile, best_response=br, values=vals, **ctx)
-        return smooth_max(gaps, settings.beta)
+    plugged = {"best_response": best_response, "values": values}
+
+    def F(thetas):  # (B, d) -> (B,): one batched evaluation of the gaps
+        profiles = [coop(game, th, settings.temperature, **ctx) for th in thetas]
+        gaps, _ = gaps_many(game, potential, thetas, profiles, **plugged, **ctx)
+        return np.array([smooth_max(g, settings.beta) for g in gaps])
 
     proj = settings.projection or (lambda th: th)
     rng = np.random.default_rng(settings.seed)
     theta = np.asarray(proj(theta), dtype=float)
-    path, values_F = [theta], [F(theta)]
+    path, values_F = [theta], [F(theta[None])[0]]
     status = Status.MAX_ITERATIONS
     for t in range(settings.iterations):
         V = unit_directions(rng, settings.directions, theta.size)
-        g = zeroth_order_gradient(F, theta, delta=settings.delta, directions=V)
+        g = zeroth_order_gradient(F, theta, delta=settings.delta, directions=V, batched=True)
         theta = np.asarray(proj(theta - settings.eta(t) * g), dtype=float)
         if not np.all(np.isfinite(theta)):
             status = Status.DIVERGED
             break
         path.append(theta)
-        values_F.append(F(theta))
+        values_F.append(F(theta[None])[0])
     theta = path[-1]
     profile = coop(game, theta, 0.0, **ctx)
-    gaps, regrets, exact = _final_gaps(game, potential, theta, profile, br, vals, ctx)
+    gaps, regrets, exact = _final_gaps(game, potential, theta, profile, best_response, values, ctx)
     epsilon = float(np.max(gaps))
     if status is not Status.DIVERGED and epsilon <= settings.tol:
         status = Status.CONVERGED

@@ -26,9 +26,9 @@ from collections.abc import Callable
 import numpy as np
 
 from ..errors import InputError, SolveError
-from ..markov.exact import as_profile, factors, policy_iteration
+from ..markov.exact import as_profile, best_responses, evaluate, factors, policy_iteration
 from ..markov.game import MarkovGame
-from .family import PotentialFamily, register_deviation
+from .family import PotentialFamily, register_deviation, register_responses
 
 __all__ = ["RewardPotential", "team_policy", "common_value", "weighted_rewards"]
 
@@ -100,7 +100,7 @@ def weighted_rewards(game: MarkovGame) -> RewardPotential:
     The family of [NePPO] section 3.2 with one parameter per player; equal thetas give the
     (scaled) sum of the rewards that a cooperative learner maximizes.
     """
-    r = game.r.reshape(game.n_players, game.n_states, game.joint.A)
+    r = game.r  # (N, S, A_1, ..., A_N)
 
     def reward(theta):
         w = np.exp(theta - np.max(theta))
@@ -114,7 +114,7 @@ def common_value(game: MarkovGame, profiles, reward: np.ndarray) -> np.ndarray:
 
     ``reward``: (S, A) flat table; profiles: lists of N arrays (S, A_i).
     """
-    pol = np.concatenate([as_profile(game, p)[0] for p in profiles])  # (B, N, S, A_max)
+    pol = _stack(game, profiles)
     pi, _ = factors(game, pol)  # (B, S, A)
     r_pi = np.einsum("bsa,sa->bs", pi, reward)
     if game.gamma == 0.0:
@@ -122,6 +122,18 @@ def common_value(game: MarkovGame, profiles, reward: np.ndarray) -> np.ndarray:
     P_pi = np.einsum("bsa,sat->bst", pi, game.joint.P)
     system = np.eye(game.n_states) - game.gamma * P_pi
     return np.linalg.solve(system, r_pi[..., None])[..., 0] @ game.mu
+
+
+def _stack(game: MarkovGame, profiles) -> np.ndarray:
+    """The padded stack (B, N, S, A_max) of B profiles (shapes checked; rows are not re-checked for the simplex)."""
+    S, A_max = game.n_states, game.joint.A_max
+    pol = np.zeros((len(profiles), game.n_players, S, A_max))
+    for b, prof in enumerate(profiles):
+        if len(prof) != game.n_players:
+            raise InputError(f"policies must hold one policy per player ({game.n_players}), got {len(prof)}")
+        for i, (p, a) in enumerate(zip(prof, game.n_actions)):
+            pol[b, i, :, :a] = np.asarray(p, dtype=float).reshape(S, a)
+    return pol
 
 
 def _one_hot_profile(game: MarkovGame, joint_actions: np.ndarray) -> list[np.ndarray]:
@@ -173,4 +185,15 @@ def _deviate(game, profile, player, strategy):
     return out
 
 
+def _responses(game, profiles):
+    """Values and exact best responses of every player for a batch of profiles, in one evaluation."""
+    pol, _ = as_profile(game, [np.stack([prof[i] for prof in profiles]) for i in range(game.n_players)])
+    ev = evaluate(game, pol)
+    actions, v_br = best_responses(game, ev)  # (B, N, S), (B, N)
+    eyes = [np.eye(a) for a in game.n_actions]
+    brs = [[(eyes[i][actions[b, i]], float(v_br[b, i])) for i in range(game.n_players)] for b in range(len(profiles))]
+    return ev.value, brs
+
+
 register_deviation(MarkovGame, _deviate)
+register_responses(MarkovGame, _responses)
