@@ -457,3 +457,10 @@ def test_public_names():
     assert gamesolve.neppo is gamesolve.potential.neppo
     assert "neppo" in gamesolve.__all__ and "potential" in gamesolve.__all__
     assert set(gamesolve.potential.__all__) <= set(dir(gamesolve.potential))
+
+
+def test_docstring_examples():
+    import doctest
+
+    for mod in (gamesolve.potential.search, gamesolve.potential.tabular, gamesolve.potential.games):
+        assert doctest.testmod(mod).failed == 0, mod.__name__

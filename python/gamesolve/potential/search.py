@@ -327,7 +327,7 @@ def neppo(game, potential, theta0, *, iterations: int = 500, beta: float = 1e4, 
     >>> g = games.toy_game()
     >>> res = gamesolve.neppo(g, games.toy_potential(), [0.5], iterations=40, directions=1,
     ...                       temperature=0.05, projection=(0.0, 1.0))
-    >>> 0.6 <= res.theta[0] <= 1.0, res.epsilon, [p.argmax(-1)[0] for p in res.policies]
+    >>> bool(0.6 <= res.theta[0] <= 1.0), res.epsilon, [int(p[0].argmax()) for p in res.policies]
     (True, 0.0, [0, 0])
     """
     t_start = time.perf_counter()
