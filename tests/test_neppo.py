@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from neppo_reference import (argmax_joint, brute_force_gaps, closed_loop_cost, dare_gain, riccati_gains,
-                             toy_gaps)
+from neppo_reference import (argmax_joint, brute_force_gaps, closed_form_gaps, closed_loop_cost, dare_gain,
+                             neppo_alpha, riccati_gains, toy_gaps)
 
 import gamesolve
 from gamesolve import markov as mk
@@ -245,6 +245,23 @@ def test_alpha_family_table(alpha):
         assert mk.nash_gap(g, games.mixed_profile(eq)) < 1e-14
     else:
         assert eq is None
+
+
+@pytest.mark.parametrize("alpha", [0.2, 0.6])
+def test_alpha_search_against_the_closed_form(alpha):
+    """The whole search path equals the closed-form twin's (same direction stream), not just the end."""
+    g, pot = games.alpha_game(alpha), MixedQuadraticPotential(2)
+    kw = dict(iterations=60, beta=1e4, step=0.05, delta=1e-2, directions=10, seed=7)
+    res = gamesolve.neppo(g, pot, [0.75, 0.75], projection=(0.0, 1.0), **kw)
+    theta, regret, eps = neppo_alpha(alpha, **kw)
+    np.testing.assert_allclose(res.theta, theta, atol=1e-13)
+    assert res.nash_gap == pytest.approx(regret, abs=1e-13) and res.epsilon == pytest.approx(eps, abs=1e-13)
+    u1, u2 = games.alpha_payoffs(alpha)
+    for p in RNG.uniform(-0.2, 1.2, size=(5, 2)):  # also outside the box: the solution is the clipped p
+        gaps, regrets = potential_gaps(g, pot, p, pot.cooperative(g, p))
+        ref = closed_form_gaps(u1, u2, p)
+        np.testing.assert_allclose(gaps, ref[0], atol=1e-14)
+        np.testing.assert_allclose(regrets, ref[1], atol=1e-14)
 
 
 def test_alpha_zero_is_the_toy_game_and_one_is_matching_pennies():
