@@ -48,10 +48,13 @@ def toy():
     g, pot = games.toy_game(), games.toy_potential()
     coop = pot.cooperative(g, [0.5])
     res = gamesolve.neppo(g, pot, [0.5], **TOY)
-    names = lambda prof: "(" + ", ".join(f"{'AB'[i]}{int(p[0].argmax()) + 1}" for i, p in enumerate(prof)) + ")"  # noqa: E731
+    def names(prof):
+        return "(" + ", ".join(f"{'AB'[i]}{int(p[0].argmax()) + 1}" for i, p in enumerate(prof)) + ")"
+
     print(f"toy game: from w = 0.5 the cooperative choice {names(coop)} has Nash gap "
           f"{gamesolve.markov.nash_gap(g, coop):.3g}; NePPO ({TOY['iterations']} iterations, temperature "
-          f"{TOY['temperature']}) ends at w = {res.theta[0]:.4f} with {names(res.policies)}, epsilon = {res.epsilon:.3g}")
+          f"{TOY['temperature']}) ends at w = {res.theta[0]:.4f} with {names(res.policies)}, "
+          f"epsilon = {res.epsilon:.3g}")
     return g, pot, res
 
 

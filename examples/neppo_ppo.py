@@ -16,13 +16,14 @@ entropy bonus, Monte-Carlo advantages) that only see the game through simulated 
 
 NePPO's reported epsilon and gaps are still exact: the returned profile (PPO's cooperative
 solution at the final w, without entropy bonus) is checked against exact best responses.
-The PPO update is written in numpy (tabular logits, analytic gradient of the clipped
-surrogate): torch is not needed, and a torch learner plugs in through the same callables.
+The PPO update's gradient is analytic numpy by default (torch is not needed); ``--torch``
+computes it by torch autograd instead (checked equal first).
 
 Writes ``neppo_ppo.png`` (the search path of w over the exact F(w), and the sampled objective
 per iteration) to the current directory or ``--out DIR``.
 
-Usage: ``python examples/neppo_ppo.py [--out DIR] [--quick]`` (``--quick``: 12 iterations, for tests).
+Usage: ``python examples/neppo_ppo.py [--out DIR] [--quick] [--torch]`` (``--quick``: 12 iterations,
+for tests).
 """
 
 from __future__ import annotations
@@ -64,29 +65,54 @@ def rollouts(game, policies, rng, episodes=BATCH):
     return s[:, 0], a[:, 0], returns(r[:, 0], game.gamma)
 
 
+def surrogate_gradient(logits, states, actions, adv, p_old, entropy):
+    """Gradient in the logits (S, A) of mean min(rho A, clip(rho, 1 - eps, 1 + eps) A) + entropy * mean_s H(pi(.|s)),
+    rho = pi(a|s) / pi_old(a|s): d(rho A)/d logits(s, b) = rho A (1[b = a] - pi(b|s)) where the min is not clipped."""
+    S = logits.shape[0]
+    pi = softmax(logits)
+    rho = pi[states, actions] / p_old
+    active = ~(((adv > 0) & (rho > 1 + CLIP)) | ((adv < 0) & (rho < 1 - CLIP)))
+    coef = np.where(active, rho * adv, 0.0) / len(adv)
+    grad = np.zeros_like(logits)
+    np.add.at(grad, (states, actions), coef)
+    np.add.at(grad, states, -coef[:, None] * pi[states])
+    if entropy:
+        logp = np.log(np.maximum(pi, 1e-300))
+        H = -(pi * logp).sum(-1, keepdims=True)
+        grad += entropy * (-pi * (logp + H)) / S
+    return grad
+
+
+def surrogate_gradient_torch(logits, states, actions, adv, p_old, entropy):
+    """The same gradient by torch autograd (``--torch``: the optional torch learner, checked against numpy)."""
+    import torch
+
+    z = torch.tensor(logits, requires_grad=True)
+    pi = torch.softmax(z, -1)
+    rho = pi[torch.as_tensor(states), torch.as_tensor(actions)] / torch.as_tensor(p_old)
+    A = torch.as_tensor(adv)
+    obj = torch.minimum(rho * A, torch.clamp(rho, 1 - CLIP, 1 + CLIP) * A).mean()
+    if entropy:
+        obj = obj + entropy * (-(pi * torch.log(pi)).sum(-1)).mean()
+    obj.backward()
+    return z.grad.numpy()
+
+
+GRADIENT = {"numpy": surrogate_gradient, "torch": surrogate_gradient_torch}
+BACKEND = "numpy"
+
+
 def ppo_step(logits, states, actions, G, entropy, rng):
     """One PPO round on one player's tabular logits (S, A): EPOCHS ascent steps of the clipped surrogate
-    mean min(rho A, clip(rho, 1 - eps, 1 + eps) A) + entropy * mean_s H(pi(.|s)), A = G - mean G per state."""
-    S, A = logits.shape
-    old = softmax(logits)
+    (:func:`surrogate_gradient`), advantages A = G - mean G per state (Monte-Carlo baseline)."""
+    S = logits.shape[0]
     base = np.zeros(S)
     np.add.at(base, states, G)
     counts = np.bincount(states, minlength=S)
     adv = G - (base / np.maximum(counts, 1))[states]
-    p_old = old[states, actions]
+    p_old = softmax(logits)[states, actions]
     for _ in range(EPOCHS):
-        pi = softmax(logits)
-        rho = pi[states, actions] / p_old
-        active = ~(((adv > 0) & (rho > 1 + CLIP)) | ((adv < 0) & (rho < 1 - CLIP)))
-        coef = np.where(active, rho * adv, 0.0) / len(G)  # d(rho A)/d logits = rho A (1[b = a] - pi(b|s))
-        grad = np.zeros_like(logits)
-        np.add.at(grad, (states, actions), coef)
-        np.add.at(grad, states, -coef[:, None] * pi[states])
-        if entropy:
-            logp = np.log(np.maximum(pi, 1e-300))
-            H = -(pi * logp).sum(-1, keepdims=True)
-            grad += entropy * (-pi * (logp + H)) / S
-        logits += LR * grad
+        logits += LR * GRADIENT[BACKEND](logits, states, actions, adv, p_old, entropy)
     return logits
 
 
@@ -147,11 +173,28 @@ def mc_values(game, profile, rng):
     return rollouts(game, profile, rng)[2][0].mean(0)
 
 
+def check_torch():
+    """The torch gradient equals the analytic numpy one on random data (both clipping branches)."""
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(3, 4))
+    states, actions = rng.integers(0, 3, 200), rng.integers(0, 4, 200)
+    adv, p_old = rng.normal(size=200), softmax(rng.normal(size=(3, 4)))[states, actions]
+    for entropy in (0.0, 0.1):
+        np.testing.assert_allclose(surrogate_gradient_torch(logits, states, actions, adv, p_old, entropy),
+                                   surrogate_gradient(logits, states, actions, adv, p_old, entropy), atol=1e-12)
+    print("torch autograd gradient of the PPO surrogate == the analytic numpy gradient")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path("."), help="output directory (default: current directory)")
     parser.add_argument("--quick", action="store_true", help="12 NePPO iterations")
+    parser.add_argument("--torch", action="store_true", help="PPO gradients by torch autograd (torch installed)")
     args = parser.parse_args(argv)
+    global BACKEND
+    if args.torch:
+        check_torch()
+        BACKEND = "torch"
     args.out.mkdir(parents=True, exist_ok=True)
     iterations = 12 if args.quick else 40
     rng = np.random.default_rng(0)

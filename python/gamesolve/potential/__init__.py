@@ -16,6 +16,7 @@ Modules (equations in ``docs/neppo.md``):
 from . import family, games, lq, search, tabular
 from .family import (PotentialFamily, as_potential, deviate, potential_gaps, register_deviation,
                      register_responses, responses)
+from .games import MixedQuadraticPotential
 from .lq import CostPotential, potential_game, weighted_costs
 from .search import (NePPOHistory, NePPOResult, NePPOSettings, box, neppo, objective, smooth_max,
                      unit_directions, zeroth_order_gradient)
@@ -23,7 +24,6 @@ from .tabular import RewardPotential, common_value, team_policy, weighted_reward
 
 __all__ = ["neppo", "objective", "smooth_max", "zeroth_order_gradient", "unit_directions", "box", "NePPOResult",
            "NePPOSettings", "NePPOHistory", "PotentialFamily", "RewardPotential", "CostPotential",
-           "MixedQuadraticPotential", "potential_gaps", "deviate", "register_deviation", "register_responses", "responses", "as_potential",
-           "team_policy", "common_value", "weighted_rewards", "weighted_costs", "potential_game", "games"]
-
-from .games import MixedQuadraticPotential  # noqa: E402
+           "MixedQuadraticPotential", "potential_gaps", "deviate", "register_deviation", "register_responses",
+           "responses", "as_potential", "team_policy", "common_value", "weighted_rewards", "weighted_costs",
+           "potential_game", "family", "search", "tabular", "lq", "games"]

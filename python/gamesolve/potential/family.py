@@ -32,8 +32,8 @@ import numpy as np
 from .. import equilibrium
 from ..errors import InputError
 
-__all__ = ["PotentialFamily", "register_deviation", "deviate", "register_responses", "responses", "potential_gaps", "gaps_many",
-           "as_potential"]
+__all__ = ["PotentialFamily", "register_deviation", "deviate", "register_responses", "responses", "potential_gaps",
+           "gaps_many", "as_potential"]
 
 
 class PotentialFamily(abc.ABC):

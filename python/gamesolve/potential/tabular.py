@@ -84,7 +84,8 @@ class RewardPotential(PotentialFamily):
             raise InputError(f"potential(theta) must return the reward table of shape (S, A_1, ..., A_N) = {want}, "
                              f"got {r.shape}")
         if not np.all(np.isfinite(r)):
-            raise InputError(f"potential(theta) must be finite, found NaN or inf at theta = {np.asarray(theta).tolist()}")
+            raise InputError(f"potential(theta) must be finite, found NaN or inf at theta = "
+                             f"{np.asarray(theta).tolist()}")
         return r.reshape(game.n_states, game.joint.A)
 
     def value(self, game, theta, profiles, **ctx) -> np.ndarray:
