@@ -203,6 +203,10 @@ def test_markov_team_game_epsilon_zero():
     pot = gamesolve.potential.weighted_rewards(game)  # all rewards equal: every theta is the true potential
     res = gamesolve.neppo(game, pot, [0.3, -0.2, 0.1], iterations=2, directions=1, temperature=0.1)
     assert res.epsilon == pytest.approx(0.0, abs=1e-9) and mk.nash_gap(game, res.policies) < 1e-9
+    # the potential's value is the discounted return of the common reward
+    profile = [RNG.dirichlet(np.ones(2), size=game.n_states) for _ in range(3)]
+    np.testing.assert_allclose(pot.value(game, np.zeros(3), [profile, res.policies]),
+                               [mk.values(game, profile)[0], mk.values(game, res.policies)[0]], rtol=1e-12)
 
 
 def test_random_normal_form_gaps_against_brute_force():
@@ -345,6 +349,13 @@ def test_lq_finite_horizon_cooperative_and_team_game():
     np.testing.assert_array_equal(k, 0.0)
     res = gamesolve.neppo(team, pot, [0.0], iterations=1, directions=1, context={"x0": x0})
     assert abs(res.epsilon) < 1e-10 and res.nash_gap < 1e-10
+    # time-varying dynamics: the potential's weights are given the game's time axis
+    At = A[None] * np.linspace(0.8, 1.2, T)[:, None, None]
+    team_tv = gamesolve.lq_game(At, B, np.stack([Qc, Qc]), np.stack([Rc, Rc]), horizon=T, dims=dims)
+    K, _ = pot.cooperative(team_tv, [0.0])
+    np.testing.assert_allclose(K, gamesolve.solve_lq_game(team_tv).K, rtol=1e-10, atol=1e-12)
+    res = gamesolve.neppo(team_tv, pot, [0.0], iterations=1, directions=1, context={"x0": x0})
+    assert abs(res.epsilon) < 1e-10
     # a general-sum finite game: the weighted potential's gaps bound the true gaps
     Q2 = np.eye(n) * 2.0
     game = gamesolve.lq_game(A, B, np.stack([Qc, Q2]), [np.eye(1), 0.5 * np.eye(2)], horizon=T, dims=dims)
