@@ -174,6 +174,8 @@ SCRIPTS = {
     "markov_coordination.py": (["--quick"], ["markov_fig1_tabular.png", "markov_fig4_lambda.png",
                                              "markov_npg_br_K.png"]
                                + (["markov_fig2_neural.png"] if importlib.util.find_spec("torch") else [])),
+    "neppo_games.py": (["--quick"], ["neppo_games.png"]),
+    "neppo_ppo.py": (["--quick"], ["neppo_ppo.png"]),
 }
 
 
