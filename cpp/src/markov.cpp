@@ -2,8 +2,8 @@
 //
 // One profile at a time: a workspace sized for one profile is allocated per call and reused
 // for every iteration and every member of the batch. Linear systems (I - gamma P_pi) X = Y
-// are solved by Gaussian elimination with partial pivoting on contiguous, padded augmented
-// rows (small_solve.hpp), which at these sizes (S ~ 4..64) beats a blocked LU.
+// are solved by Gaussian elimination on contiguous, padded augmented
+// rows without pivoting (`solve_dominant`), which at these sizes (S ~ 4..64) beats a blocked LU.
 #include "gamesolve/markov.hpp"
 
 #include <algorithm>
@@ -11,7 +11,7 @@
 #include <limits>
 #include <string>
 
-#include "small_solve.hpp"
+#include "small_gemm.hpp"  // detail::kW, kPad, padded, loadv, storev, hsum
 
 namespace gamesolve::markov {
 
@@ -43,6 +43,42 @@ inline double dot(const double* __restrict x, const double* __restrict y, Index 
   detail::vd acc{};
   for (Index j = 0; j < n; j += detail::kW) acc += detail::loadv(x + j) * detail::loadv(y + j);
   return detail::hsum(acc);
+}
+
+/// Solves S X = Y in place for m augmented rows [S(i, :) padded to pm | Y(i, :) up to ld] at
+/// rows + i ld (pm, ld multiples of detail::kPad): on return the Y part of row i holds row i of
+/// X. Gaussian elimination without pivoting, which is backward stable here: every system
+/// solved is I - gamma P_pi for a stochastic P_pi (or its transpose), strictly diagonally
+/// dominant by rows (by columns) with margin 1 - gamma, a property the Schur complements
+/// keep; the growth factor is then at most 2 (Higham, Accuracy and Stability of Numerical
+/// Algorithms, Thm. 9.9). Row updates start at the vector holding column k (the columns
+/// before it are eliminated and never read again).
+void solve_dominant(double* __restrict rows, Index m, Index pm, Index ld) {
+  using detail::kW;
+  using detail::loadv;
+  using detail::storev;
+  for (Index k = 0; k < m; ++k) {
+    const double* __restrict rk = rows + k * ld;
+    const double inv = 1.0 / rk[k];
+    const Index c0 = k / kW * kW;
+    for (Index j = k + 1; j < m; ++j) {
+      double* __restrict rj = rows + j * ld;
+      const double l = rj[k] * inv;
+      if (l == 0.0) continue;
+      for (Index a = c0; a < ld; a += kW) storev(rj + a, loadv(rj + a) - l * loadv(rk + a));
+    }
+  }
+  // back substitution by columns: x_i final, then removed from the rows above (independent updates)
+  for (Index i = m - 1; i >= 0; --i) {
+    double* __restrict ri = rows + i * ld;
+    const double inv = 1.0 / ri[i];
+    for (Index a = pm; a < ld; a += kW) storev(ri + a, loadv(ri + a) * inv);
+    for (Index j = 0; j < i; ++j) {
+      double* __restrict rj = rows + j * ld;
+      const double u = rj[i];
+      for (Index a = pm; a < ld; a += kW) storev(rj + a, loadv(rj + a) - u * loadv(ri + a));
+    }
+  }
 }
 
 /// Scratch for one profile (sizes from the layout), reused across iterations.
@@ -165,10 +201,10 @@ struct Work {
         for (Index t = 0; t < S; ++t) sysT[t * ld1 + s] = sys[s * ldN + t];
         sysT[s * ld1 + Sp] = L.mu[s];
       }
-      detail::eliminate(sysT.data(), S, Sp, ld1, nullptr);
+      solve_dominant(sysT.data(), S, Sp, ld1);
       for (Index s = 0; s < S; ++s) d[s] = sysT[s * ld1 + Sp];
     }
-    detail::eliminate(sys.data(), S, Sp, ldN, nullptr);
+    solve_dominant(sys.data(), S, Sp, ldN);
     std::fill(V.begin(), V.end(), 0.0);
     for (Index i = 0; i < N; ++i) {
       double v = 0.0;
@@ -211,7 +247,7 @@ struct Work {
       }
       row[s] += 1.0;
     }
-    detail::eliminate(sys1.data(), S, Sp, ld1, nullptr);
+    solve_dominant(sys1.data(), S, Sp, ld1);
     double v = 0.0;
     for (Index s = 0; s < S; ++s) {
       Vb[s] = sys1[s * ld1 + Sp];
