@@ -25,6 +25,9 @@ struct Layout {
   double gamma = 0.0;
   std::vector<Index> actions;
   std::vector<Index> index;  ///< (N, A): player i's action in joint action a
+  std::vector<Index> members;  ///< player i's A / A_i joint actions with a_i = k, for i, k in order
+  std::vector<Index> first;    ///< (N Am + 1): where the list of (i, k) starts in `members`
+  std::vector<Index> all;      ///< 0, ..., A - 1
   std::vector<double> P;     ///< (S, A, Sp), zero past S
   std::vector<double> r;     ///< (N, S, A)
   std::vector<double> mu;    ///< (S,)
@@ -39,10 +42,41 @@ inline void axpy(double* __restrict y, const double* __restrict x, double w, Ind
   for (Index j = 0; j < n; j += detail::kW) detail::storev(y + j, detail::loadv(y + j) + w * detail::loadv(x + j));
 }
 
+inline double dot_plain(const double* __restrict x, const double* __restrict y, Index n) {
+  double s = 0.0;
+  for (Index j = 0; j < n; ++j) s += x[j] * y[j];
+  return s;
+}
+
 inline double dot(const double* __restrict x, const double* __restrict y, Index n) {
   detail::vd acc{};
   for (Index j = 0; j < n; j += detail::kW) acc += detail::loadv(x + j) * detail::loadv(y + j);
   return detail::hsum(acc);
+}
+
+/// out = sum_t w[a_t] P[a_t, :] over the joint actions a_t = sel[0..n) (rows of P of length Sp,
+/// a multiple of detail::kPad), accumulated in registers by blocks of up to 4 vectors.
+template <int NV>
+inline void combine_block(double* __restrict out, const double* __restrict P, Index Sp, const double* __restrict w,
+                          const Index* __restrict sel, Index n) {
+  detail::vd acc[NV] = {};
+  for (Index t = 0; t < n; ++t) {
+    const double wt = w[sel[t]];
+    const double* __restrict row = P + sel[t] * Sp;
+    for (int v = 0; v < NV; ++v) acc[v] += wt * detail::loadv(row + v * detail::kW);
+  }
+  for (int v = 0; v < NV; ++v) detail::storev(out + v * detail::kW, acc[v]);
+}
+
+inline void combine(double* out, const double* P, Index Sp, const double* w, const Index* sel, Index n) {
+  for (Index c = 0; c < Sp; c += 4 * detail::kW) {
+    switch (std::min<Index>(4, (Sp - c) / detail::kW)) {
+      case 4: combine_block<4>(out + c, P + c, Sp, w, sel, n); break;
+      case 3: combine_block<3>(out + c, P + c, Sp, w, sel, n); break;
+      case 2: combine_block<2>(out + c, P + c, Sp, w, sel, n); break;
+      default: combine_block<1>(out + c, P + c, Sp, w, sel, n); break;
+    }
+  }
 }
 
 /// Solves S X = Y in place for m augmented rows [S(i, :) padded to pm | Y(i, :) up to ld] at
@@ -51,23 +85,47 @@ inline double dot(const double* __restrict x, const double* __restrict y, Index 
 /// solved is I - gamma P_pi for a stochastic P_pi (or its transpose), strictly diagonally
 /// dominant by rows (by columns) with margin 1 - gamma, a property the Schur complements
 /// keep; the growth factor is then at most 2 (Higham, Accuracy and Stability of Numerical
-/// Algorithms, Thm. 9.9). Row updates start at the vector holding column k (the columns
-/// before it are eliminated and never read again).
+/// Algorithms, Thm. 9.9). Row updates start at the vector holding the pivot's column (the
+/// columns before it are eliminated and never read again).
 void solve_dominant(double* __restrict rows, Index m, Index pm, Index ld) {
   using detail::kW;
   using detail::loadv;
   using detail::storev;
-  for (Index k = 0; k < m; ++k) {
+  // eliminates column k from rows j in [k + 1, to)
+  auto pivot = [&](Index k, Index to) {
     const double* __restrict rk = rows + k * ld;
     const double inv = 1.0 / rk[k];
     const Index c0 = k / kW * kW;
-    for (Index j = k + 1; j < m; ++j) {
+    for (Index j = k + 1; j < to; ++j) {
       double* __restrict rj = rows + j * ld;
       const double l = rj[k] * inv;
       if (l == 0.0) continue;
       for (Index a = c0; a < ld; a += kW) storev(rj + a, loadv(rj + a) - l * loadv(rk + a));
     }
+  };
+  Index k = 0;
+  // panels of 4 pivots: the panel's rows first, then each row below takes its 4 multipliers
+  // and one 4-term update (a quarter of the stores of 4 single updates)
+  for (; k + 4 <= m; k += 4) {
+    for (Index p = k; p < k + 3; ++p) pivot(p, k + 4);
+    const double* __restrict u0 = rows + k * ld;
+    const double* __restrict u1 = u0 + ld;
+    const double* __restrict u2 = u1 + ld;
+    const double* __restrict u3 = u2 + ld;
+    const double i0 = 1.0 / u0[k], i1 = 1.0 / u1[k + 1], i2 = 1.0 / u2[k + 2], i3 = 1.0 / u3[k + 3];
+    const Index c0 = k / kW * kW;
+    for (Index j = k + 4; j < m; ++j) {
+      double* __restrict rj = rows + j * ld;
+      const double l0 = rj[k] * i0;
+      const double l1 = (rj[k + 1] - l0 * u0[k + 1]) * i1;
+      const double l2 = (rj[k + 2] - l0 * u0[k + 2] - l1 * u1[k + 2]) * i2;
+      const double l3 = (rj[k + 3] - l0 * u0[k + 3] - l1 * u1[k + 3] - l2 * u2[k + 3]) * i3;
+      for (Index a = c0; a < ld; a += kW)
+        storev(rj + a, loadv(rj + a) - l0 * loadv(u0 + a) - l1 * loadv(u1 + a) - l2 * loadv(u2 + a) -
+                           l3 * loadv(u3 + a));
+    }
   }
+  for (; k < m; ++k) pivot(k, m);
   // back substitution by columns: x_i final, then removed from the rows above (independent updates)
   for (Index i = m - 1; i >= 0; --i) {
     double* __restrict ri = rows + i * ld;
@@ -150,9 +208,7 @@ struct Work {
   void evaluate(bool with_d) {
     const Index N = L.N, S = L.S, A = L.A, Am = L.Am, Sp = L.Sp, ldN = L.ldN;
     const double g = L.gamma;
-    std::fill(sys.begin(), sys.end(), 0.0);
-    std::fill(PI.begin(), PI.end(), 0.0);
-    std::fill(RI.begin(), RI.end(), 0.0);
+    std::fill(sys.begin(), sys.end(), 0.0);  // (PI, RI: zero past A_i from construction, else overwritten)
     for (Index s = 0; s < S; ++s) {
       // factors pi^i(a_i|s) and the leave-one-out products (suffix, then prefix: no division)
       for (Index i = 0; i < N; ++i) {
@@ -172,25 +228,23 @@ struct Work {
       // row s of [P_pi | r_pi], then I - gamma P_pi
       double* row = sys.data() + s * ldN;
       const double* Ps = L.P.data() + s * A * Sp;
-      for (Index a = 0; a < A; ++a) {
-        const double w = pi[a];
-        if (w == 0.0) continue;
-        axpy(row, Ps + a * Sp, w, Sp);
-        for (Index i = 0; i < N; ++i) row[Sp + i] += w * L.r[(i * S + s) * A + a];
-      }
+      combine(row, Ps, Sp, pi.data(), L.all.data(), A);
+      for (Index i = 0; i < N; ++i) row[Sp + i] = dot_plain(pi.data(), L.r.data() + (i * S + s) * A, A);
       for (Index j = 0; j < Sp; ++j) row[j] *= -g;
       row[s] += 1.0;
-      // induced MDPs at s
+      // induced MDPs at s: P_i(.|s, k) and r_i(s, k) from the joint actions with a_i = k
       for (Index i = 0; i < N; ++i) {
-        const Index* idx = L.index.data() + i * A;
         const double* w = pim.data() + i * A;
         const double* ri = L.r.data() + (i * S + s) * A;
         double* Ri = RI.data() + (i * S + s) * Am;
         double* Pi = PI.data() + (s * N + i) * Am * Sp;
-        for (Index a = 0; a < A; ++a) {
-          if (w[a] == 0.0) continue;
-          axpy(Pi + idx[a] * Sp, Ps + a * Sp, w[a], Sp);
-          Ri[idx[a]] += w[a] * ri[a];
+        for (Index k = 0; k < L.actions[i]; ++k) {
+          const Index* sel = L.members.data() + L.first[i * Am + k];
+          const Index n = L.first[i * Am + k + 1] - L.first[i * Am + k];
+          combine(Pi + k * Sp, Ps, Sp, w, sel, n);
+          double acc = 0.0;
+          for (Index t = 0; t < n; ++t) acc += w[sel[t]] * ri[sel[t]];
+          Ri[k] = acc;
         }
       }
     }
@@ -392,6 +446,16 @@ Kernel::Kernel(const MarkovGameData& g) : lay_(std::make_unique<Layout>()) {
       rest /= L.actions[i];
     }
   }
+  L.first.assign(N * L.Am + 1, 0);
+  for (Index i = 0; i < N; ++i)
+    for (Index k = 0; k < L.Am; ++k) {
+      L.first[i * L.Am + k] = static_cast<Index>(L.members.size());
+      for (Index a = 0; a < A; ++a)
+        if (L.index[i * A + a] == k) L.members.push_back(a);
+    }
+  L.first[N * L.Am] = static_cast<Index>(L.members.size());
+  L.all.resize(A);
+  for (Index a = 0; a < A; ++a) L.all[a] = a;
   L.P.assign(S * A * L.Sp, 0.0);
   for (Index sa = 0; sa < S * A; ++sa) std::copy(&g.P[sa * S], &g.P[sa * S] + S, &L.P[sa * L.Sp]);
   L.r = g.r;
