@@ -402,6 +402,17 @@ def test_compiled_evaluation_matches_numpy(rng):
     assert np.finfo(float).tiny / 4 > 0
 
 
+def test_game_pickles_after_learning():
+    import copy
+    import pickle
+
+    game = mk.coordination_game(2)
+    res = mk.learn(game, "npg-br", iterations=5, step=0.1, n_inits=2, seed=1)  # builds the compiled kernel
+    for other in (pickle.loads(pickle.dumps(game)), copy.deepcopy(game)):
+        again = mk.learn(other, "npg-br", iterations=5, step=0.1, n_inits=2, seed=1)
+        np.testing.assert_array_equal(again.nash_gap, res.nash_gap)
+
+
 def test_divergence_stops_the_run():
     """A step that overflows theta: status DIVERGED, history NaN from the first non-finite iterate."""
     game = mk.coordination_game(2)

@@ -149,6 +149,9 @@ class _JointLayout:
         self._kernel_args = (self.P, self.r, game.mu, list(actions), game.gamma)
         self._kernel = None
 
+    def __getstate__(self) -> dict:  # pickle / deepcopy the arrays; the kernel is rebuilt on use
+        return {**self.__dict__, "_kernel": None}
+
     @property
     def kernel(self):
         """The compiled kernel of this game (``gamesolve._core.MarkovKernel``), built on first use."""
