@@ -535,7 +535,6 @@ void Kernel::learn(const LearnOptions& o, Index B, double* theta, double* pol, d
   if (o.iterations < 0) throw std::invalid_argument("iterations must be non-negative");
   if (!(o.step > 0.0) || !(o.lam >= 0.0)) throw std::invalid_argument("step must be positive and lam non-negative");
   if (o.method == Method::kNPGBR && o.inner_steps < 1) throw std::invalid_argument("inner_steps must be positive");
-  if (!std::isfinite(o.optimum) || o.optimum == 0.0) throw std::invalid_argument("optimum must be finite and nonzero");
   const Layout& L = *lay_;
   const Index n = L.N * L.S * L.Am, T = o.iterations;
   std::fill(gaps, gaps + B * (T + 1), kNaN);

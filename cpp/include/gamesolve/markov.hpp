@@ -70,7 +70,7 @@ struct LearnOptions {
   double step = 0.1;      ///< eta > 0
   double lam = 0.0;       ///< log-barrier lambda >= 0
   Index inner_steps = 5;  ///< K >= 1 (npg-br)
-  double optimum = 1.0;   ///< max_pi sum_i V^i(pi)(mu), the POA's denominator
+  double optimum = 1.0;   ///< max_pi sum_i V^i(pi)(mu), the POA's denominator (not checked: 0 gives inf / NaN)
 };
 
 /// Exact quantities of one profile (each array for the batch, row-major).

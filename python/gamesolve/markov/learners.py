@@ -271,7 +271,7 @@ def learn(game: MarkovGame, method: str, *, iterations: int, step: float, theta0
     opt = welfare_optimum(game)
     if estimator == "exact":
         theta, pol, gaps, poa = game.joint.kernel.learn(theta, _KERNEL_METHOD[method], int(iterations), float(step),
-                                                        float(lam), int(inner_steps), opt)
+                                                        float(lam), int(inner_steps) if method == "npg-br" else 1, opt)
     else:
         from .sampled import Sampler
 
