@@ -67,7 +67,8 @@ py::tuple learn(const Kernel& k, const Arr& theta0, int method, Index iterations
   if (iterations < 0) throw std::invalid_argument("iterations must be non-negative");
   py::array_t<double> theta({B, theta0.shape(1), theta0.shape(2), theta0.shape(3)});
   py::array_t<double> pol({B, theta0.shape(1), theta0.shape(2), theta0.shape(3)});
-  py::array_t<double> gaps({B, static_cast<py::ssize_t>(iterations + 1)}), poa({B, static_cast<py::ssize_t>(iterations + 1)});
+  const py::ssize_t T1 = static_cast<py::ssize_t>(iterations + 1);
+  py::array_t<double> gaps({B, T1}), poa({B, T1});
   std::copy(theta0.data(), theta0.data() + theta0.size(), theta.mutable_data());
   double *th = theta.mutable_data(), *p = pol.mutable_data(), *g = gaps.mutable_data(), *q = poa.mutable_data();
   {
@@ -79,7 +80,8 @@ py::tuple learn(const Kernel& k, const Arr& theta0, int method, Index iterations
 
 py::tuple player_gains(const Kernel& k, const Arr& pol) {
   const py::ssize_t B = batch_of("pol", k, pol);
-  py::array_t<double> gains({B, static_cast<py::ssize_t>(k.players())}), values({B, static_cast<py::ssize_t>(k.players())});
+  const py::ssize_t N = k.players();
+  py::array_t<double> gains({B, N}), values({B, N});
   double *g = gains.mutable_data(), *v = values.mutable_data();
   {
     py::gil_scoped_release release;

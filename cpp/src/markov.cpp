@@ -411,7 +411,8 @@ struct Work {
           softmax(L, i, th, pk.data());
         }
         const double gain = eval_mdp(i, pk.data(), nullptr, false) - value[i];
-        if (!std::isnan(best_gain) && (gain > best_gain || std::isnan(gain))) best_gain = gain, best = i;  // numpy argmax
+        // the first maximum, a NaN counting as the maximum (numpy's argmax)
+        if (!std::isnan(best_gain) && (gain > best_gain || std::isnan(gain))) best_gain = gain, best = i;
       }
       std::copy(cand.begin() + best * n, cand.begin() + (best + 1) * n, theta + best * n);
       return;
