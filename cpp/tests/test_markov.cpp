@@ -1,8 +1,9 @@
 // C++ tests of the Markov-game kernel (gamesolve/markov.hpp) against independent derivations:
 // values and visitation by an explicit sum over joint actions and one dense LU solve, the
 // marginal advantages by loops, the Nash gap by brute force over deterministic deviations,
-// one NPG step against its closed form theta + eta A / (1 - gamma), one NPG-BR round moving a
-// single player, the Nash gap 0 and POA 1 at a pure social optimum, and bad sizes.
+// one NPG step against its closed form theta + eta A / (1 - gamma), one PG step with the log
+// barrier against d_mu pi A + its gradient, one NPG-BR round moving a single player, the
+// Nash gap 0 and POA 1 at a pure social optimum, and bad sizes.
 #include <Eigen/Dense>
 
 #include <cmath>
@@ -216,6 +217,21 @@ void test_npg_closed_form_and_history() {
   for (Index j = 0; j < n; ++j) CHECK_NEAR(pol[j], p1[j], 1e-15);
   k.player_gains(1, p1.data(), gains.data(), values.data());
   CHECK_NEAR(gaps[1], *std::max_element(gains.begin(), gains.end()), 1e-12);
+
+  // PG with the log barrier: theta + eta [d_mu pi A + lambda (1 - A_i pi) / (S A_i)]
+  o.method = mk::Method::kPG;
+  o.lam = 0.4;
+  theta = theta0;
+  k.learn(o, 1, theta.data(), pol.data(), gaps.data(), poa.data());
+  for (Index i = 0; i < N; ++i)
+    for (Index s = 0; s < S; ++s)
+      for (Index a = 0; a < d.actions[i]; ++a) {
+        const Index j = (i * S + s) * Am + a;
+        const double Ai = double(d.actions[i]);
+        const double grad = ref.d(s) * p0[j] * (ref.q[j] - ref.V(s, i)) + o.lam * (1 - Ai * p0[j]) / (S * Ai);
+        CHECK_NEAR(theta[j], theta0[j] + o.step * grad, 1e-12);
+      }
+  o.lam = 0.0;
 
   // NPG-BR: exactly one player's parameters change, and that player gains the most
   o.method = mk::Method::kNPGBR;
