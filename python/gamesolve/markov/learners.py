@@ -17,8 +17,8 @@ Gradient in Markov Potential Games", 2022):
 
 Every method accepts ``lam`` > 0 to add the log-barrier gradient to its direction (the
 paper's dashed "regularized" curves); ``"log-barrier"`` is ``"pg"`` with ``lam`` required.
-All are vectorized over a batch of initializations; the Nash gap and the price of anarchy
-are recorded exactly after every iteration.
+All run a batch of initializations in one call; the Nash gap and the price of anarchy are
+recorded exactly after every iteration.
 
 With ``estimator="exact"`` the whole loop (policy evaluation, update, Nash gap by policy
 iteration, POA) runs in the compiled kernel ``gamesolve._core.MarkovKernel``
