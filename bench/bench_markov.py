@@ -95,8 +95,9 @@ def main():
                 records.append(rec)
                 torch_txt = (f"  torch {rec['torch_cpu_min_s']:.3f} s (x{rec['ratio_torch']:.1f})"
                              if "torch_cpu_min_s" in rec else "")
-                print(f"N={N} B={B:2d} {method:12s} gamesolve cpu {rec['cpu_min_s']:.3f} s (wall {rec['min_s']:.3f} s)"
-                      + torch_txt + f"  loops ~{rec['loops_cpu_est_s']:.2f} s (x{rec['ratio_loops']:.0f})", flush=True)
+                print(f"N={N} B={B:2d} {method:12s} gamesolve cpu {rec['cpu_min_s'] * 1e3:.3g} ms "
+                      f"(wall {rec['min_s'] * 1e3:.3g} ms)" + torch_txt
+                      + f"  loops ~{rec['loops_cpu_est_s']:.2f} s (x{rec['ratio_loops']:.0f})", flush=True)
     write_json("markov", records, title="Markov potential games: exact softmax PG / NPG / NPG-BR, 400 iterations",
                notes="Coordination Game, 400 iterations with the exact Nash gap and POA every iteration. Times are "
                      "process CPU time (cpu_min_s, min of 3; wall min_s/median_s also given): on a shared, saturated "

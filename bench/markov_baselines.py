@@ -2,8 +2,9 @@
 
 * ``learn_loops`` -- straightforward numpy: loops over initializations, players and states
   (one linear solve per evaluation, policy iteration per player for the Nash gap);
-* ``learn_torch`` -- the vectorized updates in torch (CPU, float64), a port of
-  gamesolve.markov's kernels (the shape of a PyTorch implementation such as the paper's).
+* ``learn_torch`` -- the updates vectorized over initializations and players in torch (CPU,
+  float64), a port of gamesolve.markov's former numpy kernels (the shape of a PyTorch
+  implementation such as the paper's).
 
 Both return ``(poa, gap)`` histories (B, iterations + 1) and must match ``gamesolve.markov.learn``
 (bench_markov.py checks it). Methods: "pg", "npg", "npg-br" (``K`` inner steps), "log-barrier" (``lam``).

@@ -325,3 +325,98 @@ def test_bad_inputs():
         mk.learn(game, "pg", iterations=1, step=0.1, theta0=[np.zeros((4, 2)), np.zeros((4, 3))])
     with pytest.raises(InputError, match="step must be positive"):
         mk.learn(game, "pg", iterations=1, step=0.0)
+
+
+# ---- the compiled learner loop against a plain numpy reference ------------------------------
+def numpy_learn(game, method, theta, iterations, step, lam=0.0, K=5):
+    """The exact learners written with the numpy kernels of gamesolve.markov.exact (a reference
+    independent of the compiled loop): returns theta and the Nash-gap and POA histories."""
+    mask, opt = game.joint.mask, exact.welfare_optimum(game)
+    gaps, poa = [], []
+    scale = 1.0 / (1.0 - game.gamma)
+    for t in range(iterations + 1):
+        pol = learners.softmax(theta, mask)
+        ev = exact.evaluate(game, pol)
+        _, br = exact.best_responses(game, ev)
+        gaps.append((br - ev.value).max(-1))
+        poa.append(ev.value.sum(-1) / opt)
+        if t == iterations:
+            break
+        adv = np.where(mask[:, None, :], ev.advantage, 0.0)
+        bar = learners.barrier_gradient(pol, lam, mask)
+        if method in ("pg", "log-barrier"):
+            theta = theta + step * (ev.d[:, None, :, None] * pol * adv + bar)
+        elif method == "npg":
+            theta = theta + step * (adv * scale + bar)
+        else:
+            P_i, r_i = exact.induced_mdps(game, ev.pi_minus)
+            th, pk, a = theta.copy(), pol, adv
+            for k in range(K):
+                if k:
+                    V, Q = exact.evaluate_mdp(P_i, r_i, pk, game.gamma)
+                    a = np.where(mask[:, None, :], Q - V[..., None], 0.0)
+                th = th + step * (a * scale + learners.barrier_gradient(pk, lam, mask))
+                pk = learners.softmax(th, mask)
+            V, _ = exact.evaluate_mdp(P_i, r_i, pk, game.gamma)
+            best = (V @ game.mu - ev.value).argmax(-1)
+            rows = np.arange(theta.shape[0])
+            theta = theta.copy()
+            theta[rows, best] = th[rows, best]
+    return theta, np.stack(gaps, -1), np.stack(poa, -1)
+
+
+@pytest.mark.parametrize("method, lam", [("pg", 0.0), ("log-barrier", 0.3), ("npg", 0.0), ("npg", 0.2),
+                                         ("npg-br", 0.0), ("npg-br", 0.1)])
+def test_compiled_loop_matches_numpy(method, lam):
+    """Padded action counts (2, 2, 3), three inits, every method: histories and parameters to ~1e-12."""
+    rng = np.random.default_rng(11)
+    game = random_game(rng, S=4, actions=(2, 2, 3), gamma=0.85)
+    theta0 = [rng.standard_normal((3, game.n_states, a)) for a in game.n_actions]
+    res = mk.learn(game, method, iterations=6, step=0.2, theta0=theta0, lam=lam, inner_steps=3)
+    theta, _ = exact.as_profile(game, softmax_profile(game, theta0))  # the padded stack's shape
+    theta = np.zeros(theta.shape)
+    for i, t in enumerate(theta0):
+        theta[:, i, :, :t.shape[-1]] = t
+    th, gaps, poa = numpy_learn(game, method, theta, 6, 0.2, lam, 3)
+    np.testing.assert_allclose(res.nash_gap, gaps, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(res.poa, poa, rtol=1e-12)
+    for i, t in enumerate(res.theta):
+        np.testing.assert_allclose(t, th[:, i, :, :t.shape[-1]], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(res.policies[2], learners.softmax(th, game.joint.mask)[:, 2], rtol=1e-12)
+
+
+def test_compiled_evaluation_matches_numpy(rng):
+    game = random_game(rng, S=5, actions=(3, 2), gamma=0.9)
+    pols = [np.stack([p, q]) for p, q in zip(random_profile(rng, game), random_profile(rng, game, 4.0))]
+    pol, _ = exact.as_profile(game, pols)
+    ev = exact.evaluate(game, pol)
+    V, value, adv, d = game.joint.kernel.evaluate(pol)
+    np.testing.assert_allclose(V, ev.V, rtol=1e-12)
+    np.testing.assert_allclose(value, ev.value, rtol=1e-12)
+    np.testing.assert_allclose(adv, np.where(game.joint.mask[:, None, :], ev.advantage, 0.0), atol=1e-12)
+    np.testing.assert_allclose(d, ev.d, rtol=1e-12)
+    gains, values = game.joint.kernel.player_gains(pol)
+    np.testing.assert_allclose(gains, mk.player_gaps(game, pols), atol=1e-12)
+    np.testing.assert_allclose(values, mk.values(game, pols), rtol=1e-12)
+    # the kernel flushes denormals during its calls only: the caller's mode is restored
+    assert np.finfo(float).tiny / 4 > 0
+
+
+def test_game_pickles_after_learning():
+    import copy
+    import pickle
+
+    game = mk.coordination_game(2)
+    res = mk.learn(game, "npg-br", iterations=5, step=0.1, n_inits=2, seed=1)  # builds the compiled kernel
+    for other in (pickle.loads(pickle.dumps(game)), copy.deepcopy(game)):
+        again = mk.learn(other, "npg-br", iterations=5, step=0.1, n_inits=2, seed=1)
+        np.testing.assert_array_equal(again.nash_gap, res.nash_gap)
+
+
+def test_divergence_stops_the_run():
+    """A step that overflows theta: status DIVERGED, history NaN from the first non-finite iterate."""
+    game = mk.coordination_game(2)
+    res = mk.learn(game, "npg", iterations=5, step=1e308, n_inits=2, seed=0)
+    assert res.status is Status.DIVERGED
+    assert np.all(np.isfinite(res.nash_gap[:, 0])) and np.all(np.isnan(res.nash_gap[:, 1:]))
+    assert np.all(np.isnan(res.poa[:, 1:]))

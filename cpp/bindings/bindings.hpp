@@ -10,6 +10,7 @@ void bind_lq_game(pybind11::module_& m);
 void bind_entropy(pybind11::module_& m);  // entropy-regularized LQ games ([theory §4])
 void bind_lq_nash(pybind11::module_& m);  // issue 3
 void bind_rollout(pybind11::module_& m);  // closed-loop rollouts of built-in dynamics (iLQGames, [theory §6])
+void bind_markov(pybind11::module_& m);   // Markov games: exact evaluation and softmax learners (docs/markov.md)
 
 /// A game read by `read_game`: the LQGame's fields for Python and the core's view of the same buffers.
 struct ReadGame {

@@ -3,6 +3,7 @@
 // _core_v3, _core_v4 or _core_native); gamesolve/_cpu.py imports the best one as _core.
 #include "bindings.hpp"
 #include "gamesolve/check.hpp"
+#include "gamesolve/markov.hpp"
 
 #ifndef GAMESOLVE_PY_MODULE
 #define GAMESOLVE_PY_MODULE _core
@@ -17,10 +18,14 @@ PYBIND11_MODULE(GAMESOLVE_PY_MODULE, m) {
     } catch (const gamesolve::InputError& e) {
       pybind11::object cls = pybind11::module_::import("gamesolve.errors").attr("InputError");
       PyErr_SetString(cls.ptr(), e.what());
+    } catch (const gamesolve::markov::PolicyIterationError& e) {
+      pybind11::object cls = pybind11::module_::import("gamesolve.errors").attr("SolveError");
+      PyErr_SetString(cls.ptr(), e.what());
     }
   });
   gamesolve_py::bind_lq_game(m);
   gamesolve_py::bind_entropy(m);
   gamesolve_py::bind_lq_nash(m);
   gamesolve_py::bind_rollout(m);
+  gamesolve_py::bind_markov(m);
 }

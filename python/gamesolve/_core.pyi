@@ -190,3 +190,16 @@ def rollout_feedback(
     x0: npt.ArrayLike, xs: npt.ArrayLike, us: npt.ArrayLike, K: npt.ArrayLike, k: npt.ArrayLike,
     alpha: npt.ArrayLike,
 ) -> tuple[np.ndarray, np.ndarray]: ...
+
+# Markov games: exact evaluation and the softmax learners (docs/markov.md), cpp/bindings/bind_markov.cpp.
+# Profiles and parameters are padded stacks (B, N, S, A_max).
+class MarkovKernel:
+    def __init__(self, P: npt.ArrayLike, r: npt.ArrayLike, mu: npt.ArrayLike, actions: Sequence[int],
+                 gamma: float) -> None: ...
+    # method 0 pg (log-barrier: lam > 0), 1 npg, 2 npg-br; returns (theta, policies, nash_gap (B, T+1), poa (B, T+1))
+    def learn(self, theta0: npt.ArrayLike, method: int, iterations: int, step: float, lam: float,
+              inner_steps: int, optimum: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...
+    # (gains (B, N), values V^i(mu) (B, N))
+    def player_gains(self, pol: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray]: ...
+    # (V (B, N, S), values (B, N), advantages (B, N, S, A_max), d_mu (B, S))
+    def evaluate(self, pol: npt.ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]: ...

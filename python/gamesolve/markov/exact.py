@@ -19,6 +19,10 @@ M_pi = (I - gamma P_pi)^-1:
 
 Profiles are lists of N arrays (..., S, A_i) with any common leading batch shape; results gain
 that batch shape. The kernels work on a padded stack (B, N, S, A_max) (zeros past A_i).
+
+These numpy functions serve the per-profile public API; the learners run the same quantities
+in the compiled kernel (``gamesolve._core.MarkovKernel``, cpp/src/markov.cpp), which the tests
+compare with them.
 """
 
 from __future__ import annotations
@@ -200,15 +204,14 @@ def _q(P: np.ndarray, r: np.ndarray, V: np.ndarray, gamma: float) -> np.ndarray:
     return r + gamma * PV.reshape(r.shape)
 
 
-def evaluate_mdp(P: np.ndarray, r: np.ndarray, policy: np.ndarray, gamma: float, *, with_q: bool = True):
+def evaluate_mdp(P: np.ndarray, r: np.ndarray, policy: np.ndarray, gamma: float):
     """V (…, S) and Q (…, S, K) of a stochastic policy (…, S, K) in MDPs P (…, S, K, S), r (…, S, K).
 
     V = (I - gamma P_pi)^-1 r_pi with P_pi(s, s') = sum_k policy(k|s) P(s'|s, k); Q = r + gamma P V.
-    ``with_q=False`` skips Q (returned as None).
     """
     pk = policy[..., None, :]
     V = _values((pk @ P)[..., 0, :], (pk @ r[..., None])[..., 0], gamma)
-    return V[..., 0], (_q(P, r, V, gamma) if with_q else None)
+    return V[..., 0], _q(P, r, V, gamma)
 
 
 def policy_iteration(P, r, gamma: float, mask, start, *, max_iter: int = 1000):
@@ -246,17 +249,16 @@ def policy_iteration(P, r, gamma: float, mask, start, *, max_iter: int = 1000):
     raise SolveError(f"policy iteration did not terminate in {max_iter} improvements")
 
 
-def best_responses(game: MarkovGame, ev: Evaluation, players=None, mdps=None):
+def best_responses(game: MarkovGame, ev: Evaluation, players=None):
     """Best responses of ``players`` (default all) against a batch of evaluated profiles.
 
     Returns ``(actions, value)``: (B, n, S) deterministic best-response actions and (B, n)
     their values V^i(br_i, pi^-i)(mu). Starts policy iteration from the greedy actions of the
-    current marginal Q (one improvement step already). ``mdps``: the players' induced MDPs
-    if already computed (``players`` must then be all).
+    current marginal Q (one improvement step already).
     """
     players = np.arange(game.n_players) if players is None else np.asarray(players)
     mask = game.joint.mask[players]
-    P_i, r_i = induced_mdps(game, ev.pi_minus, players) if mdps is None else mdps
+    P_i, r_i = induced_mdps(game, ev.pi_minus, players)
     q = ev.q[:, players]
     start = (q if mask.all() else np.where(mask[None, :, None, :], q, -np.inf)).argmax(-1)
     actions, V = policy_iteration(P_i, r_i, game.gamma, mask[None], start)

@@ -119,7 +119,8 @@ class _JointLayout:
     """Flat arrays for vectorized kernels; padded to A_max = max_i A_i actions per player.
 
     Attributes: ``P`` (S, A, S), ``r`` (N, S, A), ``P_flat`` (S A, S), ``PR`` (S, A, S + N) P and r
-    side by side, ``optimum`` the cached optimal welfare, ``index`` (N, A) player i's action in joint
+    side by side, ``optimum`` the cached optimal welfare, ``kernel`` the compiled kernel (built on first
+    use), ``index`` (N, A) player i's action in joint
     action a, ``onehot`` (N, A, A_max) the same as indicator rows, ``selector`` (N, S, A_max, A) its
     transpose repeated over states, ``mask`` (N, A_max) true for
     real actions, ``square`` true when no player's actions are padded, ``team`` when all r^i are equal.
@@ -145,6 +146,20 @@ class _JointLayout:
         self.mask = np.arange(self.A_max)[None, :] < np.asarray(actions)[:, None]
         self.square = bool(self.mask.all())  # every player has A_max actions (no padding)
         self.team = bool(np.all(self.r == self.r[:1]))  # every player has the same reward
+        self._kernel_args = (self.P, self.r, game.mu, list(actions), game.gamma)
+        self._kernel = None
+
+    def __getstate__(self) -> dict:  # pickle / deepcopy the arrays; the kernel is rebuilt on use
+        return {**self.__dict__, "_kernel": None}
+
+    @property
+    def kernel(self):
+        """The compiled kernel of this game (``gamesolve._core.MarkovKernel``), built on first use."""
+        if self._kernel is None:
+            from .. import _core
+
+            self._kernel = _core.MarkovKernel(*self._kernel_args)
+        return self._kernel
 
 
 def coordination_reward(state_bits) -> float:

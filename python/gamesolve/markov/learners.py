@@ -17,8 +17,13 @@ Gradient in Markov Potential Games", 2022):
 
 Every method accepts ``lam`` > 0 to add the log-barrier gradient to its direction (the
 paper's dashed "regularized" curves); ``"log-barrier"`` is ``"pg"`` with ``lam`` required.
-All are vectorized over a batch of initializations; the Nash gap and the price of anarchy
-are recorded exactly after every iteration.
+All run a batch of initializations in one call; the Nash gap and the price of anarchy are
+recorded exactly after every iteration.
+
+With ``estimator="exact"`` the whole loop (policy evaluation, update, Nash gap by policy
+iteration, POA) runs in the compiled kernel ``gamesolve._core.MarkovKernel``
+(cpp/src/markov.cpp), with the GIL released; ``estimator="sample"`` runs the same updates on
+simulated estimates here (:func:`sampled_loop`), recording the kernel's exact Nash gap and POA.
 """
 
 from __future__ import annotations
@@ -30,12 +35,14 @@ import numpy as np
 
 from ..errors import InputError
 from ..results import Info, Status, summary
-from .exact import best_responses, evaluate, evaluate_mdp, induced_mdps, unpad, welfare_optimum
+from .exact import unpad, welfare_optimum
 from .game import MarkovGame
 
 __all__ = ["learn", "LearnResult", "METHODS", "softmax", "barrier_gradient"]
 
 METHODS = ("pg", "log-barrier", "npg", "npg-br")
+#: The kernel's method codes ("log-barrier" is "pg" with lam > 0).
+_KERNEL_METHOD = {"pg": 0, "log-barrier": 0, "npg": 1, "npg-br": 2}
 
 
 @dataclass(frozen=True, repr=False)
@@ -100,16 +107,16 @@ def _direction(method, game, pol, grad, adv, lam):
     return step + barrier_gradient(pol, lam, mask) if lam else step
 
 
-def _npg_br_update(game, theta, pol, adv, value, mdps, eta, lam, K, estimator):
+def _npg_br_update(game, theta, pol, adv, value, eta, lam, K, estimator):
     """One maximum-gain best-response round (eqs. 5-6): K NPG steps per player, keep the best gain."""
     mask = game.joint.mask
     th, pol_k = theta, pol
     for k in range(K):
         if k:
-            adv = estimator.induced_advantage(game, pol, pol_k, mdps)
+            adv = estimator.induced_advantage(game, pol, pol_k)
         th = th + eta * _direction("npg", game, pol_k, None, adv, lam)
         pol_k = softmax(th, mask)
-    gain = estimator.induced_value(game, pol, pol_k, mdps) - value  # (B, N)
+    gain = estimator.induced_value(game, pol, pol_k) - value  # (B, N)
     best = gain.argmax(-1)
     rows = np.arange(theta.shape[0])
     out = theta.copy()
@@ -117,31 +124,35 @@ def _npg_br_update(game, theta, pol, adv, value, mdps, eta, lam, K, estimator):
     return out
 
 
-class _Exact:
-    """Exact quantities for the learners (linear solves)."""
-
-    def induced_advantage(self, game, pol, pol_k, mdps):
-        """A^i(s, a_i) of player i playing pol_k[:, i] against pol^-i (its induced MDP), (B, N, S, A_max)."""
-        V, Q = evaluate_mdp(*mdps, pol_k, game.gamma)
-        return Q - V[..., None]
-
-    def induced_value(self, game, pol, pol_k, mdps):
-        """V^i(pol_k^i, pol^-i)(mu), (B, N)."""
-        V, _ = evaluate_mdp(*mdps, pol_k, game.gamma, with_q=False)
-        return V @ game.mu
-
-    def estimates(self, game, pol, ev, *, gradient=True):
-        """(gradient, advantage, value) of the current profile (gradient None unless ``gradient``)."""
-        adv = ev.advantage
-        return (ev.d[:, None, :, None] * pol * adv if gradient else None), adv, ev.value
-
-
 def metrics(game: MarkovGame, pol: np.ndarray, optimum: float):
-    """Exact Nash gap (B,) and price of anarchy (B,) of a batch of profiles, with the evaluation and MDPs."""
-    ev = evaluate(game, pol)
-    mdps = induced_mdps(game, ev.pi_minus)
-    _, br = best_responses(game, ev, mdps=mdps)
-    return np.max(br - ev.value, axis=-1), ev.value.sum(-1) / optimum, ev, mdps
+    """Exact Nash gap (B,) and price of anarchy (B,) of a batch of profiles (B, N, S, A_max) (compiled kernel)."""
+    gains, values = game.joint.kernel.player_gains(pol)
+    return gains.max(-1), values.sum(-1) / optimum
+
+
+def sampled_loop(game, method, theta, *, iterations, step, lam, inner_steps, estimator, optimum):
+    """The learner loop on simulated estimates (``estimator``: a :class:`gamesolve.markov.sampled.Sampler`).
+
+    Returns ``(theta, pol, gaps, poa)`` as the kernel's ``learn`` does: the final parameters and
+    policies (B, N, S, A_max) and the exact histories (B, iterations + 1).
+    """
+    mask = game.joint.mask
+    gaps = np.full((theta.shape[0], iterations + 1), np.nan)
+    poa = np.full_like(gaps, np.nan)
+    kind = "pg" if method == "log-barrier" else method
+    for t in range(iterations + 1):
+        pol = softmax(theta, mask)
+        if not np.all(np.isfinite(theta)):
+            break
+        gaps[:, t], poa[:, t] = metrics(game, pol, optimum)
+        if t == iterations:
+            break
+        grad, adv, value = estimator.estimates(game, pol)
+        if kind == "npg-br":
+            theta = _npg_br_update(game, theta, pol, adv, value, step, lam, inner_steps, estimator)
+        else:
+            theta = theta + step * _direction(kind, game, pol, grad, adv, lam)
+    return theta, pol, gaps, poa
 
 
 def finish(method, game, gaps, poa, pol, theta, batch, tol, t_start) -> LearnResult:
@@ -257,24 +268,14 @@ def learn(game: MarkovGame, method: str, *, iterations: int, step: float, theta0
     if method == "npg-br" and (not isinstance(inner_steps, (int, np.integer)) or inner_steps < 1):
         raise InputError(f"inner_steps must be a positive integer, got {inner_steps!r}")
     theta, batch = _initial_theta(game, theta0, n_inits, seed)
+    opt = welfare_optimum(game)
     if estimator == "exact":
-        est = _Exact()
+        theta, pol, gaps, poa = game.joint.kernel.learn(theta, _KERNEL_METHOD[method], int(iterations), float(step),
+                                                        float(lam), int(inner_steps) if method == "npg-br" else 1, opt)
     else:
         from .sampled import Sampler
 
         est = Sampler(game, np.random.default_rng(seed + 1), episodes=episodes, horizon=horizon)
-    mask, opt = game.joint.mask, welfare_optimum(game)
-    gaps = np.full((theta.shape[0], iterations + 1), np.nan)
-    poa = np.empty_like(gaps)
-    kind = "pg" if method == "log-barrier" else method
-    for t in range(iterations + 1):
-        pol = softmax(theta, mask)
-        gaps[:, t], poa[:, t], ev, mdps = metrics(game, pol, opt)
-        if t == iterations or not np.all(np.isfinite(theta)):
-            break
-        grad, adv, value = est.estimates(game, pol, ev, gradient=kind == "pg")
-        if kind == "npg-br":
-            theta = _npg_br_update(game, theta, pol, adv, value, mdps, step, lam, inner_steps, est)
-        else:
-            theta = theta + step * _direction(kind, game, pol, grad, adv, lam)
+        theta, pol, gaps, poa = sampled_loop(game, method, theta, iterations=iterations, step=step, lam=lam,
+                                             inner_steps=inner_steps, estimator=est, optimum=opt)
     return finish(method, game, gaps, poa, pol, theta, batch, tol, t_start)

@@ -11,7 +11,8 @@ torch from the networks' policies by a linear solve, and each player differentia
 value with respect to its own weights (the others' policies detached), plus the optional log
 barrier lambda sum_{s,a_i} log pi^i(a_i|s) / (S A_i). ``optimizer="sgd"`` is plain gradient
 ascent (the paper's NN-PG); ``"adam"`` is torch's Adam (NN-Adam). All initializations train
-as one batch. The recorded Nash gap and POA are exact (numpy, :mod:`gamesolve.markov.exact`).
+as one batch. The recorded Nash gap and POA are exact (the compiled kernel, as in
+:func:`gamesolve.markov.learn`).
 
 Install torch for CPU with ``pip install torch==2.13.0``.
 """
@@ -133,7 +134,7 @@ def learn_neural(game: MarkovGame, *, iterations: int, step: float, n_inits: int
         logits = _logits(params, mask)
         pol = torch.softmax(logits, -1)
         pol_np = pol.detach().numpy()
-        gaps[:, t], poa[:, t], _, _ = metrics(game, pol_np, optimum)
+        gaps[:, t], poa[:, t] = metrics(game, pol_np, optimum)
         if t == iterations:
             break
         objective = _own_values(torch, game, pol)[0].sum()

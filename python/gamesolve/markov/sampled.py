@@ -109,7 +109,7 @@ class Sampler:
         if self.episodes < 1:
             raise InputError(f"episodes must be a positive integer, got {episodes}")
 
-    def estimates(self, game, pol, ev, *, gradient=True):
+    def estimates(self, game, pol):
         """(gradient, advantage, value) sampled from episodes (always all three: same random stream)."""
         return estimate(game, pol, self.rng, episodes=self.episodes, horizon=self.horizon)
 
@@ -125,13 +125,13 @@ class Sampler:
         x = x.reshape((B, N, N) + x.shape[2:])
         return x[:, np.arange(N), np.arange(N)]
 
-    def induced_advantage(self, game, pol, pol_k, mdps):
+    def induced_advantage(self, game, pol, pol_k):
         B, N = pol.shape[:2]
         _, adv, _ = estimate(game, self._unilateral(pol, pol_k), self.rng, episodes=self.episodes,
                              horizon=self.horizon)
         return self._diagonal(adv, B, N)
 
-    def induced_value(self, game, pol, pol_k, mdps):
+    def induced_value(self, game, pol, pol_k):
         B, N = pol.shape[:2]
         _, _, value = estimate(game, self._unilateral(pol, pol_k), self.rng, episodes=self.episodes,
                                horizon=self.horizon)
