@@ -16,8 +16,8 @@ bool certify(Work& w, const Mat& K, LQNashResult& res, double tol) {
   res.spectral_radius = w.schur_valid ? w.stein.spectral_radius() : -1.0;  // -1: stable, not computed
   res.res_P = w.res_P(K, res.P);
   res.res_K = w.res_K(K, res.P);
-  res.residual = std::max(res.res_K, res.res_P);
-  return res.residual <= tol;
+  res.residual = nan_max(res.res_K, res.res_P);
+  return res.residual <= tol;  // false for NaN
 }
 
 // Schur stability of A by repeated squaring, p = 2^k: ||A^p||_F^2 <= 1e-18
@@ -47,12 +47,12 @@ bool certify_pair(Work& w, const Mat& K, const std::vector<Mat>& P, LQNashResult
   w.AK = w.pb.A;
   w.AK.noalias() -= w.pb.B * K;
   const double rp = w.res_P(K, P), rk = w.res_K(K, P);
-  if (!(std::max(rp, rk) <= tol) || !is_schur_stable(w.AK)) return false;
+  if (!(nan_max(rp, rk) <= tol) || !is_schur_stable(w.AK)) return false;
   res.K = K;
   res.P = P;
   res.res_P = rp;
   res.res_K = rk;
-  res.residual = std::max(rp, rk);
+  res.residual = nan_max(rp, rk);
   res.spectral_radius = -1.0;
   return true;
 }
@@ -71,6 +71,7 @@ void copy_certificate(const LQNashResult& from, LQNashResult& to) {
 namespace gamesolve {
 
 bool lq_policy_value(const LQNashProblem& pb, const Mat& K, std::vector<Mat>& P, double* rho) {
+  nash::check_sizes("lq_policy_value", pb, K);
   nash::Work w(pb);
   std::vector<Mat> Pt(w.N, Mat(w.n, w.n));
   const bool ok = w.evaluate(K, Pt);

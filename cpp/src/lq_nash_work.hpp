@@ -27,6 +27,42 @@ namespace gamesolve::nash {
 constexpr double kTiny = std::numeric_limits<double>::min();
 using CMat = Eigen::MatrixXcd;
 
+// Frobenius norm that neither overflows nor underflows (entries up to the largest
+// double) and propagates NaN: the plain sqrt of the sum of squares when that sum is
+// in range (the common case, one pass), else the sum of (x / max|x|)^2 rescaled.
+template <class M>
+double safe_norm(const M& X) {
+  const double s2 = X.squaredNorm();
+  if (s2 >= 1e-280 && s2 <= 1e280) return std::sqrt(s2);
+  if (std::isnan(s2)) return s2;
+  double mx = 0;
+  for (Index j = 0; j < X.cols(); ++j)
+    for (Index i = 0; i < X.rows(); ++i) {
+      const double a = std::abs(X(i, j));
+      if (std::isnan(a)) return a;
+      mx = a > mx ? a : mx;
+    }
+  if (mx == 0.0 || std::isinf(mx)) return mx;
+  double t = 0;
+  for (Index j = 0; j < X.cols(); ++j)
+    for (Index i = 0; i < X.rows(); ++i) {
+      const double v = X(i, j) / mx;
+      t += v * v;
+    }
+  return mx * std::sqrt(t);
+}
+
+// max(a, b) that propagates NaN (std::max(a, NaN) drops it).
+inline double nan_max(double a, double b) { return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<double>::quiet_NaN() : (a < b ? b : a); }
+
+// num / den for a relative residual: NaN if either is NaN or den is infinite
+// (an overflowed scale certifies nothing), 0 for 0 / 0.
+inline double rel_ratio(double num, double den) {
+  if (std::isnan(num) || std::isnan(den) || std::isinf(den)) return std::numeric_limits<double>::quiet_NaN();
+  if (std::isinf(num)) return num;
+  return num == 0.0 ? 0.0 : num / std::max(den, kTiny);
+}
+
 // Symmetrize a square matrix in place (no temporaries).
 template <class M>
 void symmetrize(M& P) {
@@ -236,23 +272,26 @@ struct Work {
     return K.allFinite();
   }
 
-  // Relative residual of the K-equation at (K, P).
+  // Relative residual of the K-equation at (K, P): ||S K - Y|| / max(||Y||, ||S K||),
+  // NaN-propagating and overflow-safe (safe_norm, rel_ratio).
   double res_K(const Mat& K, const std::vector<Mat>& P) {
     build_SY(P);
     tmp_mn.noalias() = S * K;
-    const double num = (tmp_mn - Y).norm();
-    const double den = std::max({Y.norm(), tmp_mn.norm(), kTiny});
-    return num / den;
+    const double sk = safe_norm(tmp_mn);
+    tmp_mn -= Y;
+    return rel_ratio(safe_norm(tmp_mn), nan_max(safe_norm(Y), sk));
   }
 
-  // Relative residual of the P-equations at (K, P) (A_K must be current).
+  // Relative residual of the P-equations at (K, P) (A_K must be current):
+  // max_i ||Q^i + ... + A_K'P^i A_K - P^i|| / ||P^i||, NaN-propagating.
   double res_P(const Mat& K, const std::vector<Mat>& P) {
     double r = 0;
     for (Index i = 0; i < N; ++i) {
       stage_cost(i, K, C);
       tmp_nn.noalias() = P[i] * AK;
       C.noalias() += AK.transpose() * tmp_nn;
-      r = std::max(r, (C - P[i]).norm() / std::max(P[i].norm(), kTiny));
+      C -= P[i];
+      r = nan_max(r, rel_ratio(safe_norm(C), safe_norm(P[i])));
     }
     return r;
   }
@@ -313,7 +352,14 @@ bool is_schur_stable(const Mat& A);
 /// The certified part of a result: K, P, the residuals and the spectral radius.
 void copy_certificate(const LQNashResult& from, LQNashResult& to);
 
-/// The default start's gain (see lq_nash_start.cpp).
-bool start_gain(const LQNashProblem& pb, Mat& K0);
+/// Throws std::invalid_argument unless the problem's matrices have the sizes of its
+/// dims and K is m x n (`who` names the entry point).
+void check_sizes(const char* who, const LQNashProblem& pb, const Mat& K);
+
+/// The default start's candidate gains (see lq_nash_start.cpp): variant 0..kStartVariants-1.
+constexpr int kStartVariants = 4;
+bool start_gain(const LQNashProblem& pb, Mat& K0, int variant);
+/// The name of a start variant ("zero", "summed-cost LQR", ...).
+const char* start_name(int variant);
 
 }  // namespace gamesolve::nash

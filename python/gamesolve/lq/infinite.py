@@ -53,8 +53,14 @@ _NS = _core.NashStatus
 _STATUS = {int(_NS.converged): Status.CONVERGED, int(_NS.max_iterations): Status.MAX_ITERATIONS,
            int(_NS.stalled): Status.STALLED, int(_NS.lost_stability): Status.DIVERGED,
            int(_NS.non_finite): Status.DIVERGED, int(_NS.singular): Status.DIVERGED,
-           int(_NS.bad_start): Status.DIVERGED, int(_NS.no_stabilizing_start): Status.DIVERGED}
-_BAD_START, _NO_START = int(_NS.bad_start), int(_NS.no_stabilizing_start)
+           int(_NS.bad_start): Status.DIVERGED, int(_NS.no_stabilizing_start): Status.DIVERGED,
+           int(_NS.uncertified): Status.STALLED, int(_NS.bad_scale): Status.DIVERGED}
+_BAD_START, _NO_START, _BAD_SCALE = int(_NS.bad_start), int(_NS.no_stabilizing_start), int(_NS.bad_scale)
+#: How a stage's status reads in a failure message (an "uncertified" stage met its own
+#: target, but its answer did not certify).
+_STAGE_WORD = {int(_NS.uncertified): "uncertified (own target met, certificate failed)"}
+#: NashStage.start codes of the core: where an attempt started.
+_START_NAME = {0: "K0", 1: "the best candidate", 2: "the best candidate or K0", 3: "P = Q"}
 
 
 # --------------------------------------------------------------------------- the game
@@ -147,13 +153,21 @@ def expected_quadratic(P: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.n
 
 @dataclass(frozen=True)
 class NashStage:
-    """One method run inside a solve: method, accelerated, iterations, status, final residual."""
+    """One method run inside a solve: method, accelerated, iterations, status, final residual, start.
+
+    ``start`` is where the attempt began: ``"K0"`` (the solve's start gain, or its
+    values P(K0)), ``"the best candidate"`` (of the attempts before), ``"the best
+    candidate or K0"`` or ``"P = Q"`` (the Riccati iteration's own start). An
+    attempt whose own measure met its target but whose answer did not certify has
+    status ``stalled``.
+    """
 
     method: str
     accelerated: bool
     iterations: int
     status: Status
     residual: float
+    start: str = "K0"
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -237,8 +251,8 @@ class LQNashSolution:
     @cached_property
     def stages(self) -> tuple:
         """Every method run of the solve (NashStage)."""
-        return tuple(NashStage(s.method.name, s.accelerated, s.iterations, _STATUS[int(s.status)], s.residual)
-                     for s in self._result.stages)
+        return tuple(NashStage(s.method.name, s.accelerated, s.iterations, _STATUS[int(s.status)], s.residual,
+                               _START_NAME[s.start]) for s in self._result.stages)
 
     @cached_property
     def closed_loop(self) -> np.ndarray:
@@ -326,15 +340,21 @@ def _outcome(game: LQGame, r, elapsed: float, K0, options, *, raise_on_failure: 
         if lam is not None:
             raise InputError(f"(A, B) is not stabilizable: the eigenvalue {lam:.6g} of A (|lambda| >= 1) "
                              "is not controllable (PBH test)")
-        raise SolveError("no stabilizing start gain found (the summed-cost LQR did not stabilize A - B K); "
-                         "give a stabilizing K0")
+        raise SolveError("no stabilizing start gain found (zero, the summed-cost LQR, the LQR with Q + eps I and "
+                         "with unit weights did not stabilize A - B K, and the Riccati iteration from P = Q "
+                         "reached no stabilizing equilibrium); give a stabilizing K0")
+    if code == _BAD_SCALE:
+        raise InputError("the game's scales span more than double precision can solve: after scaling each "
+                         "player's control to ||B^j|| ~ 1 and each player's costs to ~1, some own weight R^ii "
+                         "is below 2^-900 (e.g. ||B^i||^2 ||Q^i|| / ||R^ii|| > 1e270); rescale the game")
     sol = object.__new__(LQNashSolution)  # the frozen dataclass's fields, without its per-field __setattr__
     sol.__dict__.update(status=_STATUS[code], game=game, _result=r, _time=elapsed)
     if raise_on_failure and not sol.converged:
-        what = ", ".join(f"{s.method}{'+anderson' if s.accelerated else ''}: {s.status} after "
-                         f"{s.iterations} it (residual {s.residual:.2e})" for s in sol.stages)
-        raise ConvergenceError(f"lq_nash found no stabilizing Nash equilibrium to tol={options.tol:g}: {what}; "
-                               f"best residual {sol.residual:.3g}")
+        what = "; ".join(f"{s.method.name}{'+anderson' if s.accelerated else ''} from {_START_NAME[s.start]}: "
+                         f"{_STAGE_WORD.get(int(s.status), s.status.name)} after {s.iterations} it (own measure "
+                         f"{s.residual:.2e})" for s in r.stages)
+        raise ConvergenceError(f"lq_nash found no stabilizing Nash equilibrium to tol={options.tol:g} (start: "
+                               f"{r.start}); attempts: {what}; best certified residual {sol.residual:.3g}")
     return sol
 
 
