@@ -27,6 +27,9 @@ const char* method_name(NashMethod m, bool acc) {
   }
 }
 
+// A certified residual above this is not at round-off: auto refines it (polish).
+constexpr double kRoundoff = 1e-14;
+
 // One attempt of a solve: a method, where it starts, and its budget.
 struct Attempt {
   NashMethod method;
@@ -204,31 +207,99 @@ class Solve {
     return std::move(res_);
   }
 
-  // Up to 3 Newton steps from the answer K (each kept only if it lowers the
-  // certified residual): always when the Jacobian is cheap, else only if needed.
-  void polish(Mat& K, bool& ok, std::string& name) {
-    const Index N = w_.N, n = w_.n, m = w_.m;
-    const bool cheap = double(m * n) * double(m * n) * N <= 4096.0;
-    if (!o_.polish || !(res_.spectral_radius < 1.0) || !(cheap || !ok)) return;
+  // One player, a certified answer whose residual is above round-off (kRoundoff):
+  // up to 3 Lyapunov steps K <- S(P(K))^{-1} Y(P(K)) -- for N = 1 that is Newton's
+  // method (Hewer), one Stein solve per step, no Jacobian -- while the correction
+  // shrinks; the pair (K_new, P(K_old)) (whose P-equation residual is
+  // O(||dK||^2)) is kept if it certifies with a smaller residual.
+  void refine(Mat& K) {
+    if (w_.N != 1) return;
+    std::vector<Mat> P(1, Mat(w_.n, w_.n));
+    Mat Kc = K, Kn(w_.m, w_.n);
+    double prev = std::numeric_limits<double>::infinity();
+    int steps = 0;
+    LQNashResult best;
+    bool have = false;
     for (int p = 0; p < 3; ++p) {
+      if (!w_.evaluate(Kc, P)) break;
+      w_.build_SY(P);
+      if (!w_.solve_K(Kn)) break;
+      const double dk = nash::safe_norm(Kn - Kc) / std::max(nash::safe_norm(Kn), nash::kTiny);
+      ++steps;
       LQNashResult trial;
-      std::vector<double> h;
-      StageOut s = nash::newton_stage(w_, K, 0.0, 1, h);
-      if (s.iterations == 0 || (nash::certify(w_, s.K, trial, o_.tol), !(trial.residual < res_.residual))) break;
-      const double before = res_.residual;
-      trial.iterations = res_.iterations + 1;
-      trial.history = std::move(res_.history);
-      trial.history.push_back(trial.residual);
-      trial.stages = std::move(res_.stages);
-      trial.stages.push_back({NashMethod::Newton, false, 1, kNashConverged, trial.residual, NashStart::Best});
-      trial.status = res_.status;
-      trial.start = std::move(res_.start);
-      res_ = std::move(trial);
-      K = s.K;
-      if (name.find("newton") == std::string::npos) name += "+newton";
-      ok = res_.residual <= o_.tol;
-      if (res_.residual > 0.1 * before) break;  // at round-off
+      if (nash::certify_pair(w_, Kn, P, trial, o_.tol) && trial.residual < (have ? best.residual : res_.residual)) {
+        best = std::move(trial);
+        have = true;
+      }
+      if (!(dk < prev) || dk <= 1e-16) break;
+      prev = dk;
+      Kc = Kn;
     }
+    res_.iterations += steps;
+    if (!have) return;
+    best.iterations = res_.iterations;
+    best.history = std::move(res_.history);
+    best.history.push_back(best.residual);
+    best.stages = std::move(res_.stages);
+    best.stages.push_back({NashMethod::Lyapunov, false, steps, kNashConverged, best.residual, NashStart::Best});
+    best.status = res_.status;
+    best.start = std::move(res_.start);
+    res_ = std::move(best);
+    K = res_.K;
+  }
+
+  // Newton polish by need: when the answer is not certified, or when its error
+  // estimate (residual x condition estimate of the Stein operator) exceeds tol.
+  // Up to 4 Newton steps, kept while the correction ||dK|| / ||K|| shrinks (on
+  // near-marginal problems the residual of (K, P(K)) is itself condition x
+  // round-off and cannot judge a step: the corrections can); then the polished K
+  // is certified as an iterate pair by a short Riccati iteration from P(K) (else
+  // by P(K)), and kept if it certifies with a smaller error estimate (or, for an
+  // uncertified answer, a smaller residual).
+  void polish(Mat& K, bool& ok, std::string& name) {
+    if (!o_.polish || !(res_.spectral_radius < 1.0)) return;
+    if (ok && res_.residual > kRoundoff) refine(K);
+    if (ok && res_.error_estimate <= o_.tol) return;
+    Mat Kp = K;
+    double prev = std::numeric_limits<double>::infinity();
+    int steps = 0;
+    std::vector<double> hist;
+    for (int p = 0; p < 4; ++p) {
+      const StageOut s = nash::newton_stage(w_, Kp, 0.0, 1, hist);
+      if (s.iterations == 0 || s.status == kNashBadStart || s.status == kNashSingular) break;
+      const double dk = nash::safe_norm(s.K - Kp) / std::max(nash::safe_norm(s.K), nash::kTiny);
+      if (!(dk > 0.0 && dk < prev)) break;  // no longer contracting: at round-off
+      Kp = s.K;
+      prev = dk;
+      ++steps;
+      if (dk <= 1e-15) break;
+    }
+    if (steps == 0) return;
+    LQNashResult trial;
+    std::vector<Mat> P(w_.N, Mat(w_.n, w_.n));
+    bool c = false;
+    int rit = 0;
+    if (w_.evaluate(Kp, P)) {
+      const StageOut r = nash::riccati_stage(w_, P, 1e-15, 20, false, opts_, hist);
+      rit = r.iterations;
+      c = r.status == kNashConverged && nash::certify_pair(w_, r.K, r.P, trial, o_.tol);
+    }
+    if (!c) c = nash::certify(w_, Kp, trial, o_.tol);
+    const bool better = c ? (!ok || trial.error_estimate <= res_.error_estimate) : (!ok && trial.residual < res_.residual);
+    if (!better) return;
+    trial.iterations = res_.iterations + steps + rit;
+    trial.history = std::move(res_.history);
+    trial.history.insert(trial.history.end(), hist.begin(), hist.end());
+    trial.stages = std::move(res_.stages);
+    trial.stages.push_back({NashMethod::Newton, false, steps, c ? kNashConverged : kNashStalled, prev, NashStart::Best});
+    if (rit > 0) trial.stages.push_back({NashMethod::Riccati, false, rit, c ? kNashConverged : kNashStalled,
+                                         trial.residual, NashStart::Best});
+    trial.status = res_.status;
+    trial.start = std::move(res_.start);
+    res_ = std::move(trial);
+    K = res_.K;
+    if (name.find("newton") == std::string::npos) name += "+newton";
+    ok = c;
   }
 
   const LQNashProblem& pb_;

@@ -17,6 +17,7 @@ bool certify(Work& w, const Mat& K, LQNashResult& res, double tol) {
   res.res_P = w.res_P(K, res.P);
   res.res_K = w.res_K(K, res.P);
   res.residual = nan_max(res.res_K, res.res_P);
+  res.error_estimate = w.kappa * res.residual;
   return res.residual <= tol;  // false for NaN
 }
 
@@ -24,20 +25,25 @@ bool certify(Work& w, const Mat& K, LQNashResult& res, double tol) {
 // proves rho(A) < 1 (rho^p <= ||A^p||), |tr A^p| >= n proves rho(A) >= 1
 // (|tr A^p| = |sum lambda^p| <= n rho^p). The Schur form is the referee when
 // neither bound decides.
-bool is_schur_stable(const Mat& A) {
+bool is_schur_stable(const Mat& A, double* kappa) {
   if (!A.allFinite()) return false;
   Mat Ak = A, T(A.rows(), A.cols());
   const double n = double(A.rows());
   for (int k = 0; k < 20; ++k) {
     const double a2 = Ak.squaredNorm();
     if (!(a2 < 1e30)) break;
-    if (a2 <= 1e-18) return true;
+    if (a2 <= 1e-18) {
+      if (kappa) *kappa = std::max(1.0, std::ldexp(1.0, k) / 20.0);
+      return true;
+    }
     if (std::abs(Ak.trace()) >= n) return false;
     T.noalias() = Ak * Ak;
     Ak.swap(T);
   }
   SteinSolver st(A.rows());
-  return A.allFinite() && st.factor(A) && st.spectral_radius() < 1.0;
+  if (!(st.factor(A) && st.spectral_radius() < 1.0)) return false;
+  if (kappa) *kappa = 1.0 / std::max(1.0 - st.spectral_radius() * st.spectral_radius(), 1e-300);
+  return true;
 }
 
 // Certify an iterate pair (K, P): residuals of both equations at (K, P) and
@@ -47,12 +53,14 @@ bool certify_pair(Work& w, const Mat& K, const std::vector<Mat>& P, LQNashResult
   w.AK = w.pb.A;
   w.AK.noalias() -= w.pb.B * K;
   const double rp = w.res_P(K, P), rk = w.res_K(K, P);
-  if (!(nan_max(rp, rk) <= tol) || !is_schur_stable(w.AK)) return false;
+  double kappa = 1.0;
+  if (!(nan_max(rp, rk) <= tol) || !is_schur_stable(w.AK, &kappa)) return false;
   res.K = K;
   res.P = P;
   res.res_P = rp;
   res.res_K = rk;
   res.residual = nan_max(rp, rk);
+  res.error_estimate = kappa * res.residual;
   res.spectral_radius = -1.0;
   return true;
 }
@@ -64,6 +72,7 @@ void copy_certificate(const LQNashResult& from, LQNashResult& to) {
   to.res_P = from.res_P;
   to.residual = from.residual;
   to.spectral_radius = from.spectral_radius;
+  to.error_estimate = from.error_estimate;
 }
 
 }  // namespace gamesolve::nash

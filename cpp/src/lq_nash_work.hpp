@@ -154,6 +154,11 @@ struct Work {
   Mat AK, S, Y, Kn, C, tmp_nn, tmp_mn, BtP;
   Vec pad;  // evaluate's padded matrices
   bool schur_valid = false;
+  /// Condition estimate of the Stein operator X -> X - A_K'X A_K of the last
+  /// evaluation: ~ sum_t ||A_K^t||^2, from the squarings that proved stability
+  /// (p = 2^k with ||A_K^p||_F^2 <= 1e-18: sum ~ p / 20), or 1 / (1 - rho^2) from
+  /// the Schur form.
+  double kappa = 1.0;
   Eigen::PartialPivLU<Mat> lu;
   std::unique_ptr<StageMap> riccati;  // built on first use
   explicit Work(const LQNashProblem& p)
@@ -209,6 +214,7 @@ struct Work {
       const double a2 = padded_view(Ap, n, pn).squaredNorm();
       if (!(a2 < 1e30)) break;
       if (a2 <= 1e-18) {
+        kappa = std::max(1.0, std::ldexp(1.0, k) / 20.0);
         for (Index i = 0; i < N; ++i) {
           P[i] = padded_view(Pp + i * sz, n, pn);
           symmetrize(P[i]);
@@ -236,6 +242,8 @@ struct Work {
     schur_valid = false;
     if (!AK.allFinite() || !stein.factor(AK) || !(stein.spectral_radius() < 1.0)) return false;
     schur_valid = true;
+    const double rho = stein.spectral_radius();
+    kappa = 1.0 / std::max(1.0 - rho * rho, 1e-300);
     for (Index i = 0; i < N; ++i) {
       stage_cost(i, K, C);
       stein.solve(C, P[i]);
@@ -347,8 +355,9 @@ StageOut newton_stage(Work& w, const Mat& K0, double target, int max_iter, std::
 bool certify(Work& w, const Mat& K, LQNashResult& res, double tol);
 /// Certify an iterate pair (K, P) (see lq_nash_certify.cpp); true (and res filled) if it certifies.
 bool certify_pair(Work& w, const Mat& K, const std::vector<Mat>& P, LQNashResult& res, double tol);
-/// Schur stability of A (see lq_nash_certify.cpp).
-bool is_schur_stable(const Mat& A);
+/// Schur stability of A (see lq_nash_certify.cpp); kappa (if given): the
+/// condition estimate of its Stein operator (as Work::kappa).
+bool is_schur_stable(const Mat& A, double* kappa = nullptr);
 /// The certified part of a result: K, P, the residuals and the spectral radius.
 void copy_certificate(const LQNashResult& from, LQNashResult& to);
 

@@ -201,6 +201,14 @@ class LQNashSolution:
         Relative residuals ||S K - Y||_F / max(||Y||_F, ||S K||_F) of the
         K-equation and max_i ||P^i - (Q^i + K'R^i K + A_K'P^i A_K)||_F / ||P^i||_F
         of the P-equations, both evaluated at the returned (K, P).
+    error_estimate : float
+        Estimated relative error ||K - K*||_F / ||K||_F of the returned gain (the
+        certificate's residual times a condition estimate, or the size of the last
+        Newton correction; NaN when none was computed).
+    start : str
+        Where the iterations that produced K started: ``"user K0"``, ``"zero"``
+        (A stable), ``"summed-cost LQR"``, ``"regularized LQR"`` (summed costs with
+        Q + eps I), ``"unit LQR"`` (Q = I, R = I) or ``"P = Q"``.
     stages : tuple of NashStage
         Every method run of the solve.
     game : LQGame
@@ -217,7 +225,8 @@ class LQNashSolution:
                                                             residual=self.residual, K=self.K))
 
     def __getstate__(self) -> dict:  # pickle every lazy attribute, not the core's result object
-        lazy = ("K", "P", "gains", "iterations", "residual", "method", "residual_K", "residual_P", "info", "stages")
+        lazy = ("K", "P", "gains", "iterations", "residual", "method", "residual_K", "residual_P", "info", "stages",
+                "error_estimate", "start")
         return {**self.__dict__, **{k: getattr(self, k) for k in lazy}, "_result": None}
 
     K = cached_property(lambda self: self._result.K)
@@ -227,6 +236,8 @@ class LQNashSolution:
     method = cached_property(lambda self: self._result.method)
     residual_K = cached_property(lambda self: self._result.res_K)
     residual_P = cached_property(lambda self: self._result.res_P)
+    error_estimate = cached_property(lambda self: self._result.error_estimate)
+    start = cached_property(lambda self: self._result.start)
 
     @property
     def converged(self) -> bool:
@@ -375,6 +386,9 @@ def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol
     A : (n, n) array_like, or an LQGame without horizon
         The dynamics; or the whole game (then B, Q, R, dims, M are left out).
     B : list of N (n, m_i) arrays, or (n, m) array with ``dims``
+        A 2-D (n, m) B without ``dims``, with 2-D Q (n, n) and R (m, m), is one
+        player with all controls: ``lq_nash(A, B, Q, R)`` takes scipy's
+        ``solve_discrete_are(A, B, Q, R)`` arrays (``P[0]`` is its answer).
     Q : (N, n, n) array_like or list of N (n, n)
         State weights, symmetric (positive semidefinite).
     R : list of N (m_i, m_i) own-control weights, or N joint (m, m) weights
@@ -465,6 +479,8 @@ def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol
         game = _discounted(_as_game(A, B, Q, R, dims, M), discount)
         options = _options(method, tol, max_iter, anderson_depth, stall_window, polish)
         return _solve(game, K0, options, raise_on_failure=(method == "auto"))
+    if dims is None and not isinstance(B, (list, tuple)):
+        B, Q, R, M, dims = _one_player(B, Q, R, M)
     # Raw arrays: read (lq_game's reader and checks), K0 and the solve in one C++ call.
     scale = _discount_scale(discount)
     options = _options(method, tol, max_iter, anderson_depth, stall_window, polish)
@@ -473,6 +489,21 @@ def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol
     elapsed = time.perf_counter() - t0
     game = _scaled(LQGame._from_core(out.game), scale)
     return _outcome(game, out.result, elapsed, K0, options, raise_on_failure=(method == "auto"))
+
+
+def _one_player(B, Q, R, M):
+    """scipy's one-player call ``lq_nash(A, B, Q, R)``: a 2-D B (n, m) without dims, with 2-D Q (n, n)
+    and R (m, m) (and M (m, n)), is the game of one player with all m controls."""
+    if np.ndim(B) != 2 or np.ndim(Q) != 2:
+        return B, Q, R, M, None
+    B = as_float_array("B", B, ndim=2)
+    R = as_float_array("R", R)
+    if R.ndim != 2:
+        raise InputError(f"R must be the (m, m) = {(B.shape[1],) * 2} control weight of the one-player call "
+                         f"lq_nash(A, B, Q, R) (B 2-D, Q 2-D), got shape {R.shape}")
+    if M is not None and np.ndim(M) == 2:
+        M = as_float_array("M", M, ndim=2)[None]
+    return B, as_float_array("Q", Q, ndim=2)[None], R[None], M, (B.shape[1],)
 
 
 def guided_game(game: LQGame, K_guide, rho) -> LQGame:
