@@ -340,3 +340,70 @@ def test_no_stabilizing_start_message_names_every_door():
     with pytest.raises((InputError, SolveError)):
         lq_nash(np.diag([2.0, 0.5]), np.array([[0.], [1.]]), np.eye(2), np.eye(1))
     assert infinite._STAGE_WORD  # uncertified stages have their own word in failure messages
+
+
+# --------------------------------------------------------- random games, N >= 2
+@pytest.mark.parametrize("N,n,mi,seed", [(2, 4, 1, 0), (3, 5, 1, 1), (4, 6, 1, 2), (5, 6, 2, 3), (6, 8, 1, 4)])
+def test_random_games_against_numpy_newton(N, n, mi, seed):
+    """N = 2..6: the equilibrium is a zero of F(K) for an independent Newton solve (scipy
+    Lyapunov values, finite-difference Jacobian) started 1e-3 away from it."""
+    A, B, Q, R, dims = ref.random_game(N, n, mi, seed)
+    Rj = ref.joint_R(R, dims)
+    sol = lq_nash(A, B, Q, R, dims=dims)
+    rng = np.random.default_rng(seed)
+    K = ref.newton_solve(A, B, Q, Rj, dims, sol.K * (1 + 1e-3 * rng.standard_normal(sol.K.shape)))
+    np.testing.assert_allclose(sol.K, K, atol=1e-9 * max(1, np.abs(K).max()))
+    assert sol.error_estimate <= 1e-10
+
+
+@pytest.mark.parametrize("cross,beta", [(False, 1.0), (True, 1.0), (False, 0.95), (True, 0.9)])
+def test_random_two_player_games_against_quantecon(cross, beta):
+    qe = pytest.importorskip("quantecon")
+    A, B, Q, R, dims = ref.random_game(2, 5, 1, 7, radius=0.95)
+    rng = np.random.default_rng(1)
+    b1, b2 = B[:, :1], B[:, 1:]
+    z = np.zeros((1, 1))
+    W = [0.1 * rng.standard_normal((5, 1)) if cross else np.zeros((5, 1)) for _ in range(2)]
+    Mc = [0.1 * np.ones((1, 1)) if cross else z for _ in range(2)]
+    S = [0.2 * np.eye(1) if cross else z for _ in range(2)]
+    with np.errstate(all="ignore"):
+        F1, F2, _, _ = qe.nnash(A, b1, b2, Q[0], Q[1], R[0], R[1], S[0], S[1], W[0], W[1], Mc[0], Mc[1],
+                                beta=beta, tol=1e-12, max_iter=100000)
+    Qg, Rg, Mg = nnash_game(Q[0], Q[1], R[0], R[1], S[0], S[1], W[0], W[1], Mc[0], Mc[1])
+    sol = lq_nash(A, B, Qg, Rg, dims=dims, M=Mg, discount=beta)
+    assert sol.converged
+    np.testing.assert_allclose(sol.K, np.vstack([F1, F2]), atol=1e-9)
+
+
+# ------------------------------------------------------------- non-uniqueness
+def test_appendix_a_game_has_several_equilibria():
+    """The MA-GPS appendix-A game has at least two stabilizing Nash equilibria: each one
+    found is certified, distinct, and has Nash gap 0 by independent best responses."""
+    from gamesolve import lq_nash_equilibria
+    from gamesolve.examples import lq_example
+    g = lq_example()
+    eq = lq_nash_equilibria(g.A, g.B, g.Q, g.R)
+    assert len(eq) >= 2 and eq[0].start == "zero"
+    Bs, Rj = np.hstack(g.B), ref.joint_R(g.R, g.dims)
+    for e in eq:
+        assert e.converged and e.spectral_radius < 1
+        for i in range(2):  # each gain is the best response to the other's (scipy DARE)
+            Ki, _ = ref.best_response(g.A, Bs, g.Q, Rj, g.dims, e.K, i)
+            np.testing.assert_allclose(e.gains[i], Ki, atol=1e-9)
+    Ks = [e.K for e in eq]
+    assert min(np.linalg.norm(a - b) for j, a in enumerate(Ks) for b in Ks[:j]) > 1e-3
+
+
+def test_check_unique_reports_other_equilibria():
+    A, B, Q, R, dims = ref.random_game(2, 4, 1, 1, radius=2.0)
+    with pytest.warns(UserWarning, match="at least .* stabilizing Nash equilibria"):
+        sol = lq_nash(A, B, Q, R, dims=dims, check_unique=True)
+    assert len(sol.equilibria) >= 2 and sol.equilibria[0] is sol
+    assert max(np.linalg.norm(e.K - sol.K) / np.linalg.norm(sol.K) for e in sol.equilibria[1:]) > 0.5
+    # a game with one equilibrium found: no warning, one entry
+    A, B, Q, R, dims = ref.random_game(2, 4, 1, 0)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sol = lq_nash(A, B, Q, R, dims=dims, check_unique=True)
+    assert len(sol.equilibria) == 1

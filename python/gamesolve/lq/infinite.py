@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
@@ -40,7 +41,7 @@ from ..errors import ConvergenceError, InputError, SolveError
 from ..results import Info, Status, summary
 from .game import LQGame, lq_game, register_horizon_family
 
-__all__ = ["LQNashSolution", "lq_nash", "guided_lq_nash"]
+__all__ = ["LQNashSolution", "lq_nash", "lq_nash_equilibria", "guided_lq_nash"]
 
 #: Largest Anderson history the iterations accept (the core's kMaxAndersonDepth).
 MAX_ANDERSON_DEPTH = _core.max_anderson_depth
@@ -370,7 +371,7 @@ def _outcome(game: LQGame, r, elapsed: float, K0, options, *, raise_on_failure: 
 
 
 def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol=1e-10, max_iter=1000, M=None,
-            discount=1.0, anderson_depth=5, stall_window=0, polish=True) -> LQNashSolution:
+            discount=1.0, anderson_depth=5, stall_window=0, polish=True, check_unique=False) -> LQNashSolution:
     """Feedback Nash equilibrium of an infinite-horizon LQ game (``docs/theory.md``, section 3).
 
     Solves the coupled algebraic Riccati equations
@@ -428,7 +429,15 @@ def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol
         residual after which a stage counts as stalled (0: 40 in auto, 200 for
         an explicit method).
     polish : bool
-        Newton polish in auto.
+        Newton polish in auto, by need: Hewer steps for one player whose residual is
+        above round-off; Newton steps when the error estimate exceeds tol.
+    check_unique : bool
+        Also search other starts for other stabilizing equilibria
+        (:func:`lq_nash_equilibria`; costs about 40 more solves): the result's
+        ``equilibria`` holds every distinct one found (the returned one first), and a
+        ``UserWarning`` says when there is more than one. A general-sum LQ game may
+        have several stabilizing Nash equilibria (the MA-GPS appendix-A game has at
+        least four); without the search, ``start`` says where the returned one came from.
 
     Returns
     -------
@@ -488,7 +497,92 @@ def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol
     out = _core.read_and_solve_lq_nash(A, B, Q, R, dims, M, K0, options, scale, SYM_RTOL)
     elapsed = time.perf_counter() - t0
     game = _scaled(LQGame._from_core(out.game), scale)
-    return _outcome(game, out.result, elapsed, K0, options, raise_on_failure=(method == "auto"))
+    sol = _outcome(game, out.result, elapsed, K0, options, raise_on_failure=(method == "auto"))
+    return _with_equilibria(sol, tol) if check_unique else sol
+
+
+def _with_equilibria(sol: LQNashSolution, tol) -> LQNashSolution:
+    """``sol`` with ``equilibria`` (every distinct equilibrium found from other starts, ``sol`` first)."""
+    found = lq_nash_equilibria(sol.game, tol=tol, first=sol) if sol.converged else (sol,)
+    sol.__dict__["equilibria"] = found
+    if len(found) > 1:
+        dk = max(np.linalg.norm(e.K - sol.K) / max(np.linalg.norm(sol.K), 1e-300) for e in found[1:])
+        warnings.warn(f"lq_nash: the game has at least {len(found)} stabilizing Nash equilibria (the others "
+                      f"differ from the returned one by up to {dk:.3g} relative in K); see solution.equilibria",
+                      UserWarning, stacklevel=3)
+    return sol
+
+
+def lq_nash_equilibria(A, B=None, Q=None, R=None, *, dims=None, M=None, discount=1.0, tol=1e-10, n_starts=40,
+                       seed=0, first=None) -> tuple:
+    """Distinct stabilizing Nash equilibria of an infinite-horizon LQ game found from many starts.
+
+    A general-sum LQ game may have several stabilizing feedback Nash equilibria (the
+    coupled equations of :func:`lq_nash` are polynomial in K); which one an
+    iteration reaches depends on its start. This function solves the game from: the
+    default start (:func:`lq_nash`, method auto), the Riccati iteration from P = Q,
+    and ``n_starts`` random stabilizing gains K0 = K_1 + sigma ||K_1|| G (G standard
+    normal, sigma cycling through 0.3, 1, 3, 10, K_1 the first equilibrium; only
+    those with A - B K0 Schur stable), each by Newton's method and by the Lyapunov
+    iteration. Every certified answer (residual <= tol, stable) is kept once: two
+    equilibria are the same when ||K - K'||_F <= 1e-6 ||K||_F.
+
+    The search is not exhaustive: one equilibrium found does not prove uniqueness.
+
+    Parameters
+    ----------
+    A, B, Q, R, dims, M, discount : as in :func:`lq_nash` (or an LQGame without horizon)
+    tol : float
+        Certificate tolerance of every solve.
+    n_starts : int
+        Random starts (each tried by Newton and by the Lyapunov iteration).
+    seed : int
+        Seed of the random starts.
+    first : LQNashSolution, optional
+        An equilibrium already found (listed first).
+
+    Returns
+    -------
+    tuple of LQNashSolution
+        The distinct equilibria, ``first`` (or the default solve's) first, then in the
+        order found; each solution's ``start`` says where it came from (``"random 3"``:
+        the 4th random start).
+
+    Examples
+    --------
+    >>> from gamesolve import lq_nash_equilibria
+    >>> from gamesolve.examples import lq_example
+    >>> g = lq_example()
+    >>> len(lq_nash_equilibria(g.A, g.B, g.Q, g.R)) >= 2
+    True
+    """
+    game = A if isinstance(A, LQGame) and discount == 1.0 else _discounted(_as_game(A, B, Q, R, dims, M), discount)
+    if isinstance(A, LQGame) and discount == 1.0:
+        _as_game(A, B, Q, R, dims, M)
+    if first is None:
+        first = _solve(game, None, _options("auto", tol, 1000, 5, 0, True), raise_on_failure=True)
+    found = [first]
+
+    def keep(sol, start):
+        if sol.converged and all(np.linalg.norm(sol.K - e.K) > 1e-6 * np.linalg.norm(e.K) for e in found):
+            sol.__dict__["start"] = start
+            found.append(sol)
+
+    try:
+        keep(_solve(game, None, _options("riccati", tol, 1000, 5, 0, True), raise_on_failure=False), "P = Q")
+    except (SolveError, InputError):
+        pass
+    A_, B_ = game.A[0], game.B[0]
+    K1 = first.K
+    scale = max(np.linalg.norm(K1), 1.0)
+    rng = np.random.default_rng(seed)
+    for t in range(int(n_starts)):
+        K0 = K1 + rng.standard_normal(K1.shape) * scale * (0.3, 1.0, 3.0, 10.0)[t % 4]
+        if np.max(np.abs(np.linalg.eigvals(A_ - B_ @ K0))) >= 1.0:
+            continue
+        for method in ("newton", "lyapunov"):
+            keep(_solve(game, K0, _options(method, tol, 1000, 5, 0, True), raise_on_failure=False), f"random {t}")
+    return tuple(found)
 
 
 def _one_player(B, Q, R, M):
