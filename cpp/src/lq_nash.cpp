@@ -457,13 +457,10 @@ void check_sizes(const char* who, const LQNashProblem& pb, const Mat& K) {
 }
 }  // namespace nash
 
-LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0, const LQNashOptions& o) {
-  if (!(o.tol > 0.0) || !std::isfinite(o.tol) || o.max_iter < 1 || o.anderson_depth < 0 ||
-      o.anderson_depth > kMaxAndersonDepth)
-    throw std::invalid_argument("lq_nash options: need tol > 0, max_iter >= 1 and 0 <= anderson_depth <= " +
-                                std::to_string(kMaxAndersonDepth));
-  check_problem("lq_nash", pb);
-  if (K0.size() != 0) check_matrix("lq_nash", "K0", K0, pb.dims.m, pb.dims.n);
+namespace {
+
+// The solve with the control / cost scaling of choose_scaling.
+LQNashResult solve_scaled(const LQNashProblem& pb, const Mat& K0, const LQNashOptions& o) {
   Scaling sc = choose_scaling(pb);
   if (sc.identity) return Solve(pb, K0, o).run();
   const LQNashProblem spb = scaled_problem(pb, sc);
@@ -481,6 +478,71 @@ LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0, const LQNashOptions
   LQNashResult r = Solve(spb, K0s, o).run();
   unscale(sc, r);
   return r;
+}
+
+// State balancing for a second pass: x = T z with T = diag(t), t_k a power of two
+// ~ 1 / sqrt(sum_i |P^i_kk|), so that the value matrices of the balanced game
+// P_s = T P T have diagonals ~ 1 (A -> T^-1 A T, B -> T^-1 B, Q -> T Q T,
+// M -> M T, K_s = K T). Empty if P's diagonal is already balanced (ratio <= 1e4)
+// or not finite.
+Vec balancing(const std::vector<Mat>& P, Index n) {
+  Vec d = Vec::Zero(n);
+  for (const Mat& Pi : P) d += Pi.diagonal().cwiseAbs();
+  if (!d.allFinite() || !(d.minCoeff() > 0.0) || d.maxCoeff() <= 1e4 * d.minCoeff()) return Vec();
+  Vec t(n);
+  for (Index k = 0; k < n; ++k) {
+    int e;
+    std::frexp(1.0 / std::sqrt(d(k)), &e);
+    t(k) = std::ldexp(1.0, e);
+  }
+  return t;
+}
+
+LQNashProblem state_scaled(const LQNashProblem& pb, const Vec& t) {
+  LQNashProblem s = pb;
+  const Vec ti = t.cwiseInverse();
+  s.A = ti.asDiagonal() * pb.A * t.asDiagonal();
+  s.B = ti.asDiagonal() * pb.B;
+  for (Index i = 0; i < pb.dims.N; ++i) {
+    s.Q[i] = t.asDiagonal() * pb.Q[i] * t.asDiagonal();
+    if (!pb.M.empty()) s.M[i] = pb.M[i] * t.asDiagonal();
+  }
+  return s;
+}
+
+}  // namespace
+
+LQNashResult lq_nash(const LQNashProblem& pb, const Mat& K0, const LQNashOptions& o) {
+  if (!(o.tol > 0.0) || !std::isfinite(o.tol) || o.max_iter < 1 || o.anderson_depth < 0 ||
+      o.anderson_depth > kMaxAndersonDepth)
+    throw std::invalid_argument("lq_nash options: need tol > 0, max_iter >= 1 and 0 <= anderson_depth <= " +
+                                std::to_string(kMaxAndersonDepth));
+  check_problem("lq_nash", pb);
+  if (K0.size() != 0) check_matrix("lq_nash", "K0", K0, pb.dims.m, pb.dims.n);
+  LQNashResult r = solve_scaled(pb, K0, o);
+  // Auto, not certified or its error estimate above tol, and value matrices whose
+  // diagonals span more than 1e4 (relative residuals then hide the small entries):
+  // a second pass on the state-balanced game, from the first pass's gain if it
+  // stabilizes; kept if it certifies with a smaller error estimate.
+  if (o.method != NashMethod::Auto || (r.converged && r.error_estimate <= o.tol) || r.status == kNashBadScale ||
+      Index(r.P.size()) != pb.dims.N)
+    return r;
+  const Vec t = balancing(r.P, pb.dims.n);
+  if (t.size() == 0) return r;
+  const LQNashProblem bp = state_scaled(pb, t);
+  Mat K0b;
+  if (r.K.allFinite() && r.spectral_radius < 1.0) K0b = r.K * t.asDiagonal();
+  LQNashResult b = solve_scaled(bp, K0b, o);
+  if (!b.converged || (r.converged && !(b.error_estimate < r.error_estimate))) return r;
+  const Vec ti = t.cwiseInverse();
+  b.K = b.K * ti.asDiagonal();
+  for (Mat& P : b.P) P = ti.asDiagonal() * P * ti.asDiagonal();
+  b.iterations += r.iterations;
+  b.history.insert(b.history.begin(), r.history.begin(), r.history.end());
+  b.stages.insert(b.stages.begin(), r.stages.begin(), r.stages.end());
+  b.method += "+balanced";
+  if (K0b.size() != 0) b.start = r.start;
+  return b;
 }
 
 }  // namespace gamesolve
