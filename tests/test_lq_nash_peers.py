@@ -433,3 +433,17 @@ def test_check_unique_reports_other_equilibria():
         warnings.simplefilter("error")
         sol = lq_nash(A, B, Q, R, dims=dims, check_unique=True)
     assert len(sol.equilibria) == 1
+
+
+@pytest.mark.parametrize("case", [11, 17])
+def test_darex_near_marginal_against_extended_precision(case):
+    """The near-marginal DAREX cases against a 50-digit Hewer reference: P and K within
+    10x the reported error estimate (case 17: more accurate than scipy's answer)."""
+    a, b, q, r, _ = (np.asarray(v, dtype=float) for v in DAREX[case])
+    sol = lq_nash(a, b, q, r)
+    x = sla.solve_discrete_are(a, b, q, r)
+    P, K = hewer_reference(a, b, q, r, np.linalg.solve(r + b.T @ x @ b, b.T @ x @ a), digits=50, steps=8)
+    est = sol.error_estimate
+    assert np.linalg.norm(sol.P[0] - P) <= 10 * est * np.linalg.norm(P)
+    assert np.linalg.norm(sol.K - K) <= 10 * est * np.linalg.norm(K)
+    assert est <= (1e-10 if case == 11 else 1e-7)

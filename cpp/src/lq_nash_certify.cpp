@@ -17,7 +17,7 @@ bool certify(Work& w, const Mat& K, LQNashResult& res, double tol) {
   res.res_P = w.res_P(K, res.P);
   res.res_K = w.res_K(K, res.P);
   res.residual = nan_max(res.res_K, res.res_P);
-  res.error_estimate = w.kappa * res.residual;
+  res.error_estimate = w.kappa * w.cond_S() * res.residual;
   return res.residual <= tol;  // false for NaN
 }
 
@@ -60,7 +60,7 @@ bool certify_pair(Work& w, const Mat& K, const std::vector<Mat>& P, LQNashResult
   res.res_P = rp;
   res.res_K = rk;
   res.residual = nan_max(rp, rk);
-  res.error_estimate = kappa * res.residual;
+  res.error_estimate = kappa * w.cond_S() * res.residual;
   res.spectral_radius = -1.0;
   return true;
 }

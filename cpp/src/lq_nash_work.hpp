@@ -271,6 +271,13 @@ struct Work {
     }
   }
 
+  // 1-norm condition estimate of the stacked S last built (>= 1; inf if singular).
+  double cond_S() {
+    lu.compute(S);
+    const double rc = lu.rcond();
+    return rc > 0.0 ? std::max(1.0, 1.0 / rc) : std::numeric_limits<double>::infinity();
+  }
+
   // K <- S^{-1} Y; false if S is (numerically) singular.
   bool solve_K(Mat& K) {
     lu.compute(S);
