@@ -469,6 +469,17 @@ static void test_extreme_scales() {
                R3[] = {1.0};
   const LQNashResult huge = lq_nash(make_lq_nash_problem(3, {1}, A3, B3, Q3, R3, nullptr), Mat());
   CHECK(!huge.converged && huge.status == kNashBadScale && std::isnan(huge.residual));
+  // a NaN in the data (the C++ API does not read through the Python checks): the
+  // certificate is NaN for every method, never converged
+  std::vector<double> Qn(Q, Q + 8);
+  Qn[3] = std::nan("");
+  const LQNashProblem nanpb = make_lq_nash_problem(2, {1, 1}, A, B, Qn.data(), R, nullptr);
+  for (NashMethod m : {NashMethod::Auto, NashMethod::Lyapunov, NashMethod::Riccati, NashMethod::Newton}) {
+    LQNashOptions o;
+    o.method = m;
+    const LQNashResult r = lq_nash(nanpb, Mat(), o);
+    CHECK(!r.converged && std::isnan(r.residual));
+  }
 }
 
 int main() {
