@@ -447,3 +447,17 @@ def test_darex_near_marginal_against_extended_precision(case):
     assert np.linalg.norm(sol.P[0] - P) <= 10 * est * np.linalg.norm(P)
     assert np.linalg.norm(sol.K - K) <= 10 * est * np.linalg.norm(K)
     assert est <= (1e-10 if case == 11 else 1e-7)
+
+
+def test_core_entries_check_gain_shapes():
+    """The bound C++ entries check K / K0 shapes, not only their sizes (a transposed K0
+    with the right number of entries was read as a reshaped gain)."""
+    from gamesolve import _core
+    A, B, Q, R = np.diag([.5, .3]), np.array([[1.], [0.5]]), np.eye(2)[None], np.eye(1)[None]
+    for K in (np.zeros((2, 1)), np.zeros(2), np.zeros((1, 3))):
+        with pytest.raises(ValueError, match=r"must have shape \(1, 2\)"):
+            _core.lq_nash(A, B, Q, R, None, [1], K, _core.LQNashOptions())
+        with pytest.raises(ValueError, match=r"must have shape \(1, 2\)"):
+            _core.lq_policy_value(A, B, Q, R, None, [1], K)
+        with pytest.raises(ValueError, match=r"must have shape \(1, 2\)"):
+            _core.lq_nash_jacobian(A, B, Q, R, None, [1], K)

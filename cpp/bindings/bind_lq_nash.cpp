@@ -59,7 +59,7 @@ py::array_t<double> stack(const std::vector<Mat>& Xs, Index r, Index c) {
 }
 
 Mat from_numpy(const Arr& a, Index r, Index c, const char* name) {
-  if (a.size() != r * c)
+  if (a.ndim() != 2 || a.shape(0) != r || a.shape(1) != c)
     throw std::invalid_argument(std::string(name) + " must have shape (" + std::to_string(r) + ", " +
                                 std::to_string(c) + ")");
   return CMapRow(a.data(), r, c);
