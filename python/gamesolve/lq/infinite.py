@@ -487,7 +487,8 @@ def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol
     if isinstance(A, LQGame):
         game = _discounted(_as_game(A, B, Q, R, dims, M), discount)
         options = _options(method, tol, max_iter, anderson_depth, stall_window, polish)
-        return _solve(game, K0, options, raise_on_failure=(method == "auto"))
+        sol = _solve(game, K0, options, raise_on_failure=(method == "auto"))
+        return _with_equilibria(sol, tol) if check_unique else sol
     if dims is None and not isinstance(B, (list, tuple)):
         B, Q, R, M, dims = _one_player(B, Q, R, M)
     # Raw arrays: read (lq_game's reader and checks), K0 and the solve in one C++ call.
