@@ -101,3 +101,28 @@ def joint_R(R, dims):
     for i, r in enumerate(R):
         Rj[i, off[i]:off[i + 1], off[i]:off[i + 1]] = r
     return Rj
+
+
+def nash_residual_map(A, B, Q, Rj, dims, K):
+    """F(K) = S(P(K)) K - Y(P(K)) with P(K) by scipy's Lyapunov solver (row-major vec)."""
+    P = policy_value(A, B, Q, Rj, K)
+    S, Y = stacked_system(A, B, P, Rj, dims)
+    return (S @ K - Y).ravel()
+
+
+def newton_solve(A, B, Q, Rj, dims, K0, tol=1e-13, max_iter=50, h=1e-7):
+    """An independent Newton solve of the coupled AREs: F(K) = 0 with a central-difference
+    Jacobian of nash_residual_map (no line search; K0 must be close). Returns K."""
+    K = np.array(K0, dtype=float)
+    for _ in range(max_iter):
+        F = nash_residual_map(A, B, Q, Rj, dims, K)
+        if np.linalg.norm(F) <= tol * max(1.0, np.linalg.norm(K)):
+            break
+        J = np.empty((F.size, K.size))
+        for j in range(K.size):
+            E = np.zeros(K.size)
+            E[j] = h
+            E = E.reshape(K.shape)
+            J[:, j] = (nash_residual_map(A, B, Q, Rj, dims, K + E) - nash_residual_map(A, B, Q, Rj, dims, K - E)) / (2 * h)
+        K = K - np.linalg.solve(J, F).reshape(K.shape)
+    return K

@@ -59,7 +59,7 @@ py::array_t<double> stack(const std::vector<Mat>& Xs, Index r, Index c) {
 }
 
 Mat from_numpy(const Arr& a, Index r, Index c, const char* name) {
-  if (a.size() != r * c)
+  if (a.ndim() != 2 || a.shape(0) != r || a.shape(1) != c)
     throw std::invalid_argument(std::string(name) + " must have shape (" + std::to_string(r) + ", " +
                                 std::to_string(c) + ")");
   return CMapRow(a.data(), r, c);
@@ -95,7 +95,9 @@ void bind_types(py::module_& m) {
       .value("non_finite", kNashNonFinite)
       .value("singular", kNashSingular)
       .value("bad_start", kNashBadStart)
-      .value("no_stabilizing_start", kNashNoStabilizingStart);
+      .value("no_stabilizing_start", kNashNoStabilizingStart)
+      .value("uncertified", kNashUncertified)
+      .value("bad_scale", kNashBadScale);
 
   py::class_<LQNashOptions>(m, "LQNashOptions", "Settings of lq_nash (see gamesolve.lq_nash).")
       .def(py::init([](NashMethod method, double tol, int max_iter, int anderson_depth, int stall_window,
@@ -123,7 +125,9 @@ void bind_types(py::module_& m) {
       .def_readonly("accelerated", &NashStage::accelerated)
       .def_readonly("iterations", &NashStage::iterations)
       .def_property_readonly("status", [](const NashStage& s) { return NashStatus(s.status); })
-      .def_readonly("residual", &NashStage::residual, "the stage's own convergence measure at exit");
+      .def_readonly("residual", &NashStage::residual, "the stage's own convergence measure at exit")
+      .def_property_readonly("start", [](const NashStage& s) { return int(s.start); },
+                             "0: the start gain K0, 1: the best candidate so far, 2: best or K0, 3: P = Q");
 
   py::class_<LQNashResult>(m, "LQNashResult", "The outcome of an lq_nash solve (lq_nash.hpp LQNashResult).")
       .def_property_readonly("K", [](const LQNashResult& r) { return to_numpy(r.K); }, "(m, n) gains, u = -K x")
@@ -137,6 +141,9 @@ void bind_types(py::module_& m) {
       .def_readonly("res_P", &LQNashResult::res_P)
       .def_readonly("residual", &LQNashResult::residual)
       .def_readonly("spectral_radius", &LQNashResult::spectral_radius, "of A - B K (-1: stable, not computed)")
+      .def_readonly("error_estimate", &LQNashResult::error_estimate,
+                    "estimated relative error of K (last Newton correction or residual x condition; NaN if none)")
+      .def_readonly("start", &LQNashResult::start, "the start of the iterations (e.g. 'summed-cost LQR')")
       .def_readonly("method", &LQNashResult::method)
       .def_property_readonly(
           "history",

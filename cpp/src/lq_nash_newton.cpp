@@ -116,6 +116,7 @@ StageOut newton_stage(Work& w, const Mat& K0, double target, int max_iter, std::
 namespace gamesolve {
 
 bool lq_nash_jacobian(const LQNashProblem& pb, const Mat& K, Mat& J, Mat* F) {
+  nash::check_sizes("lq_nash_jacobian", pb, K);
   nash::Work w(pb);
   std::vector<Mat> P(w.N, Mat(w.n, w.n));
   if (!w.evaluate_schur(K, P)) return false;

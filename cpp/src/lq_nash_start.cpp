@@ -1,6 +1,9 @@
 // The default stabilizing start of the infinite-horizon LQ Nash solver
 // (lq_nash_work.hpp): 0 for a Schur-stable A, else the LQR gain of the summed
-// costs (DARE by the structure-preserving doubling algorithm).
+// costs (DARE by the structure-preserving doubling algorithm); when that gain does
+// not stabilize (e.g. an unstable mode unobservable in the summed Q), the LQR gain
+// of the summed costs with Q + eps I, then of unit weights (Q = I, R = I): both
+// stabilize whenever (A, B) is stabilizable.
 #include "lq_nash_work.hpp"
 #include "small_solve.hpp"
 
@@ -8,36 +11,20 @@
 
 namespace gamesolve::nash {
 
-// The default start's gain (0 for a Schur-stable A, else the summed-cost LQR
-// gain) without the final stability check: lq_nash checks it by evaluating
-// P(K0), which proves stability by the same squarings. False if no gain results.
-bool start_gain(const LQNashProblem& pb, Mat& K0) {
-  const Index n = pb.dims.n, m = pb.dims.m, N = pb.dims.N;
-  K0 = Mat::Zero(m, n);
-  if (is_schur_stable(pb.A)) return true;
-  // Summed costs: Qs, Rs (joint sum, or block-diagonal own blocks if not PD), Ms.
-  Mat Qs = Mat::Zero(n, n), Rs = Mat::Zero(m, m), Ms = Mat::Zero(m, n);
-  for (Index i = 0; i < N; ++i) {
-    Qs += pb.Q[i];
-    Rs += pb.R[i];
-    if (!pb.M.empty()) Ms += pb.M[i];
-  }
-  Eigen::LLT<Mat> llt(0.5 * (Rs + Rs.transpose()));
-  if (llt.info() != Eigen::Success) {
-    Rs.setZero();
-    for (Index i = 0; i < N; ++i) {
-      const Index o = pb.dims.off[i], mi = pb.dims.m_i[i];
-      Rs.block(o, o, mi, mi) = pb.R[i].block(o, o, mi, mi);
-    }
-    llt.compute(Rs);
-    if (llt.info() != Eigen::Success) return false;
-  }
+namespace {
+
+// The stabilizing DARE gain of min sum x'H x + u'R u + 2 u'M x for (A, B)
+// (R positive definite: llt its factorization) by the structure-preserving
+// doubling algorithm. False if the doubling breaks down.
+bool dare_gain(const Mat& A, const Mat& B, Mat H, const Mat& Rs, const Eigen::LLT<Mat>& llt, const Mat& Ms,
+               Mat& K0) {
+  const Index n = A.rows();
   // Remove the cross term: u = v - Rs^{-1} Ms x.
   Mat RiM = llt.solve(Ms);
-  Mat Ah = pb.A - pb.B * RiM;
-  Mat H = Qs - Ms.transpose() * RiM;
+  Mat Ah = A - B * RiM;
+  H -= Ms.transpose() * RiM;
   H = 0.5 * (H + H.transpose()).eval();
-  Mat G = pb.B * llt.solve(pb.B.transpose());
+  Mat G = B * llt.solve(B.transpose());
   // Structure-preserving doubling: A_{k+1} = A W^-1 A, G_{k+1} = G + A W^-1 G A',
   // H_{k+1} = H + A' H W^-1 A, W = I + G H; H -> stabilizing DARE solution.
   // Products by small_gemm on zero-padded column-major copies (pn rows), A' kept
@@ -90,9 +77,56 @@ bool start_gain(const LQNashProblem& pb, Mat& K0) {
     prev = rel;
   }
   H = view(Hp);
-  Mat Sm = Rs + pb.B.transpose() * H * pb.B;
-  K0 = Sm.partialPivLu().solve(pb.B.transpose() * H * pb.A + Ms);
+  Mat Sm = Rs + B.transpose() * H * B;
+  K0 = Sm.partialPivLu().solve(B.transpose() * H * A + Ms);
   return K0.allFinite();
+}
+
+}  // namespace
+
+const char* start_name(int variant) {
+  static const char* names[] = {"zero", "summed-cost LQR", "regularized LQR", "unit LQR"};
+  return variant >= 0 && variant < kStartVariants ? names[variant] : "none";
+}
+
+// Start gain number `variant` (0: zero, tried only for a Schur-stable A; 1: the
+// summed-cost LQR; 2: the same with Q + eps I; 3: unit weights) without the final
+// stability check: lq_nash checks it by evaluating P(K0), which proves stability by
+// the same squarings, and asks for the next variant if it fails. False if this
+// variant gives no gain (then try the next).
+bool start_gain(const LQNashProblem& pb, Mat& K0, int variant) {
+  const Index n = pb.dims.n, m = pb.dims.m, N = pb.dims.N;
+  K0 = Mat::Zero(m, n);
+  if (variant == 0) return is_schur_stable(pb.A);
+  if (variant == 3) {  // unit weights, scaled to B: min sum |x|^2 + ||B||^2 |u|^2
+    const double b2 = std::max(pb.B.squaredNorm() / double(std::max<Index>(m, 1)), kTiny);
+    const Mat Ru = b2 * Mat::Identity(m, m);
+    Eigen::LLT<Mat> llt(Ru);
+    return dare_gain(pb.A, pb.B, Mat::Identity(n, n), Ru, llt, Mat::Zero(m, n), K0);
+  }
+  // Summed costs: Qs, Rs (joint sum, or block-diagonal own blocks if not PD), Ms.
+  Mat Qs = Mat::Zero(n, n), Rs = Mat::Zero(m, m), Ms = Mat::Zero(m, n);
+  for (Index i = 0; i < N; ++i) {
+    Qs += pb.Q[i];
+    Rs += pb.R[i];
+    if (!pb.M.empty()) Ms += pb.M[i];
+  }
+  Eigen::LLT<Mat> llt(0.5 * (Rs + Rs.transpose()));
+  if (llt.info() != Eigen::Success) {
+    Rs.setZero();
+    for (Index i = 0; i < N; ++i) {
+      const Index o = pb.dims.off[i], mi = pb.dims.m_i[i];
+      Rs.block(o, o, mi, mi) = pb.R[i].block(o, o, mi, mi);
+    }
+    llt.compute(Rs);
+    if (llt.info() != Eigen::Success) return false;
+  }
+  if (variant == 2) {  // Q + eps I: detectable, so the DARE's solution is stabilizing
+    const double q = std::max(safe_norm(Qs), safe_norm(Rs) * pb.B.squaredNorm() / double(std::max<Index>(m, 1)));
+    if (!std::isfinite(q)) return false;
+    Qs.diagonal().array() += 1e-6 * std::max(q, kTiny);
+  }
+  return dare_gain(pb.A, pb.B, Qs, Rs, llt, Ms, K0);
 }
 
 }  // namespace gamesolve::nash
@@ -100,7 +134,9 @@ bool start_gain(const LQNashProblem& pb, Mat& K0) {
 namespace gamesolve {
 
 bool default_start(const LQNashProblem& pb, Mat& K0) {
-  return nash::start_gain(pb, K0) && nash::is_schur_stable(pb.A - pb.B * K0);
+  for (int v = 0; v < nash::kStartVariants; ++v)
+    if (nash::start_gain(pb, K0, v) && nash::is_schur_stable(pb.A - pb.B * K0)) return true;
+  return false;
 }
 
 }  // namespace gamesolve

@@ -27,6 +27,42 @@ namespace gamesolve::nash {
 constexpr double kTiny = std::numeric_limits<double>::min();
 using CMat = Eigen::MatrixXcd;
 
+// Frobenius norm that neither overflows nor underflows (entries up to the largest
+// double) and propagates NaN: the plain sqrt of the sum of squares when that sum is
+// in range (the common case, one pass), else the sum of (x / max|x|)^2 rescaled.
+template <class M>
+double safe_norm(const M& X) {
+  const double s2 = X.squaredNorm();
+  if (s2 >= 1e-280 && s2 <= 1e280) return std::sqrt(s2);
+  if (std::isnan(s2)) return s2;
+  double mx = 0;
+  for (Index j = 0; j < X.cols(); ++j)
+    for (Index i = 0; i < X.rows(); ++i) {
+      const double a = std::abs(X(i, j));
+      if (std::isnan(a)) return a;
+      mx = a > mx ? a : mx;
+    }
+  if (mx == 0.0 || std::isinf(mx)) return mx;
+  double t = 0;
+  for (Index j = 0; j < X.cols(); ++j)
+    for (Index i = 0; i < X.rows(); ++i) {
+      const double v = X(i, j) / mx;
+      t += v * v;
+    }
+  return mx * std::sqrt(t);
+}
+
+// max(a, b) that propagates NaN (std::max(a, NaN) drops it).
+inline double nan_max(double a, double b) { return (std::isnan(a) || std::isnan(b)) ? std::numeric_limits<double>::quiet_NaN() : (a < b ? b : a); }
+
+// num / den for a relative residual: NaN if either is NaN or den is infinite
+// (an overflowed scale certifies nothing), 0 for 0 / 0.
+inline double rel_ratio(double num, double den) {
+  if (std::isnan(num) || std::isnan(den) || std::isinf(den)) return std::numeric_limits<double>::quiet_NaN();
+  if (std::isinf(num)) return num;
+  return num == 0.0 ? 0.0 : num / std::max(den, kTiny);
+}
+
 // Symmetrize a square matrix in place (no temporaries).
 template <class M>
 void symmetrize(M& P) {
@@ -118,6 +154,11 @@ struct Work {
   Mat AK, S, Y, Kn, C, tmp_nn, tmp_mn, BtP;
   Vec pad;  // evaluate's padded matrices
   bool schur_valid = false;
+  /// Condition estimate of the Stein operator X -> X - A_K'X A_K of the last
+  /// evaluation: ~ sum_t ||A_K^t||^2, from the squarings that proved stability
+  /// (p = 2^k with ||A_K^p||_F^2 <= 1e-18: sum ~ p / 20), or 1 / (1 - rho^2) from
+  /// the Schur form.
+  double kappa = 1.0;
   Eigen::PartialPivLU<Mat> lu;
   std::unique_ptr<StageMap> riccati;  // built on first use
   explicit Work(const LQNashProblem& p)
@@ -173,6 +214,7 @@ struct Work {
       const double a2 = padded_view(Ap, n, pn).squaredNorm();
       if (!(a2 < 1e30)) break;
       if (a2 <= 1e-18) {
+        kappa = std::max(1.0, std::ldexp(1.0, k) / 20.0);
         for (Index i = 0; i < N; ++i) {
           P[i] = padded_view(Pp + i * sz, n, pn);
           symmetrize(P[i]);
@@ -200,6 +242,8 @@ struct Work {
     schur_valid = false;
     if (!AK.allFinite() || !stein.factor(AK) || !(stein.spectral_radius() < 1.0)) return false;
     schur_valid = true;
+    const double rho = stein.spectral_radius();
+    kappa = 1.0 / std::max(1.0 - rho * rho, 1e-300);
     for (Index i = 0; i < N; ++i) {
       stage_cost(i, K, C);
       stein.solve(C, P[i]);
@@ -227,6 +271,13 @@ struct Work {
     }
   }
 
+  // 1-norm condition estimate of the stacked S last built (>= 1; inf if singular).
+  double cond_S() {
+    lu.compute(S);
+    const double rc = lu.rcond();
+    return rc > 0.0 ? std::max(1.0, 1.0 / rc) : std::numeric_limits<double>::infinity();
+  }
+
   // K <- S^{-1} Y; false if S is (numerically) singular.
   bool solve_K(Mat& K) {
     lu.compute(S);
@@ -236,23 +287,26 @@ struct Work {
     return K.allFinite();
   }
 
-  // Relative residual of the K-equation at (K, P).
+  // Relative residual of the K-equation at (K, P): ||S K - Y|| / max(||Y||, ||S K||),
+  // NaN-propagating and overflow-safe (safe_norm, rel_ratio).
   double res_K(const Mat& K, const std::vector<Mat>& P) {
     build_SY(P);
     tmp_mn.noalias() = S * K;
-    const double num = (tmp_mn - Y).norm();
-    const double den = std::max({Y.norm(), tmp_mn.norm(), kTiny});
-    return num / den;
+    const double sk = safe_norm(tmp_mn);
+    tmp_mn -= Y;
+    return rel_ratio(safe_norm(tmp_mn), nan_max(safe_norm(Y), sk));
   }
 
-  // Relative residual of the P-equations at (K, P) (A_K must be current).
+  // Relative residual of the P-equations at (K, P) (A_K must be current):
+  // max_i ||Q^i + ... + A_K'P^i A_K - P^i|| / ||P^i||, NaN-propagating.
   double res_P(const Mat& K, const std::vector<Mat>& P) {
     double r = 0;
     for (Index i = 0; i < N; ++i) {
       stage_cost(i, K, C);
       tmp_nn.noalias() = P[i] * AK;
       C.noalias() += AK.transpose() * tmp_nn;
-      r = std::max(r, (C - P[i]).norm() / std::max(P[i].norm(), kTiny));
+      C -= P[i];
+      r = nan_max(r, rel_ratio(safe_norm(C), safe_norm(P[i])));
     }
     return r;
   }
@@ -308,12 +362,20 @@ StageOut newton_stage(Work& w, const Mat& K0, double target, int max_iter, std::
 bool certify(Work& w, const Mat& K, LQNashResult& res, double tol);
 /// Certify an iterate pair (K, P) (see lq_nash_certify.cpp); true (and res filled) if it certifies.
 bool certify_pair(Work& w, const Mat& K, const std::vector<Mat>& P, LQNashResult& res, double tol);
-/// Schur stability of A (see lq_nash_certify.cpp).
-bool is_schur_stable(const Mat& A);
+/// Schur stability of A (see lq_nash_certify.cpp); kappa (if given): the
+/// condition estimate of its Stein operator (as Work::kappa).
+bool is_schur_stable(const Mat& A, double* kappa = nullptr);
 /// The certified part of a result: K, P, the residuals and the spectral radius.
 void copy_certificate(const LQNashResult& from, LQNashResult& to);
 
-/// The default start's gain (see lq_nash_start.cpp).
-bool start_gain(const LQNashProblem& pb, Mat& K0);
+/// Throws std::invalid_argument unless the problem's matrices have the sizes of its
+/// dims and K is m x n (`who` names the entry point).
+void check_sizes(const char* who, const LQNashProblem& pb, const Mat& K);
+
+/// The default start's candidate gains (see lq_nash_start.cpp): variant 0..kStartVariants-1.
+constexpr int kStartVariants = 4;
+bool start_gain(const LQNashProblem& pb, Mat& K0, int variant);
+/// The name of a start variant ("zero", "summed-cost LQR", ...).
+const char* start_name(int variant);
 
 }  // namespace gamesolve::nash

@@ -122,6 +122,8 @@ class NashStatus:
     singular: NashStatus
     bad_start: NashStatus
     no_stabilizing_start: NashStatus
+    uncertified: NashStatus
+    bad_scale: NashStatus
     name: str
     def __int__(self) -> int: ...
 
@@ -141,6 +143,7 @@ class NashStage:
     iterations: int
     status: NashStatus
     residual: float
+    start: int
 
 class LQNashResult:
     K: np.ndarray
@@ -152,6 +155,8 @@ class LQNashResult:
     res_P: float
     residual: float
     spectral_radius: float
+    error_estimate: float
+    start: str
     method: str
     history: np.ndarray
     stages: list[NashStage]

@@ -30,6 +30,7 @@
 #include "gamesolve/anderson.hpp"  // kMaxAndersonDepth
 #include "gamesolve/stein.hpp"
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -68,7 +69,9 @@ enum NashStatus : int {
   kNashNonFinite = 4,      ///< overflow / NaN
   kNashSingular = 5,       ///< singular stacked system S or Newton Jacobian
   kNashBadStart = 6,       ///< the start K0 is not stabilizing
-  kNashNoStabilizingStart = 7  ///< no stabilizing gain found (pair not stabilizable?)
+  kNashNoStabilizingStart = 7,  ///< no stabilizing gain found (pair not stabilizable?)
+  kNashUncertified = 8,  ///< a stage's own measure met its target, the certificate did not
+  kNashBadScale = 9      ///< the data's scales span more than double precision can solve
 };
 
 struct LQNashOptions {
@@ -106,7 +109,15 @@ struct LQNashResult {
   int status = kNashMaxIter;
   double res_K = 0, res_P = 0, residual = 0;  ///< relative residuals, residual = max
   double spectral_radius = 0;                 ///< of A - B K
+  /// Estimated relative error ||K - K*|| / ||K|| of the returned gain: the norm of
+  /// the last Newton correction, or residual x condition of the Newton Jacobian
+  /// when one was computed (NaN when neither is available).
+  double error_estimate = std::numeric_limits<double>::quiet_NaN();
   std::string method;                         ///< e.g. "riccati+anderson", "newton"
+  /// The start of the iterations: "user K0", "zero" (A stable), "summed-cost LQR",
+  /// "regularized LQR" (summed costs with Q + eps I), "unit LQR" (Q = I, R = I),
+  /// "P = Q" (the Riccati iteration's own start) or "none".
+  std::string start;
   std::vector<double> history;                ///< per-iteration residual of each stage, concatenated
   std::vector<NashStage> stages;
 };

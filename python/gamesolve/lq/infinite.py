@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import math
 import time
+import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 
@@ -40,7 +41,7 @@ from ..errors import ConvergenceError, InputError, SolveError
 from ..results import Info, Status, summary
 from .game import LQGame, lq_game, register_horizon_family
 
-__all__ = ["LQNashSolution", "lq_nash", "guided_lq_nash"]
+__all__ = ["LQNashSolution", "lq_nash", "lq_nash_equilibria", "guided_lq_nash"]
 
 #: Largest Anderson history the iterations accept (the core's kMaxAndersonDepth).
 MAX_ANDERSON_DEPTH = _core.max_anderson_depth
@@ -53,8 +54,14 @@ _NS = _core.NashStatus
 _STATUS = {int(_NS.converged): Status.CONVERGED, int(_NS.max_iterations): Status.MAX_ITERATIONS,
            int(_NS.stalled): Status.STALLED, int(_NS.lost_stability): Status.DIVERGED,
            int(_NS.non_finite): Status.DIVERGED, int(_NS.singular): Status.DIVERGED,
-           int(_NS.bad_start): Status.DIVERGED, int(_NS.no_stabilizing_start): Status.DIVERGED}
-_BAD_START, _NO_START = int(_NS.bad_start), int(_NS.no_stabilizing_start)
+           int(_NS.bad_start): Status.DIVERGED, int(_NS.no_stabilizing_start): Status.DIVERGED,
+           int(_NS.uncertified): Status.STALLED, int(_NS.bad_scale): Status.DIVERGED}
+_BAD_START, _NO_START, _BAD_SCALE = int(_NS.bad_start), int(_NS.no_stabilizing_start), int(_NS.bad_scale)
+#: How a stage's status reads in a failure message (an "uncertified" stage met its own
+#: target, but its answer did not certify).
+_STAGE_WORD = {int(_NS.uncertified): "uncertified (own target met, certificate failed)"}
+#: NashStage.start codes of the core: where an attempt started.
+_START_NAME = {0: "K0", 1: "the best candidate", 2: "the best candidate or K0", 3: "P = Q"}
 
 
 # --------------------------------------------------------------------------- the game
@@ -147,13 +154,21 @@ def expected_quadratic(P: np.ndarray, mean: np.ndarray, cov: np.ndarray) -> np.n
 
 @dataclass(frozen=True)
 class NashStage:
-    """One method run inside a solve: method, accelerated, iterations, status, final residual."""
+    """One method run inside a solve: method, accelerated, iterations, status, final residual, start.
+
+    ``start`` is where the attempt began: ``"K0"`` (the solve's start gain, or its
+    values P(K0)), ``"the best candidate"`` (of the attempts before), ``"the best
+    candidate or K0"`` or ``"P = Q"`` (the Riccati iteration's own start). An
+    attempt whose own measure met its target but whose answer did not certify has
+    status ``stalled``.
+    """
 
     method: str
     accelerated: bool
     iterations: int
     status: Status
     residual: float
+    start: str = "K0"
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -187,6 +202,14 @@ class LQNashSolution:
         Relative residuals ||S K - Y||_F / max(||Y||_F, ||S K||_F) of the
         K-equation and max_i ||P^i - (Q^i + K'R^i K + A_K'P^i A_K)||_F / ||P^i||_F
         of the P-equations, both evaluated at the returned (K, P).
+    error_estimate : float
+        Estimated relative error ||K - K*||_F / ||K||_F of the returned gain (the
+        certificate's residual times a condition estimate, or the size of the last
+        Newton correction; NaN when none was computed).
+    start : str
+        Where the iterations that produced K started: ``"user K0"``, ``"zero"``
+        (A stable), ``"summed-cost LQR"``, ``"regularized LQR"`` (summed costs with
+        Q + eps I), ``"unit LQR"`` (Q = I, R = I) or ``"P = Q"``.
     stages : tuple of NashStage
         Every method run of the solve.
     game : LQGame
@@ -203,7 +226,8 @@ class LQNashSolution:
                                                             residual=self.residual, K=self.K))
 
     def __getstate__(self) -> dict:  # pickle every lazy attribute, not the core's result object
-        lazy = ("K", "P", "gains", "iterations", "residual", "method", "residual_K", "residual_P", "info", "stages")
+        lazy = ("K", "P", "gains", "iterations", "residual", "method", "residual_K", "residual_P", "info", "stages",
+                "error_estimate", "start")
         return {**self.__dict__, **{k: getattr(self, k) for k in lazy}, "_result": None}
 
     K = cached_property(lambda self: self._result.K)
@@ -213,6 +237,8 @@ class LQNashSolution:
     method = cached_property(lambda self: self._result.method)
     residual_K = cached_property(lambda self: self._result.res_K)
     residual_P = cached_property(lambda self: self._result.res_P)
+    error_estimate = cached_property(lambda self: self._result.error_estimate)
+    start = cached_property(lambda self: self._result.start)
 
     @property
     def converged(self) -> bool:
@@ -237,8 +263,8 @@ class LQNashSolution:
     @cached_property
     def stages(self) -> tuple:
         """Every method run of the solve (NashStage)."""
-        return tuple(NashStage(s.method.name, s.accelerated, s.iterations, _STATUS[int(s.status)], s.residual)
-                     for s in self._result.stages)
+        return tuple(NashStage(s.method.name, s.accelerated, s.iterations, _STATUS[int(s.status)], s.residual,
+                               _START_NAME[s.start]) for s in self._result.stages)
 
     @cached_property
     def closed_loop(self) -> np.ndarray:
@@ -326,20 +352,26 @@ def _outcome(game: LQGame, r, elapsed: float, K0, options, *, raise_on_failure: 
         if lam is not None:
             raise InputError(f"(A, B) is not stabilizable: the eigenvalue {lam:.6g} of A (|lambda| >= 1) "
                              "is not controllable (PBH test)")
-        raise SolveError("no stabilizing start gain found (the summed-cost LQR did not stabilize A - B K); "
-                         "give a stabilizing K0")
+        raise SolveError("no stabilizing start gain found (zero, the summed-cost LQR, the LQR with Q + eps I and "
+                         "with unit weights did not stabilize A - B K, and the Riccati iteration from P = Q "
+                         "reached no stabilizing equilibrium); give a stabilizing K0")
+    if code == _BAD_SCALE:
+        raise InputError("the game's scales span more than double precision can solve: after scaling each "
+                         "player's control to ||B^j|| ~ 1 and each player's costs to ~1, some own weight R^ii "
+                         "is below 2^-900 (e.g. ||B^i||^2 ||Q^i|| / ||R^ii|| > 1e270); rescale the game")
     sol = object.__new__(LQNashSolution)  # the frozen dataclass's fields, without its per-field __setattr__
     sol.__dict__.update(status=_STATUS[code], game=game, _result=r, _time=elapsed)
     if raise_on_failure and not sol.converged:
-        what = ", ".join(f"{s.method}{'+anderson' if s.accelerated else ''}: {s.status} after "
-                         f"{s.iterations} it (residual {s.residual:.2e})" for s in sol.stages)
-        raise ConvergenceError(f"lq_nash found no stabilizing Nash equilibrium to tol={options.tol:g}: {what}; "
-                               f"best residual {sol.residual:.3g}")
+        what = "; ".join(f"{s.method.name}{'+anderson' if s.accelerated else ''} from {_START_NAME[s.start]}: "
+                         f"{_STAGE_WORD.get(int(s.status), s.status.name)} after {s.iterations} it (own measure "
+                         f"{s.residual:.2e})" for s in r.stages)
+        raise ConvergenceError(f"lq_nash found no stabilizing Nash equilibrium to tol={options.tol:g} (start: "
+                               f"{r.start}); attempts: {what}; best certified residual {sol.residual:.3g}")
     return sol
 
 
 def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol=1e-10, max_iter=1000, M=None,
-            discount=1.0, anderson_depth=5, stall_window=0, polish=True) -> LQNashSolution:
+            discount=1.0, anderson_depth=5, stall_window=0, polish=True, check_unique=False) -> LQNashSolution:
     """Feedback Nash equilibrium of an infinite-horizon LQ game (``docs/theory.md``, section 3).
 
     Solves the coupled algebraic Riccati equations
@@ -355,6 +387,9 @@ def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol
     A : (n, n) array_like, or an LQGame without horizon
         The dynamics; or the whole game (then B, Q, R, dims, M are left out).
     B : list of N (n, m_i) arrays, or (n, m) array with ``dims``
+        A 2-D (n, m) B without ``dims``, with 2-D Q (n, n) and R (m, m), is one
+        player with all controls: ``lq_nash(A, B, Q, R)`` takes scipy's
+        ``solve_discrete_are(A, B, Q, R)`` arrays (``P[0]`` is its answer).
     Q : (N, n, n) array_like or list of N (n, n)
         State weights, symmetric (positive semidefinite).
     R : list of N (m_i, m_i) own-control weights, or N joint (m, m) weights
@@ -394,7 +429,15 @@ def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol
         residual after which a stage counts as stalled (0: 40 in auto, 200 for
         an explicit method).
     polish : bool
-        Newton polish in auto.
+        Newton polish in auto, by need: Hewer steps for one player whose residual is
+        above round-off; Newton steps when the error estimate exceeds tol.
+    check_unique : bool
+        Also search other starts for other stabilizing equilibria
+        (:func:`lq_nash_equilibria`; costs about 40 more solves): the result's
+        ``equilibria`` holds every distinct one found (the returned one first), and a
+        ``UserWarning`` says when there is more than one. A general-sum LQ game may
+        have several stabilizing Nash equilibria (the MA-GPS appendix-A game has at
+        least four); without the search, ``start`` says where the returned one came from.
 
     Returns
     -------
@@ -444,7 +487,10 @@ def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol
     if isinstance(A, LQGame):
         game = _discounted(_as_game(A, B, Q, R, dims, M), discount)
         options = _options(method, tol, max_iter, anderson_depth, stall_window, polish)
-        return _solve(game, K0, options, raise_on_failure=(method == "auto"))
+        sol = _solve(game, K0, options, raise_on_failure=(method == "auto"))
+        return _with_equilibria(sol, tol) if check_unique else sol
+    if dims is None and not isinstance(B, (list, tuple)):
+        B, Q, R, M, dims = _one_player(B, Q, R, M)
     # Raw arrays: read (lq_game's reader and checks), K0 and the solve in one C++ call.
     scale = _discount_scale(discount)
     options = _options(method, tol, max_iter, anderson_depth, stall_window, polish)
@@ -452,7 +498,107 @@ def lq_nash(A, B=None, Q=None, R=None, *, dims=None, method="auto", K0=None, tol
     out = _core.read_and_solve_lq_nash(A, B, Q, R, dims, M, K0, options, scale, SYM_RTOL)
     elapsed = time.perf_counter() - t0
     game = _scaled(LQGame._from_core(out.game), scale)
-    return _outcome(game, out.result, elapsed, K0, options, raise_on_failure=(method == "auto"))
+    sol = _outcome(game, out.result, elapsed, K0, options, raise_on_failure=(method == "auto"))
+    return _with_equilibria(sol, tol) if check_unique else sol
+
+
+def _with_equilibria(sol: LQNashSolution, tol) -> LQNashSolution:
+    """``sol`` with ``equilibria`` (every distinct equilibrium found from other starts, ``sol`` first)."""
+    found = lq_nash_equilibria(sol.game, tol=tol, first=sol) if sol.converged else (sol,)
+    sol.__dict__["equilibria"] = found
+    if len(found) > 1:
+        dk = max(np.linalg.norm(e.K - sol.K) / max(np.linalg.norm(sol.K), 1e-300) for e in found[1:])
+        warnings.warn(f"lq_nash: the game has at least {len(found)} stabilizing Nash equilibria (the others "
+                      f"differ from the returned one by up to {dk:.3g} relative in K); see solution.equilibria",
+                      UserWarning, stacklevel=3)
+    return sol
+
+
+def lq_nash_equilibria(A, B=None, Q=None, R=None, *, dims=None, M=None, discount=1.0, tol=1e-10, n_starts=40,
+                       seed=0, first=None) -> tuple:
+    """Distinct stabilizing Nash equilibria of an infinite-horizon LQ game found from many starts.
+
+    A general-sum LQ game may have several stabilizing feedback Nash equilibria (the
+    coupled equations of :func:`lq_nash` are polynomial in K); which one an
+    iteration reaches depends on its start. This function solves the game from: the
+    default start (:func:`lq_nash`, method auto), the Riccati iteration from P = Q,
+    and ``n_starts`` random stabilizing gains K0 = K_1 + sigma ||K_1|| G (G standard
+    normal, sigma cycling through 0.3, 1, 3, 10, K_1 the first equilibrium; only
+    those with A - B K0 Schur stable), each by Newton's method and by the Lyapunov
+    iteration. Every certified answer (residual <= tol, stable) is kept once: two
+    equilibria are the same when ||K - K'||_F <= 1e-6 ||K||_F.
+
+    The search is not exhaustive: one equilibrium found does not prove uniqueness.
+
+    Parameters
+    ----------
+    A, B, Q, R, dims, M, discount : as in :func:`lq_nash` (or an LQGame without horizon)
+    tol : float
+        Certificate tolerance of every solve.
+    n_starts : int
+        Random starts (each tried by Newton and by the Lyapunov iteration).
+    seed : int
+        Seed of the random starts.
+    first : LQNashSolution, optional
+        An equilibrium already found (listed first).
+
+    Returns
+    -------
+    tuple of LQNashSolution
+        The distinct equilibria, ``first`` (or the default solve's) first, then in the
+        order found; each solution's ``start`` says where it came from (``"random 3"``:
+        the 4th random start).
+
+    Examples
+    --------
+    >>> from gamesolve import lq_nash_equilibria
+    >>> from gamesolve.examples import lq_example
+    >>> g = lq_example()
+    >>> len(lq_nash_equilibria(g.A, g.B, g.Q, g.R)) >= 2
+    True
+    """
+    game = A if isinstance(A, LQGame) and discount == 1.0 else _discounted(_as_game(A, B, Q, R, dims, M), discount)
+    if isinstance(A, LQGame) and discount == 1.0:
+        _as_game(A, B, Q, R, dims, M)
+    if first is None:
+        first = _solve(game, None, _options("auto", tol, 1000, 5, 0, True), raise_on_failure=True)
+    found = [first]
+
+    def keep(sol, start):
+        if sol.converged and all(np.linalg.norm(sol.K - e.K) > 1e-6 * np.linalg.norm(e.K) for e in found):
+            sol.__dict__["start"] = start
+            found.append(sol)
+
+    try:
+        keep(_solve(game, None, _options("riccati", tol, 1000, 5, 0, True), raise_on_failure=False), "P = Q")
+    except (SolveError, InputError):
+        pass
+    A_, B_ = game.A[0], game.B[0]
+    K1 = first.K
+    scale = max(np.linalg.norm(K1), 1.0)
+    rng = np.random.default_rng(seed)
+    for t in range(int(n_starts)):
+        K0 = K1 + rng.standard_normal(K1.shape) * scale * (0.3, 1.0, 3.0, 10.0)[t % 4]
+        if np.max(np.abs(np.linalg.eigvals(A_ - B_ @ K0))) >= 1.0:
+            continue
+        for method in ("newton", "lyapunov"):
+            keep(_solve(game, K0, _options(method, tol, 1000, 5, 0, True), raise_on_failure=False), f"random {t}")
+    return tuple(found)
+
+
+def _one_player(B, Q, R, M):
+    """scipy's one-player call ``lq_nash(A, B, Q, R)``: a 2-D B (n, m) without dims, with 2-D Q (n, n)
+    and R (m, m) (and M (m, n)), is the game of one player with all m controls."""
+    if np.ndim(B) != 2 or np.ndim(Q) != 2:
+        return B, Q, R, M, None
+    B = as_float_array("B", B, ndim=2)
+    R = as_float_array("R", R)
+    if R.ndim != 2:
+        raise InputError(f"R must be the (m, m) = {(B.shape[1],) * 2} control weight of the one-player call "
+                         f"lq_nash(A, B, Q, R) (B 2-D, Q 2-D), got shape {R.shape}")
+    if M is not None and np.ndim(M) == 2:
+        M = as_float_array("M", M, ndim=2)[None]
+    return B, as_float_array("Q", Q, ndim=2)[None], R[None], M, (B.shape[1],)
 
 
 def guided_game(game: LQGame, K_guide, rho) -> LQGame:
