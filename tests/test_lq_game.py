@@ -474,7 +474,7 @@ def test_batched_equals_loop_and_is_thread_count_invariant(rng):
 
 
 def test_set_num_threads_rejects_negative():
-    with pytest.raises(gamesolve.InputError, match="num_threads must be >= 0"):
+    with pytest.raises(gamesolve.InputError, match=r"num_threads must be an integer in \[0, 4096\], got -1"):
         gamesolve.set_num_threads(-1)
 
 

@@ -1,7 +1,9 @@
 // Bindings of the finite-horizon LQ game kernel (cpp/include/gamesolve/lq_game.hpp).
 #include <pybind11/stl.h>
 
+#include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <memory>
 #include <tuple>
 #include <thread>
@@ -200,6 +202,33 @@ SolvedArrays evaluate(const std::vector<Index>& dims, Index n, Index T, Index ba
 
 [[noreturn]] void fail(const std::string& msg) { throw gamesolve::InputError(msg); }
 
+// Largest horizon any entry point takes (what a C int holds: the pybind11 and numpy
+// conversions of larger ones overflow).
+constexpr py::ssize_t kMaxHorizon = (py::ssize_t(1) << 31) - 1;
+
+// The outputs of a solve over horizon T -- K, k, Z, zeta, s, the status and the entropy
+// covariances, about (T+1) (N (n+1)^2 + m (n+1) + m^2 + 1) doubles per game -- must fit
+// in this machine's physical memory: a longer horizon is an InputError naming it, not a
+// MemoryError (or an overflowing size) from deep inside the allocation.
+void check_output_size(py::ssize_t T, py::ssize_t batch, py::ssize_t N, py::ssize_t n, py::ssize_t m) {
+  if (T > kMaxHorizon)
+    fail("horizon must be a positive integer, got " + std::to_string(T) + " (at most " + std::to_string(kMaxHorizon) +
+         ")");
+  if (T == 0) return;
+  const double per_stage = double(N) * double(n + 1) * double(n + 1) + double(m) * double(n + 1) +
+                           double(m) * double(m) + 1.0;
+  const double bytes = 8.0 * double(T + 1) * double(batch) * per_stage;
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  const double memory = pages > 0 && page > 0 ? double(pages) * double(page) : 0x1p40;
+  if (bytes > memory) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "horizon %lld is too long for these sizes: the solution needs about %.3g GiB, more than this "
+                  "machine's %.3g GiB of memory", static_cast<long long>(T), bytes / 0x1p30, memory / 0x1p30);
+    fail(msg);
+  }
+}
+
 // Python's tuple repr of a shape or of dims: "(3, 2)", "(4,)".
 template <class V>
 std::string tuple_str(const V& v) {
@@ -323,7 +352,7 @@ Arr to_array(const std::string& name, py::handle h, bool scan_finite = true) {
     if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f')
       fail(name + " must be a real array, got " + std::string(py::str(py::type::handle_of(h).attr("__name__"))) +
            " (dtype " + std::string(py::str(py::cast<py::array>(obj).dtype())) + ")");
-    out.a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(obj);
+    out.a = CArray::ensure(obj);
     if (!out.a) throw py::error_already_set();
   }
   out.shape.assign(out.a.shape(), out.a.shape() + out.a.ndim());
@@ -614,8 +643,15 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
     py::ssize_t h = 0;
     const bool is_int = !PyBool_Check(horizon.ptr()) &&
                         (PyLong_Check(horizon.ptr()) || py::isinstance(horizon, numpy_attr("asarray").attr("__self__").attr("integer")));
-    if (is_int) h = py::cast<py::ssize_t>(py::int_(py::reinterpret_borrow<py::object>(horizon)));
-    if (!is_int || h < 1) fail("horizon must be a positive integer, got " + std::string(py::repr(horizon)));
+    if (is_int) {  // any Python int (no overflow of the conversion): beyond kMaxHorizon is out of range
+      const py::int_ v(py::reinterpret_borrow<py::object>(horizon));
+      int overflow = 0;
+      const long long x = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+      h = overflow > 0 || x > kMaxHorizon ? kMaxHorizon + 1 : overflow < 0 ? 0 : static_cast<py::ssize_t>(x);
+    }
+    if (!is_int || h < 1 || h > kMaxHorizon)
+      fail("horizon must be a positive integer, got " + std::string(py::repr(horizon)) + " (at most " +
+           std::to_string(kMaxHorizon) + ")");
     ax.T = h;
     ax.T_name = "horizon";
   }
@@ -686,6 +722,7 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
     if (bad) fail("inconsistent batch sizes: {" + sizes + "}");
   }
   const py::ssize_t T = ax.T;  // 0: no horizon (the infinite-horizon game)
+  check_output_size(T, batch, N, n, m);
 
   // The core's view of the game (T = 1 without a horizon) for the value checks.
   gamesolve::LQGameData g;

@@ -64,7 +64,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import _core, equilibrium
-from .._validate import SYM_RTOL, as_float_array, check_finite, check_shape
+from .._validate import SYM_RTOL, as_float_array, check_finite, check_scale, check_shape, int_option, real_option
 from ..errors import InputError, SingularStageWarning, SolveError
 from ..results import Info, Status, summary
 from .game import LQGame, lq_game
@@ -448,6 +448,14 @@ def _solve(game: EntropyLQGame) -> EntropyLQSolution:
     return _outcome(game, out, time.perf_counter() - t0, stacklevel=4)
 
 
+def _check_entropy_scale(game: EntropyLQGame) -> None:
+    """InputError for data of a magnitude whose products over- or underflow (``_validate.check_scale``): an
+    answer computed from them (e.g. Sigma = 0 for Q ~ 1e300) would be meaningless."""
+    lq = game.lq
+    for name, a in (("A", lq.A), ("B", lq.B), ("Q", lq.Q), ("R", lq.R), ("QT", lq.QT), ("noise_cov", game.noise_cov)):
+        check_scale(name, a)
+
+
 def _outcome(game: EntropyLQGame, out, elapsed: float, stacklevel: int = 3) -> EntropyLQSolution:
     """The one way every entropy-regularized solve ends: the core's outcome checked (errors, warnings), then wrapped."""
     if out.bad_stage >= 0:
@@ -455,9 +463,13 @@ def _outcome(game: EntropyLQGame, out, elapsed: float, stacklevel: int = 3) -> E
             f"entropy_lq_nash: at stage t={out.bad_stage} player {out.bad_player}'s regularized "
             "problem is unbounded below (tau/2 I + R^ii + B^i'P^i B^i is not positive definite; "
             "is Q or QT indefinite?)")
+    _check_entropy_scale(game)
     if not out.finite:
         raise SolveError("entropy_lq_nash: non-finite numbers in the recursion (overflow: check the scale of "
                          "A, B, Q)")
+    if not np.all(np.diagonal(out.Sigma, axis1=-2, axis2=-1) > 0.0):
+        raise SolveError("entropy_lq_nash: a policy covariance Sigma_t^i underflowed to a singular matrix "
+                         "(tau is negligible against R^ii + B^i'P^i B^i: rescale tau or the costs)")
     status = out.status
     if out.min_norm_stages > 0:
         warnings.warn(
@@ -772,14 +784,8 @@ def _sweeps(game: EntropyLQGame, E, D, K_start, L: int) -> tuple[np.ndarray, flo
         return K, float(sum(np.linalg.norm(nxt[si] - K[si]) for si in game.slices))
 
 
-def _check_sweep_options(sweeps, delta) -> tuple[int, float]:
-    L = int(sweeps)
-    if L != sweeps or L < 1:
-        raise InputError(f"sweeps must be a positive integer, got {sweeps!r}")
-    delta = float(delta)
-    if not np.isfinite(delta) or delta < 0:
-        raise InputError(f"delta must be finite and >= 0, got {delta!r}")
-    return L, delta
+def _check_sweep_options(sweeps, delta, tol) -> tuple[int, float, float]:
+    return int_option("sweeps", sweeps, low=1), real_option("delta", delta, low=0.0), real_option("tol", tol, low=0.0)
 
 
 def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=None, sweeps, QT=None,
@@ -840,7 +846,8 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
     """
     t_start = time.perf_counter()
     game = _as_game(A, B, Q, R, tau, noise_cov, horizon, QT, dims)
-    L, delta = _check_sweep_options(sweeps, delta)
+    L, delta, tol = _check_sweep_options(sweeps, delta, tol)
+    _check_entropy_scale(game)
     solved = game.with_tau(game.tau + delta) if delta > 0 else game
     T, N, n, m = game.T, game.N, game.n, game.m
     Rs = solved.shifted_R()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _core, equilibrium
-from .._validate import SYM_RTOL, as_float_array, check_symmetric
+from .._validate import SYM_RTOL, as_float_array, check_symmetric, int_option
 from ..equilibrium import Family
 from ..errors import InputError, SingularStageWarning, SolveError
 from ..results import Info, Status, summary
@@ -44,21 +44,42 @@ RCOND_TOL = 1e-12
 #: Relative pivot threshold of that rank-revealing factorization.
 RANK_TOL = 1e-10
 
-_num_threads = int(os.environ.get("GAMESOLVE_NUM_THREADS", "0") or 0)
+#: Largest thread count set_num_threads / GAMESOLVE_NUM_THREADS accept.
+MAX_THREADS = 4096
+
+
+def _env_num_threads() -> int:
+    """GAMESOLVE_NUM_THREADS (0 if unset or empty), validated: InputError naming the variable otherwise."""
+    raw = os.environ.get("GAMESOLVE_NUM_THREADS", "").strip()
+    if not raw:
+        return 0
+    try:
+        n = int(raw)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= MAX_THREADS:
+        raise InputError(f"the environment variable GAMESOLVE_NUM_THREADS must be an integer in [0, {MAX_THREADS}] "
+                         f"(0: one thread per hardware thread), got {raw!r}")
+    return n
+
+
+_num_threads = _env_num_threads()
 
 
 def set_num_threads(n: int) -> None:
-    """Set the threads used by batched solves (0: one per hardware thread).
+    """Set the threads used by batched solves (0: one per hardware thread), at most ``MAX_THREADS``.
 
     Results are bit-identical for any thread count: each game of a batch is
     solved start to finish by one thread. The default comes from the
     environment variable ``GAMESOLVE_NUM_THREADS`` (0 if unset).
+
+    Raises
+    ------
+    InputError
+        ``n`` is not an integer in [0, MAX_THREADS].
     """
     global _num_threads
-    n = int(n)
-    if n < 0:
-        raise InputError(f"num_threads must be >= 0, got {n}")
-    _num_threads = n
+    _num_threads = int_option("num_threads", n, low=0, high=MAX_THREADS)
 
 
 def get_num_threads() -> int:

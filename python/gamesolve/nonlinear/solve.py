@@ -92,7 +92,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .._validate import as_float_array
+from .._validate import as_float_array, check_scale, int_option, real_option
 from ..errors import InputError
 from ..results import Info, Status, summary
 from .approximation import LQApproximation
@@ -427,10 +427,9 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
 
 def _initial_controls(game, x0, horizon, us0):
     """Checked ``X0 (B, n)``, initial controls ``U (B, T, m)`` (default zero) and whether x0 was batched."""
-    if int(horizon) != horizon or horizon < 1:
-        raise InputError(f"horizon must be a positive integer, got {horizon!r}")
-    T = int(horizon)
+    T = int_option("horizon", horizon, low=1)
     x0 = as_float_array("x0", x0, ndim=(1, 2))
+    check_scale("x0", x0)
     batched = x0.ndim == 2
     if x0.shape[-1] != game.n:
         raise InputError(f"x0 must have shape ({game.n},) or (B, {game.n}), got {x0.shape}")
@@ -439,6 +438,7 @@ def _initial_controls(game, x0, horizon, us0):
     if us0 is None:
         return X0, np.zeros((Bn, T, game.m)), batched
     us0 = as_float_array("us0", us0, ndim=(2, 3))
+    check_scale("us0", us0)
     if us0.shape[-2:] != (T, game.m) or (us0.ndim == 3 and us0.shape[0] != Bn):
         want = f"({T}, {game.m})" + (f" or ({Bn}, {T}, {game.m})" if batched else "")
         raise InputError(f"us0 must have shape {want}, got {us0.shape}")
@@ -470,6 +470,9 @@ def _result(game, s, batched, log, ws, wall):
     """The :class:`ILQGamesResult` of the members' final state (global feedforward ``k = -(us + K xs)``)."""
     T = s.U.shape[1]
     costs = game.total_costs(s.X, s.U)
+    # A member whose certificate or costs are not finite never counts as converged.
+    bad = (s.status == Status.CONVERGED) & ~(np.isfinite(costs).all(axis=-1) & np.isfinite(s.resid))
+    s.status[bad] = Status.DIVERGED
     kglob = -(s.U + np.einsum("btmn,btn->btm", s.K, s.X[:, :T]))
     status = np.array([Status(v) for v in s.status], dtype=object)
     history = np.full((s.X.shape[0], int(s.iters.max(initial=0))), np.nan)
@@ -509,16 +512,16 @@ class _Settings:
     player: int | None = None
 
     def __post_init__(self):
-        checks = (("max_iter", self.max_iter >= 1), ("tol", self.tol >= 0), ("grad_tol", self.grad_tol >= 0),
-                  ("max_step", self.max_step > 0), ("ls_factor", 0 < self.ls_factor < 1),
-                  ("ls_steps", self.ls_steps >= 1), ("reg", self.reg >= 0))
-        for name, ok in checks:
-            if not ok:
-                raise InputError(f"{name} is out of range, got {getattr(self, name)!r}")
-        for name, kind in (("max_iter", int), ("ls_steps", int), ("tol", float), ("grad_tol", float),
-                           ("max_step", float), ("ls_factor", float), ("reg", float), ("convex", bool),
-                           ("verbose", bool)):
-            object.__setattr__(self, name, kind(getattr(self, name)))
+        ints = dict(max_iter=int_option("max_iter", self.max_iter, low=1),
+                    ls_steps=int_option("ls_steps", self.ls_steps, low=1))
+        reals = dict(tol=real_option("tol", self.tol, low=0.0), grad_tol=real_option("grad_tol", self.grad_tol, low=0.0),
+                     max_step=real_option("max_step", self.max_step, low=0.0, low_open=True, allow_inf=True),
+                     ls_factor=real_option("ls_factor", self.ls_factor, low=0.0, high=1.0, low_open=True),
+                     reg=real_option("reg", self.reg, low=0.0))
+        if reals["ls_factor"] == 1.0:
+            raise InputError("ls_factor must be in (0, 1), got 1.0")
+        for name, v in {**ints, **reals, "convex": bool(self.convex), "verbose": bool(self.verbose)}.items():
+            object.__setattr__(self, name, v)
 
 
 @dataclass(eq=False)

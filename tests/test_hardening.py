@@ -1,0 +1,195 @@
+"""Regressions of the hardening audit: extreme scales, settings, exception types, aligned data.
+
+Each test failed before its fix (the audit's findings); the fuzz families of
+``tests/fuzz/`` check the same rules over random inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import gamesolve as gs
+from gamesolve import InputError, SolveError
+from gamesolve.examples import lq_example
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.fixture(scope="module")
+def ex():
+    g = lq_example()
+    return g, gs.lq_nash(g.A, g.B, g.Q, g.R).K
+
+
+# --------------------------------------------------------------------------- #
+# Extreme scales: rejected (InputError) instead of silently wrong answers
+# --------------------------------------------------------------------------- #
+
+
+def test_lq_cost_rejects_a_covariance_whose_costs_overflow(ex):
+    """Regression: Sigma0 ~ 1e160 returned [inf, inf]."""
+    g, K = ex
+    with pytest.raises(InputError, match=r"Sigma0 has entries of magnitude 1e\+160.*rescale"):
+        gs.lq_cost(g.A, g.B, g.Q, g.R, K, 1e160 * np.eye(2))
+    with pytest.raises(InputError, match=r"Sigma0 = x0 x0' has entries of magnitude 1e\+160"):
+        gs.lq_cost(g.A, g.B, g.Q, g.R, K, 1e80 * np.ones(2))  # the outer product leaves the range
+
+
+@pytest.mark.parametrize("fn", ["lq_cost", "pseudo_gradient", "pseudo_gradient_jacobian"])
+@pytest.mark.parametrize("scale", [2.6e154, 1e-310])
+def test_policy_gradient_functions_reject_meaningless_scales(ex, fn, scale):
+    """Regression: Q ~ 2.6e154 (squares overflow) or subnormal Q, R gave silently wrong values."""
+    g, K = ex
+    with pytest.raises(InputError, match=r"Q has entries of magnitude .* outside the supported range"):
+        getattr(gs, fn)(g.A, g.B, [scale * q for q in g.Q], [scale * r for r in g.R], K, g.Sigma0)
+
+
+def test_scale_invariance_inside_the_range(ex):
+    """Costs are homogeneous of degree 1 in (Q, R): data scaled by 1e100 give the scaled costs."""
+    g, K = ex
+    J = gs.lq_cost(g.A, g.B, g.Q, g.R, K, g.Sigma0)
+    Js = gs.lq_cost(g.A, g.B, [1e100 * q for q in g.Q], [1e100 * r for r in g.R], K, g.Sigma0)
+    np.testing.assert_allclose(Js, 1e100 * J, rtol=1e-12)
+
+
+def test_entropy_rejects_costs_whose_covariance_underflows():
+    """Regression: Q ~ 1e300 returned Sigma = 0 (the policy covariance underflowed)."""
+    A, B = 0.9 * np.eye(2), [np.ones((2, 1))]
+    with pytest.raises(InputError, match=r"Q has entries of magnitude 1e\+300"):
+        gs.entropy_lq_nash(A, B, 1e300 * np.eye(2)[None], [np.eye(1)], tau=1.0, horizon=3)
+    game = gs.entropy_lq_game(A, B, 1e-200 * np.eye(2)[None], [np.eye(1)], tau=1.0, horizon=3)
+    with pytest.raises(InputError, match=r"Q has entries of magnitude 1e-200"):
+        gs.entropy_po(game, sweeps=2)
+
+
+def test_ilqgames_rejects_initial_states_whose_costs_overflow():
+    """Regression: x0 ~ 1e154 'converged' with infinite costs."""
+    g = gs.examples.platooning()
+    with pytest.raises(InputError, match=r"x0 has entries of magnitude 1e\+154"):
+        gs.ilqgames(g, np.full(g.n, 1e154), horizon=5)
+
+
+# --------------------------------------------------------------------------- #
+# Settings validated when given
+# --------------------------------------------------------------------------- #
+
+
+@pytest.mark.parametrize("n", [2**31, -3, 1.5, "2", None])
+def test_set_num_threads_validates(n):
+    """Regression: set_num_threads(2**31) was accepted and every later solve raised pybind's TypeError."""
+    before = gs.get_num_threads()
+    with pytest.raises(InputError, match="num_threads must be an integer"):
+        gs.set_num_threads(n)
+    assert gs.get_num_threads() == before
+    gs.solve_lq_games(np.eye(1)[None], [np.ones((1, 1, 1))], np.eye(1)[None, None], [np.eye(1)[None]], horizon=2)
+
+
+@pytest.mark.parametrize("value", ["abc", "-3", "2147483648"])
+def test_num_threads_environment_variable_validated(value):
+    """Regression: GAMESOLVE_NUM_THREADS=abc broke the import with a bare ValueError, =-3 gave -3 threads."""
+    env = dict(os.environ, GAMESOLVE_NUM_THREADS=value, PYTHONPATH=os.path.join(ROOT, "python"))
+    out = subprocess.run([sys.executable, "-c", "import gamesolve"], env=env, capture_output=True, text=True)
+    assert out.returncode != 0
+    assert "InputError: the environment variable GAMESOLVE_NUM_THREADS must be an integer in [0, 4096]" in out.stderr
+
+
+def test_num_threads_environment_variable_read():
+    env = dict(os.environ, GAMESOLVE_NUM_THREADS=" 3 ", PYTHONPATH=os.path.join(ROOT, "python"))
+    out = subprocess.run([sys.executable, "-c", "import gamesolve; print(gamesolve.get_num_threads())"], env=env,
+                         capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "3"
+
+
+# --------------------------------------------------------------------------- #
+# Documented exception types only
+# --------------------------------------------------------------------------- #
+
+A2, B2, Q2, R2 = np.eye(2), [np.ones((2, 1)), np.eye(2)[:, :1]], np.stack([np.eye(2)] * 2), [np.eye(1)] * 2
+
+
+@pytest.mark.parametrize("horizon", [float("inf"), 2**31, 2**40, 2**62, 2**80, "3", 2.5])
+@pytest.mark.parametrize("fn", ["solve_lq_game", "entropy_lq_nash", "evaluate_lq_strategy"])
+def test_horizons_out_of_range_are_input_errors(fn, horizon):
+    """Regression: horizon=inf raised OverflowError, 2**62 overflowed pybind11's int, 2**40 a MemoryError."""
+    kw = dict(tau=1.0) if fn == "entropy_lq_nash" else {}
+    args = (A2, B2, Q2, R2) if fn != "evaluate_lq_strategy" else (A2, B2, Q2, R2, np.zeros((3, 2, 2)))
+    with pytest.raises(InputError, match=r"^horizon must be a positive integer, got"):
+        getattr(gs, fn)(*args, horizon=horizon, **kw)
+
+
+def test_horizon_whose_solution_exceeds_memory_is_an_input_error():
+    """Regression: horizons of 1e9 raised MemoryError from the allocation of the outputs."""
+    with pytest.raises(InputError, match=r"horizon 1000000000 is too long for these sizes: .* GiB"):
+        gs.solve_lq_games(A2[None], [b[None] for b in B2], Q2[None], [r[None] for r in R2], horizon=10**9)
+    with pytest.raises(InputError, match=r"horizon must be a positive integer, got 4611686018427387904"):
+        gs.lq_game(A2, B2, Q2, R2).with_horizon(2**62)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(eta=None, steps=1), "eta must be a real number, got None"),
+    (dict(eta="0.1", steps=1), "eta must be a real number, got '0.1'"),
+    (dict(eta=0.1, steps=None), "steps must be an integer, got None"),
+    (dict(eta=0.1, steps=2**62), r"steps must be an integer in \[0, 2147483647\]"),
+    (dict(eta=0.1, steps=1, gtol="x"), "gtol must be a real number"),
+])
+def test_policy_gradient_options_are_input_errors(ex, kw, match):
+    """Regression: None / strings for eta, steps raised TypeError from deep inside."""
+    g, K = ex
+    with pytest.raises(InputError, match=match):
+        gs.simulate_policy_gradient(g.A, g.B, g.Q, g.R, K, g.Sigma0, **kw)
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(tol=None), "tol must be a real number, got None"),
+    (dict(max_iter="5"), "max_iter must be an integer, got '5'"),
+    (dict(max_iter=2**31), r"max_iter must be an integer in \[1, 2147483647\]"),
+    (dict(horizon=float("inf")), "horizon must be an integer, got inf"),
+    (dict(horizon=None), "horizon must be an integer, got None"),
+    (dict(ls_factor=float("nan")), "ls_factor must be a finite real number"),
+])
+def test_ilqgames_options_are_input_errors(kw, match):
+    g = gs.examples.platooning()
+    with pytest.raises(InputError, match=match):
+        gs.ilqgames(g, g.x0, **{"horizon": 5, **kw})
+
+
+@pytest.mark.parametrize("kw, match", [(dict(sweeps=None), "sweeps must be an integer, got None"),
+                                       (dict(sweeps=2, tol=None), "tol must be a real number, got None"),
+                                       (dict(sweeps=2, delta="0"), "delta must be a real number")])
+def test_entropy_po_options_are_input_errors(kw, match):
+    with pytest.raises(InputError, match=match):
+        gs.entropy_po(A2, B2, Q2, R2, tau=1.0, horizon=3, **kw)
+
+
+# --------------------------------------------------------------------------- #
+# C++ gets aligned data
+# --------------------------------------------------------------------------- #
+
+
+def unaligned(a):
+    """A float64 copy of ``a`` at an odd byte offset (not aligned: ``flags.aligned`` is False)."""
+    raw = np.empty(a.size * 8 + 1, np.uint8)
+    u = np.frombuffer(raw.data, dtype=np.float64, offset=1, count=a.size).reshape(a.shape)
+    u[...] = a
+    assert not u.flags.aligned
+    return u
+
+
+def test_unaligned_inputs_give_the_aligned_results(ex):
+    """Regression: unaligned float64 arrays reached C++ (UBSan: misaligned loads in the Riccati kernel; the
+    sanitizer job runs this test)."""
+    ref = gs.solve_lq_game(A2, B2, Q2, R2, horizon=4)
+    sol = gs.solve_lq_game(unaligned(A2), [unaligned(b) for b in B2], unaligned(Q2), [unaligned(r) for r in R2],
+                           horizon=4)
+    np.testing.assert_array_equal(sol.K, ref.K)
+    g, K = ex
+    J = gs.lq_cost(unaligned(g.A), [unaligned(b) for b in g.B], unaligned(np.asarray(g.Q)), g.R, unaligned(K),
+                   unaligned(np.asarray(g.Sigma0)))
+    np.testing.assert_array_equal(J, gs.lq_cost(g.A, g.B, g.Q, g.R, K, g.Sigma0))
+    e = gs.entropy_lq_nash(unaligned(A2), [unaligned(b) for b in B2], unaligned(Q2), R2, tau=1.0, horizon=3)
+    np.testing.assert_array_equal(e.K, gs.entropy_lq_nash(A2, B2, Q2, R2, tau=1.0, horizon=3).K)
