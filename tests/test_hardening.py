@@ -193,3 +193,26 @@ def test_unaligned_inputs_give_the_aligned_results(ex):
     np.testing.assert_array_equal(J, gs.lq_cost(g.A, g.B, g.Q, g.R, K, g.Sigma0))
     e = gs.entropy_lq_nash(unaligned(A2), [unaligned(b) for b in B2], unaligned(Q2), R2, tau=1.0, horizon=3)
     np.testing.assert_array_equal(e.K, gs.entropy_lq_nash(A2, B2, Q2, R2, tau=1.0, horizon=3).K)
+
+
+# --------------------------------------------------------------------------- #
+# Copies of games share nothing mutable (the cost tables: tests/test_games.py)
+# --------------------------------------------------------------------------- #
+
+
+def test_replaced_games_share_no_mutable_field():
+    """Regression: ``dataclasses.replace`` copies shared the ``info`` dict (as they shared the id-keyed cost
+    cache before): writing one game's metadata changed the other's."""
+    import dataclasses
+
+    control_effort, tracking = gs.costs.control_effort, gs.costs.tracking
+
+    f = gs.dynamics.DoubleIntegrator(count=1)
+    base = gs.Game(f, [control_effort([0, 1])], dims=(2,), state_dims=(4,), info={"goal": [1.0, 0.0]})
+    copy = dataclasses.replace(base, costs=[tracking([0, 1], [0.0, 3.0]) + control_effort([0, 1])])
+    assert copy.info == base.info and copy.info is not base.info
+    copy.info["goal"] = [0.0, 3.0]
+    assert base.info["goal"] == [1.0, 0.0]
+    assert copy._tables is not base._tables
+    with pytest.raises(InputError, match="info must be a dict"):
+        gs.Game(f, [control_effort([0, 1])], dims=(2,), state_dims=(4,), info=[1])
