@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import warnings
 
 import numpy as np
 import pytest
@@ -216,3 +217,58 @@ def test_replaced_games_share_no_mutable_field():
     assert copy._tables is not base._tables
     with pytest.raises(InputError, match="info must be a dict"):
         gs.Game(f, [control_effort([0, 1])], dims=(2,), state_dims=(4,), info=[1])
+
+
+# --------------------------------------------------------------------------- #
+# Non-convex best responses: one policy (status not_convex + NotConvexWarning)
+# --------------------------------------------------------------------------- #
+
+
+def own_hessians_definite(sol):
+    """Per stage, whether every R^ii + B^i'Z^i_{t+1}B^i is positive definite (numpy, from the game's data)."""
+    g = sol.game
+    B, R = g.full("B"), g.full("R")
+    ok = np.ones(g.T, bool)
+    for t in range(g.T):
+        for i, sl in enumerate(g.slices):
+            Bi = B[t][:, sl]
+            H = R[t, i][sl, sl] + Bi.T @ sol.Z[t + 1, i] @ Bi
+            ok[t] &= np.linalg.eigvalsh(0.5 * (H + H.T))[0] > 0
+    return ok
+
+
+def test_indefinite_games_are_flagged_exactly_when_a_best_response_is_unbounded():
+    """Regression: with an indefinite Q, solve_lq_game returned a profile whose Nash gap is inf without a warning
+    (458/500 of the audit's games). Flagged (status not_convex, NotConvexWarning, .not_convex_stages) exactly at
+    the stages numpy finds a non-definite own Hessian; the gap is inf exactly when flagged."""
+    rng = np.random.default_rng(11)
+    flagged = 0
+    for _ in range(60):
+        n, dims, T = 2, (1, 2), 4
+        A = rng.standard_normal((n, n))
+        B = rng.standard_normal((n, 3))
+        Q = rng.standard_normal((2, n, n))
+        Q = Q + np.swapaxes(Q, 1, 2)  # indefinite
+        R = np.stack([np.eye(3)] * 2)
+        with warnings.catch_warnings(record=True) as rec:
+            warnings.simplefilter("always")
+            sol = gs.solve_lq_game(A, B, Q, R, horizon=T, dims=dims)
+        warned = any(issubclass(w.category, gs.NotConvexWarning) for w in rec)
+        bad = ~own_hessians_definite(sol)
+        np.testing.assert_array_equal(sol.not_convex_stages, bad)
+        assert warned == bad.any() and (sol.status == "not_convex") == bad.any()
+        gap = sol.nash_gap(rng.standard_normal(n))
+        if bad.any():
+            flagged += 1
+            assert gap == np.inf
+        else:
+            assert gap < 1e-8
+    assert 10 < flagged < 60
+
+
+def test_convex_games_are_not_flagged(ex):
+    g, _ = ex
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sol = gs.solve_lq_game(g.A, g.B, g.Q, g.R, horizon=20)
+    assert sol.status == "solved" and not sol.not_convex_stages.any()

@@ -77,7 +77,7 @@ struct SolvedArrays {
   py::object K, k, Z, zeta, s;
   py::object status;  // (T,) / (batch, T) int32 stage status (gamesolve::kStage*), None for an evaluation
   gamesolve::SolveReport rep;
-  Index n_min_norm = 0, n_nonfinite = 0;
+  Index n_min_norm = 0, n_nonfinite = 0, n_not_convex = 0;
   py::object game_fields = py::none();  // read_and_solve_lq_game: the game read (a dict for LQGame._from_core)
 };
 
@@ -121,8 +121,9 @@ SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, in
   opts.rank_tol = rank_tol;
   a.rep = run_solve(g, out, n_threads, opts, checked_rtol);
   for (Index i = 0; i < out.status_size; ++i) {
-    a.n_min_norm += out.status[i] == gamesolve::kStageMinNorm;
+    a.n_min_norm += (out.status[i] & 3) == gamesolve::kStageMinNorm;
     a.n_nonfinite += out.status[i] == gamesolve::kStageNonFinite;
+    a.n_not_convex += (out.status[i] & gamesolve::kStageNotConvex) != 0;
   }
   return a;
 }
@@ -908,6 +909,8 @@ void bind_lq_game(py::module_& m) {
                              "smallest reciprocal condition estimate of a stage system")
       .def_readonly("n_min_norm_stages", &SolvedArrays::n_min_norm, "stages solved by the minimum-norm rule")
       .def_readonly("n_nonfinite_stages", &SolvedArrays::n_nonfinite, "stages with non-finite values")
+      .def_readonly("n_not_convex_stages", &SolvedArrays::n_not_convex,
+                    "stages where some player's own cost-to-go is not convex in its control")
       .def_readonly("game_fields", &SolvedArrays::game_fields,
                     "read_and_solve_lq_game: the game read, a dict of LQGame fields (else None)");
   m.def("solve_lq_games", &solve,

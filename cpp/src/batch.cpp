@@ -61,11 +61,13 @@ SolveReport drive(const LQGameData& g, const LQSolutionView& out, int n_threads,
           SolveReport r = solve_lq_game_with(g, b, out, ws, opts, solver);
           local.min_norm_stages += r.min_norm_stages;
           local.nonfinite_stages += r.nonfinite_stages;
+          local.not_convex_stages += r.not_convex_stages;
           local.min_rcond = std::min(local.min_rcond, r.min_rcond);
         }
       std::lock_guard<std::mutex> lock(mu);
       total.min_norm_stages += local.min_norm_stages;
       total.nonfinite_stages += local.nonfinite_stages;
+      total.not_convex_stages += local.not_convex_stages;
       total.min_rcond = std::min(total.min_rcond, local.min_rcond);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu);

@@ -509,6 +509,38 @@ void assemble_system(const LQGameData& g, Index b, Index t, const Views& v) {
   }
 }
 
+// Whether every player's own cost-to-go is convex in its control at this stage: the
+// diagonal blocks S_ii = R^{ii} + B^i'Z^i_{t+1}B^i of the assembled S (column j of SX is
+// row j of S) are positive definite (a Cholesky factorization of their symmetric part, in
+// the workspace's m x m scratch S: nothing allocated). O(sum m_i^3), against the stage's
+// O(N n^3): one comparison per player for scalar controls.
+bool own_blocks_convex(const Dims& d, const Views& v, LQWorkspace& ws) {
+  double* L = ws.S.data();
+  for (Index i = 0; i < d.N; ++i) {
+    const Index o = d.off[i], k = d.m_i[i];
+    if (k == 1) {
+      if (!(v.SX[o + o * v.ld] > 0.0)) return false;
+      continue;
+    }
+    for (Index a = 0; a < k; ++a)
+      for (Index b = 0; b <= a; ++b)
+        L[a * k + b] = 0.5 * (v.SX[(o + a) + (o + b) * v.ld] + v.SX[(o + b) + (o + a) * v.ld]);
+    for (Index j = 0; j < k; ++j) {  // lower Cholesky factor in place; fails on a pivot <= 0 or NaN
+      double dj = L[j * k + j];
+      for (Index l = 0; l < j; ++l) dj -= L[j * k + l] * L[j * k + l];
+      if (!(dj > 0.0)) return false;
+      const double ljj = std::sqrt(dj);
+      L[j * k + j] = ljj;
+      for (Index a = j + 1; a < k; ++a) {
+        double x = L[a * k + j];
+        for (Index l = 0; l < j; ++l) x -= L[a * k + l] * L[j * k + l];
+        L[a * k + j] = x / ljj;
+      }
+    }
+  }
+  return true;
+}
+
 // What StageSystem::reassemble needs to assemble stage t's system again.
 struct AssemblyArgs {
   const LQGameData* g;
@@ -550,13 +582,19 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
     for (Index j = 0; j < m; ++j)
       for (Index a = 0; a < nv; ++a) v.X[a + j * ld] = std::numeric_limits<double>::quiet_NaN();
   } else {
+    const bool convex = own_blocks_convex(g.dims, v, ws);
     // Column j of SX is row j of [S | Y y] (S padded to pm rows, then X's pv): the
     // solve leaves [K k]' in X.
     const AssemblyArgs args{&g, b, t, &v};
     const detail::StageSystem sys{v.SX, m, v.n, nv, v.pm, ld, &reassemble, &args};
     const detail::StageContext ctx{g.dims, b, t, opts, ws, rep};
     st = solver.fn ? solver.fn(solver.state, sys, ctx) : detail::lu_stage_solve(sys, ctx);
-    if (st == kStageNonFinite) ++rep.nonfinite_stages;
+    if (st == kStageNonFinite) {
+      ++rep.nonfinite_stages;
+    } else if (!convex) {
+      st |= kStageNotConvex;
+      ++rep.not_convex_stages;
+    }
   }
   write_gains(b, t, out, v, st);
   value_update(g, b, t, out, v, ws);
@@ -566,6 +604,7 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
     bool fin = finite_block(v.X, nv, m, ld);
     for (Index i = 0; i < N && fin; ++i) fin = finite_block(v.Z(i), nv, nv, pv);
     if (!fin) {
+      if (st & kStageNotConvex) --rep.not_convex_stages;
       st = kStageNonFinite;
       ++rep.nonfinite_stages;
     }

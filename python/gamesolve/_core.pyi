@@ -16,6 +16,7 @@ class RiccatiArrays:
     min_rcond: float
     n_min_norm_stages: int
     n_nonfinite_stages: int
+    n_not_convex_stages: int
     game_fields: dict[str, object] | None
 
 def solve_lq_games(

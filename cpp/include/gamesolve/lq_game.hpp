@@ -101,7 +101,12 @@ struct LQSolutionView {
 enum StageStatus : std::int32_t {
   kStageOk = 0,        ///< S solved by elimination (LU), well conditioned
   kStageMinNorm = 1,   ///< S singular or ill-conditioned: minimum-norm solution
-  kStageNonFinite = 2  ///< non-finite numbers met at this stage (overflow / NaN input)
+  kStageNonFinite = 2,  ///< non-finite numbers met at this stage (overflow / NaN input)
+  /// Flag bit, added to kStageOk or kStageMinNorm (never to kStageNonFinite): some player's
+  /// own cost-to-go is not convex in its control here -- R^{ii} + B^i'Z^i_{t+1}B^i (the
+  /// diagonal block i of S) is not positive definite -- so that player's best response to the
+  /// others' strategies is unbounded below and the profile is no Nash equilibrium.
+  kStageNotConvex = 4
 };
 
 struct SolveOptions {
@@ -117,6 +122,7 @@ struct SolveOptions {
 struct SolveReport {
   Index min_norm_stages = 0;
   Index nonfinite_stages = 0;
+  Index not_convex_stages = 0;  ///< stages with the flag kStageNotConvex
   double min_rcond = 1.0;  ///< smallest 1-norm rcond(S) met (from the computed inverse)
 };
 

@@ -65,7 +65,7 @@ import numpy as np
 
 from .. import _core, equilibrium
 from .._validate import SYM_RTOL, as_float_array, check_finite, check_scale, check_shape, int_option, real_option
-from ..errors import InputError, SingularStageWarning, SolveError
+from ..errors import InputError, NotConvexWarning, SingularStageWarning, SolveError
 from ..results import Info, Status, summary
 from .game import LQGame, lq_game
 from .infinite import expected_quadratic, initial_moments
@@ -322,7 +322,10 @@ class EntropyLQSolution:
         makes this equilibrium unique.
     game : EntropyLQGame
     status : Status
-        ``solved`` (a direct backward recursion).
+        ``solved`` (a direct backward recursion), or ``not_convex`` (with a
+        :class:`~gamesolve.errors.NotConvexWarning`) when at some stage a
+        player's regularized problem is unbounded below: there is no
+        linear-Gaussian equilibrium, and Sigma, p are NaN from that stage down.
     info : Info
         No iterations; the wall time of the solve.
     converged : bool
@@ -396,14 +399,17 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
     InputError
         Bad data (see :func:`entropy_lq_game`).
     SolveError
-        Non-finite numbers in the recursion, or a stage where a player's
-        regularized problem is unbounded below (S_ii not positive definite,
-        possible only with an indefinite Q^i).
+        Non-finite numbers in the recursion, or a covariance that underflowed.
 
     Warns
     -----
     SingularStageWarning
         A stage system was singular: the minimum-norm mean was used there.
+    NotConvexWarning
+        A stage where a player's regularized problem is unbounded below
+        (S_ii not positive definite, possible only with an indefinite Q^i):
+        the status is ``not_convex`` (the same policy as
+        :func:`gamesolve.solve_lq_game`).
 
     Notes
     -----
@@ -458,16 +464,19 @@ def _check_entropy_scale(game: EntropyLQGame) -> None:
 
 def _outcome(game: EntropyLQGame, out, elapsed: float, stacklevel: int = 3) -> EntropyLQSolution:
     """The one way every entropy-regularized solve ends: the core's outcome checked (errors, warnings), then wrapped."""
-    if out.bad_stage >= 0:
-        raise SolveError(
-            f"entropy_lq_nash: at stage t={out.bad_stage} player {out.bad_player}'s regularized "
-            "problem is unbounded below (tau/2 I + R^ii + B^i'P^i B^i is not positive definite; "
-            "is Q or QT indefinite?)")
     _check_entropy_scale(game)
-    if not out.finite:
+    result = Status.SOLVED
+    if out.bad_stage >= 0:  # the finite-horizon solver's policy: flag (status + warning), do not raise
+        warnings.warn(
+            f"entropy_lq_nash: at stage t={out.bad_stage} player {out.bad_player}'s regularized problem is "
+            "unbounded below (tau/2 I + R^ii + B^i'P^i B^i is not positive definite; is Q or QT indefinite?): "
+            f"no linear-Gaussian equilibrium; Sigma and p are NaN at stages t <= {out.bad_stage} (status "
+            "not_convex)", NotConvexWarning, stacklevel=stacklevel)
+        result = Status.NOT_CONVEX
+    elif not out.finite:
         raise SolveError("entropy_lq_nash: non-finite numbers in the recursion (overflow: check the scale of "
                          "A, B, Q)")
-    if not np.all(np.diagonal(out.Sigma, axis1=-2, axis2=-1) > 0.0):
+    elif not np.all(np.diagonal(out.Sigma, axis1=-2, axis2=-1) > 0.0):
         raise SolveError("entropy_lq_nash: a policy covariance Sigma_t^i underflowed to a singular matrix "
                          "(tau is negligible against R^ii + B^i'P^i B^i: rescale tau or the costs)")
     status = out.status
@@ -475,10 +484,10 @@ def _outcome(game: EntropyLQGame, out, elapsed: float, stacklevel: int = 3) -> E
         warnings.warn(
             f"entropy_lq_nash: {out.min_norm_stages} stage(s) with a singular mean system "
             f"(min rcond {out.min_rcond:.2e}); minimum-norm solution returned (stages "
-            f"{np.flatnonzero(status == 1).tolist()})", SingularStageWarning, stacklevel=stacklevel)
+            f"{np.flatnonzero((status & 3) == 1).tolist()})", SingularStageWarning, stacklevel=stacklevel)
     sol = object.__new__(EntropyLQSolution)  # the frozen dataclass's fields, without its per-field __setattr__
     sol.__dict__.update(K=out.K, Sigma=out.Sigma, P=out.P, p=out.p, stage_status=status, contraction=out.contraction,
-                        assumption_holds=out.assumption_holds, game=game, status=Status.SOLVED, _time=elapsed)
+                        assumption_holds=out.assumption_holds, game=game, status=result, _time=elapsed)
     return sol
 
 
@@ -748,6 +757,14 @@ class EntropyPOResult:
         return equilibrium.nash_gap(self.game, (self.K, self.Sigma), x0=x0, x0_cov=x0_cov)
 
 
+class _NotConvex(Exception):
+    """Stage t's regularized problem of player i is unbounded below (entropy_po flags it: status not_convex)."""
+
+    def __init__(self, t, i):
+        super().__init__(t, i)
+        self.t, self.i = t, i
+
+
 def _sweep_map(game: EntropyLQGame, t: int, Rs_t: np.ndarray, P_next: np.ndarray):
     """Psi_t as an affine map of the stage-t gains, K <- E - D K, and the stage covariances.
 
@@ -764,8 +781,7 @@ def _sweep_map(game: EntropyLQGame, t: int, Rs_t: np.ndarray, P_next: np.ndarray
         try:
             c = np.linalg.cholesky(0.5 * (H + H.T))
         except np.linalg.LinAlgError:
-            raise SolveError(f"entropy_po: at stage t={t} player {i}'s regularized problem is "
-                             "unbounded below (is Q or QT indefinite?)") from None
+            raise _NotConvex(t, i) from None
         Hinv = np.linalg.inv(c).T @ np.linalg.inv(c)
         E[si] = Hinv @ G @ A_t
         D[si] = Hinv @ G @ B_t
@@ -855,12 +871,19 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
     P, p = np.empty((T + 1, N, n, n)), np.empty((T + 1, N))
     P[T], p[T] = game.QT, 0.0
     residual, rate = np.full(T, np.nan), np.full(T, np.nan)
-    diverged_at = None
+    diverged_at, not_convex = None, False
     for t in range(T - 1, -1, -1):
         if not np.all(np.isfinite(P[t + 1])):
             diverged_at = t + 1
             break
-        E, D, Sig[t] = _sweep_map(solved, t, Rs[t], P[t + 1])
+        try:
+            E, D, Sig[t] = _sweep_map(solved, t, Rs[t], P[t + 1])
+        except _NotConvex as nc:
+            warnings.warn(f"entropy_po: at stage t={nc.t} player {nc.i}'s regularized problem is unbounded below "
+                          "(is Q or QT indefinite?): no linear-Gaussian equilibrium (status not_convex)",
+                          NotConvexWarning, stacklevel=2)
+            diverged_at, not_convex = t, True
+            break
         rate[t] = np.abs(np.linalg.eigvals(D)).max()
         start = K[t + 1].copy() if (warm_start and t < T - 1) else np.zeros((m, n))
         K[t], residual[t] = _sweeps(solved, E, D, start, L)
@@ -871,7 +894,9 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
             P[t], p[t] = _evaluate_stage(solved, t, Rs[t], K[t], Sig[t], P[t + 1], p[t + 1])
         if progress:
             print(f"entropy_po: stage {t:4d}  residual {residual[t]:.3e}  rate {rate[t]:.3f}")
-    exact = _solve(solved)
+    with warnings.catch_warnings():  # a non-convex stage is reported once, above
+        warnings.simplefilter("ignore", NotConvexWarning)
+        exact = _solve(solved)
     common = dict(rate=rate, assumption_holds=exact.assumption_holds, residual=residual, iterations=L, tau=game.tau,
                   delta=delta, game=game)
     if diverged_at is not None:  # the sweeps overflowed: no policy for stages 0..diverged_at
@@ -882,7 +907,7 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
         info = Info(L, np.inf, residual, time.perf_counter() - t_start)
         return EntropyPOResult(K=K, Sigma=Sig, P=P, p=p, contraction=contraction, error=np.full(T, np.nan),
                                error_total=np.nan, epsilon=np.inf, gains=np.full(N, np.nan), converged=False,
-                               status=Status.DIVERGED, info=info, **common)
+                               status=Status.NOT_CONVEX if not_convex else Status.DIVERGED, info=info, **common)
     contraction, _ = _contraction(solved, P)
     err = np.array([sum(np.linalg.norm(K[t, si] - exact.K[t, si])
                         + np.linalg.norm(Sig[t, si, si] - exact.Sigma[t, si, si]) for si in game.slices)

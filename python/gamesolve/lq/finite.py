@@ -25,7 +25,7 @@ import numpy as np
 from .. import _core, equilibrium
 from .._validate import SYM_RTOL, as_float_array, check_symmetric, int_option
 from ..equilibrium import Family
-from ..errors import InputError, SingularStageWarning, SolveError
+from ..errors import InputError, NotConvexWarning, SingularStageWarning, SolveError
 from ..results import Info, Status, summary
 from .game import LQGame, register_horizon_family
 
@@ -144,7 +144,9 @@ class LQGameSolution:
         Per stage: 0 solved by LU, 1 singular / ill-conditioned stage system
         solved for the minimum-norm equilibrium (Remark 1 of Mazumdar et al.,
         "Policy-gradient algorithms have no guarantees of convergence in linear
-        quadratic games").
+        quadratic games"); plus 4 (a flag: 4 or 5) when some player's own
+        cost-to-go is not convex in its control there (R^ii + B^i'Z^i_{t+1}B^i
+        not positive definite).
     dims : tuple of int
         Control sizes (m_1, ..., m_N).
     min_rcond : float
@@ -153,9 +155,11 @@ class LQGameSolution:
     game : LQGame
         The game solved.
     status : Status
-        :attr:`Status.SOLVED` (a direct method). Whether every player's
-        best-response problem is convex is not checked here: :meth:`nash_gap`
-        is ``inf`` when one is not.
+        :attr:`Status.SOLVED` (a direct method), or :attr:`Status.NOT_CONVEX`
+        (with a :class:`~gamesolve.errors.NotConvexWarning`) when at some stage
+        some player's own cost-to-go is not convex in its control: its best
+        response is then unbounded below, the profile is no equilibrium and
+        :meth:`nash_gap` is ``inf``.
     info : Info
         iterations 0, residual NaN (not computed), the wall time of the solve.
     keep : {"all", "gains", "stage0"}
@@ -210,14 +214,20 @@ class LQGameSolution:
         parts = dict(N=g.N, n=g.n, T=g.T)
         if g.batch is not None:
             parts["batch"] = g.batch
-        parts.update(singular_stages=int(np.count_nonzero(self.stage_status == 1)), min_rcond=self.min_rcond,
+        parts.update(singular_stages=int(np.count_nonzero(self.singular_stages)), min_rcond=self.min_rcond,
                      K=self.K)
         return summary("LQGameSolution", self.status, parts)
 
     @property
     def singular_stages(self) -> np.ndarray:
         """Boolean mask ([batch,] T) of stages solved for the minimum-norm solution."""
-        return self.stage_status == 1
+        return (self.stage_status & 3) == 1
+
+    @property
+    def not_convex_stages(self) -> np.ndarray:
+        """Boolean mask ([batch,] T) of stages where some player's own cost-to-go R^ii + B^i'Z^i_{t+1}B^i is
+        not positive definite (its best response is unbounded below: status not_convex)."""
+        return (self.stage_status & 4) != 0
 
     @property
     def gains(self) -> list:
@@ -450,8 +460,9 @@ register_horizon_family("finite", Family("finite-horizon LQ game", policy_value,
 # --------------------------------------------------------------------------- #
 
 
-def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bool, stacklevel: int) -> None:
-    """Raise SolveError on a non-finite stage (status 2); warn on min-norm stages (status 1).
+def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bool, stacklevel: int,
+                  n_not_convex: int = 0) -> None:
+    """Raise SolveError on a non-finite stage (status 2); warn on min-norm (status 1) and non-convex (3) stages.
 
     ``status`` has shape (batch, T) (a batch of one for a single game); ``stacklevel``
     is counted from this function, so the warning points at the caller's line.
@@ -463,6 +474,14 @@ def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bo
             f"non-finite values in the coupled Riccati recursion at {where}stage t={t} "
             f"(the value functions overflowed: the horizon is too long for unstable dynamics, "
             f"or the data are badly scaled)")
+    if n_not_convex:
+        b, t = np.argwhere((status & 4) != 0)[-1]
+        where = f"game {b}, " if batched else ""
+        warnings.warn(
+            f"{n_not_convex} stage(s) where some player's own cost-to-go is not convex in its control (first from "
+            f"the end: {where}stage t={t}; R^ii + B^i'Z^i_(t+1) B^i is not positive definite): that player's best "
+            f"response is unbounded below and the profile returned is no Nash equilibrium (status not_convex, "
+            f"see .not_convex_stages)", NotConvexWarning, stacklevel=stacklevel)
     if n_sing:
         warnings.warn(
             f"{n_sing} stage system(s) singular or ill-conditioned (min rcond {min_rcond:.2e}); the "
@@ -484,11 +503,15 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: s
     else:
         g = _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, what)
         out = _core.solve_lq_game_data(g, _num_threads, RCOND_TOL, RANK_TOL, keep)
-    if out.n_nonfinite_stages or out.n_min_norm_stages:
+    n_nc = out.n_not_convex_stages
+    if out.n_nonfinite_stages or out.n_min_norm_stages or n_nc:
         st = out.stage_status
         _check_status(st if batched else st[None], out.n_nonfinite_stages, out.n_min_norm_stages, out.min_rcond,
-                      batched, stacklevel=4)
-    return LQGameSolution._from_core(out, g, perf_counter() - t0, keep)
+                      batched, stacklevel=4, n_not_convex=n_nc)
+    sol = LQGameSolution._from_core(out, g, perf_counter() - t0, keep)
+    if n_nc:
+        sol.__dict__["status"] = Status.NOT_CONVEX
+    return sol
 
 
 def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,
@@ -531,6 +554,9 @@ def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=
     SingularStageWarning
         Some stage system was singular or ill-conditioned; the minimum-norm
         solution was used there (``.singular_stages``).
+    NotConvexWarning
+        At some stage some player's own cost-to-go is not convex in its
+        control (``.not_convex_stages``); the status is ``not_convex``.
 
     Notes
     -----
