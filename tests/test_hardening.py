@@ -272,3 +272,67 @@ def test_convex_games_are_not_flagged(ex):
         warnings.simplefilter("error")
         sol = gs.solve_lq_game(g.A, g.B, g.Q, g.R, horizon=20)
     assert sol.status == "solved" and not sol.not_convex_stages.any()
+
+
+# --------------------------------------------------------------------------- #
+# Singular stages: the minimum-norm rule only where the system is singular to working precision
+# --------------------------------------------------------------------------- #
+
+
+def identical_players_game(w, rng):
+    """Two players with the same input column and own weights w on their own control: rcond(S) ~ w."""
+    n = 3
+    A = 0.5 * rng.standard_normal((n, n))
+    b = rng.standard_normal((n, 1))
+    return dict(A=A, B=np.hstack([b, b]), Q=np.stack([np.eye(n), 2 * np.eye(n)]),
+                R=np.stack([np.diag([w, 0.0]), np.diag([0.0, w])]), horizon=5, dims=(1, 1))
+
+
+def test_ill_conditioned_but_accurate_stages_keep_the_exact_solve(monkeypatch):
+    """Regression: every stage with rcond(S) < 1e-12 was replaced by the minimum-norm solution of a truncated
+    system, although the unique equilibrium was computed accurately. Now the elimination's solution is kept
+    when its residual is small (status 0): it equals numpy's exact stage solves (the twin without its rcond
+    rule) in the well-conditioned joint control, and its Nash gap is round-off."""
+    sys.path.insert(0, os.path.dirname(__file__))
+    import lq_twin
+
+    game = identical_players_game(1e-13, np.random.default_rng(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no SingularStageWarning
+        sol = gs.solve_lq_game(**game)
+    assert sol.min_rcond < 1e-12 and not sol.singular_stages.any()
+    monkeypatch.setattr(lq_twin, "RCOND_TOL", 0.0)
+    T, N = 5, 2
+    A = np.broadcast_to(game["A"], (T, 3, 3))
+    B = np.broadcast_to(game["B"], (T, 3, 2))
+    Q = np.broadcast_to(game["Q"], (T, N, 3, 3))
+    R = np.broadcast_to(game["R"], (T, N, 2, 2))
+    K = lq_twin.solve_lq_game_numpy(A, B, Q, None, R, None, None, None, game["Q"], None, (1, 1))[0]
+    # K^1, K^2 individually carry the ill-conditioning (forward error ~ cond * eps); the joint control does not
+    np.testing.assert_allclose(sol.K.sum(axis=1), K.sum(axis=1), rtol=1e-8, atol=1e-10)
+    x0 = np.ones(3)
+    assert sol.nash_gap(x0) <= 1e-9 * max(1.0, abs(sol.costs(x0)).max())
+
+
+def test_singular_stage_warning_says_what_was_returned():
+    """Regression: the warning claimed 'the minimum-norm equilibrium' was returned. It now names the
+    minimum-norm solution of the rank-truncated system, its relative stage residual and the profile's Nash gap
+    (x0 ~ N(0, I)) -- both checked here against numpy."""
+    A, B = np.eye(2), np.ones((2, 2))
+    Q, R = np.stack([np.eye(2), 3 * np.eye(2)]), np.ones((2, 2, 2))  # identical columns, exactly singular S
+    with pytest.warns(gs.SingularStageWarning) as rec:
+        sol = gs.solve_lq_game(A, B, Q, R, horizon=3, dims=(1, 1))
+    msg = str(rec[0].message)
+    assert "minimum-norm solution of the rank-truncated stage system" in msg
+    res = float(msg.split("up to ")[1].split(";")[0])
+    gap = float(msg.split("is ")[-1].split(":")[0])
+    # numpy: the relative residual of the last stage's system with the returned K, and the gap
+    Z1 = sol.Z[3]
+    S = np.array([[B[:, 0] @ Z1[0] @ B[:, j] + R[0][0, j] for j in range(2)],
+                  [B[:, 1] @ Z1[1] @ B[:, j] + R[1][1, j] for j in range(2)]])
+    Y = np.stack([B[:, 0] @ Z1[0] @ A, B[:, 1] @ Z1[1] @ A])
+    K = sol.K[2]
+    r = np.abs(S @ K - Y).sum(0).max() / (np.abs(S).sum(0).max() * np.abs(K).sum(0).max() + np.abs(Y).sum(0).max())
+    assert res >= r * (1 - 1e-2)
+    want = gs.equilibrium.nash_gap(sol.game, sol.profile, x0=np.zeros(2), x0_cov=np.eye(2))
+    assert gap == pytest.approx(float(want), rel=1e-2, abs=1e-12)

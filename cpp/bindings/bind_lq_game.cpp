@@ -905,6 +905,10 @@ void bind_lq_game(py::module_& m) {
       .def_readonly("zeta", &SolvedArrays::zeta, "([batch,] T+1, N, n) value linear terms")
       .def_readonly("s", &SolvedArrays::s, "([batch,] T+1, N) value constants")
       .def_readonly("stage_status", &SolvedArrays::status, "([batch,] T) int32 gamesolve::kStage* codes")
+      .def_property_readonly("max_min_norm_residual", [](const SolvedArrays& a) { return a.rep.max_min_norm_residual; },
+                             "largest relative residual ||S K - Y||_1 / (||S||_1 ||K||_1 + ||Y||_1) of a minimum-norm stage")
+      .def_property_readonly("n_ill_conditioned_stages", [](const SolvedArrays& a) { return a.rep.ill_conditioned_stages; },
+                             "stages with rcond < rcond_tol whose elimination's solution was accurate (kept)")
       .def_property_readonly("min_rcond", [](const SolvedArrays& a) { return a.rep.min_rcond; },
                              "smallest reciprocal condition estimate of a stage system")
       .def_readonly("n_min_norm_stages", &SolvedArrays::n_min_norm, "stages solved by the minimum-norm rule")

@@ -629,17 +629,61 @@ std::int32_t lu_stage_solve(const StageSystem& sys, const StageContext& ctx) {
   const double rc = eliminate(sys.rows, m, sys.pm, sys.ld, ws.inv.data());
   if (rc < rep.min_rcond) rep.min_rcond = rc;
   if (rc != 0.0 && rc >= ctx.opts.rcond_tol) return kStageOk;
-  // (rc = 0: a zero pivot, whatever rcond_tol is.) Singular or ill-conditioned: the
-  // minimum-norm solution of the system, assembled again (the elimination overwrote it).
+  // Ill-conditioned (rc < rcond_tol) or singular (rc = 0: a zero pivot). The system is
+  // assembled again (the elimination overwrote it); the elimination's solution [K k] is
+  // kept, unless the system is singular to working precision (rc < singular_tol) or that
+  // solution is inaccurate: its relative residual ||S X - Y||_1 / (||S||_1 ||X||_1 + ||Y||_1)
+  // above residual_tol. A unique but ill-conditioned equilibrium is so returned as
+  // computed, not replaced by the minimum-norm solution of a truncated system.
+  const bool try_lu = rc != 0.0 && rc >= ctx.opts.singular_tol;
+  if (try_lu)
+    for (Index j = 0; j < nv; ++j)
+      for (Index a = 0; a < m; ++a) ws.sol(a, j) = sys.rhs(a, j);
   sys.restore();
   for (Index j = 0; j < m; ++j)
     for (Index a = 0; a < m; ++a) ws.S(a, j) = sys.S(a, j);
-  ws.cod.setThreshold(ctx.opts.rank_tol);
-  ws.cod.compute(ws.S);
   for (Index j = 0; j < nv; ++j)
     for (Index a = 0; a < m; ++a) ws.rhs(a, j) = sys.rhs(a, j);
-  // minimum-norm least-squares solution (may allocate)
+  // Relative 1-norm residual of the candidate in ws.sol against S (ws.S) and Y (ws.rhs); NaN-propagating.
+  auto residual = [&]() {
+    double r = 0.0, s = 0.0, x = 0.0, y = 0.0;
+    for (Index j = 0; j < nv; ++j) {
+      double rj = 0.0, xj = 0.0, yj = 0.0;
+      for (Index a = 0; a < m; ++a) {
+        double v = -ws.rhs(a, j);
+        for (Index c = 0; c < m; ++c) v += ws.S(a, c) * ws.sol(c, j);
+        rj += std::fabs(v);
+        xj += std::fabs(ws.sol(a, j));
+        yj += std::fabs(ws.rhs(a, j));
+      }
+      r = std::isnan(rj) ? rj : std::max(r, rj);
+      x = std::max(x, xj);
+      y = std::max(y, yj);
+    }
+    for (Index c = 0; c < m; ++c) {
+      double sc = 0.0;
+      for (Index a = 0; a < m; ++a) sc += std::fabs(ws.S(a, c));
+      s = std::max(s, sc);
+    }
+    const double den = s * x + y;
+    return den > 0.0 ? r / den : (r == 0.0 ? 0.0 : std::numeric_limits<double>::infinity());
+  };
+  if (try_lu) {
+    const double res = residual();
+    if (res <= ctx.opts.residual_tol) {  // accurate: keep the elimination's solution
+      for (Index j = 0; j < nv; ++j)
+        for (Index a = 0; a < m; ++a) sys.rhs(a, j) = ws.sol(a, j);
+      ++rep.ill_conditioned_stages;
+      return kStageOk;
+    }
+  }
+  ws.cod.setThreshold(ctx.opts.rank_tol);
+  ws.cod.compute(ws.S);
+  // minimum-norm least-squares solution of the truncated system (may allocate)
   ws.sol.leftCols(nv) = ws.cod.solve(ws.rhs.leftCols(nv));
+  const double res = residual();
+  if (!std::isnan(rep.max_min_norm_residual) && !(res <= rep.max_min_norm_residual))
+    rep.max_min_norm_residual = res;  // NaN sticks
   for (Index j = 0; j < nv; ++j)
     for (Index a = 0; a < m; ++a) sys.rhs(a, j) = ws.sol(a, j);
   ++rep.min_norm_stages;

@@ -110,9 +110,17 @@ enum StageStatus : std::int32_t {
 };
 
 struct SolveOptions {
-  /// Stage systems with a reciprocal 1-norm condition number below this
-  /// are solved by a complete orthogonal decomposition (minimum-norm solution).
+  /// Stage systems with a reciprocal 1-norm condition number below this are
+  /// checked: the elimination's solution X is kept if the system is not singular
+  /// to working precision (rcond >= singular_tol) and X is accurate (relative
+  /// residual ||S X - Y||_1 / (||S||_1 ||X||_1 + ||Y||_1) <= residual_tol); otherwise
+  /// the system is solved by a complete orthogonal decomposition (minimum-norm
+  /// solution of the rank-truncated system, kStageMinNorm).
   double rcond_tol = 1e-12;
+  /// Reciprocal condition number below which S counts as singular to working precision.
+  double singular_tol = 1e-15;
+  /// Largest relative residual of an elimination's solution kept on an ill-conditioned stage.
+  double residual_tol = 1e-12;
   /// Relative threshold below which the rank-revealing factorization treats
   /// a pivot as zero.
   double rank_tol = 1e-10;
@@ -123,6 +131,10 @@ struct SolveReport {
   Index min_norm_stages = 0;
   Index nonfinite_stages = 0;
   Index not_convex_stages = 0;  ///< stages with the flag kStageNotConvex
+  Index ill_conditioned_stages = 0;  ///< rcond < rcond_tol, the elimination's solution kept (accurate)
+  /// Largest relative residual ||S X - Y||_1 / (||S||_1 ||X||_1 + ||Y||_1) of the minimum-norm
+  /// solutions returned (0 without minimum-norm stages; NaN propagates).
+  double max_min_norm_residual = 0.0;
   double min_rcond = 1.0;  ///< smallest 1-norm rcond(S) met (from the computed inverse)
 };
 

@@ -461,7 +461,7 @@ register_horizon_family("finite", Family("finite-horizon LQ game", policy_value,
 
 
 def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bool, stacklevel: int,
-                  n_not_convex: int = 0) -> None:
+                  n_not_convex: int = 0, residual: float = float("nan"), gap=None) -> None:
     """Raise SolveError on a non-finite stage (status 2); warn on min-norm (status 1) and non-convex (3) stages.
 
     ``status`` has shape (batch, T) (a batch of one for a single game); ``stacklevel``
@@ -483,10 +483,23 @@ def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bo
             f"response is unbounded below and the profile returned is no Nash equilibrium (status not_convex, "
             f"see .not_convex_stages)", NotConvexWarning, stacklevel=stacklevel)
     if n_sing:
+        gap_s = "" if gap is None else (f"; the profile's Nash gap (x0 ~ N(0, I)) is {gap:.3g}"
+                                        + (": not an equilibrium" if not gap <= 1e-8 else ""))
         warnings.warn(
-            f"{n_sing} stage system(s) singular or ill-conditioned (min rcond {min_rcond:.2e}); the "
-            f"minimum-norm equilibrium was returned there (see .singular_stages)", SingularStageWarning,
+            f"{n_sing} stage system(s) singular to working precision, or ill-conditioned with an inaccurate "
+            f"elimination (min rcond {min_rcond:.2e}): the minimum-norm solution of the rank-truncated stage "
+            f"system was returned there (see .singular_stages), with relative stage residual "
+            f"||S K - Y|| / (||S|| ||K|| + ||Y||) up to {residual:.3g}{gap_s}", SingularStageWarning,
             stacklevel=stacklevel)
+
+
+def _unit_gap(sol) -> float:
+    """The largest Nash gap of the solution's profile over the batch for x0 ~ N(0, I) (reported with min-norm stages)."""
+    g = sol.game
+    x0 = np.zeros(g.n if g.batch is None else (g.batch, g.n))
+    with np.errstate(all="ignore"):
+        gap = equilibrium.nash_gap(g, (sol.K, sol.k), x0=x0, x0_cov=np.eye(g.n))
+    return float(np.max(gap))
 
 
 def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: str,
@@ -504,11 +517,14 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: s
         g = _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, what)
         out = _core.solve_lq_game_data(g, _num_threads, RCOND_TOL, RANK_TOL, keep)
     n_nc = out.n_not_convex_stages
+    sol = LQGameSolution._from_core(out, g, perf_counter() - t0, keep)
     if out.n_nonfinite_stages or out.n_min_norm_stages or n_nc:
         st = out.stage_status
+        gap = None
+        if out.n_min_norm_stages and not out.n_nonfinite_stages and keep == "all":
+            gap = _unit_gap(sol)
         _check_status(st if batched else st[None], out.n_nonfinite_stages, out.n_min_norm_stages, out.min_rcond,
-                      batched, stacklevel=4, n_not_convex=n_nc)
-    sol = LQGameSolution._from_core(out, g, perf_counter() - t0, keep)
+                      batched, stacklevel=4, n_not_convex=n_nc, residual=out.max_min_norm_residual, gap=gap)
     if n_nc:
         sol.__dict__["status"] = Status.NOT_CONVEX
     return sol
@@ -571,9 +587,14 @@ def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=
         s^i   += beta'Z^i beta + 2 zeta^i'beta + k'R^i k - 2 r^i'k
 
     One elimination of S (LU with partial pivoting, which also yields S^{-1} and
-    so the exact 1-norm rcond) serves K and k; a stage with
-    rcond(S) < 1e-12 is solved by a complete orthogonal decomposition instead
-    (minimum-norm solution) and flagged.
+    so the exact 1-norm rcond) serves K and k. A stage with rcond(S) < 1e-12
+    keeps that solution when S is not singular to working precision
+    (rcond >= 1e-15) and the solution is accurate (relative residual
+    ||S X - Y||_1 / (||S||_1 ||X||_1 + ||Y||_1) <= 1e-12): a unique but
+    ill-conditioned equilibrium. Otherwise it is solved by a complete
+    orthogonal decomposition (the minimum-norm solution of the rank-truncated
+    system) and flagged; the warning gives that solution's stage residual and
+    the profile's Nash gap for x0 ~ N(0, I).
 
     Examples
     --------
