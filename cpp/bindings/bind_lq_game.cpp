@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "array_io.hpp"
+#include "gamesolve/detail/riccati_stage.hpp"
 #include "bindings.hpp"
 #include "gamesolve/check.hpp"
 
@@ -51,7 +52,9 @@ gamesolve::SolveReport run_solve(const gamesolve::LQGameData& g, const gamesolve
   gamesolve::check_game(g);
   gamesolve::check_solution(g, out, true);
   try {
-    return gamesolve::solve_lq_game(g, 0, out, cached_workspace(g.dims), opts);
+    // checked above: the kernel without the public entry's second round of checks
+    return gamesolve::detail::solve_lq_game_with(g, 0, out, cached_workspace(g.dims), opts,
+                                                 gamesolve::detail::StageSolver{});
   } catch (...) {
     ws_cache.ws.reset();  // never reuse a workspace left mid-solve
     throw;

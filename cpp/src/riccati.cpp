@@ -145,6 +145,27 @@ void check_game(const LQGameData& g) {
   check_series("qT", g.qT, N * n, 1, b, false);
 }
 
+// solve_lq_stage's outputs: every present output holds game b's stage-0 block (its terminal
+// block is not written), and status holds batch entries.
+static void check_stage_outputs(const LQGameData& g, const LQSolutionView& out) {
+  const Dims& d = g.dims;
+  const Index N = d.N, n = d.n, m = d.m, batch = g.batch;
+  auto one = [&](const char* name, const OutSeries& s, Index block) {
+    if (s.data == nullptr) return;
+    const Index last = series_extent(batch, s.b_stride, 1, s.t_stride, block);
+    if (s.t_stride < 0 || s.b_stride < 0 || last < 0 || last > s.size)
+      throw std::invalid_argument(std::string(name) + ": output buffer of " + std::to_string(s.size) +
+                                  " doubles is too small for the game's sizes and strides");
+  };
+  one("K", out.K, m * n);
+  one("k", out.k, m);
+  one("Z", out.Z, N * n * n);
+  one("zeta", out.zeta, N * n);
+  one("s", out.s, N);
+  if (out.status == nullptr || out.status_size < batch)
+    throw std::invalid_argument("status output buffer must hold batch entries");
+}
+
 void check_solution(const LQGameData& g, const LQSolutionView& out, bool need_gains) {
   const Dims& d = g.dims;
   const Index N = d.N, n = d.n, m = d.m, T = g.T, b = g.batch;
@@ -718,14 +739,49 @@ SolveReport solve_lq_game_with(const LQGameData& g, Index b, const LQSolutionVie
 
 }  // namespace detail
 
+namespace {
+
+// The workspace was built (LQWorkspace(dims)) for a game of these sizes: its buffers fit.
+void check_workspace(const Dims& d, const LQWorkspace& ws) {
+  Index mmax = 0;
+  for (Index mi : d.m_i) mmax = std::max(mmax, mi);
+  const bool fits = ws.N == d.N && ws.n == d.n && ws.m == d.m && ws.mmax == mmax &&
+                    ws.buf.size() >= Layout(d.N, d.n, d.m, mmax, d.n + 1).size && ws.S.rows() == d.m &&
+                    ws.S.cols() == d.m && ws.inv.size() >= d.m * detail::padded(d.m) &&
+                    static_cast<Index>(ws.R_rows.size()) == 2 * d.N && static_cast<Index>(ws.R_cols.size()) == 2 * d.N &&
+                    ws.rhs.rows() == d.m && ws.rhs.cols() == d.n + 1 && ws.sol.rows() == d.m &&
+                    ws.sol.cols() == d.n + 1 && ws.cx.size() == d.m;
+  if (!fits)
+    throw std::invalid_argument("workspace was built for a game with N=" + std::to_string(ws.N) + ", n=" +
+                                std::to_string(ws.n) + ", m=" + std::to_string(ws.m) + ", but the game has N=" +
+                                std::to_string(d.N) + ", n=" + std::to_string(d.n) + ", m=" + std::to_string(d.m) +
+                                " (construct it as LQWorkspace(game.dims))");
+}
+
+void check_member(const LQGameData& g, Index b) {
+  if (b < 0 || b >= g.batch)
+    throw std::invalid_argument("game index b=" + std::to_string(b) + " is outside the batch [0, " +
+                                std::to_string(g.batch) + ")");
+}
+
+}  // namespace
+
 SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
                           const SolveOptions& opts) {
+  check_game(g);  // once per call, at the boundary (the stage loop is unchecked)
+  check_member(g, b);
+  check_solution(g, out, true);
+  check_workspace(g.dims, ws);
   return detail::solve_lq_game_with(g, b, out, ws, opts, detail::StageSolver{});
 }
 
 SolveReport solve_lq_stage(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
                            const SolveOptions& opts) {
   if (g.T != 1) throw std::invalid_argument("solve_lq_stage: the game must have T = 1, got " + std::to_string(g.T));
+  check_game(g);
+  check_member(g, b);
+  check_stage_outputs(g, out);
+  check_workspace(g.dims, ws);
   const bool aug = has_affine_terms(g);
   const Views v = views(ws, aug ? g.dims.n + 1 : g.dims.n, true);
   SolveReport rep;
@@ -736,6 +792,10 @@ SolveReport solve_lq_stage(const LQGameData& g, Index b, const LQSolutionView& o
 }
 
 void evaluate_strategy(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws) {
+  check_game(g);
+  check_member(g, b);
+  check_solution(g, out, false);
+  check_workspace(g.dims, ws);
   const Index n = g.dims.n, m = g.dims.m, T = g.T;
   // A feedforward term k != 0 makes zeta, s non-zero even without linear or affine data.
   bool aug = has_affine_terms(g);

@@ -175,7 +175,9 @@ void check_game(const LQGameData& game);
 void check_solution(const LQGameData& game, const LQSolutionView& out, bool need_gains);
 
 /// Coupled Riccati recursion ([theory §2]) for game `b` of `game`, writing into `out`.
-/// One elimination of each stage system S serves both K and k.
+/// One elimination of each stage system S serves both K and k. Checks, once per call,
+/// the game (check_game), 0 <= b < game.batch, the outputs (check_solution) and that `ws`
+/// was built for the game's sizes (LQWorkspace(game.dims)); std::invalid_argument otherwise.
 SolveReport solve_lq_game(const LQGameData& game, Index b, const LQSolutionView& out,
                           LQWorkspace& ws, const SolveOptions& opts = {});
 
@@ -188,12 +190,14 @@ SolveReport solve_lq_game(const LQGameData& game, Index b, const LQSolutionView&
 ///    those buffers between calls; a solve_lq_game in between is fine);
 ///  * the terminal blocks of out.Z, zeta, s (t = 1) are not written: those
 ///    outputs need only one block (N n n, N n, N doubles).
-/// QT (and qT) may change between calls.
+/// QT (and qT) may change between calls. Checks the game, b, the outputs' stage-0 blocks
+/// and the workspace's sizes (std::invalid_argument), as solve_lq_game.
 SolveReport solve_lq_stage(const LQGameData& game, Index b, const LQSolutionView& out,
                            LQWorkspace& ws, const SolveOptions& opts = {});
 
 /// Value of a given strategy (K, k) ([theory §2], policy evaluation): the Z/zeta/s
-/// update with the given gains. `out.K`, `out.k` are read, Z, zeta, s written.
+/// update with the given gains. `out.K`, `out.k` are read, Z, zeta, s written. Checks the
+/// game, b, the buffers and the workspace's sizes (std::invalid_argument), as solve_lq_game.
 void evaluate_strategy(const LQGameData& game, Index b, const LQSolutionView& out,
                        LQWorkspace& ws);
 
