@@ -336,3 +336,12 @@ def test_singular_stage_warning_says_what_was_returned():
     assert res >= r * (1 - 1e-2)
     want = gs.equilibrium.nash_gap(sol.game, sol.profile, x0=np.zeros(2), x0_cov=np.eye(2))
     assert gap == pytest.approx(float(want), rel=1e-2, abs=1e-12)
+
+
+@pytest.mark.parametrize("fn", ["solve_lq_game", "lq_game", "entropy_lq_nash"])
+def test_an_empty_control_block_is_an_input_error(fn):
+    """Found by the long fuzz profile: a B block with no column (m_i = 0) crashed the interpreter (SIGFPE: the
+    blocks' row count was divided by that width before the widths were checked)."""
+    kw = dict(tau=1.0) if fn == "entropy_lq_nash" else {}
+    with pytest.raises(InputError, match=r"B\[0\] must have at least one column \(m_i >= 1\), got shape \(2, 0\)"):
+        getattr(gs, fn)(0.5 * np.eye(2), [np.ones((2, 0)), np.ones((2, 1))], Q2, R2, horizon=3, **kw)

@@ -126,7 +126,7 @@ inline py::object concat_blocks(const std::vector<Plain>& blocks, Plain& out, st
   py::ssize_t W = 0;
   widths.clear();
   for (const Plain& b : blocks) {
-    if (b.nd < 2 || !b.same_lead(1, b0, 1)) return py::none();
+    if (b.nd < 2 || !b.same_lead(1, b0, 1) || b.dim(-1) < 1) return py::none();
     widths.push_back(b.dim(-1));
     W += b.dim(-1);
   }

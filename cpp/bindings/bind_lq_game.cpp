@@ -440,6 +440,9 @@ Arr read_B(py::handle B_, py::handle dims_, py::ssize_t n, std::vector<gamesolve
         fail("B[" + std::to_string(i) + "] has shape " + tuple_str(b.shape) + ", inconsistent with B[0] shape " +
              tuple_str(blocks[0].shape));
       widths.push_back(b.dim(-1));
+      if (b.dim(-1) < 1)  // before the blocks are joined (their row count divides by the width)
+        fail("B[" + std::to_string(i) + "] must have at least one column (m_i >= 1), got shape " +
+             tuple_str(b.shape));
     }
     if (!dims_.is_none()) {
       const auto given = read_dims_any(dims_);
