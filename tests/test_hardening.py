@@ -345,3 +345,18 @@ def test_an_empty_control_block_is_an_input_error(fn):
     kw = dict(tau=1.0) if fn == "entropy_lq_nash" else {}
     with pytest.raises(InputError, match=r"B\[0\] must have at least one column \(m_i >= 1\), got shape \(2, 0\)"):
         getattr(gs, fn)(0.5 * np.eye(2), [np.ones((2, 0)), np.ones((2, 1))], Q2, R2, horizon=3, **kw)
+
+
+def test_a_failed_schur_factorization_is_a_solve_error(ex, monkeypatch):
+    """Regression (audit: a subnormal closed loop raised the core's RuntimeError 'Schur factorization failed'):
+    the policy-gradient functions turn the Stein solver's failure into a SolveError."""
+    import gamesolve.lq.policy_gradient as pg
+
+    g, K = ex
+
+    def failing(*args):
+        raise RuntimeError("Schur factorization failed")
+
+    monkeypatch.setattr(pg._core, "stein_solve", failing)
+    with pytest.raises(SolveError, match=r"A - B K could not be factorized \(Schur factorization failed\)"):
+        gs.pseudo_gradient(g.A, g.B, g.Q, g.R, 0.9 * K, g.Sigma0)

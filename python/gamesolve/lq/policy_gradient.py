@@ -34,7 +34,7 @@ import numpy as np
 from .. import _core
 from .._validate import (as_float_array, check_finite_result, check_scale, check_shape, check_symmetric,
                          int_option, real_option)
-from ..errors import InputError
+from ..errors import InputError, SolveError
 from ..results import Info, Status, summary
 from .game import LQGame
 from .infinite import _arrays, _as_game, guided_game
@@ -103,9 +103,19 @@ def _value(game, K):
     return P
 
 
-def _sigma_K(AK, Sigma0):
-    X, _, _ = _core.stein_solve(np.ascontiguousarray(AK.T), Sigma0)  # X = A_K X A_K' + Sigma0
+def _stein(AK, C):
+    """X = A_K X A_K' + C (C one (n, n) or a stack), by the core's Schur solver; SolveError if the Schur
+    factorization of A_K fails (e.g. subnormal entries), instead of the core's RuntimeError."""
+    try:
+        X, _, _ = _core.stein_solve(np.ascontiguousarray(AK.T), C)
+    except RuntimeError as exc:
+        raise SolveError(f"the closed loop A - B K could not be factorized ({exc}): its entries are too "
+                         "badly scaled (subnormal?)") from None
     return X
+
+
+def _sigma_K(AK, Sigma0):
+    return _stein(AK, Sigma0)  # X = A_K X A_K' + Sigma0
 
 
 def _F(game, K, P, AK):
@@ -243,7 +253,7 @@ def pseudo_gradient_jacobian(A, B, Q=None, R=None, K=None, Sigma0=None, *, dims=
             for b in range(n):
                 Cm = -np.outer(B[:, a], SA[b])
                 E[a * n + b] = Cm + Cm.T
-        dSig, _, _ = _core.stein_solve(np.ascontiguousarray(AK.T), E)
+        dSig = _stein(AK, E)
         J += 2.0 * np.einsum("ak,ckb->abc", F, dSig)
     check_finite_result("pseudo_gradient_jacobian", J)
     return J.reshape(mn, mn)
