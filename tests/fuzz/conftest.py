@@ -13,11 +13,9 @@ from __future__ import annotations
 import collections
 import json
 import os
-import sys
 
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # tests/: the numpy oracles
 
 #: per family: Counter of outcomes ("result", "InputError", "SolveError", "warned", "compared")
 OUTCOMES: dict = collections.defaultdict(collections.Counter)

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 import gamesolve as gs
 import lq_nash_reference as ref
 import lq_twin
-from conftest import OUTCOMES
+from .conftest import OUTCOMES
 from gamesolve import InputError, SolveError
 
 SCALES = [-320, -200, -160, -100, -10, 0, 10, 100, 149, 155, 160, 200, 300]

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import gamesolve as gs
 import lq_nash_reference as ref
 import lq_twin
-from families import (apply, check_finite_solution, check_policy_value, compared, finite_game, full_time,
+from .families import (apply, check_finite_solution, check_policy_value, compared, finite_game, full_time,
                       infinite_game, mutation, oracle_gradient, rel_err, run)
 
 QUICK = 25
