@@ -268,7 +268,9 @@ def check_policy_value(family, J, args, K, S0):
     compared(family)
 
 
-def oracle_gradient(A, B, Q, R, K, S0, dims):
+def oracle_gradient(A, B, Q, R, K, S0, dims, *, with_scale=False):
+    """w(K) by scipy's Lyapunov solver; with ``with_scale`` also the magnitude of its terms
+    2 (|R^i K| + |B^i'P^i A_K|) |Sigma_K|, the scale its round-off error is relative to."""
     import scipy.linalg as sla
 
     P = ref.policy_value(A, B, Q, R, K)
@@ -279,4 +281,11 @@ def oracle_gradient(A, B, Q, R, K, S0, dims):
     for i in range(len(dims)):
         s = slice(off[i], off[i + 1])
         w[s] = 2 * (R[i][s] @ K - B[:, s].T @ P[i] @ AK) @ Sig
+    if with_scale:
+        terms = 0.0
+        for i in range(len(dims)):
+            s = slice(off[i], off[i + 1])
+            t = 2 * (np.abs(R[i][s]) @ np.abs(K) + np.abs(B[:, s].T) @ np.abs(P[i]) @ np.abs(AK)) @ np.abs(Sig)
+            terms = max(terms, float(t.max()))
+        return w, terms
     return w
