@@ -27,7 +27,10 @@ using gamesolve::Index;
 #endif
 #endif
 #if defined(GS_ASAN)
-#include <sanitizer/allocator_interface.h>
+// The sanitizer runtime's allocator hooks (declared here: not every compiler ships
+// <sanitizer/allocator_interface.h>).
+extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*, size_t),
+                                                         void (*free_hook)(const volatile void*));
 static long g_mallocs = 0;
 static void count_malloc(const volatile void*, size_t) { ++g_mallocs; }
 static void count_free(const volatile void*) {}
