@@ -738,7 +738,9 @@ def test_nash_gap_is_infinite_when_a_best_response_is_unbounded():
     A, B = np.eye(1), np.ones((1, 2))
     Q = np.stack([np.eye(1), -10 * np.eye(1)])  # player 1 is rewarded for large states
     R = np.stack([np.eye(2), np.diag([0.0, 0.1])])
-    sol = solve_lq_game(A, B, Q, R, horizon=3, dims=(1, 1), QT=np.stack([np.eye(1), -10 * np.eye(1)]))
+    with pytest.warns(gamesolve.NotConvexWarning, match="not convex in its control"):
+        sol = solve_lq_game(A, B, Q, R, horizon=3, dims=(1, 1), QT=np.stack([np.eye(1), -10 * np.eye(1)]))
+    assert sol.status == "not_convex" and sol.not_convex_stages.all()
     assert sol.nash_gap(np.ones(1)) == np.inf
 
 
