@@ -413,19 +413,25 @@ def test_R_own_block_not_positive_definite():
         gs.entropy_lq_nash(A_C, B_C, Q_C, [np.eye(1), -np.eye(1)], tau=1.0, horizon=3)
 
 
-def test_unbounded_stage_raises_solve_error():
-    with pytest.raises(SolveError, match=r"stage t=2 player 0's regularized problem is unbounded below"):
-        gs.entropy_lq_nash(**GOOD, tau=1.0, horizon=3, QT=np.array([-100 * np.eye(2), np.eye(2)]))
+def test_unbounded_stage_is_flagged_not_convex():
+    """The finite-horizon solvers' one policy for a stage where a player's problem is unbounded below: status
+    not_convex and a NotConvexWarning (was SolveError here, silent in solve_lq_game)."""
+    with pytest.warns(gs.NotConvexWarning, match=r"stage t=2 player 0's regularized problem is unbounded below"):
+        sol = gs.entropy_lq_nash(**GOOD, tau=1.0, horizon=3, QT=np.array([-100 * np.eye(2), np.eye(2)]))
+    assert sol.status == "not_convex" and not sol.converged and np.isnan(sol.Sigma).all()
+    with pytest.warns(gs.NotConvexWarning, match=r"stage t=2 player 0's regularized problem is unbounded below"):
+        po = gs.entropy_po(**GOOD, tau=1.0, horizon=3, QT=np.array([-100 * np.eye(2), np.eye(2)]), sweeps=3)
+    assert po.status == "not_convex" and not po.converged
 
 
 @pytest.mark.parametrize("sweeps", [0, -2, 1.5])
 def test_po_bad_sweeps(sweeps):
-    with pytest.raises(InputError, match="sweeps must be a positive integer"):
+    with pytest.raises(InputError, match="sweeps must be an integer"):
         gs.entropy_po(**GOOD, tau=1.0, horizon=3, sweeps=sweeps)
 
 
 def test_po_bad_delta():
-    with pytest.raises(InputError, match="delta must be finite and >= 0"):
+    with pytest.raises(InputError, match=r"delta must be in \[0, inf\]"):
         gs.entropy_po(**GOOD, tau=1.0, horizon=3, sweeps=2, delta=-0.1)
 
 

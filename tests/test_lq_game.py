@@ -474,7 +474,7 @@ def test_batched_equals_loop_and_is_thread_count_invariant(rng):
 
 
 def test_set_num_threads_rejects_negative():
-    with pytest.raises(gamesolve.InputError, match="num_threads must be >= 0"):
+    with pytest.raises(gamesolve.InputError, match=r"num_threads must be an integer in \[0, 4096\], got -1"):
         gamesolve.set_num_threads(-1)
 
 
@@ -738,7 +738,9 @@ def test_nash_gap_is_infinite_when_a_best_response_is_unbounded():
     A, B = np.eye(1), np.ones((1, 2))
     Q = np.stack([np.eye(1), -10 * np.eye(1)])  # player 1 is rewarded for large states
     R = np.stack([np.eye(2), np.diag([0.0, 0.1])])
-    sol = solve_lq_game(A, B, Q, R, horizon=3, dims=(1, 1), QT=np.stack([np.eye(1), -10 * np.eye(1)]))
+    with pytest.warns(gamesolve.NotConvexWarning, match="not convex in its control"):
+        sol = solve_lq_game(A, B, Q, R, horizon=3, dims=(1, 1), QT=np.stack([np.eye(1), -10 * np.eye(1)]))
+    assert sol.status == "not_convex" and sol.not_convex_stages.all()
     assert sol.nash_gap(np.ones(1)) == np.inf
 
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from gamesolve import InputError, SingularStageWarning, SolveError, solve_lq_game, solve_lq_games
+from gamesolve import InputError, NotConvexWarning, SingularStageWarning, SolveError, solve_lq_game, solve_lq_games
 from lq_twin import solve_lq_game_numpy
 
 # A longer hunt: GAMESOLVE_FUZZ_EXAMPLES=3000 pytest tests/test_lq_hypothesis.py
@@ -78,15 +78,17 @@ def outcome(fn, *args, **kwargs):
         except SolveError:
             return "SolveError"
     warned = any(issubclass(w.category, SingularStageWarning) for w in caught)
-    check_clean(sol, warned)
+    check_clean(sol, warned, any(issubclass(w.category, NotConvexWarning) for w in caught))
     return sol
 
 
-def check_clean(sol, warned):
+def check_clean(sol, warned, warned_not_convex=False):
     for name in ("K", "k", "Z", "zeta", "s"):
         assert np.all(np.isfinite(getattr(sol, name))), f"unflagged non-finite values in {name}"
-    assert set(np.unique(sol.stage_status)) <= {0, 1}
+    assert set(np.unique(sol.stage_status)) <= {0, 1, 4, 5}
     assert warned == bool(sol.singular_stages.any()), "singular stages must be warned about"
+    nc = bool(sol.not_convex_stages.any())
+    assert warned_not_convex == nc and (sol.status == "not_convex") == nc, "non-convex stages must be flagged"
     assert np.all(np.isfinite(sol.Z)) and np.array_equal(sol.Z, np.swapaxes(sol.Z, -1, -2))
 
 
@@ -153,7 +155,7 @@ def rel_err(got, want):
 def check_against_twin(res, ref, tol=1e-6):
     """The library's solution equals the twin's, unless a stage is near the min-norm threshold."""
     K, k, Z, zeta, s, status = ref
-    lib_status = np.asarray(res.stage_status)
+    lib_status = np.asarray(res.stage_status) & 3  # without the not-convex flag
     if not np.array_equal(lib_status, status):  # the twin's 2-norm and the library's 1-norm rcond differ
         return "stage status differs near the rcond threshold"
     if status.any():

@@ -167,7 +167,7 @@ def test_bad_input():
         pseudo_gradient_jacobian(G.A, G.B, G.Q, G.R, np.zeros((1, 2)), S0)
     with pytest.raises(InputError, match="needs K_guide"):
         pseudo_gradient(G.A, G.B, G.Q, G.R, K_STAR, S0, rho=0.1)
-    with pytest.raises(InputError, match="eta must be a positive"):
+    with pytest.raises(InputError, match=r"eta must be in \(0, inf\]"):
         simulate_policy_gradient(G.A, G.B, G.Q, G.R, K_STAR, S0, eta=0.0, steps=3)
     with pytest.raises(InputError, match="steps must be"):
         simulate_policy_gradient(G.A, G.B, G.Q, G.R, K_STAR, S0, eta=0.1, steps=-1)

@@ -14,7 +14,10 @@
 namespace gamesolve_py {
 
 namespace py = pybind11;
-using CArray = py::array_t<double, py::array::c_style | py::array::forcecast>;
+// Inputs converted for the core: C-contiguous, float64 and aligned (an unaligned float64
+// buffer, e.g. a view at an odd byte offset, is copied: the core loads doubles from it).
+constexpr int kInFlags = py::array::c_style | py::array::forcecast | py::detail::npy_api::NPY_ARRAY_ALIGNED_;
+using CArray = py::array_t<double, kInFlags>;
 
 // An input of shape (Bb, Tt, *block) with Bb in {1, batch} and Tt in {1, T}
 // (size-1 axes broadcast). Checks the block shape; returns a core Series.
@@ -123,7 +126,7 @@ inline py::object concat_blocks(const std::vector<Plain>& blocks, Plain& out, st
   py::ssize_t W = 0;
   widths.clear();
   for (const Plain& b : blocks) {
-    if (b.nd < 2 || !b.same_lead(1, b0, 1)) return py::none();
+    if (b.nd < 2 || !b.same_lead(1, b0, 1) || b.dim(-1) < 1) return py::none();
     widths.push_back(b.dim(-1));
     W += b.dim(-1);
   }

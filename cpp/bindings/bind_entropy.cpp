@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "array_io.hpp"
 #include "bindings.hpp"
 #include "gamesolve/check.hpp"
 #include "gamesolve/entropy.hpp"
@@ -22,7 +23,7 @@ namespace py = pybind11;
 namespace {
 
 using gamesolve::Index;
-using Arr = py::array_t<double, py::array::c_style | py::array::forcecast>;
+using Arr = gamesolve_py::CArray;
 
 // The array `a` as a core Series: the block shape `block`, optionally after one time axis of
 // length T or 1 (stride 0). Throws std::invalid_argument naming the array otherwise.

@@ -1,12 +1,15 @@
 // Bindings of the finite-horizon LQ game kernel (cpp/include/gamesolve/lq_game.hpp).
 #include <pybind11/stl.h>
 
+#include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <memory>
 #include <tuple>
 #include <thread>
 
 #include "array_io.hpp"
+#include "gamesolve/detail/riccati_stage.hpp"
 #include "bindings.hpp"
 #include "gamesolve/check.hpp"
 
@@ -49,7 +52,9 @@ gamesolve::SolveReport run_solve(const gamesolve::LQGameData& g, const gamesolve
   gamesolve::check_game(g);
   gamesolve::check_solution(g, out, true);
   try {
-    return gamesolve::solve_lq_game(g, 0, out, cached_workspace(g.dims), opts);
+    // checked above: the kernel without the public entry's second round of checks
+    return gamesolve::detail::solve_lq_game_with(g, 0, out, cached_workspace(g.dims), opts,
+                                                 gamesolve::detail::StageSolver{});
   } catch (...) {
     ws_cache.ws.reset();  // never reuse a workspace left mid-solve
     throw;
@@ -75,7 +80,7 @@ struct SolvedArrays {
   py::object K, k, Z, zeta, s;
   py::object status;  // (T,) / (batch, T) int32 stage status (gamesolve::kStage*), None for an evaluation
   gamesolve::SolveReport rep;
-  Index n_min_norm = 0, n_nonfinite = 0;
+  Index n_min_norm = 0, n_nonfinite = 0, n_not_convex = 0;
   py::object game_fields = py::none();  // read_and_solve_lq_game: the game read (a dict for LQGame._from_core)
 };
 
@@ -119,8 +124,9 @@ SolvedArrays solve_to_arrays(const gamesolve::LQGameData& g, bool lead_batch, in
   opts.rank_tol = rank_tol;
   a.rep = run_solve(g, out, n_threads, opts, checked_rtol);
   for (Index i = 0; i < out.status_size; ++i) {
-    a.n_min_norm += out.status[i] == gamesolve::kStageMinNorm;
+    a.n_min_norm += (out.status[i] & 3) == gamesolve::kStageMinNorm;
     a.n_nonfinite += out.status[i] == gamesolve::kStageNonFinite;
+    a.n_not_convex += (out.status[i] & gamesolve::kStageNotConvex) != 0;
   }
   return a;
 }
@@ -199,6 +205,33 @@ SolvedArrays evaluate(const std::vector<Index>& dims, Index n, Index T, Index ba
 // ---------------------------------------------------------------------------
 
 [[noreturn]] void fail(const std::string& msg) { throw gamesolve::InputError(msg); }
+
+// Largest horizon any entry point takes (what a C int holds: the pybind11 and numpy
+// conversions of larger ones overflow).
+constexpr py::ssize_t kMaxHorizon = (py::ssize_t(1) << 31) - 1;
+
+// The outputs of a solve over horizon T -- K, k, Z, zeta, s, the status and the entropy
+// covariances, about (T+1) (N (n+1)^2 + m (n+1) + m^2 + 1) doubles per game -- must fit
+// in this machine's physical memory: a longer horizon is an InputError naming it, not a
+// MemoryError (or an overflowing size) from deep inside the allocation.
+void check_output_size(py::ssize_t T, py::ssize_t batch, py::ssize_t N, py::ssize_t n, py::ssize_t m) {
+  if (T > kMaxHorizon)
+    fail("horizon must be a positive integer, got " + std::to_string(T) + " (at most " + std::to_string(kMaxHorizon) +
+         ")");
+  if (T == 0) return;
+  const double per_stage = double(N) * double(n + 1) * double(n + 1) + double(m) * double(n + 1) +
+                           double(m) * double(m) + 1.0;
+  const double bytes = 8.0 * double(T + 1) * double(batch) * per_stage;
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  const double memory = pages > 0 && page > 0 ? double(pages) * double(page) : 0x1p40;
+  if (bytes > memory) {
+    char msg[256];
+    std::snprintf(msg, sizeof msg,
+                  "horizon %lld is too long for these sizes: the solution needs about %.3g GiB, more than this "
+                  "machine's %.3g GiB of memory", static_cast<long long>(T), bytes / 0x1p30, memory / 0x1p30);
+    fail(msg);
+  }
+}
 
 // Python's tuple repr of a shape or of dims: "(3, 2)", "(4,)".
 template <class V>
@@ -323,7 +356,7 @@ Arr to_array(const std::string& name, py::handle h, bool scan_finite = true) {
     if (kind != 'b' && kind != 'i' && kind != 'u' && kind != 'f')
       fail(name + " must be a real array, got " + std::string(py::str(py::type::handle_of(h).attr("__name__"))) +
            " (dtype " + std::string(py::str(py::cast<py::array>(obj).dtype())) + ")");
-    out.a = py::array_t<double, py::array::c_style | py::array::forcecast>::ensure(obj);
+    out.a = CArray::ensure(obj);
     if (!out.a) throw py::error_already_set();
   }
   out.shape.assign(out.a.shape(), out.a.shape() + out.a.ndim());
@@ -407,6 +440,9 @@ Arr read_B(py::handle B_, py::handle dims_, py::ssize_t n, std::vector<gamesolve
         fail("B[" + std::to_string(i) + "] has shape " + tuple_str(b.shape) + ", inconsistent with B[0] shape " +
              tuple_str(blocks[0].shape));
       widths.push_back(b.dim(-1));
+      if (b.dim(-1) < 1)  // before the blocks are joined (their row count divides by the width)
+        fail("B[" + std::to_string(i) + "] must have at least one column (m_i >= 1), got shape " +
+             tuple_str(b.shape));
     }
     if (!dims_.is_none()) {
       const auto given = read_dims_any(dims_);
@@ -614,8 +650,15 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
     py::ssize_t h = 0;
     const bool is_int = !PyBool_Check(horizon.ptr()) &&
                         (PyLong_Check(horizon.ptr()) || py::isinstance(horizon, numpy_attr("asarray").attr("__self__").attr("integer")));
-    if (is_int) h = py::cast<py::ssize_t>(py::int_(py::reinterpret_borrow<py::object>(horizon)));
-    if (!is_int || h < 1) fail("horizon must be a positive integer, got " + std::string(py::repr(horizon)));
+    if (is_int) {  // any Python int (no overflow of the conversion): beyond kMaxHorizon is out of range
+      const py::int_ v(py::reinterpret_borrow<py::object>(horizon));
+      int overflow = 0;
+      const long long x = PyLong_AsLongLongAndOverflow(v.ptr(), &overflow);
+      h = overflow > 0 || x > kMaxHorizon ? kMaxHorizon + 1 : overflow < 0 ? 0 : static_cast<py::ssize_t>(x);
+    }
+    if (!is_int || h < 1 || h > kMaxHorizon)
+      fail("horizon must be a positive integer, got " + std::string(py::repr(horizon)) + " (at most " +
+           std::to_string(kMaxHorizon) + ")");
     ax.T = h;
     ax.T_name = "horizon";
   }
@@ -686,6 +729,7 @@ ReadGame read_game(py::handle A_, py::handle B_, py::handle Q_, py::handle R_, p
     if (bad) fail("inconsistent batch sizes: {" + sizes + "}");
   }
   const py::ssize_t T = ax.T;  // 0: no horizon (the infinite-horizon game)
+  check_output_size(T, batch, N, n, m);
 
   // The core's view of the game (T = 1 without a horizon) for the value checks.
   gamesolve::LQGameData g;
@@ -867,10 +911,16 @@ void bind_lq_game(py::module_& m) {
       .def_readonly("zeta", &SolvedArrays::zeta, "([batch,] T+1, N, n) value linear terms")
       .def_readonly("s", &SolvedArrays::s, "([batch,] T+1, N) value constants")
       .def_readonly("stage_status", &SolvedArrays::status, "([batch,] T) int32 gamesolve::kStage* codes")
+      .def_property_readonly("max_min_norm_residual", [](const SolvedArrays& a) { return a.rep.max_min_norm_residual; },
+                             "largest relative residual ||S K - Y||_1 / (||S||_1 ||K||_1 + ||Y||_1) of a minimum-norm stage")
+      .def_property_readonly("n_ill_conditioned_stages", [](const SolvedArrays& a) { return a.rep.ill_conditioned_stages; },
+                             "stages with rcond < rcond_tol whose elimination's solution was accurate (kept)")
       .def_property_readonly("min_rcond", [](const SolvedArrays& a) { return a.rep.min_rcond; },
                              "smallest reciprocal condition estimate of a stage system")
       .def_readonly("n_min_norm_stages", &SolvedArrays::n_min_norm, "stages solved by the minimum-norm rule")
       .def_readonly("n_nonfinite_stages", &SolvedArrays::n_nonfinite, "stages with non-finite values")
+      .def_readonly("n_not_convex_stages", &SolvedArrays::n_not_convex,
+                    "stages where some player's own cost-to-go is not convex in its control")
       .def_readonly("game_fields", &SolvedArrays::game_fields,
                     "read_and_solve_lq_game: the game read, a dict of LQGame fields (else None)");
   m.def("solve_lq_games", &solve,

@@ -1,4 +1,5 @@
 // Batched solves of equal-size LQ games on a pool of std::threads.
+#include <cmath>
 #include "gamesolve/lq_game.hpp"
 #include "gamesolve/check.hpp"
 #include "gamesolve/detail/riccati_stage.hpp"
@@ -61,11 +62,19 @@ SolveReport drive(const LQGameData& g, const LQSolutionView& out, int n_threads,
           SolveReport r = solve_lq_game_with(g, b, out, ws, opts, solver);
           local.min_norm_stages += r.min_norm_stages;
           local.nonfinite_stages += r.nonfinite_stages;
+          local.not_convex_stages += r.not_convex_stages;
+          local.ill_conditioned_stages += r.ill_conditioned_stages;
+          if (!std::isnan(local.max_min_norm_residual) && !(r.max_min_norm_residual <= local.max_min_norm_residual))
+            local.max_min_norm_residual = r.max_min_norm_residual;
           local.min_rcond = std::min(local.min_rcond, r.min_rcond);
         }
       std::lock_guard<std::mutex> lock(mu);
       total.min_norm_stages += local.min_norm_stages;
       total.nonfinite_stages += local.nonfinite_stages;
+      total.not_convex_stages += local.not_convex_stages;
+      total.ill_conditioned_stages += local.ill_conditioned_stages;
+      if (!std::isnan(total.max_min_norm_residual) && !(local.max_min_norm_residual <= total.max_min_norm_residual))
+        total.max_min_norm_residual = local.max_min_norm_residual;
       total.min_rcond = std::min(total.min_rcond, local.min_rcond);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu);

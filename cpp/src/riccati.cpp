@@ -145,6 +145,27 @@ void check_game(const LQGameData& g) {
   check_series("qT", g.qT, N * n, 1, b, false);
 }
 
+// solve_lq_stage's outputs: every present output holds game b's stage-0 block (its terminal
+// block is not written), and status holds batch entries.
+static void check_stage_outputs(const LQGameData& g, const LQSolutionView& out) {
+  const Dims& d = g.dims;
+  const Index N = d.N, n = d.n, m = d.m, batch = g.batch;
+  auto one = [&](const char* name, const OutSeries& s, Index block) {
+    if (s.data == nullptr) return;
+    const Index last = series_extent(batch, s.b_stride, 1, s.t_stride, block);
+    if (s.t_stride < 0 || s.b_stride < 0 || last < 0 || last > s.size)
+      throw std::invalid_argument(std::string(name) + ": output buffer of " + std::to_string(s.size) +
+                                  " doubles is too small for the game's sizes and strides");
+  };
+  one("K", out.K, m * n);
+  one("k", out.k, m);
+  one("Z", out.Z, N * n * n);
+  one("zeta", out.zeta, N * n);
+  one("s", out.s, N);
+  if (out.status == nullptr || out.status_size < batch)
+    throw std::invalid_argument("status output buffer must hold batch entries");
+}
+
 void check_solution(const LQGameData& g, const LQSolutionView& out, bool need_gains) {
   const Dims& d = g.dims;
   const Index N = d.N, n = d.n, m = d.m, T = g.T, b = g.batch;
@@ -509,6 +530,38 @@ void assemble_system(const LQGameData& g, Index b, Index t, const Views& v) {
   }
 }
 
+// Whether every player's own cost-to-go is convex in its control at this stage: the
+// diagonal blocks S_ii = R^{ii} + B^i'Z^i_{t+1}B^i of the assembled S (column j of SX is
+// row j of S) are positive definite (a Cholesky factorization of their symmetric part, in
+// the workspace's m x m scratch S: nothing allocated). O(sum m_i^3), against the stage's
+// O(N n^3): one comparison per player for scalar controls.
+bool own_blocks_convex(const Dims& d, const Views& v, LQWorkspace& ws) {
+  double* L = ws.S.data();
+  for (Index i = 0; i < d.N; ++i) {
+    const Index o = d.off[i], k = d.m_i[i];
+    if (k == 1) {
+      if (!(v.SX[o + o * v.ld] > 0.0)) return false;
+      continue;
+    }
+    for (Index a = 0; a < k; ++a)
+      for (Index b = 0; b <= a; ++b)
+        L[a * k + b] = 0.5 * (v.SX[(o + a) + (o + b) * v.ld] + v.SX[(o + b) + (o + a) * v.ld]);
+    for (Index j = 0; j < k; ++j) {  // lower Cholesky factor in place; fails on a pivot <= 0 or NaN
+      double dj = L[j * k + j];
+      for (Index l = 0; l < j; ++l) dj -= L[j * k + l] * L[j * k + l];
+      if (!(dj > 0.0)) return false;
+      const double ljj = std::sqrt(dj);
+      L[j * k + j] = ljj;
+      for (Index a = j + 1; a < k; ++a) {
+        double x = L[a * k + j];
+        for (Index l = 0; l < j; ++l) x -= L[a * k + l] * L[j * k + l];
+        L[a * k + j] = x / ljj;
+      }
+    }
+  }
+  return true;
+}
+
 // What StageSystem::reassemble needs to assemble stage t's system again.
 struct AssemblyArgs {
   const LQGameData* g;
@@ -550,13 +603,19 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
     for (Index j = 0; j < m; ++j)
       for (Index a = 0; a < nv; ++a) v.X[a + j * ld] = std::numeric_limits<double>::quiet_NaN();
   } else {
+    const bool convex = own_blocks_convex(g.dims, v, ws);
     // Column j of SX is row j of [S | Y y] (S padded to pm rows, then X's pv): the
     // solve leaves [K k]' in X.
     const AssemblyArgs args{&g, b, t, &v};
     const detail::StageSystem sys{v.SX, m, v.n, nv, v.pm, ld, &reassemble, &args};
     const detail::StageContext ctx{g.dims, b, t, opts, ws, rep};
     st = solver.fn ? solver.fn(solver.state, sys, ctx) : detail::lu_stage_solve(sys, ctx);
-    if (st == kStageNonFinite) ++rep.nonfinite_stages;
+    if (st == kStageNonFinite) {
+      ++rep.nonfinite_stages;
+    } else if (!convex) {
+      st |= kStageNotConvex;
+      ++rep.not_convex_stages;
+    }
   }
   write_gains(b, t, out, v, st);
   value_update(g, b, t, out, v, ws);
@@ -566,6 +625,7 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
     bool fin = finite_block(v.X, nv, m, ld);
     for (Index i = 0; i < N && fin; ++i) fin = finite_block(v.Z(i), nv, nv, pv);
     if (!fin) {
+      if (st & kStageNotConvex) --rep.not_convex_stages;
       st = kStageNonFinite;
       ++rep.nonfinite_stages;
     }
@@ -590,17 +650,61 @@ std::int32_t lu_stage_solve(const StageSystem& sys, const StageContext& ctx) {
   const double rc = eliminate(sys.rows, m, sys.pm, sys.ld, ws.inv.data());
   if (rc < rep.min_rcond) rep.min_rcond = rc;
   if (rc != 0.0 && rc >= ctx.opts.rcond_tol) return kStageOk;
-  // (rc = 0: a zero pivot, whatever rcond_tol is.) Singular or ill-conditioned: the
-  // minimum-norm solution of the system, assembled again (the elimination overwrote it).
+  // Ill-conditioned (rc < rcond_tol) or singular (rc = 0: a zero pivot). The system is
+  // assembled again (the elimination overwrote it); the elimination's solution [K k] is
+  // kept, unless the system is singular to working precision (rc < singular_tol) or that
+  // solution is inaccurate: its relative residual ||S X - Y||_1 / (||S||_1 ||X||_1 + ||Y||_1)
+  // above residual_tol. A unique but ill-conditioned equilibrium is so returned as
+  // computed, not replaced by the minimum-norm solution of a truncated system.
+  const bool try_lu = rc != 0.0 && rc >= ctx.opts.singular_tol;
+  if (try_lu)
+    for (Index j = 0; j < nv; ++j)
+      for (Index a = 0; a < m; ++a) ws.sol(a, j) = sys.rhs(a, j);
   sys.restore();
   for (Index j = 0; j < m; ++j)
     for (Index a = 0; a < m; ++a) ws.S(a, j) = sys.S(a, j);
-  ws.cod.setThreshold(ctx.opts.rank_tol);
-  ws.cod.compute(ws.S);
   for (Index j = 0; j < nv; ++j)
     for (Index a = 0; a < m; ++a) ws.rhs(a, j) = sys.rhs(a, j);
-  // minimum-norm least-squares solution (may allocate)
+  // Relative 1-norm residual of the candidate in ws.sol against S (ws.S) and Y (ws.rhs); NaN-propagating.
+  auto residual = [&]() {
+    double r = 0.0, s = 0.0, x = 0.0, y = 0.0;
+    for (Index j = 0; j < nv; ++j) {
+      double rj = 0.0, xj = 0.0, yj = 0.0;
+      for (Index a = 0; a < m; ++a) {
+        double v = -ws.rhs(a, j);
+        for (Index c = 0; c < m; ++c) v += ws.S(a, c) * ws.sol(c, j);
+        rj += std::fabs(v);
+        xj += std::fabs(ws.sol(a, j));
+        yj += std::fabs(ws.rhs(a, j));
+      }
+      r = std::isnan(rj) ? rj : std::max(r, rj);
+      x = std::max(x, xj);
+      y = std::max(y, yj);
+    }
+    for (Index c = 0; c < m; ++c) {
+      double sc = 0.0;
+      for (Index a = 0; a < m; ++a) sc += std::fabs(ws.S(a, c));
+      s = std::max(s, sc);
+    }
+    const double den = s * x + y;
+    return den > 0.0 ? r / den : (r == 0.0 ? 0.0 : std::numeric_limits<double>::infinity());
+  };
+  if (try_lu) {
+    const double res = residual();
+    if (res <= ctx.opts.residual_tol) {  // accurate: keep the elimination's solution
+      for (Index j = 0; j < nv; ++j)
+        for (Index a = 0; a < m; ++a) sys.rhs(a, j) = ws.sol(a, j);
+      ++rep.ill_conditioned_stages;
+      return kStageOk;
+    }
+  }
+  ws.cod.setThreshold(ctx.opts.rank_tol);
+  ws.cod.compute(ws.S);
+  // minimum-norm least-squares solution of the truncated system (may allocate)
   ws.sol.leftCols(nv) = ws.cod.solve(ws.rhs.leftCols(nv));
+  const double res = residual();
+  if (!std::isnan(rep.max_min_norm_residual) && !(res <= rep.max_min_norm_residual))
+    rep.max_min_norm_residual = res;  // NaN sticks
   for (Index j = 0; j < nv; ++j)
     for (Index a = 0; a < m; ++a) sys.rhs(a, j) = ws.sol(a, j);
   ++rep.min_norm_stages;
@@ -635,14 +739,49 @@ SolveReport solve_lq_game_with(const LQGameData& g, Index b, const LQSolutionVie
 
 }  // namespace detail
 
+namespace {
+
+// The workspace was built (LQWorkspace(dims)) for a game of these sizes: its buffers fit.
+void check_workspace(const Dims& d, const LQWorkspace& ws) {
+  Index mmax = 0;
+  for (Index mi : d.m_i) mmax = std::max(mmax, mi);
+  const bool fits = ws.N == d.N && ws.n == d.n && ws.m == d.m && ws.mmax == mmax &&
+                    ws.buf.size() >= Layout(d.N, d.n, d.m, mmax, d.n + 1).size && ws.S.rows() == d.m &&
+                    ws.S.cols() == d.m && ws.inv.size() >= d.m * detail::padded(d.m) &&
+                    static_cast<Index>(ws.R_rows.size()) == 2 * d.N && static_cast<Index>(ws.R_cols.size()) == 2 * d.N &&
+                    ws.rhs.rows() == d.m && ws.rhs.cols() == d.n + 1 && ws.sol.rows() == d.m &&
+                    ws.sol.cols() == d.n + 1 && ws.cx.size() == d.m;
+  if (!fits)
+    throw std::invalid_argument("workspace was built for a game with N=" + std::to_string(ws.N) + ", n=" +
+                                std::to_string(ws.n) + ", m=" + std::to_string(ws.m) + ", but the game has N=" +
+                                std::to_string(d.N) + ", n=" + std::to_string(d.n) + ", m=" + std::to_string(d.m) +
+                                " (construct it as LQWorkspace(game.dims))");
+}
+
+void check_member(const LQGameData& g, Index b) {
+  if (b < 0 || b >= g.batch)
+    throw std::invalid_argument("game index b=" + std::to_string(b) + " is outside the batch [0, " +
+                                std::to_string(g.batch) + ")");
+}
+
+}  // namespace
+
 SolveReport solve_lq_game(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
                           const SolveOptions& opts) {
+  check_game(g);  // once per call, at the boundary (the stage loop is unchecked)
+  check_member(g, b);
+  check_solution(g, out, true);
+  check_workspace(g.dims, ws);
   return detail::solve_lq_game_with(g, b, out, ws, opts, detail::StageSolver{});
 }
 
 SolveReport solve_lq_stage(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws,
                            const SolveOptions& opts) {
   if (g.T != 1) throw std::invalid_argument("solve_lq_stage: the game must have T = 1, got " + std::to_string(g.T));
+  check_game(g);
+  check_member(g, b);
+  check_stage_outputs(g, out);
+  check_workspace(g.dims, ws);
   const bool aug = has_affine_terms(g);
   const Views v = views(ws, aug ? g.dims.n + 1 : g.dims.n, true);
   SolveReport rep;
@@ -653,6 +792,10 @@ SolveReport solve_lq_stage(const LQGameData& g, Index b, const LQSolutionView& o
 }
 
 void evaluate_strategy(const LQGameData& g, Index b, const LQSolutionView& out, LQWorkspace& ws) {
+  check_game(g);
+  check_member(g, b);
+  check_solution(g, out, false);
+  check_workspace(g.dims, ws);
   const Index n = g.dims.n, m = g.dims.m, T = g.T;
   // A feedforward term k != 0 makes zeta, s non-zero even without linear or affine data.
   bool aug = has_affine_terms(g);

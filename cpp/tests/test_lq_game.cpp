@@ -506,6 +506,61 @@ void test_stage_entry_equals_one_stage_solve() {
   }
 }
 
+void test_workspace_api_is_bounds_checked() {
+  // Regression (ASan: out-of-bounds reads and writes): the workspace overloads did not check
+  // the workspace (default-constructed or built for a smaller game: load_terminal), b >= batch,
+  // or an undersized out.K (run_stage). Each now throws std::invalid_argument before any access.
+  Buffers big = make_game(2, 5, 2, 4, 2, 3);
+  Buffers small = make_game(2, 3, 1, 4, 1, 4);
+  const Index N = 2, n = 5, m = 4, T = 4;
+  LQSolution sol;
+  LQGameData one = big.g;
+  one.batch = 1;
+  sol = solve_lq_game(one);  // the owning overload allocates right
+  LQSolutionView v = sol.view();
+  LQWorkspace empty, tiny(small.g.dims), right(big.g.dims);
+  CHECK_THROWS(solve_lq_game(one, 0, v, empty), std::invalid_argument);
+  CHECK_THROWS(solve_lq_game(one, 0, v, tiny), std::invalid_argument);
+  CHECK_THROWS(evaluate_strategy(one, 0, v, tiny), std::invalid_argument);
+  CHECK_THROWS(solve_lq_game(one, 1, v, right), std::invalid_argument);   // b >= batch
+  CHECK_THROWS(solve_lq_game(one, -1, v, right), std::invalid_argument);
+  CHECK_THROWS(evaluate_strategy(one, 1, v, right), std::invalid_argument);
+  LQSolutionView shortK = v;
+  shortK.K.size = m * n * T - 1;  // one double short
+  CHECK_THROWS(solve_lq_game(one, 0, shortK, right), std::invalid_argument);
+  CHECK_THROWS(evaluate_strategy(one, 0, shortK, right), std::invalid_argument);
+  LQSolutionView shortZ = v;
+  shortZ.Z.size = N * n * n;  // T + 1 blocks needed
+  CHECK_THROWS(solve_lq_game(one, 0, shortZ, right), std::invalid_argument);
+  LQGameData badA = one;
+  badA.A.size = n * n - 1;
+  CHECK_THROWS(solve_lq_game(badA, 0, v, right), std::invalid_argument);
+  // the stage entry: T = 1 game, same checks
+  Buffers st = make_game(2, 5, 2, 1, 1, 5);
+  std::vector<double> K(m * n), k(m), Z(N * n * n), zeta(N * n), s(N);
+  std::int32_t status = -1;
+  LQSolutionView sv;
+  sv.K = {K.data(), m * n, m * n, 0};
+  sv.k = {k.data(), m, m, 0};
+  sv.Z = {Z.data(), N * n * n, N * n * n, 0};
+  sv.zeta = {zeta.data(), N * n, N * n, 0};
+  sv.s = {s.data(), N, N, 0};
+  sv.status = &status;
+  sv.status_size = 1;
+  CHECK_THROWS(solve_lq_stage(st.g, 0, sv, empty), std::invalid_argument);
+  CHECK_THROWS(solve_lq_stage(st.g, 0, sv, tiny), std::invalid_argument);
+  CHECK_THROWS(solve_lq_stage(st.g, 1, sv, right), std::invalid_argument);
+  LQSolutionView sk = sv;
+  sk.K.size = m * n - 1;
+  CHECK_THROWS(solve_lq_stage(st.g, 0, sk, right), std::invalid_argument);
+  // and the correctly sized calls still work (bit-identical to the owning overload)
+  LQSolution again = sol;
+  solve_lq_game(one, 0, again.view(), right);
+  CHECK(again.K == sol.K && again.Z == sol.Z);
+  solve_lq_stage(st.g, 0, sv, right);
+  CHECK(status == 0);
+}
+
 int main() {
   test_single_player_equals_lqr();
   test_batch_bit_identical_across_threads();
@@ -517,5 +572,6 @@ int main() {
   test_workspace_reuse_across_layouts();
   test_small_gemm_against_eigen();
   test_stage_entry_equals_one_stage_solve();
+  test_workspace_api_is_bounds_checked();
   return gscheck::finish("test_lq_game");
 }

@@ -16,6 +16,9 @@ class RiccatiArrays:
     min_rcond: float
     n_min_norm_stages: int
     n_nonfinite_stages: int
+    n_not_convex_stages: int
+    n_ill_conditioned_stages: int
+    max_min_norm_residual: float
     game_fields: dict[str, object] | None
 
 def solve_lq_games(

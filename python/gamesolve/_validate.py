@@ -12,6 +12,7 @@ tolerance both sides use.
 
 from __future__ import annotations
 
+import operator
 
 import numpy as np
 
@@ -23,9 +24,19 @@ __all__ = [
     "check_shape",
     "check_finite",
     "check_symmetric",
+    "check_scale",
+    "check_finite_result",
+    "real_option",
+    "int_option",
 ]
 
 SYM_RTOL = 1e-10
+#: Largest and smallest magnitude max|X| of an argument the infinite-horizon analyses, the
+#: entropy-regularized solvers and iLQGames accept (``check_scale``): products of two
+#: entries, squared norms and the n^2-term sums of the certificates then stay far from
+#: overflow (1.8e308) and underflow (2.2e-308). Rescale data outside this range.
+MAX_SCALE = 1e150
+MIN_SCALE = 1e-150
 
 
 def as_float_array(name: str, x, *, ndim: int | tuple[int, ...] | None = None) -> np.ndarray:
@@ -37,6 +48,8 @@ def as_float_array(name: str, x, *, ndim: int | tuple[int, ...] | None = None) -
         arr = np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{name} must be a real array, got {type(x).__name__}: {exc}") from None
+    if not arr.flags.aligned:  # an odd-offset view: the compiled core loads doubles from aligned memory only
+        arr = arr.copy()
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if arr.ndim not in allowed:
@@ -95,3 +108,76 @@ def check_symmetric(name: str, arr: np.ndarray, rtol: float = SYM_RTOL) -> None:
             f"{where} must be symmetric: max |X - X'| = {float(np.max(diff)):.3g} "
             f"exceeds {rtol:g} * max |X| = {float(np.max(scale)):.3g}"
         )
+
+
+def check_scale(name: str, arr) -> None:
+    """Raise unless ``arr`` is 0 or its largest magnitude max|X| lies in [MIN_SCALE, MAX_SCALE].
+
+    An argument of entries ~1e154 (or all subnormal) makes every quadratic form and
+    norm computed from it overflow (underflow): the answer would be meaningless, so it
+    is rejected with the fix (rescale). Non-finite entries are :func:`check_finite`'s.
+    """
+    if arr is None:
+        return
+    a = np.asarray(arr)
+    if a.size == 0:
+        return
+    top = float(np.max(np.abs(a)))
+    if top != 0.0 and not MIN_SCALE <= top <= MAX_SCALE:
+        raise InputError(f"{name} has entries of magnitude {top:.3g}, outside the supported range "
+                         f"[{MIN_SCALE:g}, {MAX_SCALE:g}] (products and norms of such entries over- or "
+                         "underflow): rescale the problem")
+
+
+def check_finite_result(what: str, *arrays) -> None:
+    """Raise SolveError if a computed result holds NaN or infinity (an overflow the inputs' scale let through)."""
+    from .errors import SolveError
+
+    for a in arrays:
+        if a is not None and not np.all(np.isfinite(a)):
+            raise SolveError(f"{what}: the result overflowed (non-finite entries); rescale the problem")
+
+
+def real_option(name: str, x, *, low: float = -np.inf, high: float = np.inf, low_open: bool = False,
+                allow_inf: bool = False) -> float:
+    """A real scalar option as a float, in [low, high] ((low, high] with ``low_open``); InputError otherwise.
+
+    Rejects None, strings, bools, arrays of more than one element and NaN (and infinity unless
+    ``allow_inf``), so no option reaches a solver as a type that fails deep inside.
+    """
+    if isinstance(x, (str, bytes, bool)) or x is None:
+        raise InputError(f"{name} must be a real number, got {x!r}")
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a real number, got {type(x).__name__}") from None
+    if v != v or (not allow_inf and not np.isfinite(v)):
+        raise InputError(f"{name} must be a finite real number, got {v!r}")
+    if v < low or v > high or (low_open and v == low):
+        lo = "(" if low_open else "["
+        raise InputError(f"{name} must be in {lo}{low:g}, {high:g}], got {v!r}")
+    return v
+
+
+#: Largest integer option (iteration counts, horizons, steps) the solvers take: what a C int holds.
+INT_OPTION_MAX = 2**31 - 1
+
+
+def int_option(name: str, x, *, low: int = 0, high: int = INT_OPTION_MAX) -> int:
+    """An integer option as an int in [low, high]; InputError for anything else (None, floats with a
+    fractional part, strings, bools, infinity, values a C int cannot hold)."""
+    if isinstance(x, (str, bytes, bool)) or x is None:
+        raise InputError(f"{name} must be an integer, got {x!r}")
+    try:
+        v = operator.index(x)
+    except TypeError:
+        try:
+            f = float(x)
+        except (TypeError, ValueError):
+            raise InputError(f"{name} must be an integer, got {type(x).__name__}") from None
+        if not np.isfinite(f) or f != int(f):
+            raise InputError(f"{name} must be an integer, got {x!r}") from None
+        v = int(f)
+    if not low <= v <= high:
+        raise InputError(f"{name} must be an integer in [{low}, {high}], got {v}")
+    return v

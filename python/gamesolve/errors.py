@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["GamesolveError", "InputError", "SolveError", "ConvergenceError", "SingularStageWarning"]
+__all__ = ["GamesolveError", "InputError", "SolveError", "ConvergenceError", "SingularStageWarning", "NotConvexWarning"]
 
 
 class GamesolveError(Exception):
@@ -33,3 +33,9 @@ class ConvergenceError(SolveError):
 class SingularStageWarning(RuntimeWarning):
     """A stage system was singular or ill-conditioned; the minimum-norm
     solution was returned for that stage."""
+
+
+class NotConvexWarning(RuntimeWarning):
+    """Some player's own cost-to-go is not convex in its control at some stage: its best
+    response is unbounded below, so the returned profile (a stationary point of the stage
+    systems) is no Nash equilibrium. The result's status is ``Status.NOT_CONVEX``."""

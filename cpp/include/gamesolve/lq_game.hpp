@@ -101,13 +101,26 @@ struct LQSolutionView {
 enum StageStatus : std::int32_t {
   kStageOk = 0,        ///< S solved by elimination (LU), well conditioned
   kStageMinNorm = 1,   ///< S singular or ill-conditioned: minimum-norm solution
-  kStageNonFinite = 2  ///< non-finite numbers met at this stage (overflow / NaN input)
+  kStageNonFinite = 2,  ///< non-finite numbers met at this stage (overflow / NaN input)
+  /// Flag bit, added to kStageOk or kStageMinNorm (never to kStageNonFinite): some player's
+  /// own cost-to-go is not convex in its control here -- R^{ii} + B^i'Z^i_{t+1}B^i (the
+  /// diagonal block i of S) is not positive definite -- so that player's best response to the
+  /// others' strategies is unbounded below and the profile is no Nash equilibrium.
+  kStageNotConvex = 4
 };
 
 struct SolveOptions {
-  /// Stage systems with a reciprocal 1-norm condition number below this
-  /// are solved by a complete orthogonal decomposition (minimum-norm solution).
+  /// Stage systems with a reciprocal 1-norm condition number below this are
+  /// checked: the elimination's solution X is kept if the system is not singular
+  /// to working precision (rcond >= singular_tol) and X is accurate (relative
+  /// residual ||S X - Y||_1 / (||S||_1 ||X||_1 + ||Y||_1) <= residual_tol); otherwise
+  /// the system is solved by a complete orthogonal decomposition (minimum-norm
+  /// solution of the rank-truncated system, kStageMinNorm).
   double rcond_tol = 1e-12;
+  /// Reciprocal condition number below which S counts as singular to working precision.
+  double singular_tol = 1e-15;
+  /// Largest relative residual of an elimination's solution kept on an ill-conditioned stage.
+  double residual_tol = 1e-12;
   /// Relative threshold below which the rank-revealing factorization treats
   /// a pivot as zero.
   double rank_tol = 1e-10;
@@ -117,6 +130,11 @@ struct SolveOptions {
 struct SolveReport {
   Index min_norm_stages = 0;
   Index nonfinite_stages = 0;
+  Index not_convex_stages = 0;  ///< stages with the flag kStageNotConvex
+  Index ill_conditioned_stages = 0;  ///< rcond < rcond_tol, the elimination's solution kept (accurate)
+  /// Largest relative residual ||S X - Y||_1 / (||S||_1 ||X||_1 + ||Y||_1) of the minimum-norm
+  /// solutions returned (0 without minimum-norm stages; NaN propagates).
+  double max_min_norm_residual = 0.0;
   double min_rcond = 1.0;  ///< smallest 1-norm rcond(S) met (from the computed inverse)
 };
 
@@ -157,7 +175,9 @@ void check_game(const LQGameData& game);
 void check_solution(const LQGameData& game, const LQSolutionView& out, bool need_gains);
 
 /// Coupled Riccati recursion ([theory §2]) for game `b` of `game`, writing into `out`.
-/// One elimination of each stage system S serves both K and k.
+/// One elimination of each stage system S serves both K and k. Checks, once per call,
+/// the game (check_game), 0 <= b < game.batch, the outputs (check_solution) and that `ws`
+/// was built for the game's sizes (LQWorkspace(game.dims)); std::invalid_argument otherwise.
 SolveReport solve_lq_game(const LQGameData& game, Index b, const LQSolutionView& out,
                           LQWorkspace& ws, const SolveOptions& opts = {});
 
@@ -170,12 +190,14 @@ SolveReport solve_lq_game(const LQGameData& game, Index b, const LQSolutionView&
 ///    those buffers between calls; a solve_lq_game in between is fine);
 ///  * the terminal blocks of out.Z, zeta, s (t = 1) are not written: those
 ///    outputs need only one block (N n n, N n, N doubles).
-/// QT (and qT) may change between calls.
+/// QT (and qT) may change between calls. Checks the game, b, the outputs' stage-0 blocks
+/// and the workspace's sizes (std::invalid_argument), as solve_lq_game.
 SolveReport solve_lq_stage(const LQGameData& game, Index b, const LQSolutionView& out,
                            LQWorkspace& ws, const SolveOptions& opts = {});
 
 /// Value of a given strategy (K, k) ([theory §2], policy evaluation): the Z/zeta/s
-/// update with the given gains. `out.K`, `out.k` are read, Z, zeta, s written.
+/// update with the given gains. `out.K`, `out.k` are read, Z, zeta, s written. Checks the
+/// game, b, the buffers and the workspace's sizes (std::invalid_argument), as solve_lq_game.
 void evaluate_strategy(const LQGameData& game, Index b, const LQSolutionView& out,
                        LQWorkspace& ws);
 

@@ -23,9 +23,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .. import _core, equilibrium
-from .._validate import SYM_RTOL, as_float_array, check_symmetric
+from .._validate import SYM_RTOL, as_float_array, check_symmetric, int_option
 from ..equilibrium import Family
-from ..errors import InputError, SingularStageWarning, SolveError
+from ..errors import InputError, NotConvexWarning, SingularStageWarning, SolveError
 from ..results import Info, Status, summary
 from .game import LQGame, register_horizon_family
 
@@ -44,21 +44,42 @@ RCOND_TOL = 1e-12
 #: Relative pivot threshold of that rank-revealing factorization.
 RANK_TOL = 1e-10
 
-_num_threads = int(os.environ.get("GAMESOLVE_NUM_THREADS", "0") or 0)
+#: Largest thread count set_num_threads / GAMESOLVE_NUM_THREADS accept.
+MAX_THREADS = 4096
+
+
+def _env_num_threads() -> int:
+    """GAMESOLVE_NUM_THREADS (0 if unset or empty), validated: InputError naming the variable otherwise."""
+    raw = os.environ.get("GAMESOLVE_NUM_THREADS", "").strip()
+    if not raw:
+        return 0
+    try:
+        n = int(raw)
+    except ValueError:
+        n = -1
+    if not 0 <= n <= MAX_THREADS:
+        raise InputError(f"the environment variable GAMESOLVE_NUM_THREADS must be an integer in [0, {MAX_THREADS}] "
+                         f"(0: one thread per hardware thread), got {raw!r}")
+    return n
+
+
+_num_threads = _env_num_threads()
 
 
 def set_num_threads(n: int) -> None:
-    """Set the threads used by batched solves (0: one per hardware thread).
+    """Set the threads used by batched solves (0: one per hardware thread), at most ``MAX_THREADS``.
 
     Results are bit-identical for any thread count: each game of a batch is
     solved start to finish by one thread. The default comes from the
     environment variable ``GAMESOLVE_NUM_THREADS`` (0 if unset).
+
+    Raises
+    ------
+    InputError
+        ``n`` is not an integer in [0, MAX_THREADS].
     """
     global _num_threads
-    n = int(n)
-    if n < 0:
-        raise InputError(f"num_threads must be >= 0, got {n}")
-    _num_threads = n
+    _num_threads = int_option("num_threads", n, low=0, high=MAX_THREADS)
 
 
 def get_num_threads() -> int:
@@ -123,7 +144,9 @@ class LQGameSolution:
         Per stage: 0 solved by LU, 1 singular / ill-conditioned stage system
         solved for the minimum-norm equilibrium (Remark 1 of Mazumdar et al.,
         "Policy-gradient algorithms have no guarantees of convergence in linear
-        quadratic games").
+        quadratic games"); plus 4 (a flag: 4 or 5) when some player's own
+        cost-to-go is not convex in its control there (R^ii + B^i'Z^i_{t+1}B^i
+        not positive definite).
     dims : tuple of int
         Control sizes (m_1, ..., m_N).
     min_rcond : float
@@ -132,9 +155,11 @@ class LQGameSolution:
     game : LQGame
         The game solved.
     status : Status
-        :attr:`Status.SOLVED` (a direct method). Whether every player's
-        best-response problem is convex is not checked here: :meth:`nash_gap`
-        is ``inf`` when one is not.
+        :attr:`Status.SOLVED` (a direct method), or :attr:`Status.NOT_CONVEX`
+        (with a :class:`~gamesolve.errors.NotConvexWarning`) when at some stage
+        some player's own cost-to-go is not convex in its control: its best
+        response is then unbounded below, the profile is no equilibrium and
+        :meth:`nash_gap` is ``inf``.
     info : Info
         iterations 0, residual NaN (not computed), the wall time of the solve.
     keep : {"all", "gains", "stage0"}
@@ -189,14 +214,20 @@ class LQGameSolution:
         parts = dict(N=g.N, n=g.n, T=g.T)
         if g.batch is not None:
             parts["batch"] = g.batch
-        parts.update(singular_stages=int(np.count_nonzero(self.stage_status == 1)), min_rcond=self.min_rcond,
+        parts.update(singular_stages=int(np.count_nonzero(self.singular_stages)), min_rcond=self.min_rcond,
                      K=self.K)
         return summary("LQGameSolution", self.status, parts)
 
     @property
     def singular_stages(self) -> np.ndarray:
         """Boolean mask ([batch,] T) of stages solved for the minimum-norm solution."""
-        return self.stage_status == 1
+        return (self.stage_status & 3) == 1
+
+    @property
+    def not_convex_stages(self) -> np.ndarray:
+        """Boolean mask ([batch,] T) of stages where some player's own cost-to-go R^ii + B^i'Z^i_{t+1}B^i is
+        not positive definite (its best response is unbounded below: status not_convex)."""
+        return (self.stage_status & 4) != 0
 
     @property
     def gains(self) -> list:
@@ -429,8 +460,9 @@ register_horizon_family("finite", Family("finite-horizon LQ game", policy_value,
 # --------------------------------------------------------------------------- #
 
 
-def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bool, stacklevel: int) -> None:
-    """Raise SolveError on a non-finite stage (status 2); warn on min-norm stages (status 1).
+def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bool, stacklevel: int,
+                  n_not_convex: int = 0, residual: float = float("nan"), gap=None) -> None:
+    """Raise SolveError on a non-finite stage (status 2); warn on min-norm (status 1) and non-convex (3) stages.
 
     ``status`` has shape (batch, T) (a batch of one for a single game); ``stacklevel``
     is counted from this function, so the warning points at the caller's line.
@@ -442,11 +474,32 @@ def _check_status(status, n_bad: int, n_sing: int, min_rcond: float, batched: bo
             f"non-finite values in the coupled Riccati recursion at {where}stage t={t} "
             f"(the value functions overflowed: the horizon is too long for unstable dynamics, "
             f"or the data are badly scaled)")
-    if n_sing:
+    if n_not_convex:
+        b, t = np.argwhere((status & 4) != 0)[-1]
+        where = f"game {b}, " if batched else ""
         warnings.warn(
-            f"{n_sing} stage system(s) singular or ill-conditioned (min rcond {min_rcond:.2e}); the "
-            f"minimum-norm equilibrium was returned there (see .singular_stages)", SingularStageWarning,
+            f"{n_not_convex} stage(s) where some player's own cost-to-go is not convex in its control (first from "
+            f"the end: {where}stage t={t}; R^ii + B^i'Z^i_(t+1) B^i is not positive definite): that player's best "
+            f"response is unbounded below and the profile returned is no Nash equilibrium (status not_convex, "
+            f"see .not_convex_stages)", NotConvexWarning, stacklevel=stacklevel)
+    if n_sing:
+        gap_s = "" if gap is None else (f"; the profile's Nash gap (x0 ~ N(0, I)) is {gap:.3g}"
+                                        + (": not an equilibrium" if not gap <= 1e-8 else ""))
+        warnings.warn(
+            f"{n_sing} stage system(s) singular to working precision, or ill-conditioned with an inaccurate "
+            f"elimination (min rcond {min_rcond:.2e}): the minimum-norm solution of the rank-truncated stage "
+            f"system was returned there (see .singular_stages), with relative stage residual "
+            f"||S K - Y|| / (||S|| ||K|| + ||Y||) up to {residual:.3g}{gap_s}", SingularStageWarning,
             stacklevel=stacklevel)
+
+
+def _unit_gap(sol) -> float:
+    """The largest Nash gap of the solution's profile over the batch for x0 ~ N(0, I) (reported with min-norm stages)."""
+    g = sol.game
+    x0 = np.zeros(g.n if g.batch is None else (g.batch, g.n))
+    with np.errstate(all="ignore"):
+        gap = equilibrium.nash_gap(g, (sol.K, sol.k), x0=x0, x0_cov=np.eye(g.n))
+    return float(np.max(gap))
 
 
 def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: str,
@@ -463,11 +516,18 @@ def _solve(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched: bool, what: s
     else:
         g = _as_game(A, B, Q, R, horizon, q, r, M, c, QT, qT, dims, batched, what)
         out = _core.solve_lq_game_data(g, _num_threads, RCOND_TOL, RANK_TOL, keep)
-    if out.n_nonfinite_stages or out.n_min_norm_stages:
+    n_nc = out.n_not_convex_stages
+    sol = LQGameSolution._from_core(out, g, perf_counter() - t0, keep)
+    if out.n_nonfinite_stages or out.n_min_norm_stages or n_nc:
         st = out.stage_status
+        gap = None
+        if out.n_min_norm_stages and not out.n_nonfinite_stages and keep == "all":
+            gap = _unit_gap(sol)
         _check_status(st if batched else st[None], out.n_nonfinite_stages, out.n_min_norm_stages, out.min_rcond,
-                      batched, stacklevel=4)
-    return LQGameSolution._from_core(out, g, perf_counter() - t0, keep)
+                      batched, stacklevel=4, n_not_convex=n_nc, residual=out.max_min_norm_residual, gap=gap)
+    if n_nc:
+        sol.__dict__["status"] = Status.NOT_CONVEX
+    return sol
 
 
 def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=None, c=None, QT=None, qT=None,
@@ -510,6 +570,9 @@ def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=
     SingularStageWarning
         Some stage system was singular or ill-conditioned; the minimum-norm
         solution was used there (``.singular_stages``).
+    NotConvexWarning
+        At some stage some player's own cost-to-go is not convex in its
+        control (``.not_convex_stages``); the status is ``not_convex``.
 
     Notes
     -----
@@ -524,9 +587,14 @@ def solve_lq_game(A, B=None, Q=None, R=None, *, horizon=None, q=None, r=None, M=
         s^i   += beta'Z^i beta + 2 zeta^i'beta + k'R^i k - 2 r^i'k
 
     One elimination of S (LU with partial pivoting, which also yields S^{-1} and
-    so the exact 1-norm rcond) serves K and k; a stage with
-    rcond(S) < 1e-12 is solved by a complete orthogonal decomposition instead
-    (minimum-norm solution) and flagged.
+    so the exact 1-norm rcond) serves K and k. A stage with rcond(S) < 1e-12
+    keeps that solution when S is not singular to working precision
+    (rcond >= 1e-15) and the solution is accurate (relative residual
+    ||S X - Y||_1 / (||S||_1 ||X||_1 + ||Y||_1) <= 1e-12): a unique but
+    ill-conditioned equilibrium. Otherwise it is solved by a complete
+    orthogonal decomposition (the minimum-norm solution of the rank-truncated
+    system) and flagged; the warning gives that solution's stage residual and
+    the profile's Nash gap for x0 ~ N(0, I).
 
     Examples
     --------

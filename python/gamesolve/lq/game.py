@@ -43,7 +43,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import _core
-from .._validate import SYM_RTOL
+from .._validate import INT_OPTION_MAX, SYM_RTOL
 from ..equilibrium import Family, register
 from ..errors import InputError
 
@@ -216,8 +216,8 @@ class LQGame:
 
         QT and qT default to Q and q as in :func:`lq_game`.
         """
-        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or horizon < 1:
-            raise InputError(f"horizon must be a positive integer, got {horizon!r}")
+        if isinstance(horizon, bool) or not isinstance(horizon, (int, np.integer)) or not 1 <= horizon <= INT_OPTION_MAX:
+            raise InputError(f"horizon must be a positive integer, got {horizon!r} (at most {INT_OPTION_MAX})")
         horizon = int(horizon)
         if self.T is not None and self.time_varying and horizon != self.T:
             raise InputError(f"the game has {self.T} time steps, cannot set horizon {horizon}")

@@ -32,8 +32,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import _core
-from .._validate import as_float_array, check_shape, check_symmetric
-from ..errors import InputError
+from .._validate import (as_float_array, check_finite_result, check_scale, check_shape, check_symmetric,
+                         int_option, real_option)
+from ..errors import InputError, SolveError
 from ..results import Info, Status, summary
 from .game import LQGame
 from .infinite import _arrays, _as_game, guided_game
@@ -54,25 +55,40 @@ def _game_and_rest(A, B, Q, R, rest, dims):
     return _as_game(A, B, Q, R, dims), rest
 
 
+def _check_game_scale(game):
+    """The game's arrays within the supported magnitudes (``_validate.check_scale``): an entry ~1e154
+    overflows the value and its certificate's norms, and the answer would be silently wrong."""
+    for name in ("A", "B", "Q", "R", "M"):
+        check_scale(name, getattr(game, name))
+
+
 def _game(game, K_guide, rho):
     """The game the gradient is of: ``game`` itself, or its guided game when ``rho`` or ``K_guide`` is given."""
+    _check_game_scale(game)
     if K_guide is None:
         if rho != 0:
-            raise InputError(f"rho = {rho} needs K_guide (the guiding policy), got None")
+            raise InputError(f"rho = {rho!r} needs K_guide (the guiding policy), got None")
         return game
-    return guided_game(game, K_guide, rho)
+    check_scale("K_guide", as_float_array("K_guide", K_guide))
+    g = guided_game(game, K_guide, rho)
+    _check_game_scale(g)
+    return g
 
 
 def _check_K(K, m, n, name="K"):
     K = as_float_array(name, K, ndim=2)
     check_shape(name, K, (m, n))
+    check_scale(name, K)
     return K
 
 
 def _check_sigma(Sigma0, n):
     S = as_float_array("Sigma0", Sigma0, ndim=(1, 2))
+    check_scale("Sigma0", S)
     if S.ndim == 1:
         check_shape("Sigma0", S, (n,))
+        if np.abs(S).max(initial=0.0) > 1e75:  # x0 x0' would leave the supported range
+            check_scale("Sigma0 = x0 x0'", np.abs(S).max() ** 2)
         S = np.outer(S, S)
     check_shape("Sigma0", S, (n, n))
     check_symmetric("Sigma0", S)
@@ -87,9 +103,19 @@ def _value(game, K):
     return P
 
 
-def _sigma_K(AK, Sigma0):
-    X, _, _ = _core.stein_solve(np.ascontiguousarray(AK.T), Sigma0)  # X = A_K X A_K' + Sigma0
+def _stein(AK, C):
+    """X = A_K X A_K' + C (C one (n, n) or a stack), by the core's Schur solver; SolveError if the Schur
+    factorization of A_K fails (e.g. subnormal entries), instead of the core's RuntimeError."""
+    try:
+        X, _, _ = _core.stein_solve(np.ascontiguousarray(AK.T), C)
+    except RuntimeError as exc:
+        raise SolveError(f"the closed loop A - B K could not be factorized ({exc}): its entries are too "
+                         "badly scaled (subnormal?)") from None
     return X
+
+
+def _sigma_K(AK, Sigma0):
+    return _stein(AK, Sigma0)  # X = A_K X A_K' + Sigma0
 
 
 def _F(game, K, P, AK):
@@ -136,9 +162,12 @@ def lq_cost(A, B, Q=None, R=None, K=None, Sigma0=None, *, dims=None) -> np.ndarr
     True
     """
     game, (K, Sigma0) = _game_and_rest(A, B, Q, R, (K, Sigma0), dims)
+    _check_game_scale(game)
     K = _check_K(K, game.m, game.n)
     S0 = _check_sigma(Sigma0, game.n)
-    return np.einsum("kij,ji->k", _value(game, K), S0)
+    J = np.einsum("kij,ji->k", _value(game, K), S0)
+    check_finite_result("lq_cost", J)
+    return J
 
 
 def pseudo_gradient(A, B, Q=None, R=None, K=None, Sigma0=None, *, dims=None, K_guide=None,
@@ -172,7 +201,9 @@ def pseudo_gradient(A, B, Q=None, R=None, K=None, Sigma0=None, *, dims=None, K_g
     game = _game(game, K_guide, rho)
     K = _check_K(K, game.m, game.n)
     S0 = _check_sigma(Sigma0, game.n)
-    return _gradient(game, K, S0, _value(game, K))
+    w = _gradient(game, K, S0, _value(game, K))
+    check_finite_result("pseudo_gradient", w)
+    return w
 
 
 def pseudo_gradient_jacobian(A, B, Q=None, R=None, K=None, Sigma0=None, *, dims=None, K_guide=None,
@@ -222,8 +253,9 @@ def pseudo_gradient_jacobian(A, B, Q=None, R=None, K=None, Sigma0=None, *, dims=
             for b in range(n):
                 Cm = -np.outer(B[:, a], SA[b])
                 E[a * n + b] = Cm + Cm.T
-        dSig, _, _ = _core.stein_solve(np.ascontiguousarray(AK.T), E)
+        dSig = _stein(AK, E)
         J += 2.0 * np.einsum("ak,ckb->abc", F, dSig)
+    check_finite_result("pseudo_gradient_jacobian", J)
     return J.reshape(mn, mn)
 
 
@@ -285,11 +317,9 @@ def simulate_policy_gradient(A, B, Q=None, R=None, K0=None, Sigma0=None, *, eta,
     game = _game(game, K_guide, rho)
     K = _check_K(K0, game.m, game.n, "K0").copy()
     S0 = _check_sigma(Sigma0, game.n)
-    if not (np.isfinite(eta) and eta > 0):
-        raise InputError(f"eta must be a positive number, got {eta}")
-    steps = int(steps)
-    if steps < 0:
-        raise InputError(f"steps must be >= 0, got {steps}")
+    eta = real_option("eta", eta, low=0.0, low_open=True)
+    steps = int_option("steps", steps)
+    gtol = real_option("gtol", gtol, low=0.0)
     t0 = time.perf_counter()
     Ks, gn = [K.copy()], []
     status = Status.MAX_ITERATIONS

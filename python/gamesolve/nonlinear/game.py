@@ -130,6 +130,9 @@ class Game:
                 raise InputError(f"terminal_costs must hold {len(dims)} costs, got {len(tc)}")
             object.__setattr__(self, "terminal_costs",
                                tuple(c if isinstance(c, Cost) else _with_time(c) for c in tc))
+        if not isinstance(self.info, dict):
+            raise InputError(f"info must be a dict, got {type(self.info).__name__}")
+        object.__setattr__(self, "info", dict(self.info))  # its own copy: never shared with a replace()d game
         object.__setattr__(self, "_tables", compile_tables(self.costs, self.n, self.m))
         object.__setattr__(self, "_terminal_tables", None if self.terminal_costs is None
                            else compile_tables(self.terminal_costs, self.n, self.m))

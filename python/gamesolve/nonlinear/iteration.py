@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._validate import int_option, real_option
 from ..errors import InputError
 from ..results import Status
 from .approximation import LQApproximation
@@ -54,16 +55,16 @@ class _Settings:
     player: int | None = None
 
     def __post_init__(self):
-        checks = (("max_iter", self.max_iter >= 1), ("tol", self.tol >= 0), ("grad_tol", self.grad_tol >= 0),
-                  ("max_step", self.max_step > 0), ("ls_factor", 0 < self.ls_factor < 1),
-                  ("ls_steps", self.ls_steps >= 1), ("reg", self.reg >= 0))
-        for name, ok in checks:
-            if not ok:
-                raise InputError(f"{name} is out of range, got {getattr(self, name)!r}")
-        for name, kind in (("max_iter", int), ("ls_steps", int), ("tol", float), ("grad_tol", float),
-                           ("max_step", float), ("ls_factor", float), ("reg", float), ("convex", bool),
-                           ("verbose", bool)):
-            object.__setattr__(self, name, kind(getattr(self, name)))
+        ints = dict(max_iter=int_option("max_iter", self.max_iter, low=1),
+                    ls_steps=int_option("ls_steps", self.ls_steps, low=1))
+        reals = dict(tol=real_option("tol", self.tol, low=0.0), grad_tol=real_option("grad_tol", self.grad_tol, low=0.0),
+                     max_step=real_option("max_step", self.max_step, low=0.0, low_open=True, allow_inf=True),
+                     ls_factor=real_option("ls_factor", self.ls_factor, low=0.0, high=1.0, low_open=True),
+                     reg=real_option("reg", self.reg, low=0.0))
+        if reals["ls_factor"] == 1.0:
+            raise InputError("ls_factor must be in (0, 1), got 1.0")
+        for name, v in {**ints, **reals, "convex": bool(self.convex), "verbose": bool(self.verbose)}.items():
+            object.__setattr__(self, name, v)
 
 
 @dataclass(eq=False)

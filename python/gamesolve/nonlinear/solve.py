@@ -88,7 +88,7 @@ import time
 
 import numpy as np
 
-from .._validate import as_float_array
+from .._validate import as_float_array, check_scale, int_option
 from ..errors import InputError
 from ..results import Info, Status
 from .game import Game, as_game
@@ -190,10 +190,9 @@ def ilqgames(game: Game, x0, *, horizon: int, us0=None, max_iter: int = 100, tol
 
 def _initial_controls(game, x0, horizon, us0):
     """Checked ``X0 (B, n)``, initial controls ``U (B, T, m)`` (default zero) and whether x0 was batched."""
-    if int(horizon) != horizon or horizon < 1:
-        raise InputError(f"horizon must be a positive integer, got {horizon!r}")
-    T = int(horizon)
+    T = int_option("horizon", horizon, low=1)
     x0 = as_float_array("x0", x0, ndim=(1, 2))
+    check_scale("x0", x0)
     batched = x0.ndim == 2
     if x0.shape[-1] != game.n:
         raise InputError(f"x0 must have shape ({game.n},) or (B, {game.n}), got {x0.shape}")
@@ -202,6 +201,7 @@ def _initial_controls(game, x0, horizon, us0):
     if us0 is None:
         return X0, np.zeros((Bn, T, game.m)), batched
     us0 = as_float_array("us0", us0, ndim=(2, 3))
+    check_scale("us0", us0)
     if us0.shape[-2:] != (T, game.m) or (us0.ndim == 3 and us0.shape[0] != Bn):
         want = f"({T}, {game.m})" + (f" or ({Bn}, {T}, {game.m})" if batched else "")
         raise InputError(f"us0 must have shape {want}, got {us0.shape}")
@@ -212,6 +212,9 @@ def _result(game, s, batched, log, ws, wall):
     """The :class:`ILQGamesResult` of the members' final state (global feedforward ``k = -(us + K xs)``)."""
     T = s.U.shape[1]
     costs = game.total_costs(s.X, s.U)
+    # A member whose certificate or costs are not finite never counts as converged.
+    bad = (s.status == Status.CONVERGED) & ~(np.isfinite(costs).all(axis=-1) & np.isfinite(s.resid))
+    s.status[bad] = Status.DIVERGED
     kglob = -(s.U + np.einsum("btmn,btn->btm", s.K, s.X[:, :T]))
     status = np.array([Status(v) for v in s.status], dtype=object)
     history = np.full((s.X.shape[0], int(s.iters.max(initial=0))), np.nan)

@@ -87,10 +87,14 @@ struct StageSolver {
 
 /// The default stage solve: Gaussian elimination with partial pivoting, which
 /// also yields S^{-1} and so the exact 1-norm rcond(S) (into ctx.rep.min_rcond);
-/// if rcond(S) < opts.rcond_tol or a pivot is zero, the system is assembled
-/// again and solved by a complete orthogonal decomposition with threshold
-/// opts.rank_tol (minimum-norm least-squares solution; kStageMinNorm, counted in
-/// ctx.rep.min_norm_stages). Finite input is assumed (the recursion checks it).
+/// if rcond(S) < opts.rcond_tol, the system is assembled again and the elimination's
+/// solution is kept when S is not singular to working precision (rcond >=
+/// opts.singular_tol) and its relative residual is at most opts.residual_tol
+/// (counted in ctx.rep.ill_conditioned_stages); otherwise (also on a zero pivot) the
+/// system is solved by a complete orthogonal decomposition with threshold
+/// opts.rank_tol (minimum-norm solution of the truncated system; kStageMinNorm, counted
+/// in ctx.rep.min_norm_stages, its residual in ctx.rep.max_min_norm_residual). Finite
+/// input is assumed (the recursion checks it).
 std::int32_t lu_stage_solve(const StageSystem& sys, const StageContext& ctx);
 
 /// solve_lq_game (the coupled Riccati recursion for game `b`) with the stage

@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 
 from ... import _core
-from ..._validate import as_float_array, check_finite
+from ..._validate import as_float_array, check_finite, check_scale
 from ...errors import InputError
 from ..game import LQGame, lq_game
 
@@ -174,6 +174,14 @@ def _entropy_game(lq: LQGame, tau, noise_cov) -> EntropyLQGame:
     game = object.__new__(EntropyLQGame)  # the frozen dataclass's fields, without its per-field __setattr__
     game.__dict__.update(lq=lq, tau=tau, noise_cov=W)
     return game
+
+
+def _check_entropy_scale(game: EntropyLQGame) -> None:
+    """InputError for data of a magnitude whose products over- or underflow (``_validate.check_scale``): an
+    answer computed from them (e.g. Sigma = 0 for Q ~ 1e300) would be meaningless."""
+    lq = game.lq
+    for name, a in (("A", lq.A), ("B", lq.B), ("Q", lq.Q), ("R", lq.R), ("QT", lq.QT), ("noise_cov", game.noise_cov)):
+        check_scale(name, a)
 
 
 def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, dims=None) -> EntropyLQGame:

@@ -11,11 +11,11 @@ import numpy as np
 
 from ... import _core, equilibrium
 from ..._validate import SYM_RTOL
-from ...errors import SingularStageWarning, SolveError
+from ...errors import NotConvexWarning, SingularStageWarning, SolveError
 from ...results import Info, Status, summary
 from ..game import LQGame
 from ..infinite import expected_quadratic, initial_moments
-from .game import EntropyLQGame, _as_game, _check_tau, _raise_rule
+from .game import EntropyLQGame, _as_game, _check_entropy_scale, _check_tau, _raise_rule
 
 __all__ = ["EntropyLQSolution", "entropy_lq_nash"]
 
@@ -43,7 +43,10 @@ class EntropyLQSolution:
         makes this equilibrium unique.
     game : EntropyLQGame
     status : Status
-        ``solved`` (a direct backward recursion).
+        ``solved`` (a direct backward recursion), or ``not_convex`` (with a
+        :class:`~gamesolve.errors.NotConvexWarning`) when at some stage a
+        player's regularized problem is unbounded below: there is no
+        linear-Gaussian equilibrium, and Sigma, p are NaN from that stage down.
     info : Info
         No iterations; the wall time of the solve.
     converged : bool
@@ -117,14 +120,17 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
     InputError
         Bad data (see :func:`entropy_lq_game`).
     SolveError
-        Non-finite numbers in the recursion, or a stage where a player's
-        regularized problem is unbounded below (S_ii not positive definite,
-        possible only with an indefinite Q^i).
+        Non-finite numbers in the recursion, or a covariance that underflowed.
 
     Warns
     -----
     SingularStageWarning
         A stage system was singular: the minimum-norm mean was used there.
+    NotConvexWarning
+        A stage where a player's regularized problem is unbounded below
+        (S_ii not positive definite, possible only with an indefinite Q^i):
+        the status is ``not_convex`` (the same policy as
+        :func:`gamesolve.solve_lq_game`).
 
     Notes
     -----
@@ -171,23 +177,30 @@ def _solve(game: EntropyLQGame) -> EntropyLQSolution:
 
 def _outcome(game: EntropyLQGame, out, elapsed: float, stacklevel: int = 3) -> EntropyLQSolution:
     """The one way every entropy-regularized solve ends: the core's outcome checked (errors, warnings), then wrapped."""
-    if out.bad_stage >= 0:
-        raise SolveError(
-            f"entropy_lq_nash: at stage t={out.bad_stage} player {out.bad_player}'s regularized "
-            "problem is unbounded below (tau/2 I + R^ii + B^i'P^i B^i is not positive definite; "
-            "is Q or QT indefinite?)")
-    if not out.finite:
+    _check_entropy_scale(game)
+    result = Status.SOLVED
+    if out.bad_stage >= 0:  # the finite-horizon solver's policy: flag (status + warning), do not raise
+        warnings.warn(
+            f"entropy_lq_nash: at stage t={out.bad_stage} player {out.bad_player}'s regularized problem is "
+            "unbounded below (tau/2 I + R^ii + B^i'P^i B^i is not positive definite; is Q or QT indefinite?): "
+            f"no linear-Gaussian equilibrium; Sigma and p are NaN at stages t <= {out.bad_stage} (status "
+            "not_convex)", NotConvexWarning, stacklevel=stacklevel)
+        result = Status.NOT_CONVEX
+    elif not out.finite:
         raise SolveError("entropy_lq_nash: non-finite numbers in the recursion (overflow: check the scale of "
                          "A, B, Q)")
+    elif not np.all(np.diagonal(out.Sigma, axis1=-2, axis2=-1) > 0.0):
+        raise SolveError("entropy_lq_nash: a policy covariance Sigma_t^i underflowed to a singular matrix "
+                         "(tau is negligible against R^ii + B^i'P^i B^i: rescale tau or the costs)")
     status = out.status
     if out.min_norm_stages > 0:
         warnings.warn(
             f"entropy_lq_nash: {out.min_norm_stages} stage(s) with a singular mean system "
             f"(min rcond {out.min_rcond:.2e}); minimum-norm solution returned (stages "
-            f"{np.flatnonzero(status == 1).tolist()})", SingularStageWarning, stacklevel=stacklevel)
+            f"{np.flatnonzero((status & 3) == 1).tolist()})", SingularStageWarning, stacklevel=stacklevel)
     sol = object.__new__(EntropyLQSolution)  # the frozen dataclass's fields, without its per-field __setattr__
     sol.__dict__.update(K=out.K, Sigma=out.Sigma, P=out.P, p=out.p, stage_status=status, contraction=out.contraction,
-                        assumption_holds=out.assumption_holds, game=game, status=Status.SOLVED, _time=elapsed)
+                        assumption_holds=out.assumption_holds, game=game, status=result, _time=elapsed)
     return sol
 
 

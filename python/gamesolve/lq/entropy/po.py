@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
 from ... import equilibrium
-from ...errors import InputError, SolveError
+from ..._validate import int_option, real_option
+from ...errors import NotConvexWarning
 from ...results import Info, Status, summary
 from .evaluation import _evaluate_stage, entropy_epsilon, entropy_policy_value
-from .game import EntropyLQGame, _as_game
+from .game import EntropyLQGame, _as_game, _check_entropy_scale
 from .nash import _contraction, _expected, _solve
 
 __all__ = ["EntropyPOResult", "entropy_po"]
@@ -94,6 +96,14 @@ class EntropyPOResult:
         return equilibrium.nash_gap(self.game, (self.K, self.Sigma), x0=x0, x0_cov=x0_cov)
 
 
+class _NotConvex(Exception):
+    """Stage t's regularized problem of player i is unbounded below (entropy_po flags it: status not_convex)."""
+
+    def __init__(self, t, i):
+        super().__init__(t, i)
+        self.t, self.i = t, i
+
+
 def _sweep_map(game: EntropyLQGame, t: int, Rs_t: np.ndarray, P_next: np.ndarray):
     """Psi_t as an affine map of the stage-t gains, K <- E - D K, and the stage covariances.
 
@@ -110,8 +120,7 @@ def _sweep_map(game: EntropyLQGame, t: int, Rs_t: np.ndarray, P_next: np.ndarray
         try:
             c = np.linalg.cholesky(0.5 * (H + H.T))
         except np.linalg.LinAlgError:
-            raise SolveError(f"entropy_po: at stage t={t} player {i}'s regularized problem is "
-                             "unbounded below (is Q or QT indefinite?)") from None
+            raise _NotConvex(t, i) from None
         Hinv = np.linalg.inv(c).T @ np.linalg.inv(c)
         E[si] = Hinv @ G @ A_t
         D[si] = Hinv @ G @ B_t
@@ -130,14 +139,8 @@ def _sweeps(game: EntropyLQGame, E, D, K_start, L: int) -> tuple[np.ndarray, flo
         return K, float(sum(np.linalg.norm(nxt[si] - K[si]) for si in game.slices))
 
 
-def _check_sweep_options(sweeps, delta) -> tuple[int, float]:
-    L = int(sweeps)
-    if L != sweeps or L < 1:
-        raise InputError(f"sweeps must be a positive integer, got {sweeps!r}")
-    delta = float(delta)
-    if not np.isfinite(delta) or delta < 0:
-        raise InputError(f"delta must be finite and >= 0, got {delta!r}")
-    return L, delta
+def _check_sweep_options(sweeps, delta, tol) -> tuple[int, float, float]:
+    return int_option("sweeps", sweeps, low=1), real_option("delta", delta, low=0.0), real_option("tol", tol, low=0.0)
 
 
 def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=None, sweeps, QT=None,
@@ -198,7 +201,8 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
     """
     t_start = time.perf_counter()
     game = _as_game(A, B, Q, R, tau, noise_cov, horizon, QT, dims)
-    L, delta = _check_sweep_options(sweeps, delta)
+    L, delta, tol = _check_sweep_options(sweeps, delta, tol)
+    _check_entropy_scale(game)
     solved = game.with_tau(game.tau + delta) if delta > 0 else game
     T, N, n, m = game.T, game.N, game.n, game.m
     Rs = solved.shifted_R()
@@ -206,12 +210,19 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
     P, p = np.empty((T + 1, N, n, n)), np.empty((T + 1, N))
     P[T], p[T] = game.QT, 0.0
     residual, rate = np.full(T, np.nan), np.full(T, np.nan)
-    diverged_at = None
+    diverged_at, not_convex = None, False
     for t in range(T - 1, -1, -1):
         if not np.all(np.isfinite(P[t + 1])):
             diverged_at = t + 1
             break
-        E, D, Sig[t] = _sweep_map(solved, t, Rs[t], P[t + 1])
+        try:
+            E, D, Sig[t] = _sweep_map(solved, t, Rs[t], P[t + 1])
+        except _NotConvex as nc:
+            warnings.warn(f"entropy_po: at stage t={nc.t} player {nc.i}'s regularized problem is unbounded below "
+                          "(is Q or QT indefinite?): no linear-Gaussian equilibrium (status not_convex)",
+                          NotConvexWarning, stacklevel=2)
+            diverged_at, not_convex = t, True
+            break
         rate[t] = np.abs(np.linalg.eigvals(D)).max()
         start = K[t + 1].copy() if (warm_start and t < T - 1) else np.zeros((m, n))
         K[t], residual[t] = _sweeps(solved, E, D, start, L)
@@ -222,7 +233,9 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
             P[t], p[t] = _evaluate_stage(solved, t, Rs[t], K[t], Sig[t], P[t + 1], p[t + 1])
         if progress:
             print(f"entropy_po: stage {t:4d}  residual {residual[t]:.3e}  rate {rate[t]:.3f}")
-    exact = _solve(solved)
+    with warnings.catch_warnings():  # a non-convex stage is reported once, above
+        warnings.simplefilter("ignore", NotConvexWarning)
+        exact = _solve(solved)
     common = dict(rate=rate, assumption_holds=exact.assumption_holds, residual=residual, iterations=L, tau=game.tau,
                   delta=delta, game=game)
     if diverged_at is not None:  # the sweeps overflowed: no policy for stages 0..diverged_at
@@ -233,7 +246,7 @@ def entropy_po(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, horizon=N
         info = Info(L, np.inf, residual, time.perf_counter() - t_start)
         return EntropyPOResult(K=K, Sigma=Sig, P=P, p=p, contraction=contraction, error=np.full(T, np.nan),
                                error_total=np.nan, epsilon=np.inf, gains=np.full(N, np.nan), converged=False,
-                               status=Status.DIVERGED, info=info, **common)
+                               status=Status.NOT_CONVEX if not_convex else Status.DIVERGED, info=info, **common)
     contraction, _ = _contraction(solved, P)
     err = np.array([sum(np.linalg.norm(K[t, si] - exact.K[t, si])
                         + np.linalg.norm(Sig[t, si, si] - exact.Sigma[t, si, si]) for si in game.slices)

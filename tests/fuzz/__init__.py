@@ -1,0 +1,1 @@
+"""Fuzz families of the public entry points (see conftest.py)."""
