@@ -24,6 +24,16 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 OUT_DIR = Path(__file__).resolve().parent / "out"
 
 
+def cpu_time(fn, repeat: int = 3) -> float:
+    """Min over ``repeat`` calls of this process's CPU time (steadier than wall time on a loaded machine)."""
+    out = []
+    for _ in range(repeat):
+        c0 = time.process_time()
+        fn()
+        out.append(time.process_time() - c0)
+    return min(out)
+
+
 def measure(fn, *, number: int = 1, repeat: int = 7, warmup: int = 2, min_time: float = 0.05) -> dict:
     """Time ``fn()``; ``number`` grows until one repeat takes at least ``min_time`` seconds."""
     for _ in range(warmup):

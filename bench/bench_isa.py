@@ -11,7 +11,7 @@ hit every level alike. Per level: the median time per call over the rounds, and
 round, > 1 meaning the default is faster.
 
 Configurations: ``solve_lq_game`` on a random time-invariant (N, n, m_i, T) =
-(3, 12, 2, 20) game (bench_lq.py's generator) and ``lq_nash`` on paper 000's
+(3, 12, 2, 20) game (bench_lq.py's generator) and ``lq_nash`` on the MA-GPS paper's
 appendix-A game.
 
     python bench/bench_isa.py            # writes bench/out/isa.json

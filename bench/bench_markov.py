@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import measure, write_json  # noqa: E402  (pins BLAS threads before numpy)
+from _harness import cpu_time, measure, write_json  # noqa: E402  (pins BLAS threads before numpy)
 
 import numpy as np  # noqa: E402
 
@@ -36,15 +36,6 @@ ITERATIONS, LOOP_ITERATIONS, STEP, K, LAM = 400, 40, 0.1, 5, 0.1
 METHODS = {"pg": {}, "log-barrier": {"lam": LAM}, "npg": {}, "npg-br": {"inner_steps": K}}
 TARGET_S = 0.2
 
-
-def cpu_time(fn, repeat=3):
-    """Min over ``repeat`` calls of this process's CPU time (steadier than wall time on a loaded machine)."""
-    out = []
-    for _ in range(repeat):
-        c0 = time.process_time()
-        fn()
-        out.append(time.process_time() - c0)
-    return min(out)
 
 
 def main():

@@ -19,13 +19,12 @@ bench/out/neppo.json.
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
-from _harness import measure, write_json  # noqa: E402  (pins BLAS threads before numpy)
+from _harness import cpu_time, measure, write_json  # noqa: E402  (pins BLAS threads before numpy)
 
 import numpy as np  # noqa: E402
 
@@ -35,15 +34,6 @@ from neppo_reference import neppo_alpha  # noqa: E402  (the closed-form oracle o
 
 ALPHAS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 AUTHORS = dict(iterations=500, beta=1e4, step=0.05, delta=1e-2, directions=10, projection=(0.0, 1.0), seed=0)
-
-
-def cpu_time(fn, repeat=3):
-    out = []
-    for _ in range(repeat):
-        c0 = time.process_time()
-        fn()
-        out.append(time.process_time() - c0)
-    return min(out)
 
 
 def timed(fn, *, repeat=3, warmup=0):

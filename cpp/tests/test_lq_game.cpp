@@ -461,6 +461,26 @@ void test_small_gemm_against_eigen() {
 
 }  // namespace
 
+// Output buffers of one stage (solve_lq_stage) of an (N, n, m) game and their view.
+struct StageOutputs {
+  std::vector<double> K, k, Z, zeta, s;
+  std::int32_t status = -1;
+  Index N, n, m;
+  StageOutputs(Index N_, Index n_, Index m_)
+      : K(m_ * n_), k(m_), Z(N_ * n_ * n_), zeta(N_ * n_), s(N_), N(N_), n(n_), m(m_) {}
+  LQSolutionView view() {
+    LQSolutionView v;
+    v.K = {K.data(), m * n, m * n, 0};
+    v.k = {k.data(), m, m, 0};
+    v.Z = {Z.data(), N * n * n, N * n * n, 0};
+    v.zeta = {zeta.data(), N * n, N * n, 0};
+    v.s = {s.data(), N, N, 0};
+    v.status = &status;
+    v.status_size = 1;
+    return v;
+  }
+};
+
 void test_stage_entry_equals_one_stage_solve() {
   // solve_lq_stage (time-invariant data loaded once per workspace) equals a T = 1
   // solve_lq_game bit for bit, over repeated calls with a changing terminal QT
@@ -472,16 +492,10 @@ void test_stage_entry_equals_one_stage_solve() {
     FullGame f = make_full_game(3, 12, 2, 1, 41 + kind, aff, aff, cross, aff, kind == 0);
     const Index N = f.N, n = f.n, m = f.m;
     LQWorkspace ws(f.g.dims);
-    std::vector<double> K(m * n), k(m), Z(N * n * n), zeta(N * n), s(N);
-    std::int32_t status = -1;
-    LQSolutionView v;
-    v.K = {K.data(), m * n, m * n, 0};
-    v.k = {k.data(), m, m, 0};
-    v.Z = {Z.data(), N * n * n, N * n * n, 0};
-    v.zeta = {zeta.data(), N * n, N * n, 0};
-    v.s = {s.data(), N, N, 0};
-    v.status = &status;
-    v.status_size = 1;
+    StageOutputs o(N, n, m);
+    std::vector<double>&K = o.K, &k = o.k, &Z = o.Z, &zeta = o.zeta, &s = o.s;
+    const std::int32_t& status = o.status;
+    const LQSolutionView v = o.view();
     for (int it = 0; it < 4; ++it) {
       const LQSolution ref = solve_lq_game(f.g);
       if (it == 2) {  // the full kernel on the same workspace in between
@@ -537,16 +551,8 @@ void test_workspace_api_is_bounds_checked() {
   CHECK_THROWS(solve_lq_game(badA, 0, v, right), std::invalid_argument);
   // the stage entry: T = 1 game, same checks
   Buffers st = make_game(2, 5, 2, 1, 1, 5);
-  std::vector<double> K(m * n), k(m), Z(N * n * n), zeta(N * n), s(N);
-  std::int32_t status = -1;
-  LQSolutionView sv;
-  sv.K = {K.data(), m * n, m * n, 0};
-  sv.k = {k.data(), m, m, 0};
-  sv.Z = {Z.data(), N * n * n, N * n * n, 0};
-  sv.zeta = {zeta.data(), N * n, N * n, 0};
-  sv.s = {s.data(), N, N, 0};
-  sv.status = &status;
-  sv.status_size = 1;
+  StageOutputs so(N, n, m);
+  const LQSolutionView sv = so.view();
   CHECK_THROWS(solve_lq_stage(st.g, 0, sv, empty), std::invalid_argument);
   CHECK_THROWS(solve_lq_stage(st.g, 0, sv, tiny), std::invalid_argument);
   CHECK_THROWS(solve_lq_stage(st.g, 1, sv, right), std::invalid_argument);
@@ -558,7 +564,7 @@ void test_workspace_api_is_bounds_checked() {
   solve_lq_game(one, 0, again.view(), right);
   CHECK(again.K == sol.K && again.Z == sol.Z);
   solve_lq_stage(st.g, 0, sv, right);
-  CHECK(status == 0);
+  CHECK(so.status == 0);
 }
 
 int main() {

@@ -5,7 +5,7 @@
   (default 8000). ``GAMESOLVE_FUZZ_REPORT=path`` writes, at the end of the session, the
   cases run per family and their outcomes (result, InputError, SolveError, warnings) as JSON.
 
-Tests marked ``fuzz`` are skipped unless the ``-m`` expression names the marker.
+Tests marked ``fuzz`` are deselected (not collected as skips) unless the ``-m`` expression names the marker.
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ OUTCOMES: dict = collections.defaultdict(collections.Counter)
 def pytest_collection_modifyitems(config, items):
     if "fuzz" in (config.option.markexpr or ""):
         return
-    skip = pytest.mark.skip(reason="long fuzz profile: run with pytest -m fuzz tests/fuzz")
-    for item in items:
-        if item.get_closest_marker("fuzz") is not None:
-            item.add_marker(skip)
+    long_profile = [item for item in items if item.get_closest_marker("fuzz") is not None]
+    if long_profile:
+        config.hook.pytest_deselected(items=long_profile)
+        items[:] = [item for item in items if item.get_closest_marker("fuzz") is None]
 
 
 def pytest_sessionfinish(session, exitstatus):
