@@ -18,7 +18,8 @@ import gamesolve as gs
 from gamesolve import InputError, SolveError
 from gamesolve.examples import lq_example
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+#: The directory holding the gamesolve under test (installed or a source tree on PYTHONPATH), for subprocesses.
+PKG_PARENT = os.path.dirname(os.path.dirname(os.path.abspath(gs.__file__)))
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +94,14 @@ def test_set_num_threads_validates(n):
 @pytest.mark.parametrize("value", ["abc", "-3", "2147483648"])
 def test_num_threads_environment_variable_validated(value):
     """Regression: GAMESOLVE_NUM_THREADS=abc broke the import with a bare ValueError, =-3 gave -3 threads."""
-    env = dict(os.environ, GAMESOLVE_NUM_THREADS=value, PYTHONPATH=os.path.join(ROOT, "python"))
+    env = dict(os.environ, GAMESOLVE_NUM_THREADS=value, PYTHONPATH=PKG_PARENT)
     out = subprocess.run([sys.executable, "-c", "import gamesolve"], env=env, capture_output=True, text=True)
     assert out.returncode != 0
     assert "InputError: the environment variable GAMESOLVE_NUM_THREADS must be an integer in [0, 4096]" in out.stderr
 
 
 def test_num_threads_environment_variable_read():
-    env = dict(os.environ, GAMESOLVE_NUM_THREADS=" 3 ", PYTHONPATH=os.path.join(ROOT, "python"))
+    env = dict(os.environ, GAMESOLVE_NUM_THREADS=" 3 ", PYTHONPATH=PKG_PARENT)
     out = subprocess.run([sys.executable, "-c", "import gamesolve; print(gamesolve.get_num_threads())"], env=env,
                          capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "3"
