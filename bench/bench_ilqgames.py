@@ -69,11 +69,9 @@ from _harness import measure, write_json  # noqa: E402  (pins BLAS threads befor
 import numpy as np  # noqa: E402
 
 import gamesolve  # noqa: E402
-import gamesolve.nonlinear.solve  # noqa: E402,F401  (the module; the package attribute is the function)
+from gamesolve.nonlinear import iteration as ilq  # noqa: E402  (the iteration calls its LQ solve by this name)
 from gamesolve import examples  # noqa: E402
 from lq_twin import solve_lq_game_numpy  # noqa: E402
-
-ilq = sys.modules["gamesolve.nonlinear.solve"]
 
 
 def _numpy_solve_lq(lq, dims, checked=None):

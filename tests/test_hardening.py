@@ -69,6 +69,28 @@ def test_entropy_rejects_costs_whose_covariance_underflows():
         gs.entropy_po(game, sweeps=2)
 
 
+def test_entropy_scale_rule_names_each_argument_on_the_raw_path():
+    """The raw entropy_lq_nash path reads max|x| from the C++ reader: every argument is still named."""
+    A, B, Q, R = 0.9 * np.eye(2), [np.ones((2, 1))], np.eye(2)[None], [np.eye(1)]
+    for name, args in (("A", (1e300 * A, B, Q, R)), ("B", (A, [1e-300 * B[0]], Q, R)), ("R", (A, B, Q, [1e300 * R[0]]))):
+        with pytest.raises(InputError, match=rf"^{name} has entries of magnitude"):
+            gs.entropy_lq_nash(*args, tau=1.0, horizon=3)
+    with pytest.raises(InputError, match=r"^noise_cov has entries of magnitude 1e\+300"):
+        gs.entropy_lq_nash(A, B, Q, R, tau=1.0, horizon=3, noise_cov=1e300 * np.eye(2))
+
+
+def test_max_abs_matches_numpy():
+    """_core.max_abs (the scale rule's one pass): max|x| for any layout, 0 when empty, NaN propagates."""
+    from gamesolve import _core
+
+    x = np.random.default_rng(0).standard_normal((37, 5))
+    assert _core.max_abs(x) == np.max(np.abs(x))
+    assert _core.max_abs(x[::3, 1:]) == np.max(np.abs(x[::3, 1:]))  # a strided view
+    assert _core.max_abs(np.empty((0, 3))) == 0.0
+    x[36, 4] = np.nan
+    assert np.isnan(_core.max_abs(x))
+
+
 def test_ilqgames_rejects_initial_states_whose_costs_overflow():
     """Regression: x0 ~ 1e154 'converged' with infinite costs."""
     g = gs.examples.platooning()

@@ -9,6 +9,7 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <array>
 #include <cmath>
 #include <optional>
 #include <string>
@@ -65,6 +66,9 @@ struct EntropyOutcome {
   gamesolve::EntropyReport report;
   py::object game = py::none(), noise_cov = py::none();
   gamesolve::EntropyCheck check;
+  // read_and_solve_entropy: max |x| of A, B, Q, R, QT, W (0 without W), taken while the data are
+  // cached from the reader's checks, for the Python layer's scale rule (_validate.check_top).
+  std::array<double, 6> scales{};
 };
 
 EntropyOutcome solve_data(const gamesolve::EntropyLQData& data) {
@@ -72,7 +76,8 @@ EntropyOutcome solve_data(const gamesolve::EntropyLQData& data) {
   const py::ssize_t N = data.game.dims.N, n = data.game.dims.n, m = data.game.dims.m;
   EntropyOutcome o{py::array_t<double>({py::ssize_t(T), m, n}), py::array_t<double>({py::ssize_t(T), m, m}),
                    py::array_t<double>({py::ssize_t(T) + 1, N, n, n}), py::array_t<double>({py::ssize_t(T) + 1, N}),
-                   py::array_t<double>(py::ssize_t(T)), py::array_t<std::int32_t>(py::ssize_t(T)), {}};
+                   py::array_t<double>(py::ssize_t(T)), py::array_t<std::int32_t>(py::ssize_t(T)), {},
+                   py::none(), py::none(), {}, {}};
   gamesolve::EntropySolutionView out;
   auto view = [](py::array_t<double>& a, py::ssize_t block) {
     return gamesolve::OutSeries{a.mutable_data(), static_cast<Index>(a.size()), static_cast<Index>(block), 0};
@@ -116,8 +121,14 @@ EntropyOutcome read_and_solve(py::handle A, py::handle B, py::handle Q, py::hand
   }
   // The reader checked Q, QT and R (symmetric, finite, R^ii definite): the entropy-only rules are left.
   const gamesolve::EntropyCheck c = gamesolve::check_entropy_values(data, /*lq_checked=*/true);
+  const gamesolve::LQGameData& lq = data.game;
+  std::array<double, 6> scales{};
+  const gamesolve::Series* arrays[] = {&lq.A, &lq.B, &lq.Q, &lq.R, &lq.QT, &data.W};
+  for (std::size_t a = 0; a < scales.size(); ++a)
+    scales[a] = arrays[a]->present() ? gamesolve::max_abs(arrays[a]->data, arrays[a]->size) : 0.0;
   EntropyOutcome o = c.code == gamesolve::kEntropyOk ? solve_data(data) : EntropyOutcome{};
   o.check = c;
+  o.scales = scales;
   o.game = std::move(rg.values);
   o.noise_cov = std::move(Wr);
   return o;
@@ -171,7 +182,22 @@ void bind_entropy(py::module_& m) {
               if (!std::isfinite(p0[i])) return false;
             return o.report.core.nonfinite_stages == 0;
           },
-          "no non-finite stage and a finite p_0 (non-finite numbers always reach one of them)");
+          "no non-finite stage and a finite p_0 (non-finite numbers always reach one of them)")
+      .def_property_readonly(
+          "sigma_positive",
+          [](const EntropyOutcome& o) {
+            const double* S = o.Sigma.data();
+            const py::ssize_t T = o.Sigma.shape(0), m = o.Sigma.shape(1);
+            for (py::ssize_t t = 0; t < T; ++t)
+              for (py::ssize_t j = 0; j < m; ++j)
+                if (!(S[(t * m + j) * m + j] > 0.0)) return false;
+            return true;
+          },
+          "every diagonal entry of every Sigma_t is > 0 (no covariance underflowed)")
+      .def_property_readonly(
+          "scales", [](const EntropyOutcome& o) { return py::make_tuple(o.scales[0], o.scales[1], o.scales[2],
+                                                                        o.scales[3], o.scales[4], o.scales[5]); },
+          "read_and_solve_entropy: max |x| of A, B, Q, R, QT, noise_cov (0: no noise_cov)");
 
   m.def("entropy_solve", &solve, py::arg("dims"), py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"),
         py::arg("QT"), py::arg("W").none(true), py::arg("tau"), py::arg("T"),

@@ -932,6 +932,15 @@ void bind_lq_game(py::module_& m) {
         arg("R"), arg("r").none(true), arg("M").none(true), arg("c").none(true), arg("QT"),
         arg("qT").none(true), arg("n_threads") = 0, arg("rcond_tol") = 1e-12, arg("rank_tol") = 1e-10,
         arg("keep") = "all", arg("check_R") = false);
+  m.def(
+      "max_abs",
+      [](const py::array_t<double, py::array::c_style | py::array::forcecast>& a) {
+        const double* x = a.data();
+        const Index size = static_cast<Index>(a.size());
+        py::gil_scoped_release release;
+        return gamesolve::max_abs(x, size);
+      },
+      arg("a"), "max |a| over a float64 array (0 if empty, NaN if any entry is NaN): check.hpp's max_abs.");
   m.def("read_lq_game", &read_lq_game,
         "Read and check the data of an LQ game (gamesolve.lq_game): (A, B, Q, R, horizon, q, r, M, c, QT, qT, "
         "dims, batched, sym_rtol) -> (dims, n, T|None, batch|None, A, B, Q, q, R, r, M, c, QT, qT) in the "

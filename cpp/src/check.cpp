@@ -14,6 +14,32 @@
 
 namespace gamesolve {
 
+double max_abs(const double* x, Index size) {
+  // On the bits with the sign cleared, unsigned integer order is the order of |x| and puts
+  // every NaN above infinity: an integer maximum that vectorizes and propagates NaN.
+  constexpr std::uint64_t kMag = 0x7fffffffffffffffull;
+  std::uint64_t top[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  Index i = 0;
+  for (; i + 8 <= size; i += 8)
+    for (int k = 0; k < 8; ++k) {
+      std::uint64_t u;
+      std::memcpy(&u, x + i + k, sizeof u);
+      u &= kMag;
+      top[k] = u > top[k] ? u : top[k];
+    }
+  for (; i < size; ++i) {
+    std::uint64_t u;
+    std::memcpy(&u, x + i, sizeof u);
+    u &= kMag;
+    top[0] = u > top[0] ? u : top[0];
+  }
+  std::uint64_t m = 0;
+  for (std::uint64_t u : top) m = u > m ? u : m;
+  double out;
+  std::memcpy(&out, &m, sizeof out);
+  return out;
+}
+
 bool all_finite(const double* x, Index size) {
   // A double is NaN or infinite iff its exponent bits are all ones: an integer
   // test that vectorizes (unlike a floating-point reduction without -ffast-math).

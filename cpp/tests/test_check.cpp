@@ -69,6 +69,18 @@ int main() {
     x[3] = std::numeric_limits<double>::denorm_min();
     CHECK(all_finite(x.data(), Index(x.size())));
   }
+  // max_abs: the largest |x| (in the tail after the 8-wide blocks too), 0 when empty, NaN wins.
+  {
+    std::vector<double> x(1003, 0.5);
+    CHECK(max_abs(x.data(), 0) == 0.0);
+    x[5] = -3.0;
+    CHECK(max_abs(x.data(), Index(x.size())) == 3.0);
+    x[1001] = -std::numeric_limits<double>::infinity();
+    CHECK(max_abs(x.data(), Index(x.size())) == std::numeric_limits<double>::infinity());
+    CHECK(max_abs(x.data(), 1000) == 3.0);
+    x[17] = -kNaN;
+    CHECK(std::isnan(max_abs(x.data(), Index(x.size()))));
+  }
   // Relative symmetry: the tolerance scales with max |X|.
   {
     const double X[4] = {1e8, 1e8 + 1e-3, 1e8, 1e8};  // asymmetry 1e-11 relative

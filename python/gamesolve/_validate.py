@@ -16,6 +16,7 @@ import operator
 
 import numpy as np
 
+from . import _core
 from .errors import InputError
 
 __all__ = [
@@ -122,7 +123,12 @@ def check_scale(name: str, arr) -> None:
     a = np.asarray(arr)
     if a.size == 0:
         return
-    top = float(np.max(np.abs(a)))
+    # One C++ pass without a temporary for float64 data (np.abs would allocate a copy of a).
+    check_top(name, _core.max_abs(a) if a.dtype == np.float64 else float(np.max(np.abs(a))))
+
+
+def check_top(name: str, top: float) -> None:
+    """:func:`check_scale`'s rule on an argument's max|X| (``top``) computed elsewhere."""
     if top != 0.0 and not MIN_SCALE <= top <= MAX_SCALE:
         raise InputError(f"{name} has entries of magnitude {top:.3g}, outside the supported range "
                          f"[{MIN_SCALE:g}, {MAX_SCALE:g}] (products and norms of such entries over- or "

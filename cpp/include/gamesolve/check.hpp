@@ -64,6 +64,10 @@ std::array<GameArray, 10> game_arrays(LQGameData& game);
 /// True iff none of the `size` doubles at `x` is NaN or infinite.
 bool all_finite(const double* x, Index size);
 
+/// max |x_i| over the `size` doubles at `x` (0 for size 0; NaN if any entry is NaN): one
+/// vectorized pass, no allocation (the input-scale checks of the Python layer use it).
+double max_abs(const double* x, Index size);
+
 /// The index of the first NaN or infinite entry of the `size` doubles at `x`, -1 if none.
 Index first_nonfinite(const double* x, Index size);
 

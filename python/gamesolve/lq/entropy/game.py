@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 
 from ... import _core
-from ..._validate import as_float_array, check_finite, check_scale
+from ..._validate import as_float_array, check_finite, check_scale, check_top
 from ...errors import InputError
 from ..game import LQGame, lq_game
 
@@ -176,11 +176,17 @@ def _entropy_game(lq: LQGame, tau, noise_cov) -> EntropyLQGame:
     return game
 
 
-def _check_entropy_scale(game: EntropyLQGame) -> None:
+def _check_entropy_scale(game: EntropyLQGame, tops=None) -> None:
     """InputError for data of a magnitude whose products over- or underflow (``_validate.check_scale``): an
-    answer computed from them (e.g. Sigma = 0 for Q ~ 1e300) would be meaningless."""
+    answer computed from them (e.g. Sigma = 0 for Q ~ 1e300) would be meaningless. ``tops``: the max|x| of
+    A, B, Q, R, QT, noise_cov when the reader already computed them (``read_and_solve_entropy``)."""
     lq = game.lq
-    for name, a in (("A", lq.A), ("B", lq.B), ("Q", lq.Q), ("R", lq.R), ("QT", lq.QT), ("noise_cov", game.noise_cov)):
+    names = ("A", "B", "Q", "R", "QT", "noise_cov")
+    if tops is not None:
+        for name, top in zip(names, tops):
+            check_top(name, top)
+        return
+    for name, a in zip(names, (lq.A, lq.B, lq.Q, lq.R, lq.QT, game.noise_cov)):
         check_scale(name, a)
 
 

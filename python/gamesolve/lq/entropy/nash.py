@@ -164,7 +164,7 @@ def entropy_lq_nash(A, B=None, Q=None, R=None, *, tau=None, noise_cov=None, hori
         _raise_rule(out.check, out.noise_cov)
     game = object.__new__(EntropyLQGame)  # the frozen dataclass's fields, without its per-field __setattr__
     game.__dict__.update(lq=LQGame._from_core(out.game), tau=tau, noise_cov=out.noise_cov)
-    return _outcome(game, out, time.perf_counter() - t0)
+    return _outcome(game, out, time.perf_counter() - t0, tops=out.scales)
 
 
 def _solve(game: EntropyLQGame) -> EntropyLQSolution:
@@ -175,9 +175,10 @@ def _solve(game: EntropyLQGame) -> EntropyLQSolution:
     return _outcome(game, out, time.perf_counter() - t0, stacklevel=4)
 
 
-def _outcome(game: EntropyLQGame, out, elapsed: float, stacklevel: int = 3) -> EntropyLQSolution:
-    """The one way every entropy-regularized solve ends: the core's outcome checked (errors, warnings), then wrapped."""
-    _check_entropy_scale(game)
+def _outcome(game: EntropyLQGame, out, elapsed: float, stacklevel: int = 3, tops=None) -> EntropyLQSolution:
+    """The one way every entropy-regularized solve ends: the core's outcome checked (errors, warnings), then
+    wrapped. ``tops``: the data's max|x| if the reader computed them (else they are computed here)."""
+    _check_entropy_scale(game, tops)
     result = Status.SOLVED
     if out.bad_stage >= 0:  # the finite-horizon solver's policy: flag (status + warning), do not raise
         warnings.warn(
@@ -189,7 +190,7 @@ def _outcome(game: EntropyLQGame, out, elapsed: float, stacklevel: int = 3) -> E
     elif not out.finite:
         raise SolveError("entropy_lq_nash: non-finite numbers in the recursion (overflow: check the scale of "
                          "A, B, Q)")
-    elif not np.all(np.diagonal(out.Sigma, axis1=-2, axis2=-1) > 0.0):
+    elif not out.sigma_positive:
         raise SolveError("entropy_lq_nash: a policy covariance Sigma_t^i underflowed to a singular matrix "
                          "(tau is negligible against R^ii + B^i'P^i B^i: rescale tau or the costs)")
     status = out.status
