@@ -55,9 +55,21 @@ def measure(fn, *, number: int = 1, repeat: int = 7, warmup: int = 2, min_time: 
             "number": number, "repeat": repeat}
 
 
+def cpu_model() -> str:
+    """The CPU's model name (Linux: /proc/cpuinfo), else what ``platform`` knows: absolute times depend on it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def machine() -> dict:
-    return {"python": platform.python_version(), "machine": platform.machine(),
-            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}
+    return {"python": platform.python_version(), "machine": platform.machine(), "processor": cpu_model(),
+            "cpus": os.cpu_count()}
 
 
 def write_json(name: str, records: list[dict], *, title: str, notes: str = "") -> Path:

@@ -16,6 +16,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from _harness import machine  # (bench/ is sys.path[0] when run as a script)
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 OUT = HERE / "out"
@@ -29,7 +31,11 @@ def run_cpp() -> None:
     OUT.mkdir(exist_ok=True)
     for exe in sorted((build / "bench" / "cpp").glob("bench_*")):
         if exe.is_file() and os.access(exe, os.X_OK):
-            subprocess.run([str(exe), str(OUT / f"cpp_{exe.name.removeprefix('bench_')}.json")], check=True)
+            out = OUT / f"cpp_{exe.name.removeprefix('bench_')}.json"
+            subprocess.run([str(exe), str(out)], check=True)
+            data = json.loads(out.read_text())  # the machine it ran on, as the Python benchmarks record it
+            data.setdefault("machine", machine())
+            out.write_text(json.dumps(data, indent=2))
 
 
 def run_python() -> None:
