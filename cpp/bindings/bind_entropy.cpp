@@ -194,10 +194,8 @@ void bind_entropy(py::module_& m) {
             return true;
           },
           "every diagonal entry of every Sigma_t is > 0 (no covariance underflowed)")
-      .def_property_readonly(
-          "scales", [](const EntropyOutcome& o) { return py::make_tuple(o.scales[0], o.scales[1], o.scales[2],
-                                                                        o.scales[3], o.scales[4], o.scales[5]); },
-          "read_and_solve_entropy: max |x| of A, B, Q, R, QT, noise_cov (0: no noise_cov)");
+      .def_readonly("scales", &EntropyOutcome::scales,
+                    "read_and_solve_entropy: max |x| of A, B, Q, R, QT, noise_cov (0: no noise_cov)");
 
   m.def("entropy_solve", &solve, py::arg("dims"), py::arg("A"), py::arg("B"), py::arg("Q"), py::arg("R"),
         py::arg("QT"), py::arg("W").none(true), py::arg("tau"), py::arg("T"),

@@ -89,6 +89,8 @@ class EntropyOutcome:
     nonfinite_stages: int
     min_rcond: float
     finite: bool
+    sigma_positive: bool  # every diagonal entry of every Sigma_t > 0
+    scales: list[float]  # read_and_solve_entropy only: max|x| of A, B, Q, R, QT, noise_cov (0: none)
     game: _GameValues | None  # read_and_solve_entropy only
     noise_cov: np.ndarray | None  # read_and_solve_entropy only
     check: EntropyCheck  # read_and_solve_entropy only (not ok: nothing was solved)
@@ -190,6 +192,7 @@ def lq_nash_jacobian(
     A: npt.ArrayLike, B: npt.ArrayLike, Q: npt.ArrayLike, R: npt.ArrayLike, M: npt.ArrayLike | None,
     dims: Sequence[int], K: npt.ArrayLike,
 ) -> tuple[np.ndarray, np.ndarray] | None: ...
+def max_abs(a: npt.ArrayLike) -> float: ...
 def stein_solve(A: npt.ArrayLike, C: npt.ArrayLike) -> tuple[np.ndarray, float, float]: ...
 
 # closed-loop rollouts of the built-in dynamics (iLQGames, [theory §6]), cpp/bindings/bind_rollout.cpp

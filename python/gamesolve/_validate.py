@@ -26,6 +26,8 @@ __all__ = [
     "check_finite",
     "check_symmetric",
     "check_scale",
+    "check_top",
+    "max_abs",
     "check_finite_result",
     "real_option",
     "int_option",
@@ -118,13 +120,18 @@ def check_scale(name: str, arr) -> None:
     norm computed from it overflow (underflow): the answer would be meaningless, so it
     is rejected with the fix (rescale). Non-finite entries are :func:`check_finite`'s.
     """
+    check_top(name, max_abs(arr))
+
+
+def max_abs(arr) -> float:
+    """max|X| of an argument (0 for None or an empty array); float64 data in one C++ pass without the
+    temporary np.abs would allocate."""
     if arr is None:
-        return
+        return 0.0
     a = np.asarray(arr)
     if a.size == 0:
-        return
-    # One C++ pass without a temporary for float64 data (np.abs would allocate a copy of a).
-    check_top(name, _core.max_abs(a) if a.dtype == np.float64 else float(np.max(np.abs(a))))
+        return 0.0
+    return _core.max_abs(a) if a.dtype == np.float64 else float(np.max(np.abs(a)))
 
 
 def check_top(name: str, top: float) -> None:

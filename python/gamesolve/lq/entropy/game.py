@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 
 from ... import _core
-from ..._validate import as_float_array, check_finite, check_scale, check_top
+from ..._validate import as_float_array, check_finite, check_top, max_abs
 from ...errors import InputError
 from ..game import LQGame, lq_game
 
@@ -181,13 +181,10 @@ def _check_entropy_scale(game: EntropyLQGame, tops=None) -> None:
     answer computed from them (e.g. Sigma = 0 for Q ~ 1e300) would be meaningless. ``tops``: the max|x| of
     A, B, Q, R, QT, noise_cov when the reader already computed them (``read_and_solve_entropy``)."""
     lq = game.lq
-    names = ("A", "B", "Q", "R", "QT", "noise_cov")
-    if tops is not None:
-        for name, top in zip(names, tops):
-            check_top(name, top)
-        return
-    for name, a in zip(names, (lq.A, lq.B, lq.Q, lq.R, lq.QT, game.noise_cov)):
-        check_scale(name, a)
+    if tops is None:
+        tops = [max_abs(a) for a in (lq.A, lq.B, lq.Q, lq.R, lq.QT, game.noise_cov)]
+    for name, top in zip(("A", "B", "Q", "R", "QT", "noise_cov"), tops):
+        check_top(name, top)
 
 
 def entropy_lq_game(A, B, Q, R, *, tau, noise_cov=None, horizon=None, QT=None, dims=None) -> EntropyLQGame:
