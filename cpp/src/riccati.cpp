@@ -73,7 +73,6 @@ LQWorkspace::LQWorkspace(const Dims& d) : N(d.N), n(d.n), m(d.m) {
   R_cols.assign(static_cast<std::size_t>(2 * N), 0);
   rhs.setZero(m, n + 1);
   sol.setZero(m, n + 1);
-  cx.setZero(m);
   cod = Eigen::CompleteOrthogonalDecomposition<Mat>(m, m);
 }
 
@@ -319,32 +318,31 @@ void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Vi
   if (R != ws.loaded_R) {
     ws.loaded_R = R;
     for (Index i = 0; i < v.N; ++i) {
-      // Copy R^i, marking its non-zero rows (row_nz, in cx) and columns (branch-free).
-      double* row_nz = ws.cx.data();
-      for (Index a = 0; a < m; ++a) row_nz[a] = 0.0;
-      Index c0 = m, c1 = 0;
+      // Copy R^i and find its first and last non-zero rows and columns: bit a of `rows`
+      // (bit j of `cols`) is set when row a (column j) has a non-zero. Branch-free, in
+      // registers; beyond 64 controls every row and column counts as non-zero (the
+      // skipped blocks are then just not skipped).
+      const double* Ri = R + i * m * m;
+      double* Pi = v.R(i);
+      std::uint64_t rows = 0, cols = 0;
       for (Index j = 0; j < m; ++j) {
-        const double* Rj = R + i * m * m + j * m;
-        double* Pj = v.R(i) + j * v.pm;
-        double col_nz = 0.0;
+        std::uint64_t col = 0;
         for (Index a = 0; a < m; ++a) {
-          const double x = Rj[a];
-          Pj[a] = x;
-          const double nz = x != 0.0 ? 1.0 : 0.0;
-          row_nz[a] = std::max(row_nz[a], nz);
-          col_nz = std::max(col_nz, nz);
+          const double x = Ri[j * m + a];
+          Pi[a + j * v.pm] = x;
+          const std::uint64_t nz = x != 0.0;
+          rows |= nz << (a & 63);
+          col |= nz;
         }
-        if (col_nz != 0.0) {
-          c0 = std::min(c0, j);
-          c1 = j + 1;
-        }
+        cols |= col << (j & 63);
       }
-      Index r0 = m, r1 = 0;
-      for (Index a = 0; a < m; ++a)
-        if (row_nz[a] != 0.0) {
-          r0 = std::min(r0, a);
-          r1 = a + 1;
-        }
+      Index r0 = 0, r1 = m, c0 = 0, c1 = m;
+      if (m <= 64) {
+        r0 = rows ? __builtin_ctzll(rows) : m;
+        r1 = rows ? 64 - __builtin_clzll(rows) : 0;
+        c0 = cols ? __builtin_ctzll(cols) : m;
+        c1 = cols ? 64 - __builtin_clzll(cols) : 0;
+      }
       ws.R_rows[2 * i] = r0;
       ws.R_rows[2 * i + 1] = std::max(r0, r1);
       ws.R_cols[2 * i] = c0;
@@ -470,19 +468,25 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
 
 // Finite iff the sum is: one reduction instead of a per-entry test.
 // (Finite entries whose sum overflows also count as non-finite; the recursion
-// could not continue with them anyway.)
+// could not continue with them anyway.) Every column is summed up to `rows` rounded
+// up to whole vectors: the workspace blocks are padded with zero rows to at least
+// that (ld >= padded(rows)), so the sum is the same and no scalar tail is needed.
 inline bool finite_block(const double* p, Index rows, Index cols, Index ld) {
-  // kW independent partial sums (vectorized; the order does not matter for the test).
-  detail::vd acc{};
-  double tail = 0.0;
-  const Index rv = rows / detail::kW * detail::kW;
-  for (Index j = 0; j < cols; ++j) {
-    const double* c = p + j * ld;
-    for (Index a = 0; a < rv; a += detail::kW) acc += detail::loadv(c + a);
-    for (Index a = rv; a < rows; ++a) tail += c[a];
+  // Two independent vector sums (the order does not matter for the test).
+  detail::vd acc0{}, acc1{};
+  const Index rv = (rows + detail::kW - 1) / detail::kW * detail::kW;
+  Index j = 0;
+  for (; j + 1 < cols; j += 2) {
+    const double* c0 = p + j * ld;
+    const double* c1 = c0 + ld;
+    for (Index a = 0; a < rv; a += detail::kW) {
+      acc0 += detail::loadv(c0 + a);
+      acc1 += detail::loadv(c1 + a);
+    }
   }
-  for (int w = 0; w < detail::kW; ++w) tail += acc[w];
-  return std::isfinite(tail);
+  if (j < cols)
+    for (Index a = 0; a < rv; a += detail::kW) acc0 += detail::loadv(p + j * ld + a);
+  return std::isfinite(detail::hsum(acc0 + acc1));
 }
 
 // Announces the writes of a stage's outputs: in a batch they go to memory that is
@@ -731,6 +735,7 @@ SolveReport solve_lq_game_with(const LQGameData& g, Index b, const LQSolutionVie
       if (out.K.data) prefetch_for_write(out.K.at(b, t), m * n);
       if (aug && out.zeta.data) prefetch_for_write(out.zeta.at(b, t), N * n);
     }
+
     load_stage(g, b, t, ws, v);
     out.status[b * T + t] = run_stage(g, b, t, out, v, ws, opts, solver, rep);
   }
@@ -750,7 +755,7 @@ void check_workspace(const Dims& d, const LQWorkspace& ws) {
                     ws.S.cols() == d.m && ws.inv.size() >= d.m * detail::padded(d.m) &&
                     static_cast<Index>(ws.R_rows.size()) == 2 * d.N && static_cast<Index>(ws.R_cols.size()) == 2 * d.N &&
                     ws.rhs.rows() == d.m && ws.rhs.cols() == d.n + 1 && ws.sol.rows() == d.m &&
-                    ws.sol.cols() == d.n + 1 && ws.cx.size() == d.m;
+                    ws.sol.cols() == d.n + 1;
   if (!fits)
     throw std::invalid_argument("workspace was built for a game with N=" + std::to_string(ws.N) + ", n=" +
                                 std::to_string(ws.n) + ", m=" + std::to_string(ws.m) + ", but the game has N=" +

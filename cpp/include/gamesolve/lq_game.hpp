@@ -157,7 +157,6 @@ struct LQWorkspace {
   /// weighs only u^i): products with R^i and R^i K skip the zero rows and columns.
   std::vector<Index> R_rows, R_cols;
   Mat rhs, sol;            ///< min-norm path
-  Vec cx;                  ///< scratch (R's non-zero rows)
   const double* loaded_A = nullptr;  ///< dynamics currently in the workspace (time-invariant reuse)
   const double* loaded_B = nullptr;
   const double* loaded_c = nullptr;
