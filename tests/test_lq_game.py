@@ -270,6 +270,25 @@ def test_numpy_twin_agrees(rng, N, n, dims, T, all_terms):
         assert rel_err(got, want) < 1e-12, name
 
 
+def test_twin_agrees_when_R_patterns_vary_by_stage(rng):
+    """The kernel skips R^i's zero rows and columns (found per stage): patterns that touch
+    the first or last control, cover a cross-player block, or are all zero but for one
+    entry give the twin's values, with r and M present (the G rows they touch)."""
+    N, n, dims, T = 3, 13, (2, 3, 4), 4  # n + 1 = 14: the padded vector tail is exercised
+    game = random_lq_game(rng, N, n, dims, T, all_terms=True)
+    R = game["R"].copy()
+    m = sum(dims)
+    R[0, 0, m - 1, m - 1] = 0.7  # player 0 also weighs the last control
+    R[1, 2, 0, 0] = 0.4  # player 2 also weighs the first control
+    X = 0.05 * rng.standard_normal((2, 4))
+    R[2, 1, 0:2, 5:9], R[2, 1, 5:9, 0:2] = X, X.T  # a cross block
+    game["R"] = R
+    sol = solve(game)
+    ref = solve_lq_game_numpy(*twin_args(game))
+    for name, got, want in zip(("K", "k", "Z", "zeta", "s"), (sol.K, sol.k, sol.Z, sol.zeta, sol.s), ref):
+        assert rel_err(got, want) < 1e-12, name
+
+
 def test_evaluate_equilibrium_gains_reproduces_values(rng):
     game = random_lq_game(rng, 3, 4, (2, 1, 1), 7)
     sol = solve(game)
