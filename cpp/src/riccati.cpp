@@ -735,7 +735,6 @@ SolveReport solve_lq_game_with(const LQGameData& g, Index b, const LQSolutionVie
       if (out.K.data) prefetch_for_write(out.K.at(b, t), m * n);
       if (aug && out.zeta.data) prefetch_for_write(out.zeta.at(b, t), N * n);
     }
-
     load_stage(g, b, t, ws, v);
     out.status[b * T + t] = run_stage(g, b, t, out, v, ws, opts, solver, rep);
   }
