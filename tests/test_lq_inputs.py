@@ -206,6 +206,24 @@ def test_asymmetric_time_varying_Q_names_the_stage():
         call(Q=Q)
 
 
+@pytest.mark.parametrize("n", [1, 2, 5, 8, 9, 12, 13, 17])
+def test_every_asymmetric_entry_is_found(n):
+    # One changed entry anywhere, in any size, is an asymmetry (the exact pass sees it).
+    rng = np.random.default_rng(n)
+    A, B = 0.3 * rng.normal(size=(n, n)), rng.normal(size=(n, 2))
+    X = rng.normal(size=(n, n))
+    Q = np.stack([X @ X.T + np.eye(n), np.eye(n)])
+    R = np.stack([np.diag([1.0, 0.0]), np.diag([0.0, 1.0])])
+    gamesolve.lq_game(A, B, Q, R, horizon=2, dims=(1, 1))  # symmetric: accepted
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                P = Q.copy()
+                P[0, i, j] += 1e-3
+                with pytest.raises(InputError, match=r"Q\[0, 0, 0\] must be symmetric"):
+                    gamesolve.lq_game(A, B, P, R, horizon=2, dims=(1, 1))
+
+
 def test_symmetry_tolerance_is_relative():
     Q = 1e8 * base()["Q"]
     Q[0, 0, 1] += 1e-4  # relative asymmetry 1e-12: accepted

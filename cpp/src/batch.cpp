@@ -14,11 +14,32 @@ namespace gamesolve {
 
 namespace {
 
+// Reads game b's inputs once front to back, one load per cache line, when the batch's
+// inputs do not stay cached. The solve reads them stage by stage backward in t, an order
+// the hardware prefetchers do not follow from memory; after this pass it reads from cache.
+// (A checked solve needs no such pass: its value checks read the game first.)
+void read_ahead(const LQGameData& g, Index b) {
+  LQGameData& arrays = const_cast<LQGameData&>(g);  // game_arrays hands out writable pointers; only read here
+  double bytes = 0.0;
+  for (const GameArray& a : game_arrays(arrays))
+    if (a.series->present() && a.series->b_stride != 0) bytes += 8.0 * double(a.series->b_stride) * double(g.batch);
+  if (bytes <= double(1 << 20)) return;
+  unsigned sum = 0;
+  for (const GameArray& a : game_arrays(arrays)) {
+    const Series& s = *a.series;
+    if (!s.present() || s.b_stride == 0) continue;  // shared by the games: cached after the first
+    const Index span = (s.t_stride == 0 || a.terminal ? 0 : (g.T - 1) * s.t_stride) + a.block;
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(s.at(b, 0));
+    for (Index o = 0; o < span * Index(sizeof(double)); o += 64) sum += p[o];
+  }
+  asm volatile("" ::"r"(sum));  // the loads are the point: keep them
+}
+
 // The batch driver: games handed out to `n_threads` threads, each game checked by `check(b)` (a
-// ValueCheck; always ok for unchecked solves) and then solved by the same thread. After a failed
-// check nothing more is solved, but every game below the lowest failure found so far is still
-// checked, so the failure reported (returned in `bad`, its game in `bad.b`) is the lowest failing
-// game whatever the thread count and timing.
+// ValueCheck; always ok for unchecked solves, which read the game ahead instead) and then solved
+// by the same thread. After a failed check nothing more is solved, but every game below the
+// lowest failure found so far is still checked, so the failure reported (returned in `bad`, its
+// game in `bad.b`) is the lowest failing game whatever the thread count and timing.
 template <class Check>
 SolveReport drive(const LQGameData& g, const LQSolutionView& out, int n_threads, const SolveOptions& opts,
                   const detail::StageSolver& solver, Check&& check, ValueCheck& bad) {
@@ -105,7 +126,13 @@ SolveReport solve_lq_games(const LQGameData& g, const LQSolutionView& out, int n
 SolveReport detail::solve_lq_games_with(const LQGameData& g, const LQSolutionView& out, int n_threads,
                                         const SolveOptions& opts, const StageSolver& solver) {
   ValueCheck unused;
-  return drive(g, out, n_threads, opts, solver, [](Index) { return ValueCheck{}; }, unused);
+  return drive(
+      g, out, n_threads, opts, solver,
+      [&](Index b) {
+        read_ahead(g, b);
+        return ValueCheck{};
+      },
+      unused);
 }
 
 SolveReport solve_checked_lq_games(const LQGameData& g, const LQSolutionView& out, int n_threads,

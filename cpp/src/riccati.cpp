@@ -35,7 +35,7 @@ namespace {
 // (column-major; leading dimensions padded to multiples of 8 rows).
 struct Layout {
   Index nv, pv, pm, ld;          // ld = pm + pv: rows of the stacked [B~'; A~'] and [S'; X]
-  Index BA, NB, Ft, W, H, Zp, ZB, SX, Rp, G, Mt, Sink, size;
+  Index BA, NB, Ft, W, H, Zp, ZB, SX, Rp, G, Mt, size;
   Layout(Index N, Index n, Index m, Index mmax, Index nv_) : nv(nv_) {
     using detail::padded;
     (void)n;
@@ -49,14 +49,13 @@ struct Layout {
     NB = take(pm * nv);
     Ft = take(pv * nv);
     W = take(pv * nv);
-    H = take(pv * nv);
+    H = take(pv * pv);  // columns from nv on stay 0 (read by mirror_out's whole blocks)
     Zp = take(N * pv * nv);
     ZB = take(pv * m);
     SX = take(ld * m);
     Rp = take(N * pm * m);
     G = take(pm * nv);
     Mt = take(pv * m);
-    Sink = take(N * (n * n + n + 1));  // the values of one stage, when Z, zeta or s are not wanted
     size = o;
   }
 };
@@ -202,7 +201,6 @@ inline bool has_affine_terms(const LQGameData& g) {
 struct Views {
   Index N, n, m, nv, pv, pm, ld;
   double *BA, *Bt, *At, *NB, *Ft, *W, *H, *Zp, *ZB, *SX, *X, *Rp, *G, *Mt;
-  double *sink_Z, *sink_zeta, *sink_s;  // where the value update writes the outputs not wanted
   double* Z(Index i) const { return Zp + i * pv * nv; }
   double* R(Index i) const { return Rp + i * pm * m; }
 };
@@ -239,9 +237,6 @@ Views views(LQWorkspace& ws, Index nv, bool keep_loaded = false) {
   v.Rp = b + L.Rp;
   v.G = b + L.G;
   v.Mt = b + L.Mt;
-  v.sink_Z = b + L.Sink;
-  v.sink_zeta = v.sink_Z + ws.N * ws.n * ws.n;
-  v.sink_s = v.sink_zeta + ws.N * ws.n;
   if (!keep_loaded) ws.loaded_A = ws.loaded_B = ws.loaded_c = ws.loaded_R = nullptr;  // the data may have changed
   return v;
 }
@@ -300,12 +295,14 @@ void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Vi
     ws.loaded_A = A;
     ws.loaded_B = B;
     ws.loaded_c = c;
-    for (Index j = 0; j < n; ++j) {
-      for (Index a = 0; a < m; ++a) {
-        v.Bt[a + j * ld] = B[j * m + a];  // B'(a, j) = B(j, a)
-        v.NB[a + j * v.pm] = -B[j * m + a];
+    for (Index j = 0; j < n; ++j) {  // rows of A and B into columns of A' and B', -B'
+      for (Index a = 0; a < m; a += detail::kW) {
+        const detail::vd x = detail::load_partial(B + j * m + a, m - a);  // 0 in the padding
+        detail::storev(v.Bt + a + j * ld, x);
+        detail::storev(v.NB + a + j * v.pm, detail::vd{} - x);
       }
-      for (Index a = 0; a < n; ++a) v.At[a + j * ld] = A[j * n + a];  // A'(a, j) = A(j, a)
+      for (Index a = 0; a < n; a += detail::kW)
+        detail::storev(v.At + a + j * ld, detail::load_partial(A + j * n + a, n - a));
     }
     if (v.nv > n) {  // A~' = [[A', 0], [c', 1]], B~' = [B', 0]
       for (Index j = 0; j < n; ++j) v.At[n + j * ld] = c ? c[j] : 0.0;
@@ -319,22 +316,21 @@ void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Vi
     ws.loaded_R = R;
     for (Index i = 0; i < v.N; ++i) {
       // Copy R^i and find its first and last non-zero rows and columns: bit a of `rows`
-      // (bit j of `cols`) is set when row a (column j) has a non-zero. Branch-free, in
-      // registers; beyond 64 controls every row and column counts as non-zero (the
-      // skipped blocks are then just not skipped).
+      // (bit j of `cols`) is set when row a (column j) has a non-zero. Beyond 64 controls
+      // every row and column counts as non-zero (the skipped blocks are then just not skipped).
       const double* Ri = R + i * m * m;
       double* Pi = v.R(i);
       std::uint64_t rows = 0, cols = 0;
       for (Index j = 0; j < m; ++j) {
         std::uint64_t col = 0;
-        for (Index a = 0; a < m; ++a) {
-          const double x = Ri[j * m + a];
-          Pi[a + j * v.pm] = x;
-          const std::uint64_t nz = x != 0.0;
-          rows |= nz << (a & 63);
+        for (Index a = 0; a < m; a += detail::kW) {
+          const detail::vd x = detail::load_partial(Ri + j * m + a, m - a);
+          detail::storev(Pi + a + j * v.pm, x);
+          const std::uint64_t nz = detail::nonzero_lanes(x);
           col |= nz;
+          if (a < 64) rows |= nz << a;
         }
-        cols |= col << (j & 63);
+        cols |= std::uint64_t(col != 0) << (j & 63);
       }
       Index r0 = 0, r1 = m, c0 = 0, c1 = m;
       if (m <= 64) {
@@ -351,34 +347,51 @@ void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Vi
   }
 }
 
-// Z~ = Q~ + H from the upper triangle of H (pv x nv): Z~(a, j) = H(min, max) + Q~(a, j),
-// with Q(a, j) read as Q[a + j * n] (symmetric) and Q~ = [[Q, q], [q', 0]]. Writes the
-// padded Z~ (ld pv) and the outputs Z (n x n), zeta (0 unless nv = n + 1), s.
+// Z~ = Q~ + H from the upper triangle of H (pv x pv, ld pv): Z~(a, j) = H(min, max) +
+// Q~(a, j), with Q(a, j) read as Q[a + j * n] (symmetric) and Q~ = [[Q, q], [q', 0]].
+// By kW x kW blocks: block (r, c) of Z~ is block (r, c) of H above the diagonal, the
+// transpose of block (c, r) below it, and both (chosen by lane) on it. Writes the padded
+// Z~ (ld pv; its rows from nv on stay 0) and the outputs wanted (nullptr: not wanted):
+// Z (n x n), zeta (0 unless nv = n + 1), s.
 void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q, const double* __restrict q,
                 Index n, Index nv, double* __restrict Z, double* __restrict Zo, double* __restrict zo,
                 double* __restrict so) {
-  for (Index j = 0; j < n; ++j) {
-    const double* __restrict Hj = H + j * pv;
-    const double* __restrict Qj = Q + j * n;
-    double* __restrict Zj = Z + j * pv;
-    double* __restrict Zoj = Zo + j * n;
-    for (Index a = 0; a <= j; ++a) Zoj[a] = Zj[a] = Hj[a] + Qj[a];
-    for (Index a = j + 1; a < n; ++a) Zoj[a] = Zj[a] = H[j + a * pv] + Qj[a];
-  }
-  if (nv > n) {
-    const double* __restrict Hn = H + n * pv;
-    double* __restrict Zn = Z + n * pv;
-    for (Index a = 0; a < n; ++a) {
-      const double z = Hn[a] + (q ? q[a] : 0.0);
-      Zn[a] = z;
-      Z[n + a * pv] = z;
-      zo[a] = z;
+  using detail::kW;
+  using detail::vd;
+  const vd lane = detail::lane_index();
+  for (Index c = 0; c * kW < nv; ++c) {
+    for (Index r = 0; r * kW < nv; ++r) {
+      const Index i0 = r * kW, j0 = c * kW;
+      vd x[kW];
+      if (r < c) {
+        GS_UNROLL for (int l = 0; l < kW; ++l) x[l] = detail::loadv(H + i0 + (j0 + l) * pv);
+      } else {
+        GS_UNROLL for (int l = 0; l < kW; ++l) x[l] = detail::loadv(H + j0 + (i0 + l) * pv);
+        detail::transpose_block(x);  // lane a of x[l]: H(j0 + l, i0 + a)
+        const vd rows = vd{} + double(nv - i0);
+        GS_UNROLL for (int l = 0; l < kW; ++l) {
+          if (r == c) x[l] = lane <= double(l) ? detail::loadv(H + i0 + (j0 + l) * pv) : x[l];
+          x[l] = lane < rows ? x[l] : vd{};
+        }
+      }
+      const Index len = n - i0;  // rows of Q~'s Q or q part in this block
+      GS_UNROLL for (int l = 0; l < kW; ++l) {
+        const Index j = j0 + l;
+        if (j >= nv) break;
+        const vd qv = j < n ? detail::load_partial(Q + j * n + i0, len) : q ? detail::load_partial(q + i0, len) : vd{};
+        detail::storev(Z + i0 + j * pv, x[l] + qv);
+      }
     }
-    *so = Zn[n] = Hn[n];
-  } else {
-    for (Index a = 0; a < n; ++a) zo[a] = 0.0;
-    *so = 0.0;
   }
+  const bool aug = nv > n;
+  if (aug && q)
+    for (Index j = 0; j < n; ++j) Z[n + j * pv] += q[j];  // Q~(n, j) = q(j)
+  if (Zo)
+    for (Index j = 0; j < n; ++j)
+      for (Index a = 0; a < n; ++a) Zo[a + j * n] = Z[a + j * pv];
+  if (zo)
+    for (Index a = 0; a < n; ++a) zo[a] = aug ? Z[a + n * pv] : 0.0;
+  if (so) *so = aug ? Z[n + n * pv] : 0.0;
 }
 
 // Value update of stage t for the gains in X (rows 0..n-1 = K', row n = k'
@@ -456,13 +469,10 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
       for (Index a = 0; a < m; ++a) rk += ri[a] * v.X[n + a * ld];
       v.H[n + n * pv] -= rk;
     }
-    // Z~ = Q~ + H, mirrored from the upper triangle; Z, zeta, s out.
-    // (Outputs not wanted go to the workspace's sink: one code path, no test per entry.)
-    double* Zo = out.Z.data ? out.Z.at(b, t) : v.sink_Z;
-    double* zo = out.zeta.data ? out.zeta.at(b, t) : v.sink_zeta;
-    double* so = out.s.data ? out.s.at(b, t) : v.sink_s;
+    // Z~ = Q~ + H, mirrored from the upper triangle; Z, zeta, s out (those wanted).
     mirror_out(v.H, pv, g.Q.at(b, t) + i * n * n, g.q.present() ? g.q.at(b, t) + i * n : nullptr, n, nv, Zi,
-               Zo + i * n * n, zo + i * n, so + i);
+               out.Z.data ? out.Z.at(b, t) + i * n * n : nullptr, out.zeta.data ? out.zeta.at(b, t) + i * n : nullptr,
+               out.s.data ? out.s.at(b, t) + i : nullptr);
   }
 }
 

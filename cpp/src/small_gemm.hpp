@@ -24,8 +24,12 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 #include <cstring>
 #include <utility>
+#if defined(__SSE2__)
+#include <immintrin.h>
+#endif
 
 namespace gamesolve::detail {
 
@@ -53,6 +57,89 @@ inline vd loadv(const double* p) {
   return v;
 }
 inline void storev(double* p, vd v) { std::memcpy(p, &v, sizeof v); }
+
+// Lane masks (all bits set / clear) for selecting between vectors: `mask ? a : b`.
+typedef long long vm __attribute__((vector_size(8 * kW)));
+
+/// Lanes 0, 1, ..., kW - 1.
+inline vd lane_index() {
+  vd v;
+  for (int l = 0; l < kW; ++l) v[l] = l;
+  return v;
+}
+
+/// The first `len` doubles at p (len >= kW: a whole vector), the other lanes 0;
+/// reads nothing past p + len.
+inline vd load_partial(const double* p, Index len) {
+  if (len >= kW) return loadv(p);
+  if (len <= 0) return vd{};
+#if defined(__AVX512F__)
+  return _mm512_maskz_loadu_pd(static_cast<__mmask8>((1u << len) - 1), p);
+#elif defined(__AVX__)
+  return _mm256_maskload_pd(p, _mm256_castpd_si256(_mm256_cmp_pd(lane_index(), _mm256_set1_pd(double(len)), _CMP_LT_OQ)));
+#else
+  vd v{};
+  for (Index l = 0; l < len; ++l) v[l] = p[l];
+  return v;
+#endif
+}
+
+/// Bit l set iff lane l of v is not zero (NaN counts as not zero).
+inline std::uint64_t nonzero_lanes(vd v) {
+#if defined(__AVX512F__)
+  return _mm512_cmp_pd_mask(v, _mm512_setzero_pd(), _CMP_NEQ_UQ);
+#elif defined(__AVX__)
+  return unsigned(_mm256_movemask_pd(_mm256_cmp_pd(v, _mm256_setzero_pd(), _CMP_NEQ_UQ)));
+#elif defined(__SSE2__)
+  return unsigned(_mm_movemask_pd(_mm_cmpneq_pd(v, _mm_setzero_pd())));
+#else
+  std::uint64_t bits = 0;
+  for (int l = 0; l < kW; ++l) bits |= std::uint64_t(!(v[l] == 0.0)) << l;
+  return bits;
+#endif
+}
+
+/// Transposes the kW x kW block held as kW column vectors x[0..kW-1], in place:
+/// afterwards lane r of x[c] is what lane c of x[r] was.
+inline void transpose_block(vd* x) {
+#if defined(__AVX512F__)
+  __m512d t[8], s[8];
+  for (int k = 0; k < 8; k += 2) {
+    t[k] = _mm512_unpacklo_pd(x[k], x[k + 1]);      // lanes 0, 2, 4, 6 of columns k, k + 1
+    t[k + 1] = _mm512_unpackhi_pd(x[k], x[k + 1]);  // lanes 1, 3, 5, 7
+  }
+  for (int h = 0; h < 2; ++h) {  // h = 0: from the even lanes, 1: from the odd ones
+    s[4 * h + 0] = _mm512_shuffle_f64x2(t[h], t[h + 2], 0x88);      // rows 0/1 and 4/5 (+h) of columns 0..3
+    s[4 * h + 1] = _mm512_shuffle_f64x2(t[h + 4], t[h + 6], 0x88);  // of columns 4..7
+    s[4 * h + 2] = _mm512_shuffle_f64x2(t[h], t[h + 2], 0xdd);      // rows 2/3 and 6/7 (+h)
+    s[4 * h + 3] = _mm512_shuffle_f64x2(t[h + 4], t[h + 6], 0xdd);
+  }
+  for (int h = 0; h < 2; ++h) {
+    x[h + 0] = _mm512_shuffle_f64x2(s[4 * h], s[4 * h + 1], 0x88);
+    x[h + 4] = _mm512_shuffle_f64x2(s[4 * h], s[4 * h + 1], 0xdd);
+    x[h + 2] = _mm512_shuffle_f64x2(s[4 * h + 2], s[4 * h + 3], 0x88);
+    x[h + 6] = _mm512_shuffle_f64x2(s[4 * h + 2], s[4 * h + 3], 0xdd);
+  }
+#elif defined(__AVX__)
+  const __m256d t0 = _mm256_unpacklo_pd(x[0], x[1]), t1 = _mm256_unpackhi_pd(x[0], x[1]);
+  const __m256d t2 = _mm256_unpacklo_pd(x[2], x[3]), t3 = _mm256_unpackhi_pd(x[2], x[3]);
+  x[0] = _mm256_permute2f128_pd(t0, t2, 0x20);
+  x[1] = _mm256_permute2f128_pd(t1, t3, 0x20);
+  x[2] = _mm256_permute2f128_pd(t0, t2, 0x31);
+  x[3] = _mm256_permute2f128_pd(t1, t3, 0x31);
+#elif defined(__SSE2__)
+  const __m128d t0 = _mm_unpacklo_pd(x[0], x[1]), t1 = _mm_unpackhi_pd(x[0], x[1]);
+  x[0] = t0;
+  x[1] = t1;
+#else
+  for (int r = 0; r < kW; ++r)
+    for (int c = r + 1; c < kW; ++c) {
+      const double tmp = x[c][r];
+      x[c][r] = x[r][c];
+      x[r][c] = tmp;
+    }
+#endif
+}
 
 /// Sum of a vector's lanes.
 inline double hsum(vd v) {

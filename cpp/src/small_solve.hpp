@@ -12,7 +12,8 @@
 // The operations are those of LU with partial pivoting (LAPACK dgetf2 order)
 // followed by forward and back substitution: row k swapped with the pivot row
 // at step k, the rows below updated by l = a_jk / a_kk, back substitution by
-// rows from the bottom, the division last.
+// rows from the bottom (row i: the solved rows subtracted from the last one up,
+// as in dtrsm, then the division).
 #pragma once
 
 #include "small_gemm.hpp"
@@ -55,13 +56,14 @@ inline double eliminate(double* __restrict rows, Index m, Index pm, Index ld, do
     }
   };
   for (Index k = 0; k < m; ++k) {
-    Index p = k;
+    Index p = k;  // the first largest |S(j, k)|, j >= k (selects, not branches: the winner is data)
     double best = std::fabs(rows[k + k * ld]);
-    for (Index j = k + 1; j < m; ++j)
-      if (std::fabs(rows[k + j * ld]) > best) {
-        best = std::fabs(rows[k + j * ld]);
-        p = j;
-      }
+    for (Index j = k + 1; j < m; ++j) {
+      const double a = std::fabs(rows[k + j * ld]);
+      const bool larger = a > best;
+      best = larger ? a : best;
+      p = larger ? j : p;
+    }
     double* __restrict rk = rows + k * ld;
     if (p != k) {
       swap_rows(rk, rows + p * ld, ld);
@@ -78,7 +80,7 @@ inline double eliminate(double* __restrict rows, Index m, Index pm, Index ld, do
   }
   for (Index i = m - 1; i >= 0; --i) {
     double* __restrict ri = rows + i * ld;
-    for (Index j = i + 1; j < m; ++j) {
+    for (Index j = m - 1; j > i; --j) {  // x_{m-1} first, as dtrsm (x_{i+1}, the newest, last)
       const double u = ri[j];
       update(ri, rows + j * ld, u, pm, ld);
       if (E) update(E + i * pm, E + j * pm, u, 0, pm);

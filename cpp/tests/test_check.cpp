@@ -95,6 +95,21 @@ int main() {
     H.R[9 + 1] = 0.25;  // player 1's R, entry (0, 1): joint weights must be symmetric too
     CHECK(check_game_values(H.g).issue == ValueIssue::kAsymmetric);
   }
+  // Every entry pair is compared, whatever the size.
+  for (Index n = 1; n < 20; ++n) {
+    std::vector<double> X(n * n);
+    for (Index i = 0; i < n; ++i)
+      for (Index j = 0; j <= i; ++j) X[i * n + j] = X[j * n + i] = 1.0 + 0.01 * double(i * 31 + j * 7 % 13);
+    CHECK(symmetric_rel(X.data(), n, 1e-10));
+    for (Index i = 0; i < n; ++i)
+      for (Index j = 0; j < n; ++j) {
+        if (i == j) continue;
+        X[i * n + j] += 1e-6;
+        CHECK(!symmetric_rel(X.data(), n, 1e-10));
+        X[i * n + j] -= 1e-6;
+        X[i * n + j] = X[j * n + i];
+      }
+  }
   // Definiteness of the own blocks only: the Cholesky rule, no margin.
   {
     Game G;
