@@ -51,14 +51,27 @@ SolveReport drive(const LQGameData& g, const LQSolutionView& out, int n_threads,
   int nt = n_threads > 0 ? n_threads : hw;
   nt = static_cast<int>(std::min<Index>(nt, batch));
 
-  // Games are handed out in contiguous chunks (several per thread, for balance on a
-  // shared machine); each is solved start to finish by one thread with its own
-  // workspace, so results do not depend on nt. A chunk's outputs are written only by
-  // the thread that solves it, and are adjacent in memory: their pages are first touched
-  // (faulted in) by that thread, and no cache line is shared with another thread's games
-  // except at chunk ends (the driver touches no output itself).
-  const Index chunk = std::max<Index>(1, batch / (Index(8) * nt));
+  // Games are handed out in contiguous chunks that shrink as the batch runs out (guided
+  // scheduling: the games not yet claimed / 2 nt, at least kMinChunk), so that the threads
+  // finish together, also on a shared machine; each game is solved start to finish by one
+  // thread with its own workspace, so results do not depend on nt. A chunk's outputs are
+  // written only by the thread that solves it, and are adjacent in memory: their pages are
+  // first touched (faulted in) by that thread, and no cache line is shared with another
+  // thread's games except at chunk ends (the driver touches no output itself).
+  constexpr Index kMinChunk = 4;
   std::atomic<Index> next{0};
+  auto claim = [&](Index& b0) {  // the next chunk [b0, b0 + size); size 0: none left
+    Index at = next.load();
+    for (;;) {
+      const Index left = batch - at;
+      if (left <= 0) return Index(0);
+      const Index size = std::min(left, std::max(kMinChunk, left / (Index(2) * nt)));
+      if (next.compare_exchange_weak(at, at + size)) {
+        b0 = at;
+        return size;
+      }
+    }
+  };
   std::atomic<Index> first_bad{batch};  // the lowest game whose check failed (batch: none)
   std::mutex mu;
   SolveReport total;
@@ -67,8 +80,9 @@ SolveReport drive(const LQGameData& g, const LQSolutionView& out, int n_threads,
     try {
       LQWorkspace ws(g.dims);
       SolveReport local;
-      for (Index b0 = next.fetch_add(chunk); b0 < std::min(batch, first_bad.load()); b0 = next.fetch_add(chunk))
-        for (Index b = b0; b < std::min(batch, b0 + chunk); ++b) {
+      Index b0 = 0;
+      for (Index size = claim(b0); size > 0 && b0 < first_bad.load(); size = claim(b0))
+        for (Index b = b0; b < b0 + size; ++b) {
           if (b >= first_bad.load()) break;
           const ValueCheck v = check(b);
           if (!v.ok()) {

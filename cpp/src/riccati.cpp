@@ -347,13 +347,14 @@ void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Vi
   }
 }
 
-// Z~ = Q~ + H from the upper triangle of H (pv x pv, ld pv): Z~(a, j) = H(min, max) +
-// Q~(a, j), with Q(a, j) read as Q[a + j * n] (symmetric) and Q~ = [[Q, q], [q', 0]].
+// Z~ = Q~ + H from the upper triangle of H (pv x pv, ld pv), with hnn added to H(n, n):
+// Z~(a, j) = H(min, max) + Q~(a, j), with Q(a, j) read as Q[a + j * n] (symmetric) and
+// Q~ = [[Q, q], [q', 0]].
 // By kW x kW blocks: block (r, c) of Z~ is block (r, c) of H above the diagonal, the
 // transpose of block (c, r) below it, and both (chosen by lane) on it. Writes the padded
 // Z~ (ld pv; its rows from nv on stay 0) and the outputs wanted (nullptr: not wanted):
 // Z (n x n), zeta (0 unless nv = n + 1), s.
-void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q, const double* __restrict q,
+void mirror_out(const double* __restrict H, Index pv, double hnn, const double* __restrict Q, const double* __restrict q,
                 Index n, Index nv, double* __restrict Z, double* __restrict Zo, double* __restrict zo,
                 double* __restrict so) {
   using detail::kW;
@@ -386,6 +387,7 @@ void mirror_out(const double* __restrict H, Index pv, const double* __restrict Q
   const bool aug = nv > n;
   if (aug && q)
     for (Index j = 0; j < n; ++j) Z[n + j * pv] += q[j];  // Q~(n, j) = q(j)
+  if (aug && hnn != 0.0) Z[n + n * pv] += hnn;
   if (Zo)
     for (Index j = 0; j < n; ++j)
       for (Index a = 0; a < n; ++a) Zo[a + j * n] = Z[a + j * pv];
@@ -407,11 +409,11 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
   const Index N = v.N, n = v.n, m = v.m, nv = v.nv, pv = v.pv, pm = v.pm, ld = v.ld;
   const bool aug = nv > n;
   // F~' = A~' - X B~' (column n of F~' is that of A~': e_n).
-  for (Index j = 0; j < nv; ++j)
-    for (Index a = 0; a < pv; ++a) v.Ft[a + j * pv] = v.At[a + j * ld];
   {
     const Term tf{v.X, ld, v.NB, 1, pm, m};
-    detail::gemm_terms(v.Ft, pv, pv, n, &tf, 1, true);
+    detail::gemm_terms(v.Ft, pv, pv, n, &tf, 1, true, false, 1.0, v.At, ld);
+    for (Index j = n; j < nv; ++j)
+      for (Index a = 0; a < pv; ++a) v.Ft[a + j * pv] = v.At[a + j * ld];
   }
 
   const double* K = v.X;  // K~(a, j) = X(j, a) = X[a * ld + j]
@@ -464,13 +466,11 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
       nt = 3;
     }
     detail::gemm_terms(v.H, pv, pv, nv, th, nt, false, true);
-    if (aug && ri && !Mi) {  // M~ = [0, r]: M~'K~ has one upper entry, (n, n) = r'k
-      double rk = 0.0;
+    double rk = 0.0;  // M~ = [0, r]: M~'K~ has one upper entry, (n, n) = r'k (subtracted from Z~(n, n))
+    if (aug && ri && !Mi)
       for (Index a = 0; a < m; ++a) rk += ri[a] * v.X[n + a * ld];
-      v.H[n + n * pv] -= rk;
-    }
     // Z~ = Q~ + H, mirrored from the upper triangle; Z, zeta, s out (those wanted).
-    mirror_out(v.H, pv, g.Q.at(b, t) + i * n * n, g.q.present() ? g.q.at(b, t) + i * n : nullptr, n, nv, Zi,
+    mirror_out(v.H, pv, -rk, g.Q.at(b, t) + i * n * n, g.q.present() ? g.q.at(b, t) + i * n : nullptr, n, nv, Zi,
                out.Z.data ? out.Z.at(b, t) + i * n * n : nullptr, out.zeta.data ? out.zeta.at(b, t) + i * n : nullptr,
                out.s.data ? out.s.at(b, t) + i : nullptr);
   }
@@ -611,7 +611,7 @@ std::int32_t run_stage(const LQGameData& g, Index b, Index t, const LQSolutionVi
 
   assemble_system(g, b, t, v);
 
-  if (!finite_block(v.SX, m, m, ld) || !finite_block(v.X, nv, m, ld)) {
+  if (!finite_block(v.SX, ld, m, ld)) {  // S' and X: each column of SX, padding (zeros) included
     st = kStageNonFinite;
     ++rep.nonfinite_stages;
     for (Index j = 0; j < m; ++j)

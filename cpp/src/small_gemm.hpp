@@ -188,15 +188,16 @@ struct Term {
 #define GS_UNROLL _Pragma("GCC unroll 32")
 
 // A tile of C: rows 0..8R-1 (R blocks of 8) of CW columns, NT terms. DIRECT (alpha = 1):
-// the terms accumulate straight onto C; otherwise C = [C +] alpha * (sum of the terms).
+// the terms accumulate straight onto S; otherwise C = [S +] alpha * (sum of the terms), where
+// S (leading dimension lds) is C itself or another matrix, or absent (nullptr: 0).
 // (Every loop bound but the inner sizes is a compile-time constant, so that the
 // accumulators stay in registers.)
 template <int NT, int R, int CW, bool DIRECT>
-void tile(double* __restrict C, Index ldc, const Term* terms, Index i0, Index j0, bool load_c, double alpha) {
+void tile(double* C, Index ldc, const Term* terms, Index i0, Index j0, const double* S, Index lds, double alpha) {
   constexpr int NV = R * kVB;
   vd acc[CW][NV];
   GS_UNROLL for (int q = 0; q < CW; ++q)
-    GS_UNROLL for (int v = 0; v < NV; ++v) acc[q][v] = DIRECT && load_c ? loadv(C + (j0 + q) * ldc + i0 + kW * v) : vd{};
+    GS_UNROLL for (int v = 0; v < NV; ++v) acc[q][v] = DIRECT && S ? loadv(S + (j0 + q) * lds + i0 + kW * v) : vd{};
   GS_UNROLL for (int t = 0; t < NT; ++t) {
     const Term& T = terms[t];
     const double* __restrict A = T.A + i0;
@@ -217,11 +218,11 @@ void tile(double* __restrict C, Index ldc, const Term* terms, Index i0, Index j0
       if constexpr (DIRECT)
         storev(c, acc[q][v]);
       else
-        storev(c, (load_c ? loadv(c) : vd{}) + alpha * acc[q][v]);
+        storev(c, (S ? loadv(S + (j0 + q) * lds + i0 + kW * v) : vd{}) + alpha * acc[q][v]);
     }
 }
 
-using TileFn = void (*)(double*, Index, const Term*, Index, Index, bool, double);
+using TileFn = void (*)(double*, Index, const Term*, Index, Index, const double*, Index, double);
 
 constexpr int kMaxCW = 8;
 constexpr int kMaxTerms = 3;
@@ -251,10 +252,13 @@ constexpr int tile_cols(int R) { return std::min(kMaxCW, std::max(1, kAccRegs / 
 /// C (rp x c, ldc) [+]= alpha * sum_t A_t B_t; every A_t has rp (padded) rows;
 /// 1..kMaxTerms terms, alpha != 1 only with one term.
 /// upper: C is square (rp = padded(c)) and only its upper triangle is needed.
+/// from (leading dimension ld_from): with accumulate, C = from + ... (default: C itself).
 inline void gemm_terms(double* C, Index ldc, Index rp, Index c, const Term* terms, int nterms, bool accumulate,
-                       bool upper = false, double alpha = 1.0) {
+                       bool upper = false, double alpha = 1.0, const double* from = nullptr, Index ld_from = 0) {
   eigen_assert(nterms >= 1 && nterms <= kMaxTerms && (alpha == 1.0 || nterms == 1));
   const TileTable& tab = tile_table(nterms, alpha == 1.0);
+  const double* S = accumulate ? (from ? from : C) : nullptr;
+  const Index lds = from ? ld_from : ldc;
   for (Index i0 = 0; i0 < rp; i0 += 32) {
     Index j = upper ? i0 : 0;
     while (j < c) {
@@ -272,7 +276,7 @@ inline void gemm_terms(double* C, Index ldc, Index rp, Index c, const Term* term
         }
       }
       cw = std::min<Index>(cw, c - j);
-      tab[rows / kPad - 1][cw - 1](C, ldc, terms, i0, j, accumulate, alpha);
+      tab[rows / kPad - 1][cw - 1](C, ldc, terms, i0, j, S, lds, alpha);
       j += cw;
     }
   }

@@ -13,7 +13,7 @@
 // followed by forward and back substitution: row k swapped with the pivot row
 // at step k, the rows below updated by l = a_jk / a_kk, back substitution by
 // rows from the bottom (row i: the solved rows subtracted from the last one up,
-// as in dtrsm, then the division).
+// as in dtrsm, then the division by U(i, i)).
 #pragma once
 
 #include "small_gemm.hpp"

@@ -68,6 +68,14 @@ int main() {
       CHECK((X2 - X).norm() == 0.0);  // the inverse does not change the solution
     }
   }
+  {  // subnormal pivots: rows are divided by U(i, i) (its reciprocal would overflow)
+    Mat S(2, 2);
+    S << 3e-310, 0.0, 0.0, 2.0;
+    Mat Y(2, 2), X;
+    Y << 6e-310, 3e-310, 4.0, 1.0;
+    solve_rows(S, Y, X, false);
+    CHECK(X(0, 0) == 2.0 && X(0, 1) == 1.0 && X(1, 0) == 2.0 && X(1, 1) == 0.5);
+  }
   {  // pivoting: a zero leading entry
     Mat S(2, 2);
     S << 0.0, 1.0, 1.0, 0.0;
