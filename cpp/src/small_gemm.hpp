@@ -58,9 +58,6 @@ inline vd loadv(const double* p) {
 }
 inline void storev(double* p, vd v) { std::memcpy(p, &v, sizeof v); }
 
-// Lane masks (all bits set / clear) for selecting between vectors: `mask ? a : b`.
-typedef long long vm __attribute__((vector_size(8 * kW)));
-
 /// Lanes 0, 1, ..., kW - 1.
 inline vd lane_index() {
   vd v;
