@@ -14,24 +14,28 @@ namespace gamesolve {
 
 namespace {
 
-// Reads game b's inputs once front to back, one load per cache line, when the batch's
-// inputs do not stay cached. The solve reads them stage by stage backward in t, an order
-// the hardware prefetchers do not follow from memory; after this pass it reads from cache.
-// (A checked solve needs no such pass: its value checks read the game first.)
-void read_ahead(const LQGameData& g, Index b) {
+// Game b's per-game inputs, in doubles from the start of each array's block (the stages
+// span t_stride apart; terminal and time-invariant arrays one block): what `f(p, doubles)` gets.
+template <class F>
+void each_game_input(const LQGameData& g, Index b, F&& f) {
   LQGameData& arrays = const_cast<LQGameData&>(g);  // game_arrays hands out writable pointers; only read here
-  double bytes = 0.0;
-  for (const GameArray& a : game_arrays(arrays))
-    if (a.series->present() && a.series->b_stride != 0) bytes += 8.0 * double(a.series->b_stride) * double(g.batch);
-  if (bytes <= double(1 << 20)) return;
-  unsigned sum = 0;
   for (const GameArray& a : game_arrays(arrays)) {
     const Series& s = *a.series;
     if (!s.present() || s.b_stride == 0) continue;  // shared by the games: cached after the first
-    const Index span = (s.t_stride == 0 || a.terminal ? 0 : (g.T - 1) * s.t_stride) + a.block;
-    const unsigned char* p = reinterpret_cast<const unsigned char*>(s.at(b, 0));
-    for (Index o = 0; o < span * Index(sizeof(double)); o += 64) sum += p[o];
+    f(s.at(b, 0), series_extent(1, 0, a.terminal ? 1 : g.T, s.t_stride, a.block));
   }
+}
+
+// Reads game b's inputs once front to back, one load per cache line. The solve reads them
+// stage by stage backward in t, an order the hardware prefetchers do not follow from
+// memory; after this pass it reads from cache. (Worth it when the batch's inputs do not
+// stay cached; a checked solve needs no such pass: its value checks read the game first.)
+void read_ahead(const LQGameData& g, Index b) {
+  unsigned sum = 0;
+  each_game_input(g, b, [&](const double* x, Index doubles) {
+    const unsigned char* p = reinterpret_cast<const unsigned char*>(x);
+    for (Index o = 0; o < doubles * Index(sizeof(double)); o += 64) sum += p[o];
+  });
   asm volatile("" ::"r"(sum));  // the loads are the point: keep them
 }
 
@@ -140,10 +144,13 @@ SolveReport solve_lq_games(const LQGameData& g, const LQSolutionView& out, int n
 SolveReport detail::solve_lq_games_with(const LQGameData& g, const LQSolutionView& out, int n_threads,
                                         const SolveOptions& opts, const StageSolver& solver) {
   ValueCheck unused;
+  double bytes = 0.0;  // the inputs of the whole batch
+  each_game_input(g, 0, [&](const double*, Index doubles) { bytes += 8.0 * double(doubles) * double(g.batch); });
+  const bool ahead = bytes > double(1 << 20);
   return drive(
       g, out, n_threads, opts, solver,
       [&](Index b) {
-        read_ahead(g, b);
+        if (ahead) read_ahead(g, b);
         return ValueCheck{};
       },
       unused);
