@@ -111,13 +111,26 @@ bool sym_cholesky(const double* X, Index k, Index ld, double* L) {
 
 }  // namespace
 
+bool positive_definite(const double* X, Index k, Index ld, double* scratch) {
+  if (k == 1) return 0.5 * (X[0] + X[0]) > 0.0;  // the steps of sym_cholesky, spelled out
+  if (k == 2) {
+    const double a = 0.5 * (X[0] + X[0]), b = 0.5 * (X[ld] + X[1]), c = 0.5 * (X[ld + 1] + X[ld + 1]);
+    if (!(a > 0.0)) return false;
+    const double l = b / std::sqrt(a);
+    double d = c;
+    d -= l * l;
+    return d > 0.0;
+  }
+  return sym_cholesky(X, k, ld, scratch);
+}
+
 bool positive_definite(const double* X, Index k, Index ld) {
   if (k <= 8) {
     std::array<double, 64> L;
-    return sym_cholesky(X, k, ld, L.data());
+    return positive_definite(X, k, ld, L.data());
   }
   std::vector<double> L(static_cast<std::size_t>(k * k));
-  return sym_cholesky(X, k, ld, L.data());
+  return positive_definite(X, k, ld, L.data());
 }
 
 double smallest_eigenvalue(const double* X, Index k, Index ld) {

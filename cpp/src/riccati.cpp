@@ -1,6 +1,7 @@
 // Coupled Riccati recursion for finite-horizon feedback Nash of LQ games ([theory §2]).
 #include "gamesolve/lq_game.hpp"
 #include "gamesolve/detail/riccati_stage.hpp"
+#include "gamesolve/check.hpp"
 #include "small_gemm.hpp"
 #include "small_solve.hpp"
 
@@ -352,17 +353,22 @@ void load_stage(const LQGameData& g, Index b, Index t, LQWorkspace& ws, const Vi
 // Q~ = [[Q, q], [q', 0]].
 // By kW x kW blocks: block (r, c) of Z~ is block (r, c) of H above the diagonal, the
 // transpose of block (c, r) below it, and both (chosen by lane) on it. Writes the padded
-// Z~ (ld pv; its rows from nv on stay 0) and the outputs wanted (nullptr: not wanted):
-// Z (n x n), zeta (0 unless nv = n + 1), s.
-void mirror_out(const double* __restrict H, Index pv, double hnn, const double* __restrict Q, const double* __restrict q,
-                Index n, Index nv, double* __restrict Z, double* __restrict Zo, double* __restrict zo,
-                double* __restrict so) {
+// Z~ (ld pv; its rows from nv on stay 0). PB: blocks per side (pv / kW) when fixed at
+// compile time (the loops then unroll into straight code), 0 when not.
+template <int PB>
+void mirror_blocks(const double* __restrict H, Index pv, const double* __restrict Q, const double* __restrict q,
+                   Index n, Index nv, double* __restrict Z) {
   using detail::kW;
   using detail::vd;
   const vd lane = detail::lane_index();
-  for (Index c = 0; c * kW < nv; ++c) {
-    for (Index r = 0; r * kW < nv; ++r) {
+  const Index nb = PB > 0 ? PB : pv / kW;
+  // Row n of Q~ is q': lane n - i0 of the block row holding row n (none when nv = n or q absent).
+  const Index rq = nv > n && q ? n / kW : -1;
+  const auto at_q = lane == double(n - rq * kW);
+  GS_UNROLL for (Index c = 0; c < nb; ++c) {
+    GS_UNROLL for (Index r = 0; r < nb; ++r) {
       const Index i0 = r * kW, j0 = c * kW;
+      if (i0 >= nv || j0 >= nv) continue;
       vd x[kW];
       if (r < c) {
         GS_UNROLL for (int l = 0; l < kW; ++l) x[l] = detail::loadv(H + i0 + (j0 + l) * pv);
@@ -379,14 +385,27 @@ void mirror_out(const double* __restrict H, Index pv, double hnn, const double* 
       GS_UNROLL for (int l = 0; l < kW; ++l) {
         const Index j = j0 + l;
         if (j >= nv) break;
-        const vd qv = j < n ? detail::load_partial(Q + j * n + i0, len) : q ? detail::load_partial(q + i0, len) : vd{};
+        vd qv = j < n ? detail::load_partial(Q + j * n + i0, len) : q ? detail::load_partial(q + i0, len) : vd{};
+        if (r == rq && j < n) qv = at_q ? vd{} + q[j] : qv;  // Q~(n, j) = q(j)
         detail::storev(Z + i0 + j * pv, x[l] + qv);
       }
     }
   }
+}
+
+// mirror_blocks, then hnn added to Z~(n, n) and the outputs wanted written (nullptr: not
+// wanted): Z (n x n), zeta (0 unless nv = n + 1), s.
+void mirror_out(const double* __restrict H, Index pv, double hnn, const double* __restrict Q, const double* __restrict q,
+                Index n, Index nv, double* __restrict Z, double* __restrict Zo, double* __restrict zo,
+                double* __restrict so) {
+  switch (pv / detail::kW) {
+    case 1: mirror_blocks<1>(H, pv, Q, q, n, nv, Z); break;
+    case 2: mirror_blocks<2>(H, pv, Q, q, n, nv, Z); break;
+    case 3: mirror_blocks<3>(H, pv, Q, q, n, nv, Z); break;
+    case 4: mirror_blocks<4>(H, pv, Q, q, n, nv, Z); break;
+    default: mirror_blocks<0>(H, pv, Q, q, n, nv, Z); break;
+  }
   const bool aug = nv > n;
-  if (aug && q)
-    for (Index j = 0; j < n; ++j) Z[n + j * pv] += q[j];  // Q~(n, j) = q(j)
   if (aug && hnn != 0.0) Z[n + n * pv] += hnn;
   if (Zo)
     for (Index j = 0; j < n; ++j)
@@ -444,9 +463,14 @@ void value_update(const LQGameData& g, Index b, Index t, const LQSolutionView& o
         if (nz) touch(a);
       }
     if (aug && ri)
-      for (Index a = 0; a < m; ++a) {
-        v.G[a + n * pm] -= ri[a];
-        if (ri[a] != 0.0) touch(a);
+      for (Index a = 0; a < m; a += detail::kW) {  // G(:, n) -= r^i, by vectors
+        const detail::vd x = detail::load_partial(ri + a, m - a);
+        double* Gn = v.G + a + n * pm;
+        detail::storev(Gn, detail::loadv(Gn) - x);
+        if (const std::uint64_t nz = detail::nonzero_lanes(x)) {  // rows a + first .. a + last touched
+          touch(a + __builtin_ctzll(nz));
+          touch(a + 63 - __builtin_clzll(nz));
+        }
       }
     // W = Z~ F~
     {
@@ -546,32 +570,12 @@ void assemble_system(const LQGameData& g, Index b, Index t, const Views& v) {
 
 // Whether every player's own cost-to-go is convex in its control at this stage: the
 // diagonal blocks S_ii = R^{ii} + B^i'Z^i_{t+1}B^i of the assembled S (column j of SX is
-// row j of S) are positive definite (a Cholesky factorization of their symmetric part, in
-// the workspace's m x m scratch S: nothing allocated). O(sum m_i^3), against the stage's
-// O(N n^3): one comparison per player for scalar controls.
+// row j of S) are positive definite (positive_definite, in the workspace's m x m scratch S:
+// nothing allocated). O(sum m_i^3), against the stage's O(N n^3).
 bool own_blocks_convex(const Dims& d, const Views& v, LQWorkspace& ws) {
-  double* L = ws.S.data();
   for (Index i = 0; i < d.N; ++i) {
-    const Index o = d.off[i], k = d.m_i[i];
-    if (k == 1) {
-      if (!(v.SX[o + o * v.ld] > 0.0)) return false;
-      continue;
-    }
-    for (Index a = 0; a < k; ++a)
-      for (Index b = 0; b <= a; ++b)
-        L[a * k + b] = 0.5 * (v.SX[(o + a) + (o + b) * v.ld] + v.SX[(o + b) + (o + a) * v.ld]);
-    for (Index j = 0; j < k; ++j) {  // lower Cholesky factor in place; fails on a pivot <= 0 or NaN
-      double dj = L[j * k + j];
-      for (Index l = 0; l < j; ++l) dj -= L[j * k + l] * L[j * k + l];
-      if (!(dj > 0.0)) return false;
-      const double ljj = std::sqrt(dj);
-      L[j * k + j] = ljj;
-      for (Index a = j + 1; a < k; ++a) {
-        double x = L[a * k + j];
-        for (Index l = 0; l < j; ++l) x -= L[a * k + l] * L[j * k + l];
-        L[a * k + j] = x / ljj;
-      }
-    }
+    const Index o = d.off[i];
+    if (!positive_definite(v.SX + o + o * v.ld, d.m_i[i], v.ld, ws.S.data())) return false;
   }
   return true;
 }

@@ -138,6 +138,12 @@ inline void transpose_block(vd* x) {
 #endif
 }
 
+/// |v| lane by lane (the sign bits cleared).
+inline vd absv(vd v) {
+  typedef std::int64_t vi __attribute__((vector_size(8 * kW)));
+  return reinterpret_cast<vd>(reinterpret_cast<vi>(v) & (vi{} + INT64_MAX));
+}
+
 /// Sum of a vector's lanes.
 inline double hsum(vd v) {
   double t = 0.0;

@@ -20,6 +20,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 namespace gamesolve::detail {
 
@@ -31,17 +32,30 @@ namespace gamesolve::detail {
 /// (an estimator's serial triangular solves cost more at these sizes). Without
 /// E it returns 1. Returns 0 if a pivot is exactly zero (S singular) or the
 /// inverse is not finite; the right-hand sides are then unspecified.
+/// The largest column sum of |X| over the first m columns of the m rows at x (ld apart,
+/// each padded with zeros to pm columns): the 1-norm of the m x m matrix; NaN if a sum
+/// is not finite. Each column summed over the rows in order, by vectors across columns.
+inline double max_column_sum(const double* __restrict x, Index m, Index pm, Index ld) {
+  const vd lane = lane_index();
+  double norm = 0.0;
+  bool finite = true;
+  for (Index a = 0; a < pm; a += kW) {
+    vd sum{};
+    for (Index j = 0; j < m; ++j) sum += absv(loadv(x + j * ld + a));
+    sum = lane < double(m - a) ? sum : vd{};
+    for (int l = 0; l < kW; ++l) {
+      finite = finite && std::isfinite(sum[l]);
+      norm = std::max(norm, sum[l]);
+    }
+  }
+  return finite ? norm : std::numeric_limits<double>::quiet_NaN();
+}
+
 inline double eliminate(double* __restrict rows, Index m, Index pm, Index ld, double* __restrict E) {
   double norm1 = 0.0;  // ||S||_1: max column sum
   if (E) {
-    bool finite = true;
-    for (Index c = 0; c < m; ++c) {
-      double sum = 0.0;
-      for (Index j = 0; j < m; ++j) sum += std::fabs(rows[c + j * ld]);
-      finite = finite && std::isfinite(sum);
-      norm1 = std::max(norm1, sum);
-    }
-    if (!finite || !(norm1 > 0.0)) return 0.0;
+    norm1 = max_column_sum(rows, m, pm, ld);
+    if (!(norm1 > 0.0)) return 0.0;  // also NaN: not finite
     for (Index j = 0; j < m * pm; ++j) E[j] = 0.0;
     for (Index j = 0; j < m; ++j) E[j + j * pm] = 1.0;
   }
@@ -91,16 +105,9 @@ inline double eliminate(double* __restrict rows, Index m, Index pm, Index ld, do
       for (Index a = 0; a < pm; a += kW) storev(E + i * pm + a, loadv(E + i * pm + a) / d);
   }
   if (!E) return 1.0;
-  double inv1 = 0.0;  // ||S^{-1}||_1 from the rows of E = S^{-1}
-  bool finite = true;  // (an overflow turns into NaN in later rows: 0 * inf)
-  for (Index c = 0; c < m; ++c) {
-    double sum = 0.0;
-    for (Index j = 0; j < m; ++j) sum += std::fabs(E[c + j * pm]);
-    finite = finite && std::isfinite(sum);
-    inv1 = std::max(inv1, sum);
-  }
-  const double rc = 1.0 / (norm1 * inv1);
-  return finite && rc > 0.0 ? rc : 0.0;
+  // ||S^{-1}||_1 from the rows of E = S^{-1} (an overflow turns into NaN in later rows: 0 * inf)
+  const double rc = 1.0 / (norm1 * max_column_sum(E, m, pm, pm));
+  return rc > 0.0 ? rc : 0.0;  // NaN (not finite) fails too
 }
 
 }  // namespace gamesolve::detail

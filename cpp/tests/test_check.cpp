@@ -134,6 +134,28 @@ int main() {
     CHECK(positive_definite(S, 2, 2));
     const double Z[4] = {1.0, 2.0, 2.0, 1.0};
     CHECK(!positive_definite(Z, 2, 2));
+    // 1 x 1 and 2 x 2 blocks take a spelled-out path: it decides as the general Cholesky
+    // of the symmetric part does, for asymmetric blocks inside a wider matrix (ld = 3) too,
+    // near the boundary, and with NaN and infinities.
+    std::uint64_t state = 12345;
+    auto next = [&]() {  // a small LCG: values in [-1, 1)
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      return double(state >> 11) / double(1ull << 52) - 1.0;
+    };
+    const double specials[] = {0.0, -0.0, 1e-310, 1e308, kInf, -kInf, kNaN, 1.0, 1.0 + 1e-16};
+    for (int trial = 0; trial < 4000; ++trial) {
+      double W[9];
+      for (double& w : W) w = next();
+      if (trial % 4 == 1) W[4] = W[0] * 0.25 + W[1] * W[3] / std::max(W[0], 1e-3);  // near-singular
+      if (trial % 4 == 2) W[trial % 9] = specials[(trial / 4) % 9];
+      if (trial % 4 == 3) W[0] = std::fabs(W[0]), W[4] = std::fabs(W[4]);
+      for (Index k : {1, 2}) {
+        double L[4];
+        for (Index i = 0; i < k; ++i)
+          for (Index j = 0; j <= i; ++j) L[i * k + j] = 0.5 * (W[i * 3 + j] + W[j * 3 + i]);
+        CHECK(positive_definite(W, k, 3) == cholesky_inplace(L, k));
+      }
+    }
     // a larger block (heap scratch): I + 0.1 * ones is definite, ones is not
     const Index k = 12;
     std::vector<double> P(k * k, 0.1), O(k * k, 1.0);

@@ -83,8 +83,8 @@ bool cholesky_inplace(double* s, Index k);
 /// Whether the symmetric part of the k x k block at `X` (row-major, leading
 /// dimension `ld`) is positive definite: its Cholesky factorization succeeds.
 bool positive_definite(const double* X, Index k, Index ld);
-
-/// Former name of `positive_definite` (the rule is the Cholesky test now, without a margin).
+/// The same with a caller's scratch of k * k doubles (nothing allocated).
+bool positive_definite(const double* X, Index k, Index ld, double* scratch);
 
 /// Smallest eigenvalue of the symmetric part of the k x k block at `X` (leading dimension `ld`).
 double smallest_eigenvalue(const double* X, Index k, Index ld);
