@@ -5,6 +5,7 @@
 // are solved by Gaussian elimination on contiguous, padded augmented
 // rows without pivoting (`solve_dominant`), which at these sizes (S ~ 4..64) beats a blocked LU.
 #include "gamesolve/markov.hpp"
+#include "gamesolve/check.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -429,12 +430,6 @@ struct Work {
     }
   }
 };
-
-bool all_finite(const double* x, Index n) {
-  for (Index j = 0; j < n; ++j)
-    if (!std::isfinite(x[j])) return false;
-  return true;
-}
 
 }  // namespace
 

@@ -67,7 +67,35 @@ int main() {
     CHECK(all_finite(x.data(), 777));
     x[777] = std::numeric_limits<double>::max();
     x[3] = std::numeric_limits<double>::denorm_min();
+    x[4] = -std::numeric_limits<double>::max();
+    x[5] = -0.0;
     CHECK(all_finite(x.data(), Index(x.size())));
+  }
+  // all_finite: one NaN or infinity at any position of any size (main loop, 8-wide steps, tail) is
+  // found, and entries beyond `size` are not read as part of it.
+  for (Index size = 1; size <= 80; ++size)
+    for (Index at = 0; at < size; ++at)
+      for (const double bad : {kNaN, kInf, -kInf}) {
+        std::vector<double> x(size + 1, -1.5e300);
+        x[size] = kNaN;
+        CHECK(all_finite(x.data(), size));
+        x[at] = bad;
+        CHECK(!all_finite(x.data(), size));
+        CHECK(first_nonfinite(x.data(), size) == at);
+      }
+  // Stages not stored back to back (t_stride > block): NaN in the gaps is not the game's, and a
+  // NaN in a stage is found and located there.
+  {
+    Game G;
+    const Index T = 3, blk = 4, gap = 3;
+    std::vector<double> A(T * (blk + gap), kNaN);
+    for (Index t = 0; t < T; ++t)
+      for (Index a = 0; a < blk; ++a) A[t * (blk + gap) + a] = 0.5;
+    G.g.A = {A.data(), Index(A.size()) - gap, blk + gap, 0};
+    CHECK(check_game_values(G.g).ok());
+    A[2 * (blk + gap) + 1] = kInf;
+    const ValueCheck v = check_game_values(G.g);
+    CHECK(v.issue == ValueIssue::kNonFinite && std::string(v.name) == "A" && v.t == 2 && v.entry == 1);
   }
   // max_abs: the largest |x| (in the tail after the 8-wide blocks too), 0 when empty, NaN wins.
   {

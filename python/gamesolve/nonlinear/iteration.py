@@ -8,6 +8,7 @@ members and their state (:class:`_Members`): :func:`_local_game`, :func:`_conver
 
 from __future__ import annotations
 
+import functools
 import inspect
 import time
 from dataclasses import dataclass, field
@@ -119,8 +120,9 @@ class _Workspace:
     held: list = field(default_factory=lambda: [None] * 4)  # the last local game, solution, line search, change
 
     def clock(self, phase, tic):
-        self.timings[phase] += time.perf_counter() - tic
-        return time.perf_counter()
+        now = time.perf_counter()
+        self.timings[phase] += now - tic
+        return now
 
 
 class _Indefinite(Exception):
@@ -142,21 +144,35 @@ def _has_newton(game, second_order):
     return bool(second_order) and getattr(game.dynamics, "second_order", None) is not None
 
 
+def _takes_base(second_order) -> bool:
+    """Whether a model's ``second_order`` takes ``base`` (its signature read once per function: inspecting
+    it costs about 1% of a small game's whole iLQGames call)."""
+    fn = getattr(second_order, "__func__", second_order)
+    try:
+        return _signature_has_base(fn)
+    except TypeError:  # an unhashable callable object
+        return "base" in inspect.signature(second_order).parameters
+
+
+@functools.lru_cache(maxsize=64)
+def _signature_has_base(fn) -> bool:
+    return "base" in inspect.signature(fn).parameters
+
+
 def _run(game, s, opts, own):
-    """Iterate (:func:`_iterate`) with a fresh workspace; divergence is a status, not a warning."""
-    so_base = opts.newton and "base" in inspect.signature(game.dynamics.second_order).parameters
+    """Iterate (:func:`_iterate`) with a fresh workspace. Divergence is a status, not a warning: callers run
+    this inside ``np.errstate(over="ignore", invalid="ignore", divide="ignore")`` (a second, nested errstate
+    here would slow every numpy call of the loop by a few percent)."""
+    so_base = opts.newton and _takes_base(game.dynamics.second_order)
     ws = _Workspace(own, dict.fromkeys(_PHASES, 0.0), so_base)
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        log = _iterate(game, s, opts, ws)
-    return log, ws
+    return _iterate(game, s, opts, ws), ws
 
 
-def _local_game(game, s, idx, opts):
+def _local_game(game, s, idx, opts, xa, ua):
     """The local LQ game along the members' trajectories (shared arrays kept once), restricted to the
     best-responding player in best-response mode, and the mask of members with finite trajectories and
     derivatives (Hessians and Jacobians of finite points are finite for the built-ins; a callable that returns
     NaN there shows up in the LQ solve as a non-finite stage)."""
-    xa, ua = s.X[idx], s.U[idx]
     lq = LQApproximation(*(_compact(a) for a in game.lq_approximation(xa, ua, convex=opts.convex, reg=opts.reg)))
     finite = (np.isfinite(xa).all(axis=(1, 2)) & np.isfinite(lq.q).all(axis=(1, 2, 3))
               & np.isfinite(lq.A).all(axis=(1, 2, 3)))
@@ -182,7 +198,7 @@ def _convergence_test(s, idx, lq, finite, opts, ws):
     return s.status[idx] == _RUNNING
 
 
-def _newton_term(game, s, idx, lq, ws):
+def _newton_term(game, s, idx, lq, ws, xa, ua):
     """Add the dynamics' curvature weighted by the costates to the local game of the members near convergence
     (trajectory change at most ``_SO_SWITCH``): ``Q^i_t += lam^i_{t+1}' f_xx / 2``, ``M^i_t = lam^i_{t+1}' f_ux / 2``
     (module docstring, step 1). Built-in dynamics add it in place into one kept copy of a shared Q."""
@@ -190,7 +206,6 @@ def _newton_term(game, s, idx, lq, ws):
     if not local.any():
         return lq
     dyn, T = game.dynamics, s.U.shape[1]
-    xa, ua = s.X[idx], s.U[idx]
     if getattr(dyn, "second_order_out", False):
         lam = s.lam[idx]  # the members that are not local get a zero costate: Q unchanged, M = 0
         if not local.all():
@@ -247,11 +262,10 @@ def _solve_local(lq, s, idx, opts, ws, dims):
     return K, k, Z, zeta, n_sing, bad
 
 
-def _line_search(game, s, idx, K, kdev, opts, ws):
+def _line_search(game, s, idx, xa, ua, K, kdev, opts, ws):
     """Backtracking on the feedforward step (module docstring, step 3): the first trial ``amax`` for every
     member, ``amax beta^j`` for those who reject it. Returns the accepted trajectories, steps (0 where none
     qualifies) and trajectory changes (inf there)."""
-    xa, ua = s.X[idx], s.U[idx]
     a0 = s.amax[idx]
     tic = time.perf_counter()
     Xn, Un = _rollout(game, s.X0[idx], xa, ua, K, kdev, a0[None])
@@ -315,7 +329,8 @@ def _iterate_chunk(game, s, idx, opts, ws, last):
     step control. Returns the log part ``(idx, alpha, step, residual, min-norm stages)`` of the members that took
     a step (None if none did); ``last``: only the convergence test (the iteration after ``max_iter``)."""
     tic = time.perf_counter()
-    lq, finite = _local_game(game, s, idx, opts)
+    xa, ua = s.X[idx], s.U[idx]  # the chunk's trajectory (copies; every part below reads these)
+    lq, finite = _local_game(game, s, idx, opts, xa, ua)
     # The last local game and its solution stay alive until the next ones are built: each new MB-sized buffer
     # then reuses the hole its predecessor leaves, and the allocator never returns pages to the OS to fault them
     # in again (basketball T=100: 20k minor page faults and +50% CPU per solve when they are freed earlier).
@@ -327,9 +342,9 @@ def _iterate_chunk(game, s, idx, opts, ws, last):
         return None
     if not keep.all():
         sel = np.flatnonzero(keep)
-        idx, lq = idx[sel], LQApproximation(*(_take(a, sel) for a in lq))
+        idx, xa, ua, lq = idx[sel], xa[sel], ua[sel], LQApproximation(*(_take(a, sel) for a in lq))
     if opts.newton:
-        lq = ws.held[0] = _newton_term(game, s, idx, lq, ws)
+        lq = ws.held[0] = _newton_term(game, s, idx, lq, ws, xa, ua)
         tic = ws.clock("derivatives", tic)
     ws.held[1] = solution = _solve_local(lq, s, idx, opts, ws, game.dims)
     K, kdev, Zs, zetas, n_sing, bad = solution
@@ -337,12 +352,12 @@ def _iterate_chunk(game, s, idx, opts, ws, last):
     if bad.any():  # the recursion overflowed (or met NaN data) for these members: they diverged
         s.status[idx[bad]] = Status.DIVERGED
         sel = np.flatnonzero(~bad)
-        idx, K, kdev, Zs, zetas = idx[sel], K[sel], kdev[sel], Zs[sel], zetas[sel]
+        idx, xa, ua, K, kdev, Zs, zetas = idx[sel], xa[sel], ua[sel], K[sel], kdev[sel], Zs[sel], zetas[sel]
         if idx.size == 0:
             return None
-    ws.held[2] = newX, newU, acc_alpha, acc_dev = _line_search(game, s, idx, K, kdev, opts, ws)
+    ws.held[2] = newX, newU, acc_alpha, acc_dev = _line_search(game, s, idx, xa, ua, K, kdev, opts, ws)
     tic = time.perf_counter()
-    ws.held[3] = dX = newX - s.X[idx]
+    ws.held[3] = dX = newX - xa
     _step_control(s, idx, dX, acc_alpha, acc_dev, opts)
     good = acc_alpha > 0.0
     if opts.newton:
@@ -385,7 +400,8 @@ def _iterate(game, s, opts, ws):
                 parts.append(part)
         if last:
             break
-        active = np.concatenate([p[0][p[1] > 0.0] for p in parts]) if parts else np.zeros(0, dtype=int)
+        moved = [p[0][p[1] > 0.0] for p in parts]
+        active = moved[0] if len(moved) == 1 else np.concatenate(moved) if moved else np.zeros(0, dtype=int)
         if parts:
             log.add(it, parts, s)
     return log.close()

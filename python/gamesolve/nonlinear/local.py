@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import _core
+from ..lq import finite as _finite
 from .approximation import LQApproximation
 
 
@@ -22,8 +24,6 @@ def _rollout(game, x0, xs, us, K, k, alpha):
     spec = getattr(game.dynamics, "kernel_blocks", None)
     spec = spec() if spec is not None else None
     if spec is not None:
-        from .. import _core
-
         return _core.rollout_feedback(spec, x0, xs, us, K, k, alpha)
     C, Bn = alpha.shape
     T = us.shape[-2]
@@ -88,9 +88,6 @@ def _solve_lq(lq, dims, checked=None):
     (in C++, by the same rule as :func:`gamesolve.lq_game`; InputError otherwise). Raises nothing else:
     non-finite stages come back in the mask.
     """
-    from .. import _core
-    from ..lq import finite as L
-
     args = [_core_array(a, name in ("QT", "qT")) for name, a in zip(lq._fields, lq)]
     A, B, Q, q, R, r, QT, qT, M = args
     key = R.tobytes() if checked is not None and R.size <= 4096 else None  # R is usually the same every time
@@ -98,7 +95,7 @@ def _solve_lq(lq, dims, checked=None):
     batch = max(a.shape[0] for a in lq if a is not None)
     T = lq.A.shape[1]
     out = _core.solve_lq_games(list(dims), lq.A.shape[-1], T, batch, A, B, Q, q, R, r, M, None, QT, qT,
-                               L._num_threads, L.RCOND_TOL, L.RANK_TOL, check_R=check_R)
+                               _finite._num_threads, _finite.RCOND_TOL, _finite.RANK_TOL, check_R=check_R)
     if check_R and key is not None:
         checked.add(key)
     st = out.stage_status

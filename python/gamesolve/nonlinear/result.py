@@ -128,8 +128,10 @@ class _Log:
         self.game, self.verbose, self.records, self.pending, self.n_pending = game, verbose, [], [], 0
 
     def add(self, it, parts, s):
-        act = np.concatenate([p[0] for p in parts])
-        alpha, step, resid = (np.concatenate([p[j] for p in parts]) for j in (1, 2, 3))
+        if len(parts) == 1:  # one chunk (each part's arrays are its own)
+            act, alpha, step, resid = parts[0][:4]
+        else:
+            act, alpha, step, resid = (np.concatenate([p[j] for p in parts]) for j in range(4))
         rec = IterationRecord(it, act, alpha, step, resid, None, sum(p[4] for p in parts))
         self.pending.append((rec, s.X[act], s.U[act]))
         self.n_pending += act.size
