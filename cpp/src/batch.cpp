@@ -1,11 +1,11 @@
 // Batched solves of equal-size LQ games on a pool of std::threads.
-#include <cmath>
 #include "gamesolve/lq_game.hpp"
 #include "gamesolve/check.hpp"
 #include "gamesolve/detail/riccati_stage.hpp"
 
 #include <algorithm>
 #include <atomic>
+#include <cmath>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -37,6 +37,18 @@ void read_ahead(const LQGameData& g, Index b) {
     for (Index o = 0; o < doubles * Index(sizeof(double)); o += 64) sum += p[o];
   });
   asm volatile("" ::"r"(sum));  // the loads are the point: keep them
+}
+
+// Adds the report r of some games into `into`: stage counts summed, the largest minimum-norm
+// residual (NaN sticks), the smallest rcond.
+void accumulate(SolveReport& into, const SolveReport& r) {
+  into.min_norm_stages += r.min_norm_stages;
+  into.nonfinite_stages += r.nonfinite_stages;
+  into.not_convex_stages += r.not_convex_stages;
+  into.ill_conditioned_stages += r.ill_conditioned_stages;
+  if (!std::isnan(into.max_min_norm_residual) && !(r.max_min_norm_residual <= into.max_min_norm_residual))
+    into.max_min_norm_residual = r.max_min_norm_residual;
+  into.min_rcond = std::min(into.min_rcond, r.min_rcond);
 }
 
 // The batch driver: games handed out to `n_threads` threads, each game checked by `check(b)` (a
@@ -98,23 +110,10 @@ SolveReport drive(const LQGameData& g, const LQSolutionView& out, int n_threads,
             break;
           }
           if (first_bad.load() < batch) continue;  // a failure elsewhere: only check the games below it
-          SolveReport r = solve_lq_game_with(g, b, out, ws, opts, solver);
-          local.min_norm_stages += r.min_norm_stages;
-          local.nonfinite_stages += r.nonfinite_stages;
-          local.not_convex_stages += r.not_convex_stages;
-          local.ill_conditioned_stages += r.ill_conditioned_stages;
-          if (!std::isnan(local.max_min_norm_residual) && !(r.max_min_norm_residual <= local.max_min_norm_residual))
-            local.max_min_norm_residual = r.max_min_norm_residual;
-          local.min_rcond = std::min(local.min_rcond, r.min_rcond);
+          accumulate(local, solve_lq_game_with(g, b, out, ws, opts, solver));
         }
       std::lock_guard<std::mutex> lock(mu);
-      total.min_norm_stages += local.min_norm_stages;
-      total.nonfinite_stages += local.nonfinite_stages;
-      total.not_convex_stages += local.not_convex_stages;
-      total.ill_conditioned_stages += local.ill_conditioned_stages;
-      if (!std::isnan(total.max_min_norm_residual) && !(local.max_min_norm_residual <= total.max_min_norm_residual))
-        total.max_min_norm_residual = local.max_min_norm_residual;
-      total.min_rcond = std::min(total.min_rcond, local.min_rcond);
+      accumulate(total, local);
     } catch (...) {
       std::lock_guard<std::mutex> lock(mu);
       if (!error) error = std::current_exception();
