@@ -563,3 +563,54 @@ def test_step_control_rules():
     np.testing.assert_allclose(s.amax, [1.0 / (1.0 - rho), 0.25, 0.5, 1.0], rtol=1e-12)
     np.testing.assert_array_equal(s.a_prev, [1.0, 0.5, 0.25, 1.0])  # the failed member keeps its memory
     np.testing.assert_array_equal(s.dX_prev[2], w)
+
+
+def test_second_order_base_support_is_read_per_function():
+    """Whether a model's ``second_order`` takes ``base`` is read once per function and cached; the cache keys
+    on the function, so a subclass without ``base`` is never taken for its parent (or the other way round),
+    and an unhashable callable object is still read (from its signature, uncached)."""
+    from gamesolve.nonlinear.iteration import _takes_base
+
+    class Unhashable:
+        __hash__ = None  # an object with __eq__ and no hash, as dataclass(eq=True) makes
+
+        def __init__(self, with_base):
+            self.with_base = with_base
+
+        def __eq__(self, other):
+            return self is other
+
+    class WithBase(Unhashable):
+        def __call__(self, x, u, lam, out=None, scale=1.0, base=None):
+            return None
+
+    class WithoutBase(Unhashable):
+        def __call__(self, x, u, lam, out=None, scale=1.0):
+            return None
+
+    for _ in range(2):  # the second round reads the cache
+        assert _takes_base(Unicycle(count=1).second_order) is True
+        assert _takes_base(_UnicycleNoBase(count=1).second_order) is False
+        assert _takes_base(WithBase(True)) is True
+        assert _takes_base(WithoutBase(False)) is False
+
+
+def test_divergence_is_a_status_not_a_warning():
+    """Overflow and NaN in a diverging member are a status: ilqgames and the nonlinear best response run
+    their loop inside one np.errstate, so no RuntimeWarning escapes (warnings are errors here)."""
+    import warnings
+
+    f = Unicycle(count=1)
+    game = Game(lambda x, u: np.where(np.abs(x) > 1e3, np.inf, f(x, u)),
+                [control_effort([0, 1]) + tracking([0, 1], [5.0, 5.0])], dims=(2,), state_dims=(4,))
+    X0 = np.stack([np.full(4, 2e3), np.zeros(4)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        res = gamesolve.ilqgames(game, X0, horizon=10)
+        assert list(res.status) == ["diverged", "converged"]
+        good = gamesolve.ilqgames(game, X0[1], horizon=10)
+        br, value = gamesolve.nonlinear.nash.best_response(game, good, 0, x0=np.full(4, 2e3))
+    # from a start where every strategy diverges, the reply is the profile's own (and so is its value)
+    own = gamesolve.nonlinear.nash.policy_value(game, good, x0=np.full(4, 2e3))[0]
+    np.testing.assert_array_equal(br.K, good.K)
+    assert value == own or (np.isnan(value) and np.isnan(own))

@@ -94,6 +94,42 @@ def test_batch_nonfinite_input_still_named(threads):
         solve_lq_games(A, B, Q, R, **kw)
 
 
+@pytest.mark.parametrize("name", ["A", "B", "Q", "q", "R", "r", "M", "c", "QT", "qT"])
+def test_batch_nonfinite_found_anywhere_in_a_games_span(name, threads):
+    """The check tests each array's stages of a game as one span and locates a failure block by block:
+    an infinity in the very last entry of the last stage (of the last game), and one in the first entry of
+    the first stage of an earlier game, are both named, and the lowest failing game wins."""
+    batch, T, N, n, mi = 8, 4, 2, 3, 2
+    A, B, Q, R, kw = tv_batch(batch, T=T, N=N, n=n, mi=mi)
+    m = N * mi
+    rng = np.random.default_rng(5)
+    arrays = dict(A=A, B=B, Q=Q, R=R, q=kw["q"], QT=kw["QT"], r=rng.standard_normal((batch, T, N, m)),
+                  M=0.01 * rng.standard_normal((batch, T, N, m, n)), c=rng.standard_normal((batch, T, n)),
+                  qT=rng.standard_normal((batch, N, n)))
+    arrays = {k: v.copy() for k, v in arrays.items()}
+    x = arrays[name]
+    terminal = name in ("QT", "qT")
+    block = x.shape[1:] if terminal else x.shape[2:]
+    last = tuple(d - 1 for d in block)
+    args = lambda: dict(q=arrays["q"], r=arrays["r"], M=arrays["M"], c=arrays["c"], QT=arrays["QT"],
+                        qT=arrays["qT"], dims=(mi,) * N)
+    threads(2)
+    solve_lq_games(arrays["A"], arrays["B"], arrays["Q"], arrays["R"], keep="gains", **args())  # valid as built
+
+    def where(b, t, entry):
+        stage = 0 if terminal else t
+        ent = ", ".join(map(str, entry)) + ("," if len(entry) == 1 else "")
+        return rf"{name} must be finite, found NaN or inf \(first in game {b}, stage {stage}, entry \({ent}\)\)"
+
+    x[(batch - 1,) + (() if terminal else (T - 1,)) + last] = np.inf  # the last double of the array
+    with pytest.raises(InputError, match=where(batch - 1, T - 1, last)):
+        solve_lq_games(arrays["A"], arrays["B"], arrays["Q"], arrays["R"], keep="gains", **args())
+    first = (0,) * len(block)
+    x[(3,) + (() if terminal else (0,)) + first] = -np.inf
+    with pytest.raises(InputError, match=where(3, 0, first)):
+        solve_lq_games(arrays["A"], arrays["B"], arrays["Q"], arrays["R"], keep="gains", **args())
+
+
 def entropy_data(N=2, n=3, mi=1, T=6, seed=1):
     rng = np.random.default_rng(seed)
     m = N * mi

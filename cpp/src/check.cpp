@@ -163,10 +163,14 @@ void asymmetry(const double* X, Index n, double& diff, double& scale) {
 // the first f that fails. Part kShared: the blocks of an array without a batch axis (b = 0);
 // part b >= 0: game b's blocks of an array with a batch axis.
 constexpr Index kShared = -1;
+// Whether array `s` has blocks in `part` (a batch axis for a game b >= 0, none for kShared).
+inline bool in_part(const Series& s, Index part) { return (s.b_stride != 0) == (part != kShared); }
+inline Index game_of(Index part) { return part == kShared ? 0 : part; }
+
 template <class F>
 bool each_indexed(const Series& s, Index T, Index part, F&& f) {
-  if ((s.b_stride != 0) != (part != kShared)) return true;
-  const Index b = part == kShared ? 0 : part, nt = s.t_stride ? T : 1;
+  if (!in_part(s, part)) return true;
+  const Index b = game_of(part), nt = s.t_stride ? T : 1;
   for (Index t = 0; t < nt; ++t)
     if (!f(s.at(b, t), b, t)) return false;
   return true;
@@ -217,14 +221,12 @@ ValueCheck check_values_part(const LQGameData& g, double sym_rtol, bool check_fi
   if (check_finite) {
     LQGameData& mut = const_cast<LQGameData&>(g);  // game_arrays hands out writable pointers; only read here
     for (const GameArray& it : game_arrays(mut)) {
-      if (!it.series->present()) continue;
-      const Index blk = it.block, nt = it.terminal ? 1 : T;
       const Series& ser = *it.series;
-      if ((ser.b_stride != 0) != (part != kShared)) continue;  // not this part's
+      if (!ser.present() || !in_part(ser, part)) continue;
+      const Index blk = it.block, nt = it.terminal ? 1 : T;
       // Stages stored back to back: one test of the whole span first; the blocks only to locate a failure.
-      if ((ser.t_stride == blk || ser.t_stride == 0) &&
-          all_finite(ser.at(part == kShared ? 0 : part, 0), ser.t_stride ? nt * blk : blk))
-        continue;
+      const bool contiguous = ser.t_stride == blk || ser.t_stride == 0;
+      if (contiguous && all_finite(ser.at(game_of(part), 0), ser.t_stride ? nt * blk : blk)) continue;
       ValueCheck v{ValueIssue::kNonFinite, it.name};
       if (!each_indexed(ser, nt, part, [&](const double* x, Index b, Index t) {
             v.b = b;

@@ -130,7 +130,7 @@ def best_response(game, profile, player: int, *, x0, horizon=None, max_iter: int
         s = _Members.start(X0, X.copy(), U.copy(), K.copy(), 1, opts.newton)
         _run(game, s, opts, _control_rows(game, player))
         value = game.total_costs(s.X, s.U)[:, player]
-    kglob = -(s.U + np.einsum("btmn,btn->btm", s.K, s.X[:, :-1]))
+        kglob = -(s.U + np.einsum("btmn,btn->btm", s.K, s.X[:, :-1]))  # inf - inf on a diverged member
     worse = ~(value <= start)  # a reply no better than the profile's own (or non-finite): keep the profile's
     s.X[worse], s.U[worse], s.K[worse], kglob[worse], value[worse] = X[worse], U[worse], K[worse], k[worse], start[worse]
     status = np.array([Status(v) for v in s.status], dtype=object)
